@@ -1,0 +1,100 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings every target of ours shares.
+///
+/// - `ExistentialAny` (SE-0335, https://github.com/swiftlang/swift-evolution/blob/main/proposals/0335-existential-any.md):
+///   existential types are spelled `any P`, so the cost of an existential is visible where it is paid.
+/// - `MemberImportVisibility` (SE-0444, https://github.com/swiftlang/swift-evolution/blob/main/proposals/0444-member-import-visibility.md):
+///   a file sees members only from modules it imports itself.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "MediaIngest",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ingest", targets: ["ingest"]),
+        .library(name: "MediaIngest", targets: ["MediaIngest"]),
+        .library(name: "MediaFormats", targets: ["MediaFormats"]),
+        .library(name: "IngestStages", targets: ["IngestStages"]),
+        .library(name: "IngestCLI", targets: ["IngestCLI"]),
+        .library(name: "PipelineTesting", targets: ["PipelineTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // MARK: C libraries
+        .systemLibrary(
+            name: "CMagic",
+            pkgConfig: "libmagic",
+            providers: [.apt(["libmagic-dev"])]
+        ),
+        .systemLibrary(
+            name: "CExif",
+            pkgConfig: "libexif",
+            providers: [.apt(["libexif-dev"])]
+        ),
+
+        // MARK: Core (no NIO, no C)
+        .target(
+            name: "MediaIngest",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "MediaFormats", swiftSettings: swiftSettings),
+
+        // MARK: Built-in stages and their clients
+        .target(
+            name: "IngestStages",
+            dependencies: [
+                "MediaIngest", "MediaFormats", "CMagic", "CExif",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CustomStages",
+            dependencies: ["MediaIngest", "MediaFormats", "CExif", "IngestStages"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IngestCLI",
+            dependencies: [
+                "MediaIngest", "IngestStages",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PipelineTesting",
+            dependencies: ["MediaIngest", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ingest",
+            dependencies: ["IngestCLI", "CustomStages"],
+            swiftSettings: swiftSettings
+        ),
+
+
+        // MARK: Tests
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MediaIngestTests",
+            dependencies: ["MediaIngest", "PipelineTesting", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import IngestStages
+import Logging
+import MediaIngest
+import Synchronization
+
+extension IngestCommand {
+    /// `ingest run NAME|PATH`.
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a pipeline once.",
+            discussion: """
+                NAME is a file pipelines/NAME.json; a path to a .json file works too. The run reads the source, sends \
+                each file through the stages (up to `concurrency` at once) and prints a summary (or JSON with --json). \
+                Ctrl-C stops taking new files and finishes the ones in flight; a second Ctrl-C cancels them.
+                """)
+
+        @Argument(help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.")
+        var pipeline: String
+
+        @OptionGroup var directoryOptions: PipelineDirectoryOptions
+
+        @Flag(help: "Show what would happen: run the stages without side effects, upload nothing, write nothing.")
+        var dryRun = false
+
+        @Flag(help: "Print the run report as JSON on standard output.")
+        var json = false
+
+        @Option(help: "Process this many files at once (overrides the pipeline's concurrency).")
+        var concurrency: Int?
+
+        @Flag(name: .shortAndLong, help: "Print nothing unless something was rejected or failed (for cron).")
+        var quiet = false
+
+        @Flag(name: .shortAndLong, help: "Log every file's progress (debug level) and list done files.")
+        var verbose = false
+
+        @Option(help: "Also append logs to this file (rotated at 10 MB, 5 kept).")
+        var logFile: String?
+
+        @Flag(help: "Exit with code 3 when there was nothing to do (like rclone's --error-on-no-transfer).")
+        var errorOnIdle = false
+
+        func validate() throws {
+            if let concurrency, !(1...256).contains(concurrency) {
+                throw ValidationError("--concurrency must be between 1 and 256, got \(concurrency)")
+            }
+            if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be combined") }
+        }
+
+        func run() async throws {
+            let path: String
+            var pipeline: Pipeline
+            do {
+                path = try directoryOptions.locate(self.pipeline)
+                pipeline = try PipelineBuilder(registry: CLIEnvironment.registry).build(fileAt: path)
+            } catch let error as PipelineConfigurationError {
+                Console.error(error.description)
+                throw IngestExitCode.configurationError.exitCode
+            } catch let error as CLIError {
+                Console.error("ingest: \(error.message)")
+                throw error.code.exitCode
+            }
+            if let concurrency { pipeline = pipeline.withConcurrency(concurrency) }
+
+            let logPath = logFile.map { PathResolution.resolve($0, against: FileManager.default.currentDirectoryPath) }
+            let sink = try LogSink(
+                standardErrorLevel: verbose ? .debug : (quiet ? .error : .warning), filePath: logPath, fileLevel: verbose ? .debug : .info)
+            let logger = Logger(label: "ingest") { label in IngestLogHandler(label: label, sink: sink) }
+            for warning in pipeline.warnings { logger.warning("\(path): \(warning)") }
+
+            let control = RunControl()
+            let options = RunOptions(isDryRun: dryRun, logger: logger, ledger: nil)
+            let runner = PipelineRunner(pipeline: pipeline, options: options)
+            let progress = (!quiet && !json && Console.stderrIsTerminal) ? ProgressBar() : nil
+            let task = Task { await runner.run(control: control, observer: progress) }
+            let signals = SignalTrap { signal, count in
+                if count == 1 {
+                    control.requestStop(reason: "\(signal) received: finishing files in flight (press Ctrl-C again to cancel them)")
+                    Console.error("\ningest: \(signal) — finishing files in flight; press Ctrl-C again to cancel them")
+                } else {
+                    task.cancel()
+                }
+            }
+            let report = await task.value
+            signals.cancel()
+            progress?.finish()
+
+            let code = exitCode(for: report)
+            if json {
+                Console.out(ReportPrinter.json(report))
+            } else if !quiet || code != .success && code != .nothingToDo || report.count(.rejected) > 0 {
+                Console.out(ReportPrinter.human(report, verbose: verbose))
+            }
+            if code != .success { throw code.exitCode }
+        }
+
+        func exitCode(for report: RunReport) -> IngestExitCode {
+            switch report.outcome {
+            case .success: return .success
+            case .someFailed: return .someFailed
+            case .nothingToDo: return errorOnIdle ? .nothingToDo : .success
+            case .interrupted: return .interrupted
+            case .aborted: return .aborted
+            }
+        }
+    }
+}
+
+/// Turns SIGINT and SIGTERM into calls of a handler (with how many signals arrived so far).
+final class SignalTrap {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ handler: @escaping @Sendable (String, Int) -> Void) {
+        let counter = SignalCounter()
+        var sources: [any DispatchSourceSignal] = []
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { handler(name, counter.increment()) }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// Counts signals across both sources.
+final class SignalCounter: Sendable {
+    private let count = Mutex(0)
+    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+}

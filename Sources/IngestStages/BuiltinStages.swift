@@ -1,0 +1,18 @@
+import MediaIngest
+
+extension StageRegistry {
+    /// A registry holding every built-in stage kind.
+    public static var builtins: StageRegistry {
+        var registry = StageRegistry()
+        registry.registerBuiltins()
+        return registry
+    }
+
+    /// Registers every built-in stage kind.
+    public mutating func registerBuiltins() {
+        register(DirectorySource.self)
+        register(ListSource.self)
+        register(LibraryStage.self)
+        register(ManifestStage.self)
+    }
+}

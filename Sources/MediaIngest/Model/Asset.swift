@@ -1,0 +1,192 @@
+import Foundation
+
+/// One media file on its way through a pipeline. The single value type every stage receives and returns.
+///
+/// A source creates it; stages refine it: `detect.mime` sets ``mime``, `strip.metadata` points
+/// ``contentPath`` at a stripped work copy and records what it removed in ``facts``, an upload stage sets
+/// ``target``. The source file itself is never modified: ``origin`` keeps pointing at it.
+public struct Asset: Sendable, Identifiable {
+    /// The asset's number within the run (1, 2, 3… in the order the source produced them).
+    public let id: Int
+    /// Where the asset came from.
+    public var origin: Origin
+    /// The file name to use at the target (initially the source's file name).
+    public var fileName: String
+    /// The bytes the next stage should read: the source file at first, a work file after a transforming stage.
+    /// `nil` for URL sources that have not been fetched.
+    public var contentPath: String?
+    /// Size of ``contentPath`` in bytes (or of the remote resource, when known).
+    public var size: Int64?
+    /// The source's modification time.
+    public var modificationDate: Date?
+    /// What `detect.mime` found.
+    public var mime: MediaType?
+    /// Pixel dimensions, when a stage read them from the header.
+    public var dimensions: PixelSize?
+    /// Hex SHA-256 of the source bytes, once a stage computed it.
+    public var sourceSHA256: String?
+    /// Where the asset landed, once an upload stage stored it.
+    public var target: TargetRecord?
+    /// Facts stages add for later stages, the manifest and the report, keyed by stage-chosen names
+    /// (for example `strip` → what was removed).
+    public var facts: [String: JSONValue]
+    /// Set by the ledger when an earlier run left this asset unfinished (crash recovery).
+    public var recovery: Recovery?
+
+    /// Creates an asset.
+    public init(
+        id: Int, origin: Origin, fileName: String, contentPath: String?, size: Int64? = nil,
+        modificationDate: Date? = nil, facts: [String: JSONValue] = [:]
+    ) {
+        self.id = id
+        self.origin = origin
+        self.fileName = fileName
+        self.contentPath = contentPath
+        self.size = size
+        self.modificationDate = modificationDate
+        self.facts = facts
+    }
+
+    /// A short name for logs and messages: the relative path for files, the URL for URL sources.
+    public var displayPath: String { origin.displayPath }
+
+    /// The source file's extension, lower-cased, without the dot (`"jpg"`), or `""`.
+    public var sourceExtension: String {
+        let name = origin.fileName
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+        return name[name.index(after: dot)...].lowercased()
+    }
+}
+
+extension Asset {
+    /// Where an asset came from.
+    public enum Origin: Sendable, Hashable, Codable {
+        /// A local file: absolute path, the root it was found under, and its path relative to that root.
+        case file(path: String, root: String, relativePath: String)
+        /// A remote resource to import by URL.
+        case url(String)
+
+        /// The absolute source path, for local files.
+        public var path: String? {
+            if case .file(let path, _, _) = self { return path }
+            return nil
+        }
+
+        /// The URL, for remote resources.
+        public var url: String? {
+            if case .url(let url) = self { return url }
+            return nil
+        }
+
+        /// The relative path for files (as found under the root), the URL for remote resources.
+        public var displayPath: String {
+            switch self {
+            case .file(_, _, let relative): return relative
+            case .url(let url): return url
+            }
+        }
+
+        /// The last path component.
+        public var fileName: String {
+            switch self {
+            case .file(let path, _, _):
+                return String(path.split(separator: "/").last ?? Substring(path))
+            case .url(let text):
+                let withoutQuery = text.split(separator: "?", maxSplits: 1).first.map(String.init) ?? text
+                let last = withoutQuery.split(separator: "/").last.map(String.init) ?? "download"
+                return last.removingPercentEncoding ?? last
+            }
+        }
+    }
+
+    /// What an earlier, interrupted run knew about this asset (see the ledger).
+    public struct Recovery: Sendable, Hashable {
+        /// The attempt number of this run (1 for the first).
+        public var attempt: Int
+        /// `true` when the previous attempt was in flight when the process died.
+        public var wasInFlight: Bool
+        /// The target id recorded by the previous attempt, if it got that far.
+        public var previousTargetID: String?
+        /// Hex MD5 of the bytes the previous attempt sent, if recorded (used to find an upload that landed).
+        public var previousUploadMD5: String?
+
+        /// Creates a recovery record.
+        public init(attempt: Int, wasInFlight: Bool, previousTargetID: String? = nil, previousUploadMD5: String? = nil) {
+            self.attempt = attempt
+            self.wasInFlight = wasInFlight
+            self.previousTargetID = previousTargetID
+            self.previousUploadMD5 = previousUploadMD5
+        }
+    }
+}
+
+/// A MIME type as detected from content, with the facts validation and upload stages need.
+public struct MediaType: Sendable, Hashable, Codable {
+    /// The MIME type, e.g. `image/jpeg`.
+    public var mime: String
+    /// The broad family: image, video, audio, document, vector, archive, model3d, other.
+    public var family: MediaFamily
+    /// Extensions that fit the content, preferred first (`["jpg", "jpeg", "jpe", "jfif"]`).
+    public var extensions: [String]
+    /// `false` when the file's extension does not fit its content (a shell script named photo.jpg).
+    public var extensionMatches: Bool
+
+    /// Creates a media type.
+    public init(mime: String, family: MediaFamily, extensions: [String], extensionMatches: Bool) {
+        self.mime = mime
+        self.family = family
+        self.extensions = extensions
+        self.extensionMatches = extensionMatches
+    }
+}
+
+/// Broad kinds of media, named after Wix's `mediaType` values.
+public enum MediaFamily: String, Sendable, Hashable, Codable, CaseIterable {
+    case image, vector, video, audio, document, archive, model3d, other
+}
+
+/// Width and height in pixels.
+public struct PixelSize: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var width: Int
+    public var height: Int
+
+    /// Creates a size.
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+
+    /// `width × height`, saturating instead of overflowing.
+    public var pixels: Int {
+        let (product, overflow) = width.multipliedReportingOverflow(by: height)
+        return overflow ? Int.max : product
+    }
+
+    public var description: String { "\(width)×\(height)" }
+}
+
+/// Where an upload stage stored an asset.
+public struct TargetRecord: Sendable, Hashable, Codable {
+    /// The target's name for the stage kind that stored it (`library`, `wix`).
+    public var target: String
+    /// The id the target gave the file.
+    public var id: String
+    /// Where the file can be fetched.
+    public var url: String?
+    /// The target's processing status (`READY`, `PENDING`, `FAILED`).
+    public var status: String
+    /// `true` once the target confirmed the file is stored and usable; only then may a source be archived.
+    public var confirmed: Bool
+    /// The target's full descriptor, for the manifest.
+    public var descriptor: JSONValue?
+
+    /// Creates a record.
+    public init(target: String, id: String, url: String?, status: String, confirmed: Bool, descriptor: JSONValue? = nil) {
+        self.target = target
+        self.id = id
+        self.url = url
+        self.status = status
+        self.confirmed = confirmed
+        self.descriptor = descriptor
+    }
+}

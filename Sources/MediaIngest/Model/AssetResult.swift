@@ -1,0 +1,132 @@
+import Foundation
+
+/// How an asset left the pipeline.
+public enum AssetStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Every stage passed it; stored at the target.
+    case done
+    /// A stage rejected it; see the rejection. Final until the file changes.
+    case rejected
+    /// A stage failed on it; a later run retries it.
+    case failed
+    /// The ledger says an earlier run already handled it.
+    case skipped
+    /// Under `--dry-run`: it would have gone on to the stages with side effects.
+    case planned
+}
+
+/// Why an asset failed: a stable code and one line.
+public struct AssetFailure: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// A stable code (`error`, `http_503`, `interrupted`…).
+    public var code: String
+    /// One line.
+    public var message: String
+    /// The stage kind that failed.
+    public var stage: String?
+
+    /// Creates a failure.
+    public init(code: String, message: String, stage: String? = nil) {
+        self.code = code
+        self.message = message
+        self.stage = stage
+    }
+
+    /// Describes any error thrown by a stage.
+    public init(error: any Error, stage: String?) {
+        if let described = error as? any AssetFailureDescribing {
+            self.init(code: described.failureCode, message: described.failureMessage, stage: stage)
+        } else if error is CancellationError {
+            self.init(code: "interrupted", message: "cancelled before it finished", stage: stage)
+        } else if let aborting = error as? any RunAbortingError {
+            self.init(code: "aborted", message: aborting.abortReason, stage: stage)
+        } else {
+            self.init(code: "error", message: String(describing: error), stage: stage)
+        }
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// The final result of one asset: what it became and how it left the pipeline.
+public struct AssetResult: Sendable {
+    /// The asset as the last stage it reached left it.
+    public var asset: Asset
+    /// How it left.
+    public var status: AssetStatus
+    /// The stage instance where it stopped (the rejecting or failing stage; the last stage when done).
+    public var stage: String?
+    /// Set when ``status`` is `.rejected`.
+    public var rejection: Rejection?
+    /// Set when ``status`` is `.failed`.
+    public var failure: AssetFailure?
+    /// Why it was skipped (for `.skipped`) or where it stopped (for `.planned`).
+    public var note: String?
+    /// Time spent in the pipeline.
+    public var duration: Duration
+
+    /// Creates a result.
+    public init(
+        asset: Asset, status: AssetStatus, stage: String? = nil, rejection: Rejection? = nil, failure: AssetFailure? = nil,
+        note: String? = nil, duration: Duration = .zero
+    ) {
+        self.asset = asset
+        self.status = status
+        self.stage = stage
+        self.rejection = rejection
+        self.failure = failure
+        self.note = note
+        self.duration = duration
+    }
+
+    /// The one-line reason shown in reports: the rejection's or failure's line, or the note.
+    public var reason: String? {
+        rejection?.reason ?? failure?.message ?? note
+    }
+
+    /// The stable code for the manifest: the rejection or failure code.
+    public var code: String? {
+        rejection?.code.rawValue ?? failure?.code
+    }
+
+    /// The JSON line a manifest writes for this result.
+    public var record: AssetRecord { AssetRecord(self) }
+}
+
+/// The serializable form of an ``AssetResult``: one manifest line, one entry of the JSON report.
+public struct AssetRecord: Sendable, Codable, Hashable {
+    public var id: Int
+    public var source: String
+    public var path: String
+    public var fileName: String
+    public var size: Int64?
+    public var sha256: String?
+    public var mime: String?
+    public var family: String?
+    public var status: AssetStatus
+    public var stage: String?
+    public var code: String?
+    public var reason: String?
+    public var target: TargetRecord?
+    public var facts: [String: JSONValue]?
+    public var durationMs: Int
+
+    /// Creates the record of a result.
+    public init(_ result: AssetResult) {
+        let asset = result.asset
+        id = asset.id
+        source = asset.origin.path ?? asset.origin.url ?? asset.displayPath
+        path = asset.displayPath
+        fileName = asset.fileName
+        size = asset.size
+        sha256 = asset.sourceSHA256
+        mime = asset.mime?.mime
+        family = asset.mime?.family.rawValue
+        status = result.status
+        stage = result.stage
+        code = result.code
+        reason = result.reason
+        target = asset.target
+        facts = asset.facts.isEmpty ? nil : asset.facts
+        let (seconds, attoseconds) = result.duration.components
+        durationMs = Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// The stage kinds a pipeline may name, each with a factory that builds it from its options.
+///
+/// A value, not a global: the CLI builds one with the built-in stages and the user's stages, tests build their
+/// own. Registering a kind twice replaces the earlier registration (so a package can override a built-in).
+///
+/// ```swift
+/// var registry = StageRegistry()
+/// registry.register(Watermark.self)
+/// let pipeline = try PipelineBuilder(registry: registry).build(fileAt: "pipelines/demo.json")
+/// ```
+public struct StageRegistry: Sendable {
+    /// A registered stage kind.
+    public struct Entry: Sendable {
+        /// The kind name.
+        public let kind: String
+        /// The phase.
+        public let phase: StagePhase
+        /// One line for the catalogue.
+        public let summary: String
+        /// The declared options.
+        public let options: [OptionSpec]
+        /// `true` when the kind acts outside the run.
+        public let hasSideEffects: Bool
+        /// The module that registered it (for the catalogue), e.g. `IngestStages`.
+        public let module: String
+        let make: @Sendable (OptionValues, StageBuildContext) throws -> BuiltComponent
+    }
+
+    private var entries: [String: Entry] = [:]
+
+    /// An empty registry.
+    public init() {}
+
+    /// Registers a processing stage kind.
+    public mutating func register<S: Stage & StageDefinition>(_ type: S.Type) {
+        entries[S.kind] = Entry(
+            kind: S.kind, phase: S.phase, summary: S.summary, options: S.options, hasSideEffects: S.hasSideEffects,
+            module: Self.moduleName(of: S.self),
+            make: { options, context in .stage(try S(options: options, context: context)) })
+    }
+
+    /// Registers a source kind.
+    public mutating func register<S: AssetSource & StageDefinition>(_ type: S.Type) {
+        entries[S.kind] = Entry(
+            kind: S.kind, phase: .source, summary: S.summary, options: S.options, hasSideEffects: false,
+            module: Self.moduleName(of: S.self),
+            make: { options, context in .source(try S(options: options, context: context)) })
+    }
+
+    /// Adds every kind of `other`, replacing kinds registered here with the same name.
+    public mutating func merge(_ other: StageRegistry) {
+        entries.merge(other.entries) { _, new in new }
+    }
+
+    /// The entry for `kind`.
+    public func entry(for kind: String) -> Entry? { entries[kind] }
+
+    /// Every registered kind, by phase then name.
+    public var allEntries: [Entry] {
+        entries.values.sorted { ($0.phase, $0.kind) < ($1.phase, $1.kind) }
+    }
+
+    /// The registered kind names.
+    public var kinds: [String] { entries.keys.sorted() }
+
+    private static func moduleName(of type: Any.Type) -> String {
+        let name = String(reflecting: type)
+        return name.split(separator: ".").first.map(String.init) ?? name
+    }
+}
+
+/// A built pipeline component: a source or a processing stage.
+public enum BuiltComponent: Sendable {
+    case source(any AssetSource)
+    case stage(any Stage)
+
+    /// The component, whatever its role.
+    public var component: any PipelineComponent {
+        switch self {
+        case .source(let source): return source
+        case .stage(let stage): return stage
+        }
+    }
+}

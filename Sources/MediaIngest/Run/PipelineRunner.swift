@@ -1,0 +1,277 @@
+import Foundation
+import Logging
+
+/// Watches a run as it goes (the CLI's progress bar). Calls may come from several tasks at once.
+public protocol RunObserver: Sendable {
+    /// The source announced how much it expects to produce.
+    func sourceEstimated(count: Int, bytes: Int64)
+    /// An asset entered the pipeline.
+    func assetStarted(_ asset: Asset)
+    /// An asset left the pipeline.
+    func assetFinished(_ result: AssetResult)
+}
+
+extension RunObserver {
+    public func sourceEstimated(count: Int, bytes: Int64) {}
+    public func assetStarted(_ asset: Asset) {}
+    public func assetFinished(_ result: AssetResult) {}
+}
+
+/// How a run is carried out.
+public struct RunOptions: Sendable {
+    /// Under dry-run, stages with side effects are not called; assets that reach them are reported as planned.
+    public var isDryRun: Bool
+    /// The logger for the run.
+    public var logger: Logger
+    /// Where the run's work folder is created (default: the system's temporary folder).
+    public var workDirectoryParent: String?
+    /// The ledger, if any.
+    public var ledger: (any AssetLedger)?
+
+    /// Creates options.
+    public init(isDryRun: Bool = false, logger: Logger = Logger(label: "ingest"), workDirectoryParent: String? = nil, ledger: (any AssetLedger)? = nil) {
+        self.isDryRun = isDryRun
+        self.logger = logger
+        self.workDirectoryParent = workDirectoryParent
+        self.ledger = ledger
+    }
+}
+
+/// Runs a ``Pipeline``: reads its sources, sends each asset through the stages with bounded concurrency,
+/// and returns the ``RunReport``.
+///
+/// ```
+///  source ──▶ asset ──▶ [worker 0] stage 1 ─▶ stage 2 ─▶ … ─▶ done / rejected / failed
+///                  ──▶ [worker 1] stage 1 ─▶ …
+///                  ──▶ … up to `concurrency` workers
+/// ```
+///
+/// - One asset's rejection or failure never stops the others.
+/// - ``RunControl/requestStop(reason:)`` (SIGINT/SIGTERM) stops taking new assets; in-flight assets finish.
+///   Cancelling the task running ``run(control:observer:)`` cancels in-flight assets too.
+/// - A stage throwing a ``RunAbortingError`` stops the run the same way and marks it aborted.
+public struct PipelineRunner: Sendable {
+    /// The pipeline.
+    public let pipeline: Pipeline
+    /// The options.
+    public let options: RunOptions
+
+    /// Creates a runner.
+    public init(pipeline: Pipeline, options: RunOptions = RunOptions()) {
+        self.pipeline = pipeline
+        self.options = options
+    }
+
+    /// Runs the pipeline once.
+    /// - Parameters:
+    ///   - control: lets the caller stop the run.
+    ///   - observer: sees assets start and finish.
+    /// - Returns: the report. A run never throws: fatal trouble ends up in ``RunReport/aborted``.
+    public func run(control: RunControl = RunControl(), observer: (any RunObserver)? = nil) async -> RunReport {
+        let startDate = Date()
+        let runID = Self.makeRunID(at: startDate)
+        var logger = options.logger
+        logger[metadataKey: "run"] = "\(runID)"
+        let parent = options.workDirectoryParent ?? FileManager.default.temporaryDirectory.path
+        let workDirectory = PathResolution.resolve("ingest-\(pipeline.name)-\(runID)", against: parent)
+        let context = PipelineContext(
+            pipelineName: pipeline.name, runID: runID, startDate: startDate, logger: logger, workDirectory: workDirectory,
+            baseDirectory: pipeline.baseDirectory, concurrency: pipeline.concurrency, isDryRun: options.isDryRun, control: control)
+
+        var prepared: [any PipelineComponent] = []
+        var results: [AssetRecord] = []
+        var deferred = 0
+        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+
+        do {
+            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            for component in pipeline.components {
+                try await component.prepare(context)
+                prepared.append(component)
+            }
+        } catch {
+            control.abort(reason: "cannot start: \(error)")
+            logger.error("cannot start the run: \(error)")
+        }
+
+        if !control.isStopRequested {
+            (results, deferred) = await feed(context: context, observer: observer)
+        }
+
+        var info: [String: JSONValue] = [:]
+        for (name, component) in zip(pipeline.sources.map(\.name) + pipeline.stages.map(\.name), pipeline.components) {
+            let facts = component.reportInfo
+            if !facts.isEmpty { info[name] = .object(facts) }
+        }
+        let abortReason = control.abortReason
+        let report = RunReport(
+            pipeline: pipeline.name, runID: runID, startedAt: startDate, finishedAt: Date(), dryRun: options.isDryRun,
+            results: results, deferred: deferred, interrupted: abortReason == nil ? control.stopReason : nil, aborted: abortReason,
+            info: info)
+        for component in prepared {
+            do {
+                try await component.finish(report, context: context)
+            } catch {
+                logger.error("finishing \(type(of: component)) failed: \(error)")
+            }
+        }
+        return report
+    }
+
+    /// Reads the sources and keeps up to `concurrency` assets in flight, each on its own worker index.
+    private func feed(context: PipelineContext, observer: (any RunObserver)?) async -> (results: [AssetRecord], deferred: Int) {
+        let control = context.control
+        return await withTaskGroup(of: (worker: Int, record: AssetRecord).self) { group in
+            var records: [AssetRecord] = []
+            var deferred = 0
+            var freeWorkers = Array((0..<pipeline.concurrency).reversed())
+            var nextID = 1
+
+            sources: for source in pipeline.sources {
+                do {
+                    for try await event in source.value.items(context: context) {
+                        if control.isStopRequested { break sources }
+                        switch event {
+                        case .estimate(let count, let bytes):
+                            observer?.sourceEstimated(count: count, bytes: bytes)
+                        case .deferred(let path, let reason):
+                            deferred += 1
+                            context.logger.debug("left for a later run", metadata: ["asset": "\(path)", "reason": "\(reason)"])
+                        case .rejected(let item, var rejection):
+                            rejection.stage = rejection.stage ?? source.kind
+                            let asset = makeAsset(item, id: nextID)
+                            nextID += 1
+                            let result = AssetResult(asset: asset, status: .rejected, stage: source.name, rejection: rejection)
+                            await finishAsset(result, context: context, observer: observer)
+                            records.append(result.record)
+                        case .item(let item):
+                            if freeWorkers.isEmpty, let done = await group.next() {
+                                freeWorkers.append(done.worker)
+                                records.append(done.record)
+                            }
+                            if control.isStopRequested { break sources }
+                            let worker = freeWorkers.removeLast()
+                            let asset = makeAsset(item, id: nextID)
+                            nextID += 1
+                            group.addTask {
+                                let result = await process(asset, item: item, worker: worker, context: context, observer: observer)
+                                await finishAsset(result, context: context, observer: observer)
+                                return (worker, result.record)
+                            }
+                        }
+                    }
+                } catch is CancellationError {
+                    break sources
+                } catch {
+                    control.abort(reason: "source \"\(source.name)\" failed: \(error)")
+                    context.logger.error("source \"\(source.name)\" failed: \(error)")
+                    break sources
+                }
+            }
+            for await done in group { records.append(done.record) }
+            return (records, deferred)
+        }
+    }
+
+    private func makeAsset(_ item: SourceItem, id: Int) -> Asset {
+        Asset(
+            id: id, origin: item.origin, fileName: item.fileName, contentPath: item.origin.path, size: item.size,
+            modificationDate: item.modificationDate, facts: item.facts)
+    }
+
+    /// Sends one asset through the stages.
+    private func process(_ start: Asset, item: SourceItem, worker: Int, context: PipelineContext, observer: (any RunObserver)?) async -> AssetResult {
+        let clock = ContinuousClock()
+        let began = clock.now
+        var asset = start
+        var logger = context.logger
+        logger[metadataKey: "asset"] = "\(asset.displayPath)"
+        let workDirectory = context.workDirectory + "/\(asset.id)"
+        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+
+        if let ledger = options.ledger {
+            do {
+                switch try await ledger.begin(item, id: asset.id) {
+                case .skip(let reason):
+                    return AssetResult(asset: asset, status: .skipped, note: reason, duration: clock.now - began)
+                case .process(let recovery):
+                    asset.recovery = recovery
+                }
+            } catch {
+                return AssetResult(
+                    asset: asset, status: .failed, stage: "ledger",
+                    failure: AssetFailure(code: "ledger", message: "cannot read the ledger: \(error)", stage: "ledger"),
+                    duration: clock.now - began)
+            }
+        }
+        observer?.assetStarted(asset)
+
+        var lastStage: String?
+        for stage in pipeline.stages {
+            if let condition = stage.condition, !condition.accepts(asset) { continue }
+            if context.isDryRun && stage.hasSideEffects {
+                return AssetResult(asset: asset, status: .planned, stage: stage.name, note: "would go on to \(stage.name)", duration: clock.now - began)
+            }
+            if Task.isCancelled {
+                return AssetResult(
+                    asset: asset, status: .failed, stage: stage.name,
+                    failure: AssetFailure(code: "interrupted", message: "interrupted before \(stage.name)", stage: stage.kind),
+                    duration: clock.now - began)
+            }
+            var stageLogger = logger
+            stageLogger[metadataKey: "stage"] = "\(stage.name)"
+            let stageContext = StageContext(
+                pipeline: context, logger: stageLogger, worker: worker, stageName: stage.name, assetWorkDirectory: workDirectory,
+                ledger: options.ledger)
+            do {
+                switch try await stage.value.process(asset, context: stageContext) {
+                case .next(let next):
+                    asset = next
+                    lastStage = stage.name
+                case .reject(let rejected, var rejection):
+                    rejection.stage = rejection.stage ?? stage.kind
+                    stageLogger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
+                    return AssetResult(asset: rejected, status: .rejected, stage: stage.name, rejection: rejection, duration: clock.now - began)
+                }
+            } catch {
+                if let aborting = error as? any RunAbortingError {
+                    context.control.abort(reason: aborting.abortReason)
+                }
+                let failure = AssetFailure(error: error, stage: stage.kind)
+                stageLogger.warning("failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
+                return AssetResult(asset: asset, status: .failed, stage: stage.name, failure: failure, duration: clock.now - began)
+            }
+        }
+        logger.debug("done")
+        return AssetResult(asset: asset, status: .done, stage: lastStage, duration: clock.now - began)
+    }
+
+    /// Records a result in the ledger and tells every component and the observer.
+    private func finishAsset(_ result: AssetResult, context: PipelineContext, observer: (any RunObserver)?) async {
+        var result = result
+        if let ledger = options.ledger, !context.isDryRun, result.status != .skipped, result.status != .planned {
+            do {
+                try await ledger.record(result)
+            } catch {
+                context.logger.error("cannot record \(result.asset.displayPath) in the ledger: \(error)")
+                if result.status == .done {
+                    result.status = .failed
+                    result.failure = AssetFailure(code: "ledger", message: "done but not recorded in the ledger: \(error)", stage: "ledger")
+                }
+            }
+        }
+        if result.status != .skipped {
+            for component in pipeline.components {
+                await component.assetDidFinish(result, context: context)
+            }
+        }
+        observer?.assetFinished(result)
+    }
+
+    static func makeRunID(at date: Date) -> String {
+        let stamp = ISO8601.string(from: date).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        let compact = stamp.split(separator: ".").first.map(String.init) ?? stamp
+        let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
+        return compact + "Z-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// What every component may know about the run it is part of.
+public struct PipelineContext: Sendable {
+    /// The pipeline's name.
+    public let pipelineName: String
+    /// A unique id for this run (`20261124T101500Z-3f9c`).
+    public let runID: String
+    /// When the run started.
+    public let startDate: Date
+    /// The run's logger. Components add metadata to copies; they never bootstrap logging.
+    public let logger: Logger
+    /// A private folder for this run's work files; removed when the run ends.
+    public let workDirectory: String
+    /// The folder relative paths are resolved against.
+    public let baseDirectory: String
+    /// The number of workers.
+    public let concurrency: Int
+    /// `true` under `--dry-run`: stages with side effects are not called.
+    public let isDryRun: Bool
+    /// Lets sources notice a stop request.
+    public let control: RunControl
+
+    /// Creates a context (the runner does this; tests may too).
+    public init(
+        pipelineName: String, runID: String, startDate: Date = Date(), logger: Logger, workDirectory: String,
+        baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl()
+    ) {
+        self.pipelineName = pipelineName
+        self.runID = runID
+        self.startDate = startDate
+        self.logger = logger
+        self.workDirectory = workDirectory
+        self.baseDirectory = baseDirectory
+        self.concurrency = concurrency
+        self.isDryRun = isDryRun
+        self.control = control
+    }
+}
+
+/// What a stage knows while it processes one asset.
+public struct StageContext: Sendable {
+    /// The run.
+    public let pipeline: PipelineContext
+    /// A logger with `asset` and `stage` metadata.
+    public var logger: Logger
+    /// The worker running this asset, `0..<pipeline.concurrency`. No two concurrent `process` calls share it,
+    /// so per-worker resources (a libmagic handle) can be indexed by it.
+    public let worker: Int
+    /// The stage's instance name in the pipeline.
+    public let stageName: String
+    /// The asset's private work folder (created on first use, removed when the asset leaves the pipeline).
+    public let assetWorkDirectory: String
+    /// The run's ledger, if it has one (see ``checkpoint(_:)``).
+    public let ledger: (any AssetLedger)?
+
+    /// Creates a context (the runner does this; tests may too).
+    public init(
+        pipeline: PipelineContext, logger: Logger, worker: Int, stageName: String, assetWorkDirectory: String,
+        ledger: (any AssetLedger)? = nil
+    ) {
+        self.pipeline = pipeline
+        self.logger = logger
+        self.worker = worker
+        self.stageName = stageName
+        self.assetWorkDirectory = assetWorkDirectory
+        self.ledger = ledger
+    }
+
+    /// A path for a new work file in the asset's work folder. The file is not created.
+    /// Later stages read it through ``Asset/contentPath``; the runner deletes it when the asset is done.
+    /// - Parameter name: a file name; the stage name is prefixed to keep stages apart.
+    /// - Throws: when the work folder cannot be created.
+    public func makeWorkFile(named name: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: assetWorkDirectory, withIntermediateDirectories: true)
+        let safe = name.map { $0 == "/" || $0 == "\0" ? "_" : $0 }
+        return assetWorkDirectory + "/" + stageName.replacingOccurrences(of: "/", with: "_") + "-" + String(safe)
+    }
+}
+
+/// Lets the CLI (signals) and stages (fatal errors) stop a run. Thread-safe.
+///
+/// A *stop* drains: no new asset starts, assets in flight finish. An *abort* is a stop caused by an error that no
+/// asset can get past; its reason ends up in the report.
+public final class RunControl: Sendable {
+    private struct State {
+        var stopReason: String?
+        var abortReason: String?
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates a control with no stop requested.
+    public init() {}
+
+    /// Asks the run to stop taking new assets; in-flight assets finish.
+    public func requestStop(reason: String = "stop requested") {
+        state.withLock { state in
+            if state.stopReason == nil { state.stopReason = reason }
+        }
+    }
+
+    /// Stops the run because of an error no asset can get past.
+    public func abort(reason: String) {
+        state.withLock { state in
+            if state.abortReason == nil { state.abortReason = reason }
+            if state.stopReason == nil { state.stopReason = reason }
+        }
+    }
+
+    /// `true` once a stop or an abort was requested.
+    public var isStopRequested: Bool { state.withLock { $0.stopReason != nil } }
+
+    /// Why the run was stopped, if it was.
+    public var stopReason: String? { state.withLock { $0.stopReason } }
+
+    /// Why the run was aborted, if it was.
+    public var abortReason: String? { state.withLock { $0.abortReason } }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// Hooks every pipeline component (source or stage) may implement. All have default implementations
+/// that do nothing, so a component overrides only what it needs.
+///
+/// The runner calls, in order: ``prepare(_:)`` once before any asset; ``assetDidFinish(_:context:)`` once per
+/// asset when it leaves the pipeline (whatever the outcome, on every component); ``finish(_:context:)``
+/// once with the run report. ``finish(_:context:)`` is called for every component whose ``prepare(_:)``
+/// succeeded, even when the run is interrupted or aborted.
+public protocol PipelineComponent: Sendable {
+    /// Sets up per-run resources (open files, clients). Throwing ends the run before any asset is read.
+    func prepare(_ context: PipelineContext) async throws
+
+    /// Observes the final result of every asset (done, rejected, failed, skipped…). The manifest writer
+    /// and per-asset webhooks use this; it must not throw and should be quick.
+    func assetDidFinish(_ result: AssetResult, context: PipelineContext) async
+
+    /// Releases per-run resources and sees the run report (per-run webhooks use this).
+    func finish(_ report: RunReport, context: PipelineContext) async throws
+
+    /// Facts about the component's environment for the run report, such as the libmagic version.
+    var reportInfo: [String: JSONValue] { get }
+}
+
+// MARK: - Default implementations
+
+extension PipelineComponent {
+    public func prepare(_ context: PipelineContext) async throws {}
+    public func assetDidFinish(_ result: AssetResult, context: PipelineContext) async {}
+    public func finish(_ report: RunReport, context: PipelineContext) async throws {}
+    public var reportInfo: [String: JSONValue] { [:] }
+}
+
+/// A pipeline stage: receives one asset, returns it (possibly changed) to continue, or rejects it.
+///
+/// ## Contract
+/// - `process` is called concurrently for different assets (up to the pipeline's concurrency), so a stage
+///   must be `Sendable` and keep no unsynchronised mutable state. Per-worker resources (a libmagic handle)
+///   are indexed by ``StageContext/worker``, which no two concurrent calls share.
+/// - Return ``StageOutcome/reject(_:_:)`` for a verdict about the file (too large, wrong type): it is final
+///   and re-runs skip the file until it changes.
+/// - Throw for trouble that may pass (a network error, a full disk): the asset is recorded as failed and
+///   retried by a later run. Throw an error conforming to ``RunAbortingError`` when no asset can succeed
+///   (a revoked API key): the run stops taking new assets.
+/// - Never modify the source file. Write changed bytes to ``StageContext/makeWorkFile(named:)`` and point
+///   ``Asset/contentPath`` at it.
+/// - Honour task cancellation in long operations; a second Ctrl-C cancels in-flight work.
+public protocol Stage: PipelineComponent {
+    /// Processes one asset.
+    /// - Parameters:
+    ///   - asset: the asset as the previous stage left it.
+    ///   - context: logger, worker index, work files and run information.
+    /// - Returns: the asset to continue with, or a rejection.
+    /// - Throws: any error to mark the asset failed (retried by a later run).
+    func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome
+}
+
+/// A source: produces the assets of a run as an asynchronous sequence.
+public protocol AssetSource: PipelineComponent {
+    /// The items to ingest, in a stable order. The sequence should check ``PipelineContext/control`` and stop
+    /// early when a stop is requested.
+    /// - Throws: (through the sequence) when the source cannot be read at all (its folder is missing); the run
+    ///   then ends with a fatal error. Problems with single entries are reported as events instead.
+    func items(context: PipelineContext) -> AsyncThrowingStream<SourceEvent, any Error>
+}
+
+/// What a source reports.
+public enum SourceEvent: Sendable {
+    /// A file or URL to ingest.
+    case item(SourceItem)
+    /// An entry the source refuses (a symbolic link leaving the root): it is reported as rejected.
+    case rejected(SourceItem, Rejection)
+    /// An entry left for a later run (younger than the minimum age): counted, not processed.
+    case deferred(path: String, reason: String)
+    /// How much the source expects to produce (for progress bars); may come once, before the items.
+    case estimate(count: Int, bytes: Int64)
+}
+
+/// A file or URL found by a source, before it becomes an ``Asset``.
+public struct SourceItem: Sendable {
+    /// Where it is.
+    public var origin: Asset.Origin
+    /// The name to use at the target (defaults to the origin's last path component).
+    public var fileName: String
+    /// Size in bytes, if known.
+    public var size: Int64?
+    /// Modification time, if known.
+    public var modificationDate: Date?
+    /// Facts to start the asset with.
+    public var facts: [String: JSONValue]
+
+    /// Creates an item.
+    public init(
+        origin: Asset.Origin, fileName: String? = nil, size: Int64? = nil, modificationDate: Date? = nil,
+        facts: [String: JSONValue] = [:]
+    ) {
+        self.origin = origin
+        self.fileName = fileName ?? origin.fileName
+        self.size = size
+        self.modificationDate = modificationDate
+        self.facts = facts
+    }
+}
+
+/// An error that stops the whole run, not only the asset: nothing else can succeed (revoked credentials,
+/// a retry budget spent on a dead endpoint). The asset that hit it is recorded as failed.
+public protocol RunAbortingError: Error {
+    /// One line for the report and the terminal.
+    var abortReason: String { get }
+}
+
+/// Lets an error say whether a later run may succeed and give a stable code for the manifest.
+public protocol AssetFailureDescribing: Error {
+    /// A stable code, e.g. `http_503` or `timeout`.
+    var failureCode: String { get }
+    /// One line for the report.
+    var failureMessage: String { get }
+}

@@ -1,0 +1,297 @@
+import Foundation
+
+// MediaIngest targets Linux (Debian/Ubuntu); the POSIX calls below are Glibc's.
+import Glibc
+
+/// A failed system call on a file, naming the file, the operation and the reason (`strerror`).
+public struct FileError: Error, Sendable, Hashable, CustomStringConvertible, AssetFailureDescribing {
+    /// The file.
+    public var path: String
+    /// What was attempted (`open`, `read`, `rename`…).
+    public var operation: String
+    /// The `errno` value.
+    public var code: Int32
+
+    /// Creates an error.
+    public init(path: String, operation: String, code: Int32) {
+        self.path = path
+        self.operation = operation
+        self.code = code
+    }
+
+    /// The reason as the C library words it.
+    public var reason: String { String(cString: strerror(code)) }
+
+    public var description: String { "cannot \(operation) \(path): \(reason)" }
+    public var failureCode: String { "io" }
+    public var failureMessage: String { description }
+
+    /// `true` for "no such file or directory".
+    public var isNotFound: Bool { code == ENOENT }
+}
+
+/// The one place POSIX results become Swift errors: runs `body`, retrying on `EINTR`, and throws ``FileError``
+/// when it returns -1.
+@discardableResult
+public func systemCall<T: FixedWidthInteger>(_ operation: String, path: String, _ body: () -> T) throws -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        let code = errno
+        if code == EINTR { continue }
+        throw FileError(path: path, operation: operation, code: code)
+    }
+}
+
+/// A file opened for reading; the descriptor is closed when the value is released.
+public final class ReadableFile {
+    /// The path.
+    public let path: String
+    /// The file descriptor.
+    public let descriptor: Int32
+
+    /// Opens `path` for reading (never following a final symbolic link when `noFollow` is set).
+    /// - Throws: ``FileError``.
+    public init(path: String, noFollow: Bool = false) throws {
+        self.path = path
+        var flags = O_RDONLY | O_CLOEXEC
+        if noFollow { flags |= O_NOFOLLOW }
+        descriptor = try systemCall("open", path: path) { open(path, flags) }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Reads up to `count` bytes into `buffer` at the current position; returns 0 at the end of the file.
+    /// - Throws: ``FileError``.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        return try systemCall("read", path: path) { Glibc.read(descriptor, base, buffer.count) }
+    }
+
+    /// Reads up to `count` bytes at `offset` without moving the position.
+    /// - Throws: ``FileError``.
+    public func read(count: Int, at offset: Int64) throws -> [UInt8] {
+        guard count > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = try bytes.withUnsafeMutableBytes { raw in
+                try systemCall("read", path: path) { pread(descriptor, raw.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled)) }
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        bytes.removeSubrange(filled...)
+        return bytes
+    }
+
+    /// Reads the first `count` bytes (fewer for a shorter file).
+    public func readHead(_ count: Int) throws -> [UInt8] { try read(count: count, at: 0) }
+
+    /// The file's size and modification time.
+    public func status() throws -> FileStatus {
+        var info = stat()
+        try systemCall("stat", path: path) { fstat(descriptor, &info) }
+        return FileStatus(info)
+    }
+}
+
+/// A new file written from the start; closed (not removed) when released. Call ``commit()`` to flush and close,
+/// checking for errors.
+public final class WritableFile {
+    /// The path.
+    public let path: String
+    private var descriptor: Int32
+
+    /// Creates (or truncates) `path` with permissions `0644`. With `exclusive`, fails if it exists.
+    /// - Throws: ``FileError``.
+    public init(path: String, exclusive: Bool = false, mode: mode_t = 0o644) throws {
+        self.path = path
+        var flags = O_WRONLY | O_CREAT | O_CLOEXEC
+        flags |= exclusive ? O_EXCL : O_TRUNC
+        descriptor = try systemCall("create", path: path) { open(path, flags, mode) }
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    /// Writes all of `bytes`.
+    /// - Throws: ``FileError`` (a full disk, for instance).
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var base = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let written = try systemCall("write", path: path) { Glibc.write(descriptor, base, remaining) }
+            base += written
+            remaining -= written
+        }
+    }
+
+    /// Writes all of `bytes`.
+    public func write(_ bytes: some ContiguousBytes) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Flushes to disk (`fsync`) when `durable`, then closes.
+    /// - Throws: ``FileError`` if flushing or closing fails (data may not be on disk).
+    public func commit(durable: Bool = true) throws {
+        guard descriptor >= 0 else { return }
+        if durable { try systemCall("fsync", path: path) { fsync(descriptor) } }
+        let result = close(descriptor)
+        descriptor = -1
+        if result == -1 { throw FileError(path: path, operation: "close", code: errno) }
+    }
+}
+
+/// The parts of `stat` stages use.
+public struct FileStatus: Sendable, Hashable {
+    /// Size in bytes.
+    public var size: Int64
+    /// Modification time.
+    public var modificationDate: Date
+    /// Modification time in nanoseconds since 1970 (exact, for ledger identity).
+    public var modificationNanoseconds: Int64
+    /// Device and inode (identity across renames, loop detection).
+    public var device: UInt64
+    public var inode: UInt64
+    /// The file type bits.
+    public var kind: Kind
+
+    /// Kinds of directory entries.
+    public enum Kind: Sendable, Hashable {
+        case regular, directory, symbolicLink, other
+    }
+
+    init(_ info: stat) {
+        size = Int64(info.st_size)
+        let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        modificationNanoseconds = nanoseconds
+        modificationDate = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symbolicLink
+        default: kind = .other
+        }
+    }
+
+    /// `stat` (following links) or `lstat` (not following) on a path.
+    /// - Throws: ``FileError``.
+    public static func of(_ path: String, followLinks: Bool = true) throws -> FileStatus {
+        var info = stat()
+        if followLinks {
+            try systemCall("stat", path: path) { stat(path, &info) }
+        } else {
+            try systemCall("lstat", path: path) { lstat(path, &info) }
+        }
+        return FileStatus(info)
+    }
+}
+
+/// Small file-system helpers with errors that name the file.
+public enum FileSystem {
+    /// Creates `path` and its parents.
+    /// - Throws: ``FileError``.
+    public static func createDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FileError(path: path, operation: "create folder", code: (error as NSError).posixCode ?? EIO)
+        }
+    }
+
+    /// Renames atomically (same file system).
+    /// - Throws: ``FileError``.
+    public static func rename(_ from: String, to: String) throws {
+        try systemCall("rename", path: from) { Glibc.rename(from, to) }
+    }
+
+    /// One line for a Foundation or POSIX file error: `No such file or directory`.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? FileError { return error.reason }
+        let nsError = error as NSError
+        if let code = nsError.posixCode { return String(cString: strerror(code)) }
+        if nsError.domain == NSCocoaErrorDomain {
+            switch nsError.code {
+            case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return String(cString: strerror(ENOENT))
+            case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return String(cString: strerror(EACCES))
+            default: break
+            }
+        }
+        return nsError.localizedDescription
+    }
+
+    /// Removes a file; a missing file is not an error.
+    public static func removeFile(_ path: String) {
+        _ = unlink(path)
+    }
+
+    /// Flushes a folder's entries to disk (after a `rename` into it), ignoring errors.
+    public static func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        _ = fsync(descriptor)
+        close(descriptor)
+    }
+
+    /// Writes `data` to `path` atomically: a temporary file beside it, flushed, then renamed over it.
+    /// - Throws: ``FileError``.
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            let file = try WritableFile(path: temporary, exclusive: true)
+            try file.write(data)
+            try file.commit()
+            try rename(temporary, to: path)
+            syncDirectory((path as NSString).deletingLastPathComponent)
+        } catch {
+            removeFile(temporary)
+            throw error
+        }
+    }
+
+    /// Copies a file by streaming it in 1 MiB blocks, calling `observe` with each block (to hash while copying).
+    /// The destination is written durably. Returns the number of bytes copied.
+    /// - Throws: ``FileError`` naming the file that failed.
+    @discardableResult
+    public static func copy(from source: String, to destination: String, exclusive: Bool = false, observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws -> Int64 {
+        let input = try ReadableFile(path: source)
+        let output = try WritableFile(path: destination, exclusive: exclusive)
+        var total: Int64 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try input.read(into: buffer)
+            if count == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+            observe(chunk)
+            try output.write(chunk)
+            total += Int64(count)
+        }
+        try output.commit()
+        return total
+    }
+
+    /// Streams a file in 1 MiB blocks through `body`.
+    /// - Throws: ``FileError`` or what `body` throws.
+    public static func forEachBlock(of path: String, blockSize: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let input = try ReadableFile(path: path)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try input.read(into: buffer)
+            if count == 0 { break }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+}
+
+extension NSError {
+    /// The POSIX error code inside a Foundation error, if there is one.
+    var posixCode: Int32? {
+        if domain == NSPOSIXErrorDomain { return Int32(code) }
+        if let underlying = userInfo[NSUnderlyingErrorKey] as? NSError { return underlying.posixCode }
+        return nil
+    }
+}

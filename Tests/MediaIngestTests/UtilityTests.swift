@@ -1,0 +1,87 @@
+import Foundation
+import MediaIngest
+import Testing
+
+@Suite("Utilities")
+struct UtilityTests {
+    @Test(arguments: [
+        ("*.jpg", "a.jpg", true), ("*.jpg", "dir/sub/a.jpg", true), ("*.jpg", "a.jpeg", false),
+        ("*.{jpg,jpeg}", "x/a.jpeg", true), ("2024/*.jpg", "2024/a.jpg", true), ("2024/*.jpg", "2024/x/a.jpg", false),
+        ("2024/**/*.jpg", "2024/a.jpg", true), ("2024/**/*.jpg", "2024/x/y/a.jpg", true), ("**/raw/*", "a/raw/b.cr2", true),
+        ("raw/**", "raw/a/b.cr2", true), ("raw/**", "other/raw/b", false), ("IMG_????.JPG", "IMG_0001.JPG", true),
+        ("IMG_????.JPG", "IMG_01.JPG", false), ("[a-c]*.png", "b1.png", true), ("[!a-c]*.png", "b1.png", false),
+        ("**", "anything/at/all", true), ("a*b", "a/b", false), ("x/a**b", "x/a/y/b", true), ("a**b", "x/a/y/b", false),
+    ])
+    func glob(pattern: String, path: String, matches: Bool) throws {
+        #expect(try Glob(pattern).matches(path) == matches)
+    }
+
+    @Test func globCaseAndErrors() throws {
+        #expect(try Glob("*.jpg", caseInsensitive: true).matches("IMG.JPG"))
+        #expect(try !Glob("*.jpg").matches("IMG.JPG"))
+        #expect(throws: GlobError.self) { try Glob("[abc") }
+        #expect(throws: GlobError.self) { try Glob("{a,b") }
+    }
+
+    @Test(arguments: [
+        ("25MB", Int64(25_000_000)), ("25 MB", 25_000_000), ("1.5GiB", 1_610_612_736), ("10M", 10_485_760), ("250KB", 250_000),
+        ("512", 512), ("1_000", 1000), ("0", 0), ("2 TB", 2_000_000_000_000), ("100b", 100),
+    ])
+    func sizes(text: String, bytes: Int64) {
+        #expect(ByteSize(parsing: text)?.bytes == bytes)
+    }
+
+    @Test func badSizesAndPrinting() {
+        for text in ["", "MB", "-5MB", "25 parsecs", "1.2.3MB"] { #expect(ByteSize(parsing: text) == nil, "\(text)") }
+        #expect(ByteSize(25_000_000).description == "25MB")
+        #expect(ByteSize(10_485_760).description == "10MiB")
+        #expect(ByteSize(1234).description == "1234B")
+        #expect(ByteSize.format(31_200_000) == "31.2 MB")
+    }
+
+    @Test(arguments: [("30s", 30.0), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25), ("2d", 172_800), ("90", 90), ("1.5s", 1.5)])
+    func durations(text: String, seconds: Double) {
+        #expect(DurationValue(parsing: text)?.seconds == seconds)
+    }
+
+    @Test func durationPrinting() {
+        #expect(DurationValue(seconds: 5400).description == "1h30m")
+        #expect(DurationValue(seconds: 0.25).description == "250ms")
+        #expect(DurationValue(parsing: "5 parsecs") == nil)
+    }
+
+    @Test func mimePatterns() throws {
+        let image = try #require(MIMEPattern("image/*"))
+        #expect(image.matches("image/jpeg"))
+        #expect(image.matches("IMAGE/PNG; charset=binary"))
+        #expect(!image.matches("video/mp4"))
+        #expect(try #require(MIMEPattern("*")).matches("application/pdf"))
+        #expect(try #require(MIMEPattern("application/vnd.openxmlformats-*")).matches("application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
+        for bad in ["image", "*/jpeg", "image/jp*g", "", "a/b/c"] { #expect(MIMEPattern(bad) == nil, "\(bad)") }
+    }
+
+    @Test func suggestions() {
+        #expect(closestMatch(to: "maxbyte", in: ["maxBytes", "minBytes", "allow"]) == "maxBytes")
+        #expect(closestMatch(to: "upload.libary", in: ["upload.library", "upload.wix"]) == "upload.library")
+        #expect(closestMatch(to: "zzzzzz", in: ["maxBytes", "allow"]) == nil)
+    }
+
+    @Test func paths() {
+        #expect(JSONPath.root.appending("stages").appending(index: 3).appending("with").appending("maxBytes").description == "stages[3].with.maxBytes")
+        #expect(JSONPath(parsing: "stages[3].with.allow[0]").description == "stages[3].with.allow[0]")
+        #expect(JSONPath.root.appending("odd key").description == #"["odd key"]"#)
+        #expect(PathResolution.resolve("../x/./y", against: "/a/b") == "/a/x/y")
+    }
+
+    @Test func semaphoreLimitsAndCancels() async throws {
+        let semaphore = AsyncSemaphore(limit: 2)
+        try await semaphore.acquire()
+        try await semaphore.acquire()
+        let waiter = Task { try await semaphore.acquire() }
+        try await Task.sleep(for: .milliseconds(50))
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        semaphore.release()
+        try await semaphore.acquire()
+    }
+}

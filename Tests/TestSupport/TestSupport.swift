@@ -1,0 +1,142 @@
+import Foundation
+import Synchronization
+
+/// The repository's root folder (found from this file's location).
+public let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The test corpus: real media files written by nobody here (`Tests/Fixtures/corpus`, with `SOURCES.md`).
+public enum Corpus {
+    /// The corpus folder.
+    public static let root = repositoryRoot + "/Tests/Fixtures/corpus"
+
+    /// Absolute path of a corpus file given relative to the corpus root.
+    public static func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// One row of `expected.tsv`.
+    public struct Expectation: Sendable, Hashable, CustomStringConvertible {
+        public var path: String
+        public var mime: String
+        public var size: Int64
+        public var hasEXIF: Bool
+        public var hasGPS: Bool
+        /// `nil` when exiftool found none (`-`).
+        public var orientation: Int?
+
+        public var absolutePath: String { Corpus.path(path) }
+        public var description: String { path }
+        public var fileExtension: String { (path as NSString).pathExtension.lowercased() }
+    }
+
+    /// Every row of `expected.tsv`.
+    public static let expectations: [Expectation] = {
+        guard let text = try? String(contentsOfFile: root + "/expected.tsv", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count >= 6 else { return nil }
+            return Expectation(
+                path: fields[0], mime: fields[1], size: Int64(fields[2]) ?? -1, hasEXIF: fields[3] == "1", hasGPS: fields[4] == "1",
+                orientation: Int(fields[5]))
+        }
+    }()
+
+    /// The rows whose path starts with `prefix` (e.g. `images/jpeg/`).
+    public static func expectations(under prefix: String) -> [Expectation] {
+        expectations.filter { $0.path.hasPrefix(prefix) }
+    }
+
+    /// The row for one file.
+    public static func expectation(_ relative: String) -> Expectation? {
+        expectations.first { $0.path == relative }
+    }
+}
+
+/// The output of a finished process.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs a program and collects its output.
+public func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil,
+    input: String? = nil, timeout: Double = 300
+) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    let stdoutPipe = Pipe()
+    let stderrPipe = Pipe()
+    let stdinPipe = Pipe()
+    process.standardOutput = stdoutPipe
+    process.standardError = stderrPipe
+    process.standardInput = stdinPipe
+    let output = OutputCollector()
+    stdoutPipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData, stdout: true) }
+    stderrPipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData, stdout: false) }
+    try process.run()
+    if let input { stdinPipe.fileHandleForWriting.write(Data(input.utf8)) }
+    try? stdinPipe.fileHandleForWriting.close()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning {
+        if Date() > deadline {
+            process.terminate()
+            break
+        }
+        usleep(10_000)
+    }
+    process.waitUntilExit()
+    stdoutPipe.fileHandleForReading.readabilityHandler = nil
+    stderrPipe.fileHandleForReading.readabilityHandler = nil
+    output.append(stdoutPipe.fileHandleForReading.readDataToEndOfFile(), stdout: true)
+    output.append(stderrPipe.fileHandleForReading.readDataToEndOfFile(), stdout: false)
+    let (out, err) = output.text
+    return ProcessResult(status: process.terminationStatus, stdout: out, stderr: err)
+}
+
+final class OutputCollector: Sendable {
+    private let buffers = Mutex<(Data, Data)>((Data(), Data()))
+    func append(_ data: Data, stdout: Bool) {
+        buffers.withLock { buffers in
+            if stdout { buffers.0.append(data) } else { buffers.1.append(data) }
+        }
+    }
+    var text: (String, String) {
+        buffers.withLock { (String(decoding: $0.0, as: UTF8.self), String(decoding: $0.1, as: UTF8.self)) }
+    }
+}
+
+/// The folder holding the built products (`ingest`, `wix-media-emulator`) next to the test bundle.
+public let productsDirectory: String = {
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
+    // The xctest bundle on Linux is a plain executable in the products folder; step out of a bundle if there is one.
+    while url.path != "/" && url.pathExtension == "xctest" { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The path of a built executable product.
+public func builtProduct(_ name: String) -> String { productsDirectory + "/" + name }
+
+/// Hex SHA-256 of a file, computed with coreutils' `sha256sum` (an independent implementation).
+public func sha256sum(_ path: String) throws -> String {
+    let result = try runProcess("/usr/bin/sha256sum", [path])
+    return String(result.stdout.prefix(64))
+}
+
+/// Copies corpus files into a fresh folder, keeping their relative paths, and returns the folder.
+public func copyCorpus(_ relativePaths: [String], into directory: String) throws {
+    for relative in relativePaths {
+        let destination = directory + "/" + relative
+        try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Corpus.path(relative), toPath: destination)
+    }
+}
