@@ -96,5 +96,23 @@ let package = Package(
             dependencies: ["MediaIngest", "PipelineTesting", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "IngestCLITests",
+            dependencies: ["TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MediaFormatsTests",
+            dependencies: ["MediaFormats", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IngestStagesTests",
+            dependencies: [
+                "IngestStages", "MediaIngest", "MediaFormats", "PipelineTesting", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

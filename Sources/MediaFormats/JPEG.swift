@@ -99,12 +99,27 @@ public enum JPEG {
     }
 
     /// The next marker at or after `offset` (skipping fill bytes), with the offset of its 0xFF.
-    /// Returns `nil` at the end of the file. Throws when a non-marker byte stands where a marker should.
+    /// Returns `nil` at the end of the file. Extraneous bytes before a marker are skipped, as libjpeg does
+    /// ("N extraneous bytes before marker"), up to 64 KiB; beyond that the structure is malformed.
     static func nextMarker(_ source: some ByteSource, from offset: Int64) throws -> (UInt8, Int64)? {
         var position = offset
         guard let first = try source.byte(at: position) else { return nil }
-        guard first == 0xFF else {
-            throw FormatError.malformed(String(format: "expected a JPEG marker at byte %lld, found 0x%02X", position, first))
+        if first != 0xFF {
+            let window = try source.bytes(at: position, count: 65_536)
+            var found: Int?
+            var index = 0
+            while index + 1 < window.count {
+                if window[index] == 0xFF && window[index + 1] != 0x00 && window[index + 1] != 0xFF {
+                    found = index
+                    break
+                }
+                index += 1
+            }
+            guard let found else {
+                if window.count < 65_536 { return nil }
+                throw FormatError.malformed(String(format: "expected a JPEG marker at byte %lld, found 0x%02X", position, first))
+            }
+            position += Int64(found)
         }
         while let byte = try source.byte(at: position + 1), byte == 0xFF { position += 1 }
         guard let marker = try source.byte(at: position + 1) else { return nil }

@@ -26,7 +26,10 @@ enum TIFF {
             let countBytes = try source.exactly(big ? 8 : 2, at: Int64(ifdOffset), "a TIFF directory")
             let entryCount = big ? Int(min(u64(countBytes, 0), 100_000)) : u16(countBytes, 0)
             let entriesStart = Int64(ifdOffset) + (big ? 8 : 2)
-            let entries = try source.exactly(entryCount * entrySize + (big ? 8 : 4), at: entriesStart, "a TIFF directory")
+            var entries = try source.exactly(entryCount * entrySize, at: entriesStart, "a TIFF directory")
+            // The next-directory offset may be cut off in tiny files; readers treat that as "no next directory".
+            let next = try source.bytes(at: entriesStart + Int64(entryCount * entrySize), count: big ? 8 : 4)
+            entries += next.count == (big ? 8 : 4) ? next : [UInt8](repeating: 0, count: big ? 8 : 4)
             var width: Int?
             var height: Int?
             for index in 0..<entryCount {

@@ -47,6 +47,7 @@ public struct LibraryStage: Stage, StageDefinition {
     }
 
     public func prepare(_ context: PipelineContext) async throws {
+        guard !context.isDryRun else { return }
         try FileSystem.createDirectory(libraryPath + "/files")
         try FileSystem.createDirectory(libraryPath + "/.tmp")
     }
