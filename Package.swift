@@ -42,6 +42,11 @@ let package = Package(
             pkgConfig: "libexif",
             providers: [.apt(["libexif-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
 
         // MARK: Core (no NIO, no C)
         .target(
@@ -55,7 +60,7 @@ let package = Package(
         .target(
             name: "IngestStages",
             dependencies: [
-                "MediaIngest", "MediaFormats", "CMagic", "CExif",
+                "MediaIngest", "MediaFormats", "CMagic", "CExif", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

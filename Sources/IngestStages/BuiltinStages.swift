@@ -12,6 +12,8 @@ extension StageRegistry {
     public mutating func registerBuiltins() {
         register(DirectorySource.self)
         register(ListSource.self)
+        register(DetectStage.self)
+        register(ValidateStage.self)
         register(LibraryStage.self)
         register(ManifestStage.self)
     }

@@ -17,12 +17,15 @@ public struct MediaTypeTable: Sendable {
 
     /// Every entry.
     public let entries: [Entry]
+    /// Groups of types whose extensions are interchangeable (a CSV named .txt is not a disguise).
+    public let compatibleGroups: [[String]]
     private let byMIME: [String: Entry]
     private let byExtension: [String: Entry]
 
     /// Builds a table; when two entries name the same extension, the first one wins.
-    public init(entries: [Entry]) {
+    public init(entries: [Entry], compatibleGroups: [[String]] = []) {
         self.entries = entries
+        self.compatibleGroups = compatibleGroups
         var byMIME: [String: Entry] = [:]
         var byExtension: [String: Entry] = [:]
         for entry in entries {
@@ -36,10 +39,13 @@ public struct MediaTypeTable: Sendable {
 
     /// The built-in table.
     public static let standard: MediaTypeTable = {
-        struct Document: Decodable { var types: [Entry] }
+        struct Document: Decodable {
+            var types: [Entry]
+            var compatible: [[String]]
+        }
         // The literal is checked by a test; a decoding failure here would be a bug in this file, caught there.
-        let document = (try? JSONDecoder().decode(Document.self, from: Data(standardJSON.utf8))) ?? Document(types: [])
-        return MediaTypeTable(entries: document.types)
+        let document = (try? JSONDecoder().decode(Document.self, from: Data(standardJSON.utf8))) ?? Document(types: [], compatible: [])
+        return MediaTypeTable(entries: document.types, compatibleGroups: document.compatible)
     }()
 
     /// The entry for a MIME type or one of its aliases (parameters such as `; charset=` are ignored).
@@ -61,6 +67,21 @@ public struct MediaTypeTable: Sendable {
         case "model": return .model3d
         default: return .other
         }
+    }
+
+    /// `true` unless `fileExtension` belongs to a different, incompatible type than `mime`: an `.jpg` that holds a
+    /// shell script does not fit; an extension we know nothing about (or none) makes no claim, so it fits.
+    public func `extension`(_ fileExtension: String, fits mime: String) -> Bool {
+        let ext = fileExtension.lowercased()
+        guard !ext.isEmpty else { return true }
+        let canonical = entry(forMIME: mime)?.mime ?? mime.lowercased()
+        if entry(forMIME: canonical)?.extensions.contains(ext) == true { return true }
+        if let group = compatibleGroups.first(where: { $0.contains(canonical) }),
+            group.contains(where: { entry(forMIME: $0)?.extensions.contains(ext) == true })
+        {
+            return true
+        }
+        return entry(forExtension: ext) == nil
     }
 
     static let standardJSON = #"""
@@ -167,6 +188,11 @@ public struct MediaTypeTable: Sendable {
     {"mime": "application/x-mach-binary", "family": "other", "extensions": []},
     {"mime": "application/octet-stream", "family": "other", "extensions": []},
     {"mime": "inode/x-empty", "family": "other", "extensions": []}
+  ],
+  "compatible": [
+    ["text/plain", "text/csv", "text/tab-separated-values", "application/json"],
+    ["video/mp4", "video/quicktime", "video/3gpp", "video/3gpp2", "audio/mp4"],
+    ["application/zip", "application/java-archive"]
   ]
 }
 """#

@@ -68,13 +68,16 @@ public struct ByteSize: OptionValue, Hashable, Comparable, Codable, CustomString
     /// A rounded human form for reports: `1.2 MB`, `512 B`.
     public var humanReadable: String { ByteSize.format(bytes) }
 
-    /// Formats a byte count with one decimal in decimal units.
+    /// Formats a byte count with three significant digits in decimal units: `512 B`, `5.79 kB`, `31.2 MB`, `338 kB`.
     public static func format(_ bytes: Int64) -> String {
         let value = Double(bytes)
         if value < 1000 { return "\(bytes) B" }
         for (index, unit) in ["kB", "MB", "GB", "TB", "PB"].enumerated() {
             let scaled = value / pow(1000, Double(index + 1))
-            if scaled < 1000 || unit == "PB" { return String(format: scaled < 10 ? "%.2f %@" : "%.1f %@", scaled, unit) }
+            if scaled < 999.5 || unit == "PB" {
+                let format = scaled < 9.995 ? "%.2f %@" : (scaled < 99.95 ? "%.1f %@" : "%.0f %@")
+                return String(format: format, scaled, unit)
+            }
         }
         return "\(bytes) B"
     }

@@ -1,0 +1,380 @@
+import Foundation
+import Glibc
+import Logging
+import MediaFormats
+import MediaIngest
+
+/// `validate`: accepts or rejects each file against size, type, extension, dimension and structure rules, with a
+/// stable code and one line naming the limit and the value.
+///
+/// Image dimensions come from headers (JPEG SOF, PNG IHDR, GIF frames, WebP VP8/VP8L/VP8X, TIFF, BMP, HEIF `ispe`);
+/// no pixel is decoded, so a decompression bomb costs a header read. With `profile: "wix"` the Wix per-type limits
+/// apply (a data table; options override it).
+public struct ValidateStage: Stage, StageDefinition {
+    public static let kind = "validate"
+    public static let phase = StagePhase.validate
+    public static let summary = "Reject files by size, MIME type (allow/deny), extension mismatch, pixel limits, structure (truncation, polyglots, loops), embedded code and metadata bombs; optional Wix profile and quarantine."
+
+    /// Named limit tables.
+    public enum Profile: String, OptionEnum {
+        case none
+        case wix
+    }
+
+    /// What quarantine does with rejected files.
+    public enum QuarantineMode: String, OptionEnum {
+        case copy
+        case move
+    }
+
+    static let maxBytes = StageOption<ByteSize?>("maxBytes", doc: "Reject files larger than this (overrides the profile's per-type limit).")
+    static let minBytes = StageOption<ByteSize?>("minBytes", doc: "Reject files smaller than this. Empty files are always rejected.")
+    static let allow = StageOption<[MIMEPattern]>("allow", default: [], doc: "Accept only these MIME types (wildcards like image/*); empty accepts all.")
+    static let deny = StageOption<[MIMEPattern]>("deny", default: [], doc: "Reject these MIME types (wins over allow).")
+    static let rejectExtensionMismatch = StageOption<Bool>("rejectExtensionMismatch", default: true, doc: "Reject files whose extension belongs to another type than their content (a script named photo.jpg).")
+    static let maxWidth = StageOption<Int?>("maxWidth", doc: "Reject images wider than this many pixels.")
+    static let maxHeight = StageOption<Int?>("maxHeight", doc: "Reject images taller than this many pixels.")
+    static let maxPixels = StageOption<PixelCount?>("maxPixels", doc: "Reject images with more pixels than this (e.g. 100000000 or \"100MP\"); frame extents count (decompression bombs).")
+    static let profile = StageOption<Profile>("profile", default: .none, doc: "\"wix\" applies the Wix Media Manager's per-type size limits and accepted types.")
+    static let profileFile = StageOption<PathOption?>("profileFile", doc: "A limits table in the profile JSON format, used instead of a built-in profile.")
+    static let checkStructure = StageOption<Bool>("checkStructure", default: true, doc: "Reject truncated images, images with archives or executables appended (polyglots) and looping structures.")
+    static let rejectEmbeddedCode = StageOption<Bool>("rejectEmbeddedCode", default: true, doc: "Reject images whose metadata holds PHP/script code and SVGs with scripts or event handlers.")
+    static let maxTextMetadata = StageOption<ByteSize?>("maxTextMetadata", default: ByteSize(1 << 20), doc: "Reject files whose compressed text metadata (PNG zTXt/iTXt/iCCP) inflates beyond this; null turns the check off.")
+    static let quarantine = StageOption<PathOption?>("quarantine", doc: "Copy rejected files here (keeping their relative path) with a .reason.json beside each.")
+    static let quarantineMode = StageOption<QuarantineMode>("quarantineMode", default: .copy, doc: "\"copy\" (default) leaves the source in place; \"move\" moves it into quarantine.")
+    public static let options = [
+        maxBytes.spec, minBytes.spec, allow.spec, deny.spec, rejectExtensionMismatch.spec, maxWidth.spec, maxHeight.spec, maxPixels.spec,
+        profile.spec, profileFile.spec, checkStructure.spec, rejectEmbeddedCode.spec, maxTextMetadata.spec, quarantine.spec, quarantineMode.spec,
+    ]
+
+    /// The rules, after options and profile are combined.
+    public struct Rules: Sendable {
+        public var maxBytes: ByteSize?
+        public var minBytes: ByteSize?
+        public var allow: [MIMEPattern] = []
+        public var deny: [MIMEPattern] = []
+        public var rejectExtensionMismatch = true
+        public var maxWidth: Int?
+        public var maxHeight: Int?
+        public var maxPixels: Int?
+        public var profile: LimitProfile?
+        public var checkStructure = true
+        public var rejectEmbeddedCode = true
+        public var maxTextMetadata: ByteSize? = ByteSize(1 << 20)
+        public var quarantine: String?
+        public var quarantineMode: QuarantineMode = .copy
+
+        /// Rules with every check at its default and no limits.
+        public init() {}
+    }
+
+    /// The rules in force.
+    public let rules: Rules
+    private let detector = DetectStage()
+
+    public init(options: OptionValues, context: StageBuildContext) throws {
+        var rules = Rules()
+        rules.maxBytes = try options[Self.maxBytes]
+        rules.minBytes = try options[Self.minBytes]
+        rules.allow = try options[Self.allow]
+        rules.deny = try options[Self.deny]
+        rules.rejectExtensionMismatch = try options[Self.rejectExtensionMismatch]
+        rules.maxWidth = try options[Self.maxWidth]
+        rules.maxHeight = try options[Self.maxHeight]
+        rules.maxPixels = try options[Self.maxPixels]?.pixels
+        rules.checkStructure = try options[Self.checkStructure]
+        rules.rejectEmbeddedCode = try options[Self.rejectEmbeddedCode]
+        rules.maxTextMetadata = try options[Self.maxTextMetadata]
+        rules.quarantine = try options[Self.quarantine]?.path
+        rules.quarantineMode = try options[Self.quarantineMode]
+        for (option, value) in [(Self.maxWidth, rules.maxWidth), (Self.maxHeight, rules.maxHeight)] {
+            if let value, value < 1 { throw options.error(option, "expected a positive number of pixels, got \(value)") }
+        }
+        if let minBytes = rules.minBytes, let maxBytes = rules.maxBytes, minBytes > maxBytes {
+            throw options.error(Self.minBytes, "minBytes (\(minBytes)) is larger than maxBytes (\(maxBytes))")
+        }
+        if let file = try options[Self.profileFile] {
+            do {
+                rules.profile = try LimitProfile.decode(Data(contentsOf: URL(fileURLWithPath: file.path)))
+            } catch let error as DecodingError {
+                throw options.error(Self.profileFile, "\(file.path) is not a limits table: \(Self.describe(error))")
+            } catch {
+                throw options.error(Self.profileFile, "cannot read \(file.path): \(FileSystem.describe(error))")
+            }
+        } else if try options[Self.profile] == .wix {
+            rules.profile = .wix
+        }
+        if rules.maxPixels == nil, let profilePixels = rules.profile?.maxPixels { rules.maxPixels = profilePixels }
+        self.rules = rules
+    }
+
+    /// Creates the stage from rules.
+    public init(rules: Rules) {
+        self.rules = rules
+    }
+
+    public var reportInfo: [String: JSONValue] {
+        guard let profile = rules.profile else { return [:] }
+        return ["profile": .string(profile.name)]
+    }
+
+    public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
+        var asset = asset
+        let verdict = try check(&asset, worker: context.worker)
+        guard let rejection = verdict else { return .next(asset) }
+        if let quarantine = rules.quarantine, !context.pipeline.isDryRun {
+            do {
+                let place = try quarantineFile(asset, rejection: rejection, folder: quarantine, context: context)
+                asset.facts["quarantine"] = .string(place)
+            } catch {
+                context.logger.error("cannot quarantine \(asset.displayPath): \(error)")
+            }
+        }
+        return .reject(asset, rejection)
+    }
+
+    /// Applies every rule to an asset; returns the first rejection, or `nil` when the asset passes. Sets the
+    /// asset's MIME type (detecting it if no stage did) and its dimensions.
+    /// - Throws: only for trouble reading the file that is not a verdict about it.
+    public func check(_ asset: inout Asset, worker: Int = 0) throws -> Rejection? {
+        guard let path = asset.contentPath else { return nil }
+        let status: FileStatus
+        do {
+            status = try FileStatus.of(path)
+        } catch let error as FileError {
+            return Rejection(.unreadable, "cannot read the file: \(error.reason)")
+        }
+        let size = status.size
+        if size == 0 { return Rejection(.empty, "file is empty (0 bytes)", details: ["size": 0]) }
+        if let minBytes = rules.minBytes, size < minBytes.bytes {
+            return Rejection(.tooSmall, "\(ByteSize.format(size)) is under the \(minBytes) minimum", details: ["size": .int(size), "limit": .int(minBytes.bytes)])
+        }
+        if asset.mime == nil {
+            asset.mime = try detector.detect(path: path, fileExtension: asset.sourceExtension, worker: worker).type
+        }
+        guard let type = asset.mime else { return nil }
+        let fileExtension = asset.sourceExtension
+
+        if let denied = rules.deny.first(where: { $0.matches(type.mime) }) {
+            return Rejection(.typeNotAllowed, "\(type.mime) is denied (deny: \(denied))", details: ["mime": .string(type.mime)])
+        }
+        if !rules.allow.isEmpty && !rules.allow.matchesAny(type.mime) {
+            return Rejection(
+                .typeNotAllowed, "\(type.mime) is not an allowed type (allow: \(rules.allow.map(\.description).joined(separator: ", ")))",
+                details: ["mime": .string(type.mime)])
+        }
+        if rules.rejectExtensionMismatch && !type.extensionMatches {
+            let expected = type.extensions.isEmpty ? "" : " (expected ." + type.extensions.prefix(3).joined(separator: ", .") + ")"
+            return Rejection(
+                .extensionMismatch, "content is \(type.mime) but the name ends in .\(fileExtension)\(expected)",
+                details: ["mime": .string(type.mime), "extension": .string(fileExtension)])
+        }
+        var limit = rules.maxBytes
+        if let profile = rules.profile {
+            guard let group = profile.group(forExtensions: type.extensions, fileExtension: fileExtension) else {
+                return Rejection(.typeNotAllowed, "the \(profile.name) profile does not accept \(type.mime)", details: ["mime": .string(type.mime), "profile": .string(profile.name)])
+            }
+            if limit == nil { limit = group.maxBytes }
+        }
+        if let limit, size > limit.bytes {
+            return Rejection(
+                .tooLarge, "\(ByteSize.format(size)) is over the \(limit) limit for \(type.mime)",
+                details: ["size": .int(size), "limit": .int(limit.bytes)])
+        }
+
+        if type.family == .vector || type.mime == "image/svg+xml" {
+            if rules.rejectEmbeddedCode, let problem = try svgProblem(path: path) {
+                return Rejection(.embeddedCode, "SVG contains \(problem)")
+            }
+            return nil
+        }
+        guard type.family == .image else { return nil }
+        let info: ImageInfo
+        do {
+            guard let inspected = try ImageHeaders.inspect(FileBytes(path: path), deep: rules.checkStructure) else { return nil }
+            info = inspected
+        } catch let error as FormatError {
+            switch error {
+            case .truncated(let text): return Rejection(.truncated, text)
+            case .loop(let text): return Rejection(.malformed, text)
+            case .malformed(let text): return Rejection(.malformed, text)
+            case .io(let text): return Rejection(.unreadable, text)
+            }
+        }
+        asset.dimensions = PixelSize(info.size)
+        if let truncation = info.truncation, rules.checkStructure {
+            return Rejection(.truncated, truncation)
+        }
+        let effective = info.effectiveSize
+        let extentNote = effective != info.size ? " (frames extend the \(info.size) canvas to \(effective))" : ""
+        if let maxPixels = rules.maxPixels, effective.pixels > maxPixels {
+            return Rejection(
+                .tooManyPixels, "\(effective) = \(Self.megapixels(effective.pixels)) is over the \(Self.megapixels(maxPixels)) limit\(extentNote)",
+                details: ["width": .int(Int64(effective.width)), "height": .int(Int64(effective.height)), "limit": .int(Int64(maxPixels))])
+        }
+        if let maxWidth = rules.maxWidth, effective.width > maxWidth {
+            return Rejection(.tooWide, "\(effective.width) pixels wide is over the \(maxWidth) limit\(extentNote)")
+        }
+        if let maxHeight = rules.maxHeight, effective.height > maxHeight {
+            return Rejection(.tooTall, "\(effective.height) pixels tall is over the \(maxHeight) limit\(extentNote)")
+        }
+        if rules.checkStructure, info.trailingBytes > 0, let end = info.structureEnd {
+            let trailer = try FileBytes(path: path).bytes(at: end, count: Int(min(info.trailingBytes, 1 << 20)))
+            if let found = ContentChecks.hostileSignature(in: trailer, includingArchives: true) {
+                return Rejection(
+                    .polyglot, "\(found) is appended after the end of the \(info.format.rawValue.uppercased()) image (\(info.trailingBytes) extra bytes)",
+                    details: ["trailingBytes": .int(info.trailingBytes)])
+            }
+        }
+        if rules.rejectEmbeddedCode || rules.maxTextMetadata != nil {
+            let source = try FileBytes(path: path)
+            var inflated = 0
+            for block in info.metadataBlocks {
+                let payload = try source.bytes(at: block.offset, count: min(block.length, 1 << 20))
+                if rules.rejectEmbeddedCode, let found = ContentChecks.hostileSignature(in: payload, includingArchives: false) {
+                    return Rejection(.embeddedCode, "\(Self.metadataName(block.kind)) metadata contains \(found)")
+                }
+                if let cap = rules.maxTextMetadata, info.format == .png, let compressed = Self.compressedPayload(kind: block.kind, payload: payload) {
+                    guard let size = Inflate.inflatedSize(of: compressed, cap: Int(cap.bytes) - inflated) else {
+                        return Rejection(.malformed, "\(Self.metadataName(block.kind)) chunk holds invalid compressed data")
+                    }
+                    inflated += size
+                    if inflated > Int(cap.bytes) {
+                        return Rejection(.metadataBomb, "compressed \(Self.metadataName(block.kind)) metadata inflates to more than \(cap)")
+                    }
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The compressed part of a PNG zTXt, compressed iTXt or iCCP chunk.
+    static func compressedPayload(kind: String, payload: [UInt8]) -> [UInt8]? {
+        guard let keywordEnd = payload.firstIndex(of: 0) else { return nil }
+        switch kind {
+        case "ztxt", "icc":
+            // keyword NUL, compression method (0), data
+            return keywordEnd + 2 <= payload.count ? Array(payload[(keywordEnd + 2)...]) : nil
+        case "itxt", "xmp":
+            // keyword NUL, compression flag, method, language NUL, translated keyword NUL, text
+            guard keywordEnd + 2 < payload.count, payload[keywordEnd + 1] == 1 else { return nil }
+            var index = keywordEnd + 3
+            for _ in 0..<2 {
+                guard let end = payload[index...].firstIndex(of: 0) else { return nil }
+                index = end + 1
+            }
+            return index <= payload.count ? Array(payload[index...]) : nil
+        default:
+            return nil
+        }
+    }
+
+    static func metadataName(_ kind: String) -> String {
+        switch kind {
+        case "exif": return "EXIF"
+        case "xmp", "xmp-extended": return "XMP"
+        case "iptc": return "IPTC"
+        case "comment": return "comment"
+        case "ztxt": return "zTXt"
+        case "itxt": return "iTXt"
+        case "text": return "tEXt"
+        case "icc": return "ICC profile"
+        default: return kind
+        }
+    }
+
+    /// What makes an SVG unsafe to serve inline: scripts, event handlers, javascript: URLs.
+    func svgProblem(path: String) throws -> String? {
+        let head = try ReadableFile(path: path).readHead(4 << 20)
+        guard let text = ContentChecks.decodeText(head, truncated: true)?.lowercased() else { return nil }
+        if text.contains("<script") { return "a <script> element" }
+        if text.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) != nil { return "an event handler attribute (on…=)" }
+        if text.contains("javascript:") { return "a javascript: URL" }
+        if text.contains("<foreignobject") { return "a <foreignObject> element (embedded HTML)" }
+        return nil
+    }
+
+    static func megapixels(_ pixels: Int) -> String {
+        let value = Double(pixels) / 1_000_000
+        return value >= 100 ? String(format: "%.0f MP", value) : String(format: "%.1f MP", value)
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context): return "missing \"\(key.stringValue)\" at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "\(context.debugDescription) at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    /// Copies (or moves) a rejected file into the quarantine folder with a `.reason.json` beside it.
+    func quarantineFile(_ asset: Asset, rejection: Rejection, folder: String, context: StageContext) throws -> String {
+        guard let source = asset.origin.path else { return "" }
+        var relative = asset.displayPath
+        if relative.hasPrefix("/") || relative.contains("..") { relative = (source as NSString).lastPathComponent }
+        var destination = PathResolution.resolve(relative, against: folder)
+        if FileManager.default.fileExists(atPath: destination) {
+            let url = URL(fileURLWithPath: destination)
+            destination = url.deletingPathExtension().path + "-" + context.pipeline.runID + (url.pathExtension.isEmpty ? "" : "." + url.pathExtension)
+        }
+        try FileSystem.createDirectory((destination as NSString).deletingLastPathComponent)
+        switch rules.quarantineMode {
+        case .copy:
+            try FileSystem.copy(from: source, to: destination, exclusive: true)
+        case .move:
+            do {
+                try FileSystem.rename(source, to: destination)
+            } catch let error as FileError where error.code == EXDEV {
+                try FileSystem.copy(from: source, to: destination, exclusive: true)
+                FileSystem.removeFile(source)
+            }
+        }
+        let reason: JSONValue = [
+            "code": .string(rejection.code.rawValue), "reason": .string(rejection.reason), "stage": .string(Self.kind),
+            "pipeline": .string(context.pipeline.pipelineName), "run": .string(context.pipeline.runID), "source": .string(source),
+            "mime": asset.mime.map { .string($0.mime) } ?? .null, "time": .string(ISO8601.string(from: Date())),
+            "details": .object(rejection.details), "mode": .string(rules.quarantineMode.rawValue),
+        ]
+        try FileSystem.writeAtomically(Data(reason.jsonText(pretty: true).utf8), to: destination + ".reason.json")
+        return destination
+    }
+}
+
+/// A pixel count written as an integer or with a unit: `100000000`, `"100MP"`, `"1.5 GP"`.
+public struct PixelCount: OptionValue, Hashable {
+    /// The number of pixels.
+    public var pixels: Int
+
+    public static var optionTypeName: String { "pixels" }
+    public static var optionSchema: JSONValue {
+        ["anyOf": [["type": "integer", "minimum": 1], ["type": "string", "pattern": "^\\s*[0-9.]+\\s*([kKmMgG][pP]|[pP][xX])?\\s*$"]]]
+    }
+    public init(option input: OptionInput) throws {
+        if let value = input.value.intValue, value > 0 {
+            pixels = Int(value)
+            return
+        }
+        guard let text = input.value.stringValue?.trimmingCharacters(in: .whitespaces).lowercased() else {
+            throw input.typeMismatch(expected: "a pixel count like 100000000 or \"100MP\"")
+        }
+        let units: [(String, Double)] = [("gp", 1e9), ("mp", 1e6), ("kp", 1e3), ("px", 1), ("", 1)]
+        for (unit, factor) in units where text.hasSuffix(unit) {
+            if let number = Double(text.dropLast(unit.count).trimmingCharacters(in: .whitespaces)), number > 0 {
+                pixels = Int(number * factor)
+                return
+            }
+        }
+        throw input.typeMismatch(expected: "a pixel count like 100000000 or \"100MP\"")
+    }
+    public var optionJSON: JSONValue { .int(Int64(pixels)) }
+}
+
+extension Rejection.Code {
+    /// An archive, executable or document is appended to an image (a polyglot file).
+    public static let polyglot: Rejection.Code = "polyglot"
+    /// Script code hides in metadata, or an SVG carries scripts.
+    public static let embeddedCode: Rejection.Code = "embedded_code"
+    /// Compressed metadata inflates to an unreasonable size.
+    public static let metadataBomb: Rejection.Code = "metadata_bomb"
+}
