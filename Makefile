@@ -2,10 +2,10 @@
 # Debian/Ubuntu machine with Swift installed.
 
 SWIFT ?= swift
-SYSTEM_PACKAGES := libmagic-dev libexif-dev libsqlite3-dev zlib1g-dev libimage-exiftool-perl file curl python3
+SYSTEM_PACKAGES := libmagic-dev libexif-dev libsqlite3-dev zlib1g-dev libimage-exiftool-perl libjpeg-turbo-progs webp file curl python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test clean
+.PHONY: all deps build demo test clean fuzz
 
 all: build
 
@@ -32,3 +32,11 @@ test: deps
 
 clean:
 	rm -rf .build demo-output .ingest
+
+# libFuzzer over the JPEG/PNG/WebP parsers and strippers (MediaFormats), seeded with the corpus images.
+FUZZ_RUNS ?= 1000000
+fuzz:
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-media-formats -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	mkdir -p .fuzz/work .fuzz/artifacts
+	.build-fuzz/release/fuzz-media-formats .fuzz/work Tests/Fixtures/corpus/images Tests/Fixtures/corpus/adversarial Fuzz/regressions \
+		-runs=$(FUZZ_RUNS) -max_len=16384 -rss_limit_mb=2048 -artifact_prefix=.fuzz/artifacts/ -print_final_stats=1

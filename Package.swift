@@ -94,6 +94,14 @@ let package = Package(
         ),
 
 
+        // MARK: Fuzzing (see `make fuzz`); a plain build replays inputs through the parsers
+        .executableTarget(
+            name: "fuzz-media-formats",
+            dependencies: ["MediaFormats"],
+            path: "Fuzz/FuzzMediaFormats",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(

@@ -14,6 +14,7 @@ extension StageRegistry {
         register(ListSource.self)
         register(DetectStage.self)
         register(ValidateStage.self)
+        register(StripStage.self)
         register(LibraryStage.self)
         register(ManifestStage.self)
     }

@@ -29,7 +29,7 @@ final class ProgressBar: RunObserver, Sendable {
     func assetFinished(_ result: AssetResult) {
         state.withLock { state in
             state.files += 1
-            state.bytes += result.asset.size ?? 0
+            state.bytes += result.asset.sourceSize ?? result.asset.size ?? 0
             if result.status == .failed || result.status == .rejected { state.problems += 1 }
         }
         draw(force: false)

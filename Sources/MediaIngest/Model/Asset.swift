@@ -17,6 +17,8 @@ public struct Asset: Sendable, Identifiable {
     public var contentPath: String?
     /// Size of ``contentPath`` in bytes (or of the remote resource, when known).
     public var size: Int64?
+    /// Size of the source as the source found it (``size`` changes when a stage writes a work file).
+    public var sourceSize: Int64?
     /// The source's modification time.
     public var modificationDate: Date?
     /// What `detect.mime` found.
@@ -43,6 +45,7 @@ public struct Asset: Sendable, Identifiable {
         self.fileName = fileName
         self.contentPath = contentPath
         self.size = size
+        self.sourceSize = size
         self.modificationDate = modificationDate
         self.facts = facts
     }

@@ -97,7 +97,10 @@ public struct AssetRecord: Sendable, Codable, Hashable {
     public var source: String
     public var path: String
     public var fileName: String
+    /// The source's size.
     public var size: Int64?
+    /// The size of what was stored, when a stage changed the bytes (stripping).
+    public var storedSize: Int64?
     public var sha256: String?
     public var mime: String?
     public var family: String?
@@ -116,7 +119,8 @@ public struct AssetRecord: Sendable, Codable, Hashable {
         source = asset.origin.path ?? asset.origin.url ?? asset.displayPath
         path = asset.displayPath
         fileName = asset.fileName
-        size = asset.size
+        size = asset.sourceSize ?? asset.size
+        storedSize = asset.size != size ? asset.size : nil
         sha256 = asset.sourceSHA256
         mime = asset.mime?.mime
         family = asset.mime?.family.rawValue

@@ -16,7 +16,7 @@ public struct RunReport: Sendable, Codable {
     public var counts: [String: Int]
     /// Entries the source left for a later run (too new).
     public var deferred: Int
-    /// Bytes of the assets that were done (source sizes).
+    /// Bytes of the sources of the assets that were done.
     public var bytesDone: Int64
     /// Set when a stop was requested (SIGINT/SIGTERM): the reason.
     public var interrupted: String?

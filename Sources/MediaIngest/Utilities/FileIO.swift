@@ -103,6 +103,9 @@ public final class WritableFile {
     public let path: String
     private var descriptor: Int32
 
+    /// The open file descriptor (for streaming writers); -1 after ``commit(durable:)``.
+    public var fileDescriptor: Int32 { descriptor }
+
     /// Creates (or truncates) `path` with permissions `0644`. With `exclusive`, fails if it exists.
     /// - Throws: ``FileError``.
     public init(path: String, exclusive: Bool = false, mode: mode_t = 0o644) throws {
