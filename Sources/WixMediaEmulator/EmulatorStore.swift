@@ -1,0 +1,221 @@
+import Crypto
+import Foundation
+import Glibc
+
+/// A stored file: the descriptor's fields plus what the emulator needs to answer for it.
+struct StoredFile: Sendable, Codable, Hashable {
+    var id: String
+    var displayName: String
+    var parentFolderId: String
+    var mimeType: String
+    var mediaType: String
+    var hash: String
+    var sha256: String
+    var sizeInBytes: Int64
+    var isPrivate: Bool
+    var labels: [String]
+    var siteId: String
+    var createdDate: Date
+    var updatedDate: Date
+    var sourceUrl: String?
+    var width: Int?
+    var height: Int?
+    var state: String
+    /// When processing ends; `nil` while an import is still fetching.
+    var readyAt: Date?
+    /// What processing ends with: `READY` or `FAILED`.
+    var outcome: String
+    var failureReason: String?
+    var externalOrigin: String?
+    var externalIds: [String]?
+    /// The blob's file name under `blobs/`.
+    var blob: String?
+    /// `true` once the File Ready / File Failed webhook was delivered (or no webhook is configured).
+    var notified: Bool
+
+    /// `PENDING`, `READY` or `FAILED` at `now`.
+    func operationStatus(at now: Date) -> String {
+        guard let readyAt, now >= readyAt else { return "PENDING" }
+        return outcome
+    }
+}
+
+/// A folder in the emulated Media Manager.
+struct StoredFolder: Sendable, Codable, Hashable {
+    var id: String
+    var displayName: String
+    var parentFolderId: String
+    var createdDate: Date
+    var updatedDate: Date
+    var state: String
+}
+
+/// A tus upload in progress: its bytes are in `partial/<id>`.
+struct TusUpload: Sendable, Codable, Hashable {
+    var id: String
+    var token: String
+    var length: Int64
+    var metadata: [String: String]
+    var createdDate: Date
+    var finalizedFileId: String?
+}
+
+/// The emulator's state, kept on disk one JSON file per object (so a restart with the same folder keeps
+/// everything, and a mutation rewrites one small file, not the whole state).
+actor EmulatorStore {
+    let directory: String
+    private(set) var files: [String: StoredFile] = [:]
+    private(set) var folders: [String: StoredFolder] = [:]
+    private(set) var uploads: [String: TusUpload] = [:]
+    private var patching: Set<String> = []
+    /// The HMAC secret upload tokens are signed with (kept across restarts).
+    nonisolated let signingKeyBytes: [UInt8]
+    /// The signing key as CryptoKit wants it (`SymmetricKey` is not `Sendable`, so the actor keeps the bytes).
+    nonisolated var signingKey: SymmetricKey { SymmetricKey(data: signingKeyBytes) }
+
+    static let rootFolders = ["media-root", "trash-root", "visitor-uploads"]
+
+    init(directory: String) throws {
+        self.directory = directory
+        let manager = FileManager.default
+        for folder in ["files", "folders", "tus", "blobs", "partial"] {
+            try manager.createDirectory(atPath: directory + "/" + folder, withIntermediateDirectories: true)
+        }
+        let keyPath = directory + "/signing-key"
+        if let existing = try? String(contentsOfFile: keyPath, encoding: .utf8), let data = Data(base64Encoded: existing.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 {
+            signingKeyBytes = Array(data)
+        } else {
+            let key = SymmetricKey(size: .bits256)
+            try Self.writeAtomically(Data(key.withUnsafeBytes { Data($0) }.base64EncodedString().utf8), to: keyPath)
+            signingKeyBytes = key.withUnsafeBytes { Array($0) }
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        var files: [String: StoredFile] = [:]
+        var folders: [String: StoredFolder] = [:]
+        var uploads: [String: TusUpload] = [:]
+        for name in (try? manager.contentsOfDirectory(atPath: directory + "/files")) ?? [] where name.hasSuffix(".json") {
+            if let data = manager.contents(atPath: directory + "/files/" + name), let file = try? decoder.decode(StoredFile.self, from: data) { files[file.id] = file }
+        }
+        for name in (try? manager.contentsOfDirectory(atPath: directory + "/folders")) ?? [] where name.hasSuffix(".json") {
+            if let data = manager.contents(atPath: directory + "/folders/" + name), let folder = try? decoder.decode(StoredFolder.self, from: data) { folders[folder.id] = folder }
+        }
+        for name in (try? manager.contentsOfDirectory(atPath: directory + "/tus")) ?? [] where name.hasSuffix(".json") {
+            if let data = manager.contents(atPath: directory + "/tus/" + name), let upload = try? decoder.decode(TusUpload.self, from: data) { uploads[upload.id] = upload }
+        }
+        self.files = files
+        self.folders = folders
+        self.uploads = uploads
+    }
+
+    // MARK: Files
+
+    func file(_ id: String) -> StoredFile? { files[id] }
+
+    func put(_ file: StoredFile) throws {
+        files[file.id] = file
+        try persist(file, to: "files/\(Self.safeName(file.id)).json")
+    }
+
+    func allFiles() -> [StoredFile] { Array(files.values) }
+
+    // MARK: Folders
+
+    func folderExists(_ id: String) -> Bool { Self.rootFolders.contains(id) || folders[id] != nil }
+
+    func folder(_ id: String) -> StoredFolder? { folders[id] }
+
+    func allFolders() -> [StoredFolder] { Array(folders.values) }
+
+    /// Creates a folder.
+    func createFolder(displayName: String, parent: String, now: Date) throws -> StoredFolder {
+        let folder = StoredFolder(
+            id: Self.hexID(), displayName: displayName, parentFolderId: parent, createdDate: now, updatedDate: now, state: "OK")
+        folders[folder.id] = folder
+        try persist(folder, to: "folders/\(folder.id).json")
+        return folder
+    }
+
+    /// The folder at `path` (`/videos/2024/december`) under `parent`, creating missing folders.
+    func folder(forPath path: String, under parent: String, now: Date) throws -> String {
+        var current = parent
+        for name in path.split(separator: "/").map(String.init) where !name.isEmpty {
+            if let existing = folders.values.first(where: { $0.parentFolderId == current && $0.displayName == name && $0.state == "OK" }) {
+                current = existing.id
+            } else {
+                current = try createFolder(displayName: name, parent: current, now: now).id
+            }
+        }
+        return current
+    }
+
+    // MARK: Tus uploads
+
+    func upload(_ id: String) -> TusUpload? { uploads[id] }
+
+    func upload(forToken token: String) -> TusUpload? { uploads.values.first { $0.token == token } }
+
+    func put(_ upload: TusUpload) throws {
+        uploads[upload.id] = upload
+        try persist(upload, to: "tus/\(upload.id).json")
+    }
+
+    func removeUpload(_ id: String) {
+        uploads.removeValue(forKey: id)
+        try? FileManager.default.removeItem(atPath: directory + "/tus/\(id).json")
+        try? FileManager.default.removeItem(atPath: partialPath(id))
+    }
+
+    /// Marks an upload as receiving a PATCH; `false` when one is already in progress.
+    func beginPatch(_ id: String) -> Bool { patching.insert(id).inserted }
+
+    func endPatch(_ id: String) { patching.remove(id) }
+
+    // MARK: Admin
+
+    /// Deletes everything (tests).
+    func reset() throws {
+        files = [:]
+        folders = [:]
+        uploads = [:]
+        for folder in ["files", "folders", "tus", "blobs", "partial"] {
+            let path = directory + "/" + folder
+            try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+    }
+
+    // MARK: Paths
+
+    nonisolated func blobPath(_ name: String) -> String { directory + "/blobs/" + Self.safeName(name) }
+    nonisolated func partialPath(_ name: String) -> String { directory + "/partial/" + Self.safeName(name) }
+
+    // MARK: Helpers
+
+    private func persist(_ value: some Encodable, to relative: String) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        try Self.writeAtomically(try encoder.encode(value), to: directory + "/" + relative)
+    }
+
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp-\(UUID().uuidString)"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot write \(path): \(reason)"])
+        }
+    }
+
+    /// 32 lower-case hex characters, like Wix folder ids and the hex part of file ids.
+    static func hexID() -> String {
+        UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    /// A file id safe to use as a file name.
+    static func safeName(_ id: String) -> String {
+        String(id.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." || $0 == "~" ? $0 : "_" })
+    }
+}

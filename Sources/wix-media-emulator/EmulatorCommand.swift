@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WixMediaEmulator
+
+/// `wix-media-emulator`: a local Wix Media Manager for trying pipelines without an account, and for tests.
+@main
+struct EmulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wix-media-emulator",
+        abstract: "A Wix Media Manager emulator: the documented upload, import and file APIs on a local port.",
+        discussion: """
+            Clients talk to it as they would to https://www.wixapis.com: set the base URL to http://HOST:PORT. \
+            Files, descriptors and the token signing key live under --data, so a restart keeps everything. \
+            Admin endpoints (outside the Wix paths): GET /_emulator/files, GET /_emulator/requests, \
+            GET|POST /_emulator/faults, POST /_emulator/reset, GET /_emulator/health.
+            """)
+
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind (0 picks a free one).") var port = 8787
+    @Option(help: "Data folder (created if missing).") var data = "./.emulator"
+    @Option(help: "API key clients must send in Authorization.") var apiKey = "emulator-api-key"
+    @Option(help: "Site id clients must send in wix-site-id.") var siteId = "emulator-site-id"
+    @Option(help: "Base URL written into upload and file URLs (default http://HOST:PORT).") var publicUrl: String?
+    @Option(help: "Lifetime of upload URLs, in seconds.") var uploadUrlTtl: Double = 86_400
+    @Option(help: "Lifetime of resumable upload tokens, in seconds.") var resumableTokenTtl: Double = 7 * 86_400
+    @Option(help: "Seconds images stay PENDING after upload.") var imageDelay: Double = 0
+    @Option(help: "Seconds video and audio stay PENDING after upload.") var mediaDelay: Double = 2
+    @Option(help: "Seconds documents and other files stay PENDING.") var otherDelay: Double = 0
+    @Option(help: "Share (0–1) of API and upload requests answered 500/503.") var failRate: Double = 0
+    @Option(help: "Share (0–1) of requests answered 429 with Retry-After.") var rateLimitRate: Double = 0
+    @Option(help: "Share (0–1) of PUT/PATCH uploads whose connection is reset mid-body.") var resetRate: Double = 0
+    @Option(help: "Share (0–1) of uploads whose processing ends FAILED.") var processingFailRate: Double = 0
+    @Option(help: "Milliseconds added to every API and upload request.") var latency: Int = 0
+    @Option(help: "Requests per minute per API key before 429s (Wix documents 200).") var requestsPerMinute: Int?
+    @Option(help: "Retry-After seconds sent with 429s.") var retryAfter: Int = 1
+    @Option(help: "Seed of the fault dice.") var seed: UInt64 = 1
+    @Option(help: "URL to POST File Ready / File Failed events to.") var webhook: String?
+    @Option(help: "Largest upload accepted, in bytes.") var maxUploadBytes: Int64 = 8 << 30
+    @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel = "info"
+
+    func validate() throws {
+        for (name, rate) in [("--fail-rate", failRate), ("--rate-limit-rate", rateLimitRate), ("--reset-rate", resetRate), ("--processing-fail-rate", processingFailRate)]
+        where !(0...1).contains(rate) {
+            throw ValidationError("\(name) must be between 0 and 1, got \(rate)")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            return handler
+        }
+        let faults = FaultSettings(
+            serverErrorRate: failRate, rateLimitRate: rateLimitRate, connectionResetRate: resetRate, processingFailureRate: processingFailRate,
+            latencyMilliseconds: latency, requestsPerMinute: requestsPerMinute, retryAfterSeconds: retryAfter, seed: seed)
+        let configuration = EmulatorConfiguration(
+            apiKey: apiKey, siteID: siteId, dataDirectory: data, host: host, port: port, publicBaseURL: publicUrl,
+            uploadURLLifetime: .milliseconds(Int64(uploadUrlTtl * 1000)), resumableTokenLifetime: .milliseconds(Int64(resumableTokenTtl * 1000)),
+            imageProcessingDelay: .milliseconds(Int64(imageDelay * 1000)), mediaProcessingDelay: .milliseconds(Int64(mediaDelay * 1000)),
+            otherProcessingDelay: .milliseconds(Int64(otherDelay * 1000)), faults: faults, webhookURL: webhook, maxUploadBytes: maxUploadBytes)
+        let emulator = WixMediaEmulator(configuration: configuration)
+        try await emulator.run { url in
+            FileHandle.standardOutput.write(Data("wix-media-emulator listening on \(url) (data: \(data))\n".utf8))
+        }
+    }
+}
