@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "IngestStages", targets: ["IngestStages"]),
         .library(name: "IngestCLI", targets: ["IngestCLI"]),
         .library(name: "PipelineTesting", targets: ["PipelineTesting"]),
+        .library(name: "WixMedia", targets: ["WixMedia"]),
         .library(name: "WixMediaEmulator", targets: ["WixMediaEmulator"]),
     ],
     dependencies: [
@@ -63,9 +64,21 @@ let package = Package(
 
         // MARK: Built-in stages and their clients
         .target(
+            name: "WixMedia",
+            dependencies: [
+                "MediaIngest",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "IngestStages",
             dependencies: [
-                "MediaIngest", "MediaFormats", "CMagic", "CExif", "CZlib",
+                "MediaIngest", "MediaFormats", "CMagic", "CExif", "CZlib", "WixMedia",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -143,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IngestCLITests",
-            dependencies: ["TestSupport"],
+            dependencies: ["TestSupport", "WixMediaEmulator"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -154,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "IngestStagesTests",
             dependencies: [
-                "IngestStages", "MediaIngest", "MediaFormats", "PipelineTesting", "TestSupport",
+                "IngestStages", "MediaIngest", "MediaFormats", "PipelineTesting", "TestSupport", "WixMedia",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

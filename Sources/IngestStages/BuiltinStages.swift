@@ -16,6 +16,8 @@ extension StageRegistry {
         register(ValidateStage.self)
         register(StripStage.self)
         register(LibraryStage.self)
+        register(WixUploadStage.self)
+        register(WixAwaitReadyStage.self)
         register(ManifestStage.self)
     }
 }

@@ -75,6 +75,9 @@ struct FaultMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             counter.record("\(request.method) \(route) \(error.status.code)")
             throw error
+        } catch let error as ConnectionResetFault {
+            counter.record("\(request.method) \(route) reset")
+            throw error
         }
     }
 

@@ -140,3 +140,42 @@ public func copyCorpus(_ relativePaths: [String], into directory: String) throws
         try FileManager.default.copyItem(atPath: Corpus.path(relative), toPath: destination)
     }
 }
+
+/// Runs a program without blocking a thread of the Swift concurrency pool while it runs (tests that serve HTTP
+/// from the same process, like the in-process emulator, would otherwise starve on a 2-core machine).
+public func runProcessAsync(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil, timeout: Double = 300
+) async throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    let stdoutPipe = Pipe()
+    let stderrPipe = Pipe()
+    process.standardOutput = stdoutPipe
+    process.standardError = stderrPipe
+    process.standardInput = FileHandle.nullDevice
+    let output = OutputCollector()
+    stdoutPipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData, stdout: true) }
+    stderrPipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData, stdout: false) }
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            continuation.resume(throwing: error)
+        }
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if process.isRunning { kill(pid, SIGKILL) } }
+    }
+    stdoutPipe.fileHandleForReading.readabilityHandler = nil
+    stderrPipe.fileHandleForReading.readabilityHandler = nil
+    output.append(stdoutPipe.fileHandleForReading.readDataToEndOfFile(), stdout: true)
+    output.append(stderrPipe.fileHandleForReading.readDataToEndOfFile(), stdout: false)
+    let (out, err) = output.text
+    return ProcessResult(status: status, stdout: out, stderr: err)
+}

@@ -95,7 +95,7 @@ struct EmulatorTusAndFaultTests {
             u.upload()
             print(u.url)
             """
-        let result = try runProcess("/usr/bin/env", ["python3", "-c", script, uploadURL, path, token])
+        let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, uploadURL, path, token])
         #expect(result.status == 0, "tuspy: \(result.stderr)")
         let final = try await fixture.send(.PUT, "\(uploadURL)/\(token)?filename=py.mp4", headers: [:], json: [String: String]())
         #expect(final.file["hash"] as? String == (try md5sum(try Data(contentsOf: URL(fileURLWithPath: path)))))

@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+import TestSupport
+import WixMediaEmulator
+
+/// End-to-end: the `ingest` executable runs pipelines with `upload.wix` and `wix.await-ready` against the emulator
+/// started in this process on a free port.
+@Suite("upload.wix and wix.await-ready against the emulator")
+struct WixUploadTests {
+    static let apiKey = "sk-test-DO-NOT-LEAK-7f3a9c"
+    static let siteID = "test-site-1"
+
+    struct Setup {
+        var emulator: RunningEmulator
+        var data: String
+        var project: TemporaryDirectoryHandle
+
+        func stop() async {
+            await emulator.stop()
+            try? FileManager.default.removeItem(atPath: data)
+        }
+
+        /// The admin listing, parsed.
+        func storedFiles() async throws -> [[String: Any]] {
+            let result = try await runProcessAsync("/usr/bin/curl", ["-sf", emulator.baseURL + "/_emulator/files"])
+            return ((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any])?["files"] as? [[String: Any]] ?? []
+        }
+
+        func run(_ pipeline: String, key: String = WixUploadTests.apiKey, extra: [String] = []) async throws -> ProcessResult {
+            try await runProcessAsync(
+                ingest, ["run", pipeline, "--verbose", "--log-file", project.file("logs/ingest.log")] + extra,
+                environment: ["WIX_API_KEY": key, "WIX_BASE_URL": emulator.baseURL], currentDirectory: project.path, timeout: 600)
+        }
+    }
+
+    static func start(files: [String], faults: FaultSettings = FaultSettings(), upload: String = "{}", awaitReady: Bool = true) async throws -> Setup {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("wix-e2e-\(UUID().uuidString)").path
+        var configuration = EmulatorConfiguration(apiKey: apiKey, siteID: siteID, dataDirectory: data, port: 0)
+        configuration.mediaProcessingDelay = .milliseconds(800)
+        configuration.faults = faults
+        let emulator = try await WixMediaEmulator.start(configuration)
+        let project = try makeProject(files: files)
+        let connection = #""baseURL": "${WIX_BASE_URL}", "siteId": "\#(siteID)", "apiKey": "${WIX_API_KEY}", "retryBudget": 400"#
+        let extra = upload.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+        try project.write("pipelines/wix.json", """
+            {"name": "wix", "concurrency": 4, "stages": [
+              {"kind": "source.directory", "with": {"path": "inbox"}},
+              {"kind": "detect.mime"},
+              {"kind": "strip.metadata", "when": {"mime": ["image/jpeg", "image/png", "image/webp"]}},
+              {"kind": "upload.wix", "with": {\(connection), "filePath": "/ingest/{family}"\(extra.isEmpty ? "" : ", " + extra)}},
+              \(awaitReady ? #"{"kind": "wix.await-ready", "with": {\#(connection), "pollInterval": "100ms", "maxPollInterval": "500ms"}},"# : "")
+              {"kind": "report.manifest", "with": {"path": "manifest.jsonl"}}
+            ]}
+            """)
+        return Setup(emulator: emulator, data: data, project: project)
+    }
+
+    static func manifest(_ setup: Setup) throws -> [[String: Any]] {
+        let text = try String(contentsOfFile: setup.project.file("manifest.jsonl"), encoding: .utf8)
+        return text.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+    }
+
+    static let mediaFiles = [
+        "images/jpeg/gps_minimal.jpg", "images/jpeg/orientation_landscape_6.jpg", "images/jpeg/icc_9_segments.jpg", "images/jpeg/Nikon_COOLPIX_P1.jpg",
+        "images/png/iccp.png", "images/webp/exif_orient6.webp", "images/gif/animated_dispose.gif", "video/plain.mp4", "video/sample.3gp",
+        "documents/minimal.pdf", "documents/global-temp.csv",
+    ]
+
+    @Test("a folder of corpus media lands READY, hashes match the bytes sent, manifest lines carry id, url and status")
+    func folderLandsReady() async throws {
+        let setup = try await Self.start(files: Self.mediaFiles)
+        defer { Task { await setup.stop() } }
+        let result = try await setup.run("wix")
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let stored = try await setup.storedFiles()
+        #expect(stored.count == Self.mediaFiles.count)
+        #expect(stored.allSatisfy { $0["operationStatus"] as? String == "READY" })
+        let lines = try Self.manifest(setup)
+        #expect(lines.count == Self.mediaFiles.count)
+        let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0["id"] as? String ?? "", $0) })
+        for line in lines {
+            let target = line["target"] as? [String: Any]
+            let id = try #require(target?["id"] as? String, "\(line)")
+            #expect(target?["status"] as? String == "READY")
+            #expect((target?["url"] as? String)?.hasPrefix(setup.emulator.baseURL) == true)
+            let facts = (line["facts"] as? [String: Any])?["wix"] as? [String: Any]
+            #expect(byID[id]?["md5"] as? String == facts?["md5"] as? String, "hash of \(line["path"] ?? "")")
+            #expect(byID[id]?["externalIds"] as? [String] == [(line["facts"] as? [String: Any])?["strip"] == nil ? line["sha256"] as? String ?? "" : byID[id]?["sha256"] as? String ?? ""])
+        }
+        // The stripped JPEG that reached Wix has no GPS left: the emulator's copy is the work file, not the source.
+        let gps = try #require(stored.first { $0["displayName"] as? String == "gps_minimal.jpg" })
+        #expect(gps["md5"] as? String != (try await runProcessAsync("/usr/bin/md5sum", [Corpus.path("images/jpeg/gps_minimal.jpg")]).stdout.prefix(32)).description)
+        // filePath placeholders made one folder per family.
+        #expect(Set(stored.compactMap { $0["parentFolderId"] as? String }).count == 3)
+    }
+
+    @Test("a 200 MB file goes through tus in chunks and survives injected connection resets")
+    func bigFileThroughTus() async throws {
+        let setup = try await Self.start(files: [], upload: #"{"chunkSize": "16MiB"}"#)
+        defer { Task { await setup.stop() } }
+        try FileManager.default.createDirectory(atPath: setup.project.file("inbox"), withIntermediateDirectories: true)
+        let path = setup.project.file("inbox/big.mp4")
+        let writer = try await runProcessAsync("/bin/bash", ["-c", "{ printf '\\x00\\x00\\x00\\x18ftypmp42\\x00\\x00\\x00\\x00mp42isom'; head -c 200000000 /dev/urandom; } > \"$1\"", "gen", path])
+        #expect(writer.status == 0)
+        await setup.emulator.setFaults(FaultSettings(connectionResetRate: 0.35, seed: 11))
+        let result = try await setup.run("wix")
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let stored = try await setup.storedFiles()
+        #expect(stored.count == 1)
+        #expect(stored.first?["md5"] as? String == String(try await runProcessAsync("/usr/bin/md5sum", [path]).stdout.prefix(32)))
+        let counts = setup.emulator.requestCounts
+        #expect((counts["HEAD /upload/tus/* 200"] ?? 0) >= 1, "at least one reset was resumed from the server's offset: \(counts)")
+        #expect(counts["PUT /upload/* 200"] == nil, "200 MB is above resumableAbove: no single PUT")
+    }
+
+    @Test("with ~20% injected 5xx, 429 and resets every file still lands exactly once")
+    func faultsLandExactlyOnce() async throws {
+        let files = Self.mediaFiles + Corpus.expectations(under: "images/jpeg/orientation_").map(\.path).filter { !Self.mediaFiles.contains($0) }
+        let setup = try await Self.start(
+            files: files, faults: FaultSettings(serverErrorRate: 0.1, rateLimitRate: 0.05, connectionResetRate: 0.05, retryAfterSeconds: 0, seed: 5))
+        defer { Task { await setup.stop() } }
+        let result = try await setup.run("wix")
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let stored = try await setup.storedFiles()
+        let names = stored.compactMap { $0["displayName"] as? String }
+        #expect(names.count == files.count)
+        #expect(Set(names).count == names.count, "no duplicates")
+        #expect(Set(names) == Set(files.map { ($0 as NSString).lastPathComponent }), "no losses")
+        let faulted = setup.emulator.requestCounts.filter { $0.key.hasSuffix(" 500") || $0.key.hasSuffix(" 503") || $0.key.hasSuffix(" 429") || $0.key.hasSuffix(" reset") }.values.reduce(0, +)
+        #expect(faulted >= 3, "faults were injected: \(setup.emulator.requestCounts)")
+    }
+
+    @Test("a bad API key stops the run at once (exit 5) with a clear message and no retry storm")
+    func badKeyFailsFast() async throws {
+        let setup = try await Self.start(files: Self.mediaFiles)
+        defer { Task { await setup.stop() } }
+        let result = try await setup.run("wix", key: "wrong-key")
+        #expect(result.status == 5)
+        #expect(result.stdout.contains("Wix rejected the credentials"), "\(result.stdout)")
+        let unauthorized = setup.emulator.requestCounts["POST /site-media/v1/files/generate-upload-url 401"] ?? 0
+        #expect(unauthorized >= 1 && unauthorized <= 4, "at most one request per worker: \(unauthorized)")
+        let leftovers = try await setup.storedFiles()
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test("the API key never appears in output, logs or the manifest; upload URLs are logged without their token")
+    func apiKeyNeverLogged() async throws {
+        let setup = try await Self.start(files: ["images/png/iccp.png", "video/plain.mp4"], faults: FaultSettings(serverErrorRate: 0.5, retryAfterSeconds: 0, seed: 2))
+        defer { Task { await setup.stop() } }
+        let result = try await setup.run("wix", extra: ["--json"])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let check = try await runProcessAsync(ingest, ["check", "wix"], environment: ["WIX_API_KEY": Self.apiKey, "WIX_BASE_URL": setup.emulator.baseURL], currentDirectory: setup.project.path)
+        let log = try String(contentsOfFile: setup.project.file("logs/ingest.log"), encoding: .utf8)
+        let manifest = try String(contentsOfFile: setup.project.file("manifest.jsonl"), encoding: .utf8)
+        for (name, text) in [("stdout", result.stdout), ("stderr", result.stderr), ("log file", log), ("manifest", manifest), ("check", check.stdout + check.stderr)] {
+            #expect(!text.contains(Self.apiKey), "the API key leaked into \(name)")
+            #expect(!text.contains("eyJhbGciOi"), "an upload token leaked into \(name)")
+        }
+        #expect(log.contains("retrying"), "retries were logged (so the check above saw failing requests): \(setup.emulator.requestCounts)\n\(log)")
+    }
+}
