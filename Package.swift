@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "IngestStages", targets: ["IngestStages"]),
         .library(name: "IngestCLI", targets: ["IngestCLI"]),
         .library(name: "PipelineTesting", targets: ["PipelineTesting"]),
+        .library(name: "IngestState", targets: ["IngestState"]),
         .library(name: "WixMedia", targets: ["WixMedia"]),
         .library(name: "WixMediaEmulator", targets: ["WixMediaEmulator"]),
     ],
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -87,6 +89,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "IngestState",
+            dependencies: [
+                "MediaIngest",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CustomStages",
             dependencies: ["MediaIngest", "MediaFormats", "CExif", "IngestStages"],
             swiftSettings: swiftSettings
@@ -94,7 +105,7 @@ let package = Package(
         .target(
             name: "IngestCLI",
             dependencies: [
-                "MediaIngest", "IngestStages",
+                "MediaIngest", "IngestStages", "IngestState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

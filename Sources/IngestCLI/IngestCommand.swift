@@ -29,7 +29,7 @@ public struct IngestCommand: AsyncParsableCommand {
             """,
         version: IngestVersion.string,
         subcommands: [
-            Run.self, Check.self, ListPipelines.self, Stages.self, Schema.self,
+            Run.self, Check.self, Status.self, Retry.self, Schedule.self, ListPipelines.self, Stages.self, Schema.self,
             VersionCommand.self,
         ]
     )

@@ -18,6 +18,8 @@ extension StageRegistry {
         register(LibraryStage.self)
         register(WixUploadStage.self)
         register(WixAwaitReadyStage.self)
+        register(ArchiveStage.self)
+        register(WebhookStage.self)
         register(ManifestStage.self)
     }
 }

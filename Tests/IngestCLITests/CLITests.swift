@@ -83,10 +83,13 @@ struct CLITests {
         let run = try runProcess(ingest, ["run", "lib"], currentDirectory: project.path)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.hasPrefix("lib: 3 done, 0 rejected, 0 failed"))
+        // The ledger remembers: a re-run skips the three files and has nothing to do.
         let json = try runProcess(ingest, ["run", "lib", "--json"], currentDirectory: project.path)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
-        #expect((report["counts"] as? [String: Int])?["done"] == 3)
-        #expect(report["outcome"] as? String == "success")
+        #expect((report["counts"] as? [String: Int])?["skipped"] == 3)
+        #expect(report["outcome"] as? String == "nothing_to_do")
+        #expect(json.status == 0)
+        #expect(try runProcess(ingest, ["run", "lib", "--error-on-idle"], currentDirectory: project.path).status == 3)
 
         let dry = try runProcess(ingest, ["run", "lib", "--dry-run"], currentDirectory: project.path)
         #expect(dry.status == 0)

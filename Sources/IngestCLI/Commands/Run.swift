@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import IngestStages
+import IngestState
 import Logging
 import MediaIngest
 import Synchronization
@@ -43,6 +44,12 @@ extension IngestCommand {
         @Flag(help: "Exit with code 3 when there was nothing to do (like rclone's --error-on-no-transfer).")
         var errorOnIdle = false
 
+        @Option(help: "When another run holds the pipeline's lock, wait up to this many seconds instead of exiting with code 4.")
+        var wait: Double = 0
+
+        @Option(help: "Write Prometheus metrics here after the run (node_exporter textfile collector: a .prom file in its folder).")
+        var metricsFile: String?
+
         func validate() throws {
             if let concurrency, !(1...256).contains(concurrency) {
                 throw ValidationError("--concurrency must be between 1 and 256, got \(concurrency)")
@@ -71,8 +78,31 @@ extension IngestCommand {
             let logger = Logger(label: "ingest") { label in IngestLogHandler(label: label, sink: sink) }
             for warning in pipeline.warnings { logger.warning("\(path): \(warning)") }
 
+            // State: the lock first (a second run exits at once), then the ledger.
+            var lock: PipelineLock?
+            var ledger: SQLiteLedger?
+            let runID = PipelineRunner.makeRunID(at: Date())
+            if !dryRun && pipeline.state.enabled {
+                do {
+                    lock = try PipelineLock(path: pipeline.state.lockPath, wait: wait)
+                } catch {
+                    Console.error("ingest: \(pipeline.name): \(error); exiting (use --wait SECONDS to wait for it)")
+                    throw IngestExitCode.lockHeld.exitCode
+                }
+                do {
+                    ledger = try SQLiteLedger(
+                        path: pipeline.state.ledgerPath, pipeline: pipeline.name, runID: runID, maxAttempts: pipeline.state.maxAttempts,
+                        dedupeByContent: pipeline.state.dedupe == .content)
+                    try await ledger?.runStarted(at: Date())
+                } catch {
+                    Console.error("ingest: \(pipeline.name): cannot open the ledger \(pipeline.state.ledgerPath): \(error)")
+                    throw IngestExitCode.configurationError.exitCode
+                }
+            }
+            defer { withExtendedLifetime(lock) {} }
+
             let control = RunControl()
-            let options = RunOptions(isDryRun: dryRun, logger: logger, ledger: nil)
+            let options = RunOptions(isDryRun: dryRun, logger: logger, ledger: ledger, runID: runID)
             let runner = PipelineRunner(pipeline: pipeline, options: options)
             let progress = (!quiet && !json && Console.stderrIsTerminal) ? ProgressBar() : nil
             let task = Task { await runner.run(control: control, observer: progress) }
@@ -89,6 +119,18 @@ extension IngestCommand {
             progress?.finish()
 
             let code = exitCode(for: report)
+            do {
+                try await ledger?.runFinished(exitCode: code.rawValue, counts: report.counts, note: report.aborted ?? report.interrupted)
+            } catch {
+                logger.error("cannot record the run in the ledger: \(error)")
+            }
+            if let metricsFile {
+                do {
+                    try PrometheusTextfile.write(report, exitCode: code.rawValue, to: PathResolution.resolve(metricsFile, against: FileManager.default.currentDirectoryPath))
+                } catch {
+                    logger.error("cannot write metrics to \(metricsFile): \(error)")
+                }
+            }
             if json {
                 Console.out(ReportPrinter.json(report))
             } else if !quiet || code != .success && code != .nothingToDo || report.count(.rejected) > 0 {

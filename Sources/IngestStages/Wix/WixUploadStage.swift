@@ -116,6 +116,14 @@ public struct WixUploadStage: Stage, StageDefinition {
         options.externalInfo = ExternalInfo(origin: origin, externalIds: [digest.sha256])
         if path == asset.origin.path { asset.sourceSHA256 = digest.sha256 }
 
+        // A crash or failure after an earlier upload: find that upload instead of sending the file again.
+        if let recovered = try await recoverEarlierUpload(asset, digest: digest, options: options, client: client, context: context) {
+            record(recovered, protocol: "recovered", md5: digest.md5, size: digest.size, on: &asset)
+            try await context.checkpoint(asset)
+            context.logger.info("found the earlier upload; not uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(recovered.id)"])
+            return .next(asset)
+        }
+
         let descriptor: FileDescriptor
         let method: String
         if digest.size > resumableThreshold {
@@ -132,8 +140,40 @@ public struct WixUploadStage: Stage, StageDefinition {
             throw WixClientError.verificationFailed("\(asset.displayPath) → \(descriptor.id): \(problem)")
         }
         record(descriptor, protocol: method, md5: digest.md5, size: digest.size, on: &asset)
+        // The file id goes to the ledger now: a crash from here on must not upload the file a second time.
+        try await context.checkpoint(asset)
         context.logger.info("uploaded", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)", "status": "\(descriptor.operationStatus)", "via": "\(method)"])
         return .next(asset)
+    }
+
+    /// The file an earlier attempt uploaded, if Wix still has it with the same bytes: by the file id the ledger kept
+    /// (checkpointed right after the upload), or — when the earlier attempt died between the upload and that
+    /// checkpoint, and files go straight into `parentFolderId` — by MD5 and size among the folder's newest files.
+    func recoverEarlierUpload(_ asset: Asset, digest: FileDigest, options: UploadOptions, client: WixMediaClient, context: StageContext) async throws -> FileDescriptor? {
+        guard let recovery = asset.recovery else { return nil }
+        func matches(_ file: FileDescriptor) -> Bool {
+            !file.isFailed && file.sizeInBytes == digest.size && (file.hash.isEmpty || file.hash.lowercased() == digest.md5)
+        }
+        if let previous = recovery.previousTargetID {
+            do {
+                let file = try await client.file(id: previous)
+                if matches(file) { return file }
+                context.logger.info("earlier upload differs or failed; uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(previous)"])
+            } catch let error as WixClientError {
+                if case .http(404, _, _, _) = error { return nil }
+                throw error
+            }
+            return nil
+        }
+        guard recovery.wasInFlight, options.filePath == nil else { return nil }
+        var cursor: String?
+        for _ in 0..<3 {
+            let page = try await client.listFiles(parentFolderId: options.parentFolderId ?? "media-root", limit: 100, cursor: cursor)
+            if let file = page.files.first(where: { matches($0) && $0.displayName == options.fileName }) { return file }
+            guard let next = page.next else { break }
+            cursor = next
+        }
+        return nil
     }
 
     /// generate-upload-url + PUT. A retryable failure re-PUTs to the same URL (so a PUT whose answer was lost does

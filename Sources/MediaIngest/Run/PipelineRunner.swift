@@ -27,13 +27,19 @@ public struct RunOptions: Sendable {
     public var workDirectoryParent: String?
     /// The ledger, if any.
     public var ledger: (any AssetLedger)?
+    /// The run's id (default: made from the start time, like `20261125T023149Z-44ef`).
+    public var runID: String?
 
     /// Creates options.
-    public init(isDryRun: Bool = false, logger: Logger = Logger(label: "ingest"), workDirectoryParent: String? = nil, ledger: (any AssetLedger)? = nil) {
+    public init(
+        isDryRun: Bool = false, logger: Logger = Logger(label: "ingest"), workDirectoryParent: String? = nil, ledger: (any AssetLedger)? = nil,
+        runID: String? = nil
+    ) {
         self.isDryRun = isDryRun
         self.logger = logger
         self.workDirectoryParent = workDirectoryParent
         self.ledger = ledger
+        self.runID = runID
     }
 }
 
@@ -69,7 +75,7 @@ public struct PipelineRunner: Sendable {
     /// - Returns: the report. A run never throws: fatal trouble ends up in ``RunReport/aborted``.
     public func run(control: RunControl = RunControl(), observer: (any RunObserver)? = nil) async -> RunReport {
         let startDate = Date()
-        let runID = Self.makeRunID(at: startDate)
+        let runID = options.runID ?? Self.makeRunID(at: startDate)
         var logger = options.logger
         logger[metadataKey: "run"] = "\(runID)"
         let parent = options.workDirectoryParent ?? FileManager.default.temporaryDirectory.path
@@ -268,7 +274,8 @@ public struct PipelineRunner: Sendable {
         observer?.assetFinished(result)
     }
 
-    static func makeRunID(at date: Date) -> String {
+    /// A run id: the UTC start time and 16 random bits.
+    public static func makeRunID(at date: Date) -> String {
         let stamp = ISO8601.string(from: date).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
         let compact = stamp.split(separator: ".").first.map(String.init) ?? stamp
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)

@@ -230,6 +230,34 @@ public enum FileSystem {
         _ = unlink(path)
     }
 
+    /// Removes a file, reporting failure (a missing file included).
+    /// - Throws: ``FileError``.
+    public static func removeItem(_ path: String) throws {
+        try systemCall("delete", path: path) { unlink(path) }
+        syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Moves a file: `rename(2)` on one file system; across file systems a durable copy, then the source is
+    /// deleted (only after the copy is flushed and renamed into place, so a crash never loses the file).
+    /// - Throws: ``FileError``.
+    public static func move(_ from: String, to destination: String) throws {
+        if Glibc.rename(from, destination) == 0 {
+            syncDirectory((destination as NSString).deletingLastPathComponent)
+            return
+        }
+        guard errno == EXDEV else { throw FileError(path: from, operation: "move", code: errno) }
+        let temporary = destination + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try copy(from: from, to: temporary, exclusive: true)
+            try rename(temporary, to: destination)
+            syncDirectory((destination as NSString).deletingLastPathComponent)
+        } catch {
+            removeFile(temporary)
+            throw error
+        }
+        try removeItem(from)
+    }
+
     /// Flushes a folder's entries to disk (after a `rename` into it), ignoring errors.
     public static func syncDirectory(_ path: String) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import IngestState
+import MediaIngest
+
+/// Builds a pipeline only for its name and `state` block (secrets need not be set).
+func loadPipelineForState(_ name: String, _ directoryOptions: PipelineDirectoryOptions) throws -> Pipeline {
+    do {
+        let path = try directoryOptions.locate(name)
+        var builder = PipelineBuilder(registry: CLIEnvironment.registry)
+        builder.tolerateMissingEnvironment = true
+        return try builder.build(fileAt: path)
+    } catch let error as PipelineConfigurationError {
+        Console.error(error.description)
+        throw IngestExitCode.configurationError.exitCode
+    } catch let error as CLIError {
+        Console.error("ingest: \(error.message)")
+        throw error.code.exitCode
+    }
+}
+
+extension IngestCommand {
+    /// `ingest status NAME`.
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a pipeline's ledger: assets done, rejected and failed (with reasons), and the last run.")
+
+        @Argument(help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.")
+        var pipeline: String
+        @OptionGroup var directoryOptions: PipelineDirectoryOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let pipeline = try loadPipelineForState(self.pipeline, directoryOptions)
+            guard FileManager.default.fileExists(atPath: pipeline.state.ledgerPath) else {
+                Console.out("\(pipeline.name): no runs yet (no ledger at \(pipeline.state.ledgerPath))")
+                return
+            }
+            let summary = try LedgerSummary.read(path: pipeline.state.ledgerPath, pipeline: pipeline.name)
+            if json {
+                var object: [String: JSONValue] = ["pipeline": .string(pipeline.name), "counts": .object(summary.counts.mapValues { .int(Int64($0)) })]
+                object["failed"] = .array(summary.failures.map { ["path": .string($0.identity), "attempts": .int(Int64($0.attempts)), "code": $0.code.map { .string($0) } ?? .null, "error": $0.error.map { .string($0) } ?? .null] })
+                if let last = summary.lastRun {
+                    object["lastRun"] = ["id": .string(last.id), "startedAt": .string(ISO8601.string(from: last.startedAt)), "finishedAt": last.finishedAt.map { .string(ISO8601.string(from: $0)) } ?? .null, "exitCode": last.exitCode.map { .int(Int64($0)) } ?? .null]
+                }
+                Console.out(JSONValue.object(object).jsonText(pretty: true))
+                return
+            }
+            let order = ["done", "rejected", "failed", "in_flight"]
+            Console.out("\(pipeline.name): " + order.map { "\(summary.counts[$0] ?? 0) \($0.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", "))
+            if let last = summary.lastRun {
+                let ended = last.finishedAt.map { "finished \(ISO8601.string(from: $0))" } ?? "did not finish"
+                Console.out("last run \(last.id): started \(ISO8601.string(from: last.startedAt)), \(ended), exit code \(last.exitCode.map(String.init) ?? "-")")
+            }
+            if !summary.failures.isEmpty {
+                Console.out("failed:")
+                for failure in summary.failures {
+                    Console.out("  \(failure.identity) — \(failure.code ?? "?"): \(failure.error ?? "") (\(failure.attempts) attempt\(failure.attempts == 1 ? "" : "s"))")
+                }
+                Console.out("(`ingest retry \(pipeline.name)` re-queues failed assets that used up maxAttempts=\(pipeline.state.maxAttempts))")
+            }
+        }
+    }
+
+    /// `ingest retry NAME`.
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-queue a pipeline's failed assets (their attempt count restarts), so the next run retries them.")
+
+        @Argument(help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.")
+        var pipeline: String
+        @OptionGroup var directoryOptions: PipelineDirectoryOptions
+        @Flag(help: "Also re-queue rejected assets (after changing the pipeline's limits).") var rejected = false
+
+        func run() async throws {
+            let pipeline = try loadPipelineForState(self.pipeline, directoryOptions)
+            guard FileManager.default.fileExists(atPath: pipeline.state.ledgerPath) else {
+                Console.out("\(pipeline.name): nothing to retry (no ledger yet)")
+                return
+            }
+            let lock: PipelineLock
+            do {
+                lock = try PipelineLock(path: pipeline.state.lockPath)
+            } catch {
+                Console.error("ingest: \(pipeline.name): \(error)")
+                throw IngestExitCode.lockHeld.exitCode
+            }
+            let count = try LedgerSummary.requeue(path: pipeline.state.ledgerPath, pipeline: pipeline.name, includeRejected: rejected)
+            withExtendedLifetime(lock) {}
+            Console.out("\(pipeline.name): \(count) asset\(count == 1 ? "" : "s") re-queued for the next run")
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import MediaIngest
+
+/// `source.archive`: moves (or deletes) each source file, but only once its upload is confirmed — READY at Wix (so
+/// `wix.await-ready` must run before it) or stored in the library. An unconfirmed asset fails with `not_confirmed`
+/// and stays where it is; the next run looks the upload up through the ledger instead of uploading it again.
+public struct ArchiveStage: Stage, StageDefinition {
+    public static let kind = "source.archive"
+    public static let phase = StagePhase.post
+    public static let summary = "After the upload is confirmed (READY), move the source file to an archive folder keeping its relative path, or delete it."
+
+    public enum Mode: String, OptionEnum {
+        case move
+        case delete
+    }
+
+    static let mode = StageOption<Mode>("mode", default: .move, doc: "\"move\" into `to`, keeping the path relative to the source folder; \"delete\" removes the source.")
+    static let destination = StageOption<PathOption?>("to", doc: "The archive folder (required for mode \"move\").")
+    public static let options = [mode.spec, destination.spec]
+
+    let archiveMode: Mode
+    let archivePath: String?
+
+    public init(options: OptionValues, context: StageBuildContext) throws {
+        archiveMode = try options[Self.mode]
+        archivePath = try options[Self.destination]?.path
+        if archiveMode == .move && archivePath == nil { throw options.error(Self.destination, "mode \"move\" needs a destination folder", suggestion: "add \"to\": \"archive\"") }
+    }
+
+    public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
+        guard case .file(let path, _, let relativePath) = asset.origin else { return .next(asset) }
+        guard let target = asset.target, target.confirmed else {
+            throw NotConfirmed(path: asset.displayPath, status: asset.target?.status)
+        }
+        var asset = asset
+        switch archiveMode {
+        case .delete:
+            try FileSystem.removeItem(path)
+            asset.facts["archive"] = ["deleted": .bool(true)]
+            context.logger.debug("deleted source", metadata: ["file": "\(asset.displayPath)"])
+        case .move:
+            guard let archivePath else { return .next(asset) }
+            let destination = try Self.freeDestination(for: archivePath + "/" + relativePath)
+            try FileSystem.createDirectory((destination as NSString).deletingLastPathComponent)
+            try FileSystem.move(path, to: destination)
+            asset.facts["archive"] = ["movedTo": .string(destination)]
+            context.logger.debug("archived source", metadata: ["file": "\(asset.displayPath)", "to": "\(destination)"])
+        }
+        return .next(asset)
+    }
+
+    /// `path`, or `name (1).ext`, `name (2).ext`… when something is already there: an archive never overwrites.
+    static func freeDestination(for path: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else { return path }
+        let url = URL(fileURLWithPath: path)
+        let stem = url.deletingPathExtension().lastPathComponent
+        let ext = url.pathExtension
+        let folder = url.deletingLastPathComponent().path
+        for index in 1..<10_000 {
+            let candidate = folder + "/" + stem + " (\(index))" + (ext.isEmpty ? "" : "." + ext)
+            if !FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        throw FileError(path: path, operation: "find a free name in the archive for", code: EEXIST)
+    }
+}
+
+/// The upload of an asset is not confirmed (READY), so its source must stay.
+struct NotConfirmed: Error, AssetFailureDescribing {
+    var path: String
+    var status: String?
+    var failureCode: String { "not_confirmed" }
+    var failureMessage: String {
+        "\(path) stays in place: its upload is not confirmed (status \(status ?? "none")); put wix.await-ready before source.archive"
+    }
+}

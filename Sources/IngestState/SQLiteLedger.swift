@@ -1,0 +1,232 @@
+import Crypto
+import Foundation
+import GRDB
+import MediaIngest
+
+/// The SQLite ledger (GRDB): one row per source asset of a pipeline, keyed by the source identity (the file's path
+/// relative to the source root, or its URL) and remembering size, modification time and content SHA-256.
+///
+/// | status      | a re-run…                                                                  |
+/// |-------------|----------------------------------------------------------------------------|
+/// | `done`      | skips it, unless size or modification time changed                          |
+/// | `rejected`  | skips it, unless it changed                                                 |
+/// | `failed`    | retries it, up to `maxAttempts` runs (then `ingest retry` re-queues it)     |
+/// | `in_flight` | a crash left it: retries it with what the last attempt learned (target id)  |
+///
+/// Writes use WAL and `synchronous=FULL`, so a row acknowledged before a crash survives it.
+public final class SQLiteLedger: AssetLedger {
+    let database: DatabasePool
+    let pipeline: String
+    let runID: String
+    let maxAttempts: Int
+    let dedupeByContent: Bool
+
+    /// Opens (creating if needed) the ledger at `path`.
+    public init(path: String, pipeline: String, runID: String, maxAttempts: Int, dedupeByContent: Bool) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        database = try DatabasePool(path: path, configuration: configuration)
+        self.pipeline = pipeline
+        self.runID = runID
+        self.maxAttempts = maxAttempts
+        self.dedupeByContent = dedupeByContent
+        try Self.migrator.migrate(database)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "asset") { table in
+                table.column("pipeline", .text).notNull()
+                table.column("identity", .text).notNull()
+                table.column("size", .integer)
+                table.column("mtimeNs", .integer)
+                table.column("sha256", .text)
+                table.column("status", .text).notNull()
+                table.column("attempts", .integer).notNull().defaults(to: 0)
+                table.column("errorCode", .text)
+                table.column("error", .text)
+                table.column("targetId", .text)
+                table.column("targetUrl", .text)
+                table.column("targetStatus", .text)
+                table.column("uploadMD5", .text)
+                table.column("runId", .text)
+                table.column("firstSeen", .datetime).notNull()
+                table.column("updatedAt", .datetime).notNull()
+                table.primaryKey(["pipeline", "identity"])
+            }
+            try db.create(index: "asset_sha256", on: "asset", columns: ["pipeline", "sha256"])
+            try db.create(table: "run") { table in
+                table.column("runId", .text).primaryKey()
+                table.column("pipeline", .text).notNull()
+                table.column("startedAt", .datetime).notNull()
+                table.column("finishedAt", .datetime)
+                table.column("exitCode", .integer)
+                table.column("counts", .text)
+                table.column("note", .text)
+            }
+        }
+        return migrator
+    }
+
+    static func identity(of origin: Asset.Origin) -> String {
+        switch origin {
+        case .file(_, _, let relativePath): return relativePath
+        case .url(let url): return url
+        }
+    }
+
+    // MARK: AssetLedger
+
+    public func begin(_ item: SourceItem, id: Int) async throws -> LedgerDecision {
+        let identity = Self.identity(of: item.origin)
+        let size = item.size
+        let mtime = item.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
+        let contentHash: String? = dedupeByContent ? item.origin.path.flatMap { try? Self.sha256(ofFileAt: $0) } : nil
+        let pipeline = pipeline
+        let runID = runID
+        let maxAttempts = maxAttempts
+        return try await database.write { db -> LedgerDecision in
+            let now = Date()
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM asset WHERE pipeline = ? AND identity = ?", arguments: [pipeline, identity])
+            if let contentHash, row?["status"] as String? != "done",
+                let twin = try Row.fetchOne(db, sql: "SELECT identity, runId FROM asset WHERE pipeline = ? AND sha256 = ? AND status = 'done' AND identity != ?", arguments: [pipeline, contentHash, identity])
+            {
+                return .skip(reason: "same content as \(twin["identity"] as String), done in run \(twin["runId"] as String? ?? "?")")
+            }
+            guard let row else {
+                try db.execute(
+                    sql: "INSERT INTO asset (pipeline, identity, size, mtimeNs, sha256, status, attempts, runId, firstSeen, updatedAt) VALUES (?, ?, ?, ?, ?, 'in_flight', 1, ?, ?, ?)",
+                    arguments: [pipeline, identity, size, mtime, contentHash, runID, now, now])
+                return .process(recovery: nil)
+            }
+            let status: String = row["status"]
+            let changed = (size != nil && row["size"] as Int64? != size) || (mtime != nil && row["mtimeNs"] as Int64? != mtime)
+            let attempts: Int = row["attempts"]
+            if !changed {
+                switch status {
+                case "done":
+                    return .skip(reason: "done in run \(row["runId"] as String? ?? "?")")
+                case "rejected":
+                    return .skip(reason: "rejected in run \(row["runId"] as String? ?? "?"): \(row["error"] as String? ?? "")")
+                case "failed" where attempts >= maxAttempts:
+                    return .skip(reason: "failed \(attempts) times (last: \(row["error"] as String? ?? "?")); `ingest retry` re-queues it")
+                default:
+                    break
+                }
+            }
+            let recovery: Asset.Recovery? = changed && status != "in_flight" ? nil : Asset.Recovery(
+                attempt: attempts + 1, wasInFlight: status == "in_flight", previousTargetID: row["targetId"], previousUploadMD5: row["uploadMD5"])
+            try db.execute(
+                sql: """
+                    UPDATE asset SET size = ?, mtimeNs = ?, sha256 = COALESCE(?, sha256), status = 'in_flight', attempts = ?, runId = ?, updatedAt = ?
+                    \(changed && status != "in_flight" ? ", targetId = NULL, targetUrl = NULL, targetStatus = NULL, uploadMD5 = NULL, error = NULL, errorCode = NULL" : "")
+                    WHERE pipeline = ? AND identity = ?
+                    """,
+                arguments: [size, mtime, contentHash, changed ? 1 : attempts + 1, runID, now, pipeline, identity])
+            return .process(recovery: recovery)
+        }
+    }
+
+    public func checkpoint(_ asset: Asset) async throws {
+        let identity = Self.identity(of: asset.origin)
+        let pipeline = pipeline
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE asset SET targetId = ?, targetUrl = ?, targetStatus = ?, uploadMD5 = ?, sha256 = COALESCE(?, sha256), updatedAt = ? WHERE pipeline = ? AND identity = ?",
+                arguments: [asset.target?.id, asset.target?.url, asset.target?.status, asset.facts["wix"]?["md5"]?.stringValue, asset.sourceSHA256, Date(), pipeline, identity])
+        }
+    }
+
+    public func record(_ result: AssetResult) async throws {
+        let status: String
+        switch result.status {
+        case .done: status = "done"
+        case .rejected: status = "rejected"
+        case .failed: status = "failed"
+        case .skipped, .planned: return
+        }
+        let asset = result.asset
+        let identity = Self.identity(of: asset.origin)
+        let code = result.rejection?.code.rawValue ?? result.failure?.code
+        let message = result.rejection?.reason ?? result.failure?.message
+        let pipeline = pipeline
+        let runID = runID
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE asset SET status = ?, errorCode = ?, error = ?, targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl),
+                    targetStatus = COALESCE(?, targetStatus), uploadMD5 = COALESCE(?, uploadMD5), sha256 = COALESCE(?, sha256), runId = ?, updatedAt = ?
+                    WHERE pipeline = ? AND identity = ?
+                    """,
+                arguments: [status, code, message, asset.target?.id, asset.target?.url, asset.target?.status, asset.facts["wix"]?["md5"]?.stringValue,
+                            asset.sourceSHA256, runID, Date(), pipeline, identity])
+        }
+    }
+
+    // MARK: Runs, status, retry
+
+    /// Notes the start of a run.
+    public func runStarted(at date: Date) async throws {
+        let (pipeline, runID) = (pipeline, runID)
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO run (runId, pipeline, startedAt) VALUES (?, ?, ?)", arguments: [runID, pipeline, date])
+        }
+    }
+
+    /// Notes the end of a run with its exit code and counts.
+    public func runFinished(exitCode: Int32, counts: [String: Int], note: String?) async throws {
+        let encoded = String(decoding: (try? JSONEncoder().encode(counts)) ?? Data(), as: UTF8.self)
+        let runID = runID
+        try await database.write { db in
+            try db.execute(sql: "UPDATE run SET finishedAt = ?, exitCode = ?, counts = ?, note = ? WHERE runId = ?", arguments: [Date(), Int(exitCode), encoded, note, runID])
+        }
+    }
+
+    static func sha256(ofFileAt path: String) throws -> String {
+        var hash = SHA256()
+        try FileSystem.forEachBlock(of: path) { hash.update(bufferPointer: $0) }
+        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// A read-only view of a ledger for `ingest status` and `ingest retry`.
+public struct LedgerSummary: Sendable {
+    /// Rows per status.
+    public var counts: [String: Int]
+    /// Failed assets: identity, attempts, error.
+    public var failures: [(identity: String, attempts: Int, code: String?, error: String?)]
+    /// The latest run: id, start, end, exit code.
+    public var lastRun: (id: String, startedAt: Date, finishedAt: Date?, exitCode: Int?)?
+
+    /// Reads the summary of `pipeline` from the ledger at `path`.
+    public static func read(path: String, pipeline: String) throws -> LedgerSummary {
+        let database = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        return try database.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM asset WHERE pipeline = ? GROUP BY status", arguments: [pipeline]) {
+                counts[row["status"]] = row["n"]
+            }
+            let failures = try Row.fetchAll(db, sql: "SELECT identity, attempts, errorCode, error FROM asset WHERE pipeline = ? AND status = 'failed' ORDER BY identity", arguments: [pipeline])
+                .map { (identity: $0["identity"] as String, attempts: $0["attempts"] as Int, code: $0["errorCode"] as String?, error: $0["error"] as String?) }
+            let last = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE pipeline = ? ORDER BY startedAt DESC LIMIT 1", arguments: [pipeline]).map {
+                (id: $0["runId"] as String, startedAt: $0["startedAt"] as Date, finishedAt: $0["finishedAt"] as Date?, exitCode: $0["exitCode"] as Int?)
+            }
+            return LedgerSummary(counts: counts, failures: failures, lastRun: last)
+        }
+    }
+
+    /// Re-queues failed assets (attempts back to 0) so the next run retries them; also rejected ones when asked.
+    /// Returns how many rows changed.
+    public static func requeue(path: String, pipeline: String, includeRejected: Bool) throws -> Int {
+        let database = try DatabaseQueue(path: path)
+        return try database.write { db in
+            try db.execute(
+                sql: "UPDATE asset SET status = 'failed', attempts = 0, updatedAt = ? WHERE pipeline = ? AND (status = 'failed'\(includeRejected ? " OR status = 'rejected'" : ""))",
+                arguments: [Date(), pipeline])
+            return db.changesCount
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+import TestSupport
+import WixMediaEmulator
+
+/// The ledger, the lock, crash safety, archiving, `status`/`retry`/`schedule` and metrics, through the `ingest`
+/// executable against the in-process emulator.
+@Suite("cron-ready runs: ledger, lock, crash safety, archive")
+struct StateTests {
+    static func wixProject(
+        files: [String], emulator: RunningEmulator, post: String = "", state: String = "", concurrency: Int = 4
+    ) throws -> TemporaryDirectoryHandle {
+        let project = try makeProject(files: files)
+        let connection = #""baseURL": "\#(emulator.baseURL)", "siteId": "site", "apiKey": "${WIX_API_KEY}", "retryBudget": 0, "maxAttempts": 1"#
+        try project.write("pipelines/cron.json", """
+            {"name": "cron", "concurrency": \(concurrency), \(state.isEmpty ? "" : #""state": \#(state),"#) "stages": [
+              {"kind": "source.directory", "with": {"path": "inbox"}},
+              {"kind": "detect.mime"},
+              {"kind": "upload.wix", "with": {\(connection)}},
+              {"kind": "wix.await-ready", "with": {\(connection), "pollInterval": "100ms", "readyTimeout": "20s"}}\(post.isEmpty ? "" : ",\n" + post)
+            ]}
+            """)
+        return project
+    }
+
+    static func startEmulator(_ configure: (inout EmulatorConfiguration) -> Void = { _ in }) async throws -> (RunningEmulator, String) {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)").path
+        var configuration = EmulatorConfiguration(apiKey: "key", siteID: "site", dataDirectory: data, port: 0)
+        configuration.mediaProcessingDelay = .milliseconds(200)
+        configure(&configuration)
+        return (try await WixMediaEmulator.start(configuration), data)
+    }
+
+    static func stored(_ emulator: RunningEmulator) async throws -> [[String: Any]] {
+        let result = try await runProcessAsync("/usr/bin/curl", ["-sf", emulator.baseURL + "/_emulator/files"])
+        return ((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any])?["files"] as? [[String: Any]] ?? []
+    }
+
+    static func run(_ project: TemporaryDirectoryHandle, _ arguments: [String] = ["run", "cron"]) async throws -> ProcessResult {
+        try await runProcessAsync(ingest, arguments, environment: ["WIX_API_KEY": "key"], currentDirectory: project.path)
+    }
+
+    static let files = [
+        "images/jpeg/gps_minimal.jpg", "images/png/iccp.png", "video/plain.mp4", "documents/minimal.pdf", "images/jpeg/orientation_landscape_2.jpg",
+        "images/jpeg/orientation_landscape_3.jpg", "images/jpeg/orientation_landscape_4.jpg", "images/jpeg/orientation_landscape_5.jpg",
+    ]
+
+    @Test("re-runs never upload twice; changed files go again; status shows the ledger; metrics are written")
+    func rerunsAndStatus() async throws {
+        let (emulator, data) = try await Self.startEmulator()
+        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        let project = try Self.wixProject(files: Self.files, emulator: emulator)
+        let first = try await Self.run(project)
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let second = try await Self.run(project, ["run", "cron", "--metrics-file", "metrics/ingest.prom"])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("0 done"), "\(second.stdout)")
+        #expect(try await Self.stored(emulator).count == Self.files.count)
+
+        // A changed file is uploaded again (size differs), the others stay skipped.
+        let changed = project.file("inbox/documents/minimal.pdf")
+        try (try Data(contentsOf: URL(fileURLWithPath: changed)) + Data("\n% changed\n".utf8)).write(to: URL(fileURLWithPath: changed))
+        let third = try await Self.run(project)
+        #expect(third.stdout.contains("1 done"), "\(third.stdout)")
+        #expect(try await Self.stored(emulator).count == Self.files.count + 1)
+
+        let status = try await Self.run(project, ["status", "cron"])
+        #expect(status.stdout.contains("cron: \(Self.files.count) done, 0 rejected, 0 failed, 0 in flight"), "\(status.stdout)")
+        #expect(status.stdout.contains("exit code 0"))
+        let metrics = try String(contentsOfFile: project.file("metrics/ingest.prom"), encoding: .utf8)
+        #expect(metrics.contains(#"ingest_last_run_assets{pipeline="cron",status="skipped"} \#(Self.files.count)"#), "\(metrics)")
+        #expect(metrics.contains(#"ingest_last_run_exit_code{pipeline="cron"} 0"#))
+    }
+
+    @Test("a second run exits at once with code 4 while the lock is held; --wait waits for it")
+    func locking() async throws {
+        let (emulator, data) = try await Self.startEmulator()
+        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        let project = try Self.wixProject(files: ["images/png/iccp.png"], emulator: emulator)
+        try FileManager.default.createDirectory(atPath: project.file(".ingest"), withIntermediateDirectories: true)
+        // util-linux flock(1) holds the same kind of lock another ingest run would.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = [project.file(".ingest/cron.lock"), "sleep", "3"]
+        try holder.run()
+        try await Task.sleep(for: .milliseconds(300))
+        let clock = ContinuousClock()
+        var blocked: ProcessResult?
+        let quick = try await clock.measure { blocked = try await Self.run(project) }
+        #expect(blocked?.status == 4)
+        #expect(blocked?.stderr.contains("another run holds") == true, "\(blocked?.stderr ?? "")")
+        #expect(quick < .seconds(2), "exits at once instead of waiting")
+        let waited = try await Self.run(project, ["run", "cron", "--wait", "20"])
+        #expect(waited.status == 0, "\(waited.stderr)")
+        holder.waitUntilExit()
+    }
+
+    @Test("kill -9 in the middle of a run, then re-run: every file lands exactly once")
+    func crashSafety() async throws {
+        let (emulator, data) = try await Self.startEmulator { $0.faults.latencyMilliseconds = 150 }
+        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        let names = Corpus.expectations(under: "images/jpeg/").prefix(24).map(\.path)
+        let project = try Self.wixProject(files: names, emulator: emulator, concurrency: 2)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ingest)
+        process.arguments = ["run", "cron", "--quiet"]
+        process.currentDirectoryURL = URL(fileURLWithPath: project.path)
+        process.environment = ProcessInfo.processInfo.environment.merging(["WIX_API_KEY": "key"]) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it once some, but not all, files reached the emulator.
+        for _ in 0..<200 {
+            if try await Self.stored(emulator).count >= 4 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let before = try await Self.stored(emulator).count
+        #expect(before > 0 && before < names.count, "killed mid-run: \(before) of \(names.count)")
+        await emulator.setFaults(FaultSettings())
+        let rerun = try await Self.run(project)
+        #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
+        let stored = try await Self.stored(emulator).compactMap { $0["displayName"] as? String }
+        #expect(stored.count == names.count, "exactly once: \(stored.count) stored for \(names.count) files")
+        #expect(Set(stored).count == stored.count)
+    }
+
+    @Test("source.archive moves a file only after READY; a FAILED upload leaves it in place; status and retry")
+    func archiveAfterReady() async throws {
+        let (emulator, data) = try await Self.startEmulator()
+        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        let project = try Self.wixProject(
+            files: ["images/png/iccp.png"], emulator: emulator, post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#)
+        let run = try await Self.run(project)
+        #expect(run.status == 0, "\(run.stdout)")
+        // READY: moved, keeping its relative path.
+        #expect(FileManager.default.fileExists(atPath: project.file("archive/images/png/iccp.png")))
+        #expect(!FileManager.default.fileExists(atPath: project.file("inbox/images/png/iccp.png")))
+
+        // FAILED at Wix: rejected (processing_failed) and left where it is.
+        try copyCorpus(["images/jpeg/gps_minimal.jpg"], into: project.file("inbox"))
+        await emulator.setFaults(FaultSettings(processingFailureRate: 1))
+        let failedProcessing = try await Self.run(project)
+        #expect(failedProcessing.stdout.contains("processing_failed"), "\(failedProcessing.stdout)")
+        #expect(FileManager.default.fileExists(atPath: project.file("inbox/images/jpeg/gps_minimal.jpg")))
+        #expect(!FileManager.default.fileExists(atPath: project.file("archive/images/jpeg/gps_minimal.jpg")))
+
+        // A dead endpoint: the asset fails, status lists it, retry re-queues it after maxAttempts.
+        try copyCorpus(["documents/readme.txt"], into: project.file("inbox"))
+        await emulator.setFaults(FaultSettings(serverErrorRate: 1))
+        let failing = try await Self.run(project)
+        #expect(failing.status == 1 || failing.status == 5, "\(failing.stdout)")
+        let status = try await Self.run(project, ["status", "cron"])
+        #expect(status.stdout.contains("failed:") && status.stdout.contains("documents/readme.txt"), "\(status.stdout)")
+        await emulator.setFaults(FaultSettings())
+        let retried = try await Self.run(project, ["retry", "cron"])
+        #expect(retried.stdout.contains("re-queued"))
+        let again = try await Self.run(project)
+        #expect(again.status == 0)
+        #expect(FileManager.default.fileExists(atPath: project.file("archive/documents/readme.txt")))
+    }
+
+    @Test("schedule prints an absolute, quiet, logged crontab line and validates the cron expression")
+    func schedule() async throws {
+        let project = try makeProject(files: [])
+        try project.write("pipelines/lib.json", #"{"stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "upload.library", "with": {"path": "library"}}]}"#)
+        let line = try await runProcessAsync(ingest, ["schedule", "lib", "--cron", "*/10 6-22 * * mon-fri"], currentDirectory: project.path)
+        #expect(line.status == 0)
+        let resolvedProject = URL(fileURLWithPath: project.path).resolvingSymlinksInPath().path
+        #expect(line.stdout.hasPrefix("*/10 6-22 * * mon-fri cd "), "\(line.stdout)")
+        #expect(line.stdout.contains(resolvedProject) || line.stdout.contains(project.path))
+        #expect(line.stdout.contains(" run lib --quiet --log-file .ingest/lib.log # media-ingest:lib:"))
+        #expect(line.stdout.contains(" /") && line.stdout.contains("/ingest run"), "absolute binary path")
+        for bad in ["* * * *", "61 * * * *", "* 5-2 * * *", "@sometimes", "*/0 * * * *"] {
+            let refused = try await runProcessAsync(ingest, ["schedule", "lib", "--cron", bad], currentDirectory: project.path)
+            #expect(refused.status == 64, "\(bad) must be refused")
+        }
+    }
+}
