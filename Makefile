@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libmagic-dev libexif-dev libsqlite3-dev zlib1g-dev libimage-exiftool-perl libjpeg-turbo-progs webp file curl python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test clean fuzz
+.PHONY: all deps build demo test clean fuzz bench
 
 all: build
 
@@ -43,3 +43,10 @@ fuzz:
 	mkdir -p .fuzz/work .fuzz/artifacts
 	.build-fuzz/release/fuzz-media-formats .fuzz/work Tests/Fixtures/corpus/images Tests/Fixtures/corpus/adversarial Fuzz/regressions \
 		-runs=$(FUZZ_RUNS) -max_len=16384 -rss_limit_mb=2048 -artifact_prefix=.fuzz/artifacts/ -print_final_stats=1
+
+# Benchmarks against file(1), exiftool and curl on the same files in the same invocation (see Benchmarks/bench.sh);
+# writes Benchmarks/results/latest.md. `make bench SCENARIOS="detect strip"` runs a subset.
+SCENARIOS ?=
+bench: deps
+	@for p in hyperfine time; do dpkg -s $$p >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p; }; done
+	Benchmarks/bench.sh $(SCENARIOS)
