@@ -16,7 +16,8 @@ SCENARIOS=${*:-detect strip bigfile}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
 
-swift build -c release --product ingest --product wix-media-emulator >/dev/null
+swift build -c release --product ingest >/dev/null
+swift build -c release --product wix-media-emulator >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 mkdir -p "$WORK" "$RESULTS"
 cores=$(nproc)
@@ -32,8 +33,12 @@ cores=$(nproc)
 # A file set: the corpus's images copied $COPIES times under distinct names (JPEG, PNG, WebP, GIF, HEIC, AVIF, TIFF).
 make_set() { # $1 = folder, $2 = find expression
   rm -rf "$1"; mkdir -p "$1"
+  local files
+  set -f  # the expression's globs are find's, not the shell's
+  files=$(find Tests/Fixtures/corpus/images -type f \( $2 \))
+  set +f
   for i in $(seq 1 "$COPIES"); do
-    find Tests/Fixtures/corpus/images -type f \( $2 \) | while read -r f; do
+    echo "$files" | while read -r f; do
       cp "$f" "$1/${i}_$(basename "$f")"
     done
   done

@@ -133,9 +133,11 @@ public final class SQLiteLedger: AssetLedger {
     public func checkpoint(_ asset: Asset) async throws {
         let identity = Self.identity(of: asset.origin)
         let pipeline = pipeline
+        // An archived source (moved or deleted after a confirmed upload) is done: no later run can see it again.
+        let archived = asset.facts["archive"] != nil && asset.target?.confirmed == true
         try await database.write { db in
             try db.execute(
-                sql: "UPDATE asset SET targetId = ?, targetUrl = ?, targetStatus = ?, uploadMD5 = ?, sha256 = COALESCE(?, sha256), updatedAt = ? WHERE pipeline = ? AND identity = ?",
+                sql: "UPDATE asset SET targetId = ?, targetUrl = ?, targetStatus = ?, uploadMD5 = ?, sha256 = COALESCE(?, sha256), updatedAt = ?\(archived ? ", status = 'done'" : "") WHERE pipeline = ? AND identity = ?",
                 arguments: [asset.target?.id, asset.target?.url, asset.target?.status, asset.facts["wix"]?["md5"]?.stringValue, asset.sourceSHA256, Date(), pipeline, identity])
         }
     }
@@ -167,6 +169,28 @@ public final class SQLiteLedger: AssetLedger {
     }
 
     // MARK: Runs, status, retry
+
+    /// After a run that read its whole source: rows still `in_flight` from earlier runs belong to files the source
+    /// no longer lists (a run was killed after archiving them, or someone removed them). With a confirmed upload they
+    /// are done; without one they are failed with a reason. Returns how many rows changed.
+    @discardableResult
+    public func reconcileVanished() async throws -> Int {
+        let (pipeline, runID) = (pipeline, runID)
+        return try await database.write { db in
+            try db.execute(
+                sql: "UPDATE asset SET status = 'done', updatedAt = ? WHERE pipeline = ? AND status = 'in_flight' AND runId != ? AND targetStatus = 'READY'",
+                arguments: [Date(), pipeline, runID])
+            var changed = db.changesCount
+            try db.execute(
+                sql: """
+                    UPDATE asset SET status = 'failed', errorCode = 'source_vanished', error = 'the source file disappeared during an interrupted run before its upload was confirmed', updatedAt = ?
+                    WHERE pipeline = ? AND status = 'in_flight' AND runId != ?
+                    """,
+                arguments: [Date(), pipeline, runID])
+            changed += db.changesCount
+            return changed
+        }
+    }
 
     /// Notes the start of a run.
     public func runStarted(at date: Date) async throws {

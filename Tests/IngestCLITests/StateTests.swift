@@ -78,21 +78,30 @@ struct StateTests {
         defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
         let project = try Self.wixProject(files: ["images/png/iccp.png"], emulator: emulator)
         try FileManager.default.createDirectory(atPath: project.file(".ingest"), withIntermediateDirectories: true)
-        // util-linux flock(1) holds the same kind of lock another ingest run would.
+        // A single process holding the same kind of lock (flock) another ingest run would.
+        let lockFile = project.file(".ingest/cron.lock")
         let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [project.file(".ingest/cron.lock"), "sleep", "3"]
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["python3", "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(120)", lockFile]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
         try holder.run()
-        try await Task.sleep(for: .milliseconds(300))
+        for _ in 0..<100 where try await runProcessAsync("/usr/bin/flock", ["-n", lockFile, "true"]).status == 0 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         let clock = ContinuousClock()
         var blocked: ProcessResult?
         let quick = try await clock.measure { blocked = try await Self.run(project) }
         #expect(blocked?.status == 4)
         #expect(blocked?.stderr.contains("another run holds") == true, "\(blocked?.stderr ?? "")")
-        #expect(quick < .seconds(2), "exits at once instead of waiting")
-        let waited = try await Self.run(project, ["run", "cron", "--wait", "20"])
-        #expect(waited.status == 0, "\(waited.stderr)")
+        #expect(quick < .seconds(10), "exits at once instead of waiting for the 120 s holder")
+        // --wait: the run waits until the holder goes away, then runs.
+        async let waited = Self.run(project, ["run", "cron", "--wait", "60"])
+        try await Task.sleep(for: .seconds(1))
+        kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
+        let result = try await waited
+        #expect(result.status == 0, "\(result.stderr)")
     }
 
     @Test("kill -9 in the middle of a run, then re-run: every file lands exactly once")
@@ -124,6 +133,54 @@ struct StateTests {
         let stored = try await Self.stored(emulator).compactMap { $0["displayName"] as? String }
         #expect(stored.count == names.count, "exactly once: \(stored.count) stored for \(names.count) files")
         #expect(Set(stored).count == stored.count)
+    }
+
+    @Test("300 files, kill -9 at 20 random moments, re-run: 0 duplicates, 0 missing, nothing archived before READY, ledger consistent; concurrent runs: one runs")
+    func crashTwentyTimes() async throws {
+        let (emulator, data) = try await Self.startEmulator { $0.faults.latencyMilliseconds = 5 }
+        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        let project = try Self.wixProject(files: [], emulator: emulator, post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#, concurrency: 4)
+        // 300 distinct files derived from the corpus JPEGs (a trailing byte makes each content unique).
+        let sources = Corpus.expectations(under: "images/jpeg/").map(\.absolutePath)
+        try FileManager.default.createDirectory(atPath: project.file("inbox/batch"), withIntermediateDirectories: true)
+        for index in 0..<300 {
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: sources[index % sources.count]))
+            bytes.append(contentsOf: withUnsafeBytes(of: UInt32(index).bigEndian, Array.init))
+            try bytes.write(to: URL(fileURLWithPath: project.file("inbox/batch/f\(index).jpg")))
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ingest)
+            process.arguments = ["run", "cron", "--quiet", "--wait", "10"]
+            process.currentDirectoryURL = URL(fileURLWithPath: project.path)
+            process.environment = ProcessInfo.processInfo.environment.merging(["WIX_API_KEY": "key"]) { _, new in new }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...700, using: &generator)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        // Two runs at once: exactly one works, the other exits 4.
+        async let first = Self.run(project)
+        async let second = Self.run(project)
+        let statuses = try await [first.status, second.status].sorted()
+        #expect(statuses == [0, 4], "one run, one lock-held exit: \(statuses)")
+        let final = try await Self.run(project)
+        #expect(final.status == 0)
+        #expect(final.stdout.contains("0 done"), "a run over the unchanged folder uploads nothing: \(final.stdout)")
+
+        let stored = try await Self.stored(emulator)
+        let names = stored.compactMap { $0["displayName"] as? String }
+        #expect(names.count == 300, "0 duplicates and 0 missing: \(names.count) stored")
+        #expect(Set(names).count == names.count)
+        let ready = Set(stored.filter { $0["operationStatus"] as? String == "READY" }.compactMap { $0["displayName"] as? String })
+        let archived = (try? FileManager.default.contentsOfDirectory(atPath: project.file("archive/batch"))) ?? []
+        #expect(archived.count == 300)
+        #expect(archived.allSatisfy { ready.contains($0) }, "nothing archived without a READY upload")
+        let status = try await Self.run(project, ["status", "cron"])
+        #expect(status.stdout.contains("cron: 300 done, 0 rejected, 0 failed, 0 in flight"), "\(status.stdout)")
     }
 
     @Test("source.archive moves a file only after READY; a FAILED upload leaves it in place; status and retry")

@@ -158,24 +158,36 @@ public func runProcessAsync(
     process.standardOutput = stdoutPipe
     process.standardError = stderrPipe
     process.standardInput = FileHandle.nullDevice
+    // Each pipe is drained to its end on a Dispatch thread (never a thread of the Swift concurrency pool), so the
+    // bytes arrive in order and the child never blocks on a full pipe.
     let output = OutputCollector()
-    stdoutPipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData, stdout: true) }
-    stderrPipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData, stdout: false) }
+    let readers = DispatchGroup()
+    for (pipe, isStdout) in [(stdoutPipe, true), (stderrPipe, false)] {
+        readers.enter()
+        DispatchQueue.global().async {
+            output.append(pipe.fileHandleForReading.readDataToEndOfFile(), stdout: isStdout)
+            readers.leave()
+        }
+    }
     let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
+        process.terminationHandler = { finished in
+            let code = finished.terminationStatus
+            readers.notify(queue: .global()) { continuation.resume(returning: code) }
+        }
         do {
             try process.run()
         } catch {
             process.terminationHandler = nil
+            try? stdoutPipe.fileHandleForWriting.close()
+            try? stderrPipe.fileHandleForWriting.close()
             continuation.resume(throwing: error)
+            return
         }
+        try? stdoutPipe.fileHandleForWriting.close()
+        try? stderrPipe.fileHandleForWriting.close()
         let pid = process.processIdentifier
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if process.isRunning { kill(pid, SIGKILL) } }
     }
-    stdoutPipe.fileHandleForReading.readabilityHandler = nil
-    stderrPipe.fileHandleForReading.readabilityHandler = nil
-    output.append(stdoutPipe.fileHandleForReading.readDataToEndOfFile(), stdout: true)
-    output.append(stderrPipe.fileHandleForReading.readDataToEndOfFile(), stdout: false)
     let (out, err) = output.text
     return ProcessResult(status: status, stdout: out, stderr: err)
 }

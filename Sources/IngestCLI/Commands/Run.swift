@@ -120,6 +120,10 @@ extension IngestCommand {
 
             let code = exitCode(for: report)
             do {
+                // Only a run that read its whole source knows which earlier in-flight rows have vanished.
+                if report.outcome != .interrupted && report.outcome != .aborted {
+                    try await ledger?.reconcileVanished()
+                }
                 try await ledger?.runFinished(exitCode: code.rawValue, counts: report.counts, note: report.aborted ?? report.interrupted)
             } catch {
                 logger.error("cannot record the run in the ledger: \(error)")

@@ -47,6 +47,9 @@ public struct ArchiveStage: Stage, StageDefinition {
             asset.facts["archive"] = ["movedTo": .string(destination)]
             context.logger.debug("archived source", metadata: ["file": "\(asset.displayPath)", "to": "\(destination)"])
         }
+        // The source is gone from the source folder: the ledger must say done now, not when the pipeline ends, or a
+        // crash in between would leave a row in flight that no later run can see again.
+        try await context.checkpoint(asset)
         return .next(asset)
     }
 
