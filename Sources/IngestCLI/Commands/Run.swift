@@ -58,18 +58,7 @@ extension IngestCommand {
         }
 
         func run() async throws {
-            let path: String
-            var pipeline: Pipeline
-            do {
-                path = try directoryOptions.locate(self.pipeline)
-                pipeline = try PipelineBuilder(registry: CLIEnvironment.registry).build(fileAt: path)
-            } catch let error as PipelineConfigurationError {
-                Console.error(error.description)
-                throw IngestExitCode.configurationError.exitCode
-            } catch let error as CLIError {
-                Console.error("ingest: \(error.message)")
-                throw error.code.exitCode
-            }
+            var (path, pipeline) = try loadPipeline(self.pipeline, directoryOptions, tolerateMissingEnvironment: false)
             if let concurrency { pipeline = pipeline.withConcurrency(concurrency) }
 
             let logPath = logFile.map { PathResolution.resolve($0, against: FileManager.default.currentDirectoryPath) }

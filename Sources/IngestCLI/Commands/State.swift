@@ -3,13 +3,15 @@ import Foundation
 import IngestState
 import MediaIngest
 
-/// Builds a pipeline only for its name and `state` block (secrets need not be set).
-func loadPipelineForState(_ name: String, _ directoryOptions: PipelineDirectoryOptions) throws -> Pipeline {
+/// Locates and builds a pipeline for a command, printing configuration errors and mapping them to exit codes.
+/// `status`, `retry` and `schedule` only need the name and `state` block, so they tolerate unset secrets.
+func loadPipeline(
+    _ name: String, _ directoryOptions: PipelineDirectoryOptions, tolerateMissingEnvironment: Bool
+) throws -> (path: String, pipeline: Pipeline) {
     do {
         let path = try directoryOptions.locate(name)
-        var builder = PipelineBuilder(registry: CLIEnvironment.registry)
-        builder.tolerateMissingEnvironment = true
-        return try builder.build(fileAt: path)
+        let builder = PipelineBuilder(registry: CLIEnvironment.registry, tolerateMissingEnvironment: tolerateMissingEnvironment)
+        return (path, try builder.build(fileAt: path))
     } catch let error as PipelineConfigurationError {
         Console.error(error.description)
         throw IngestExitCode.configurationError.exitCode
@@ -17,6 +19,11 @@ func loadPipelineForState(_ name: String, _ directoryOptions: PipelineDirectoryO
         Console.error("ingest: \(error.message)")
         throw error.code.exitCode
     }
+}
+
+/// Builds a pipeline only for its name and `state` block (secrets need not be set).
+func loadPipelineForState(_ name: String, _ directoryOptions: PipelineDirectoryOptions) throws -> Pipeline {
+    try loadPipeline(name, directoryOptions, tolerateMissingEnvironment: true).pipeline
 }
 
 extension IngestCommand {
