@@ -99,7 +99,7 @@ let package = Package(
         ),
         .target(
             name: "CustomStages",
-            dependencies: ["MediaIngest", "MediaFormats", "CExif", "IngestStages"],
+            dependencies: ["MediaIngest", "IngestStages", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -181,6 +181,11 @@ let package = Package(
                 "IngestStages", "MediaIngest", "MediaFormats", "PipelineTesting", "TestSupport", "WixMedia",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CustomStagesTests",
+            dependencies: ["CustomStages", "IngestStages", "MediaIngest", "PipelineTesting", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

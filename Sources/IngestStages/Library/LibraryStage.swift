@@ -153,7 +153,7 @@ public struct LibraryStage: Stage, StageDefinition {
             "id": .string(id),
             "displayName": .string(asset.fileName),
             "url": .string(url),
-            "parentFolderId": .string(folderID),
+            "parentFolderId": .string(asset.placement?.folderID ?? folderID),
             "hash": .string(md5),
             "sha256": .string(sha256),
             "sizeInBytes": .string(String(size)),

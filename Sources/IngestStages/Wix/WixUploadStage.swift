@@ -97,8 +97,17 @@ public struct WixUploadStage: Stage, StageDefinition {
         var asset = asset
         let mime = asset.mime?.mime ?? MediaTypeTable.standard.entry(forExtension: asset.sourceExtension)?.mime ?? "application/octet-stream"
         let fileName = UploadOptions.sanitizedFileName(asset.fileName)
+        // A routing stage's placement replaces the configured folder for this asset.
+        var folderPath = pathTemplate?.render(asset, pipeline: context.pipeline.pipelineName)
+        if let routedPath = asset.placement?.path {
+            do {
+                folderPath = try PathTemplate(routedPath).render(asset, pipeline: context.pipeline.pipelineName)
+            } catch {
+                return .reject(asset, Rejection(.targetRejected, "upload.wix: the placement path \"\(routedPath)\" is not a valid filePath: \(error.message)"))
+            }
+        }
         var options = UploadOptions(
-            mimeType: mime, fileName: fileName, parentFolderId: parentFolder, filePath: pathTemplate?.render(asset, pipeline: context.pipeline.pipelineName),
+            mimeType: mime, fileName: fileName, parentFolderId: asset.placement?.folderID ?? parentFolder, filePath: folderPath,
             labels: labelList, isPrivate: privateFiles)
 
         if let url = asset.origin.url, asset.contentPath == nil {
@@ -239,19 +248,26 @@ struct FileDigest {
     }
 }
 
-/// A `filePath` template: `/uploads/{yyyy}/{mm}`. Unknown placeholders are configuration errors.
-struct PathTemplate: Sendable, Hashable {
+/// A Wix `filePath` template: `/uploads/{yyyy}/{mm}`. Unknown placeholders are configuration errors.
+///
+/// `upload.wix` renders its `filePath` option and per-asset ``Placement/path`` values with it; routing stages parse
+/// their paths with it when they are built, so a typo is a configuration error rather than a rejected asset.
+public struct PathTemplate: Sendable, Hashable {
     enum Part: Sendable, Hashable {
         case text(String)
         case placeholder(String)
     }
 
-    struct Problem: Error { var message: String }
+    /// Why a template does not parse.
+    public struct Problem: Error, Sendable { public var message: String }
 
-    static let placeholders = ["yyyy", "mm", "dd", "family", "ext", "pipeline"]
+    /// The placeholder names a template may use.
+    public static let placeholders = ["yyyy", "mm", "dd", "family", "ext", "pipeline"]
     let parts: [Part]
 
-    init(_ template: String) throws(Problem) {
+    /// Parses a template.
+    /// - Throws: ``Problem`` for an unknown placeholder, an unclosed brace or more than 100 characters.
+    public init(_ template: String) throws(Problem) {
         var parts: [Part] = []
         var rest = Substring(template)
         while let open = rest.firstIndex(of: "{") {
@@ -269,7 +285,8 @@ struct PathTemplate: Sendable, Hashable {
         if template.count > 100 { throw Problem(message: "Wix allows at most 100 characters in filePath") }
     }
 
-    func render(_ asset: Asset, pipeline: String) -> String {
+    /// The folder path for an asset: dates from its modification time (UTC), `{family}` from its detected type.
+    public func render(_ asset: Asset, pipeline: String) -> String {
         let date = asset.modificationDate ?? Date()
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? .current

@@ -4,7 +4,7 @@
 /// chunk, is kept as a minimal eXIf chunk written where the first chunk carrying it stood.
 ///
 /// In gps-only mode only eXIf (rewritten without its GPS IFD) and XMP (without `exif:GPS…` properties) change.
-enum PNGStripper {
+public enum PNGStripper {
     static let textKinds: Set<String> = ["tEXt", "zTXt", "iTXt"]
     /// The most bytes of one metadata chunk read into memory to look for orientation or GPS; larger ones are skipped.
     static let inspectLimit = 4 << 20
@@ -177,7 +177,7 @@ enum PNGStripper {
     }
 
     /// The keyword and (decompressed) text of a tEXt, zTXt or iTXt chunk.
-    static func textContent(type: String, payload: [UInt8], editor: some MetadataEditor) -> (String, String)? {
+    public static func textContent(type: String, payload: [UInt8], editor: some MetadataEditor) -> (String, String)? {
         guard let keywordEnd = payload.firstIndex(of: 0) else { return nil }
         let keyword = String(decoding: payload[..<keywordEnd], as: UTF8.self)
         switch type {

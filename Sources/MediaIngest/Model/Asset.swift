@@ -29,6 +29,9 @@ public struct Asset: Sendable, Identifiable {
     public var sourceSHA256: String?
     /// Where the asset landed, once an upload stage stored it.
     public var target: TargetRecord?
+    /// Where a routing stage (such as `route.by-type`) asked the upload stage to put the asset. When set, it
+    /// replaces the upload stage's own folder options for this asset.
+    public var placement: Placement?
     /// Facts stages add for later stages, the manifest and the report, keyed by stage-chosen names
     /// (for example `strip` → what was removed).
     public var facts: [String: JSONValue]
@@ -120,6 +123,23 @@ extension Asset {
             self.previousTargetID = previousTargetID
             self.previousUploadMD5 = previousUploadMD5
         }
+    }
+}
+
+/// A folder at the target chosen per asset, for upload stages to honour.
+///
+/// `upload.wix` uses ``folderID`` as `parentFolderId` and ``path`` as `filePath` (with the same placeholders as its
+/// `filePath` option); `upload.library` records ``folderID`` as the descriptor's `parentFolderId`.
+public struct Placement: Sendable, Hashable, Codable {
+    /// A folder id at the target (Wix: `parentFolderId`).
+    public var folderID: String?
+    /// A folder path below the folder, created as needed (Wix: `filePath`), possibly with placeholders.
+    public var path: String?
+
+    /// Creates a placement; at least one of the two should be set.
+    public init(folderID: String? = nil, path: String? = nil) {
+        self.folderID = folderID
+        self.path = path
     }
 }
 
