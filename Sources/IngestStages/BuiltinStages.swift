@@ -20,6 +20,7 @@ extension StageRegistry {
         register(WixAwaitReadyStage.self)
         register(ArchiveStage.self)
         register(WebhookStage.self)
+        register(ExecStage.self)
         register(ManifestStage.self)
     }
 }
