@@ -29,12 +29,15 @@ demo: deps
 	rm -rf demo-output .ingest/demo.sqlite .ingest/demo.lock
 	.build/debug/ingest run demo
 
+# Unit and integration tests, then the extension paths: the new-stage and check-pipelines plugins and the external
+# package in Examples/ (Scripts/check-extensions.sh).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) Scripts/check-extensions.sh
 
 clean:
-	rm -rf .build demo-output .ingest
+	rm -rf .build demo-output .ingest Examples/ExternalStage/.build Examples/ExternalStage/output
 
 # libFuzzer over the JPEG/PNG/WebP parsers and strippers (MediaFormats), seeded with the corpus images.
 FUZZ_RUNS ?= 1000000

@@ -152,6 +152,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Package plugins (Plugins/): `swift package new-stage NAME`, `swift package check-pipelines`
+        .plugin(
+            name: "NewStage",
+            capability: .command(
+                intent: .custom(verb: "new-stage", description: "Scaffold a custom stage in Sources/CustomStages, register it and add a test."),
+                permissions: [
+                    .writeToPackageDirectory(
+                        reason: "writes Sources/CustomStages/NAMEStage.swift and Tests/CustomStagesTests/NAMEStageTests.swift and registers the stage")
+                ]
+            ),
+            path: "Plugins/NewStage"
+        ),
+        .plugin(
+            name: "CheckPipelines",
+            capability: .command(
+                intent: .custom(verb: "check-pipelines", description: "Build ingest and run `ingest check` on every pipeline in pipelines/.")
+            ),
+            path: "Plugins/CheckPipelines"
+        ),
+
         // MARK: Fuzzing (see `make fuzz`); a plain build replays inputs through the parsers
         .executableTarget(
             name: "fuzz-media-formats",

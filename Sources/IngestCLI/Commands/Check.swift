@@ -56,8 +56,12 @@ extension IngestCommand {
                     continue
                 }
                 if errors.isEmpty {
-                    let stages = result.pipeline.map { ($0.sources.map(\.name) + $0.stages.map(\.name)).joined(separator: " → ") } ?? ""
-                    Console.out("\(path): ok (\(stages))")
+                    if let pipeline = result.pipeline {
+                        Console.out("\(path): ok (\((pipeline.sources.map(\.name) + pipeline.stages.map(\.name)).joined(separator: " → ")))")
+                    } else {
+                        // Options that reference missing environment variables keep the pipeline from being built here.
+                        Console.out("\(path): ok as far as it can be checked without the missing environment variables")
+                    }
                 } else {
                     Console.out("\(path): \(errors.count) error\(errors.count == 1 ? "" : "s")")
                     for error in errors { Console.out("  error: \(error)") }
