@@ -159,3 +159,54 @@ struct WixUploadTests {
         #expect(log.contains("retrying"), "retries were logged (so the check above saw failing requests): \(setup.emulator.requestCounts)\n\(log)")
     }
 }
+
+/// The in-repo custom stages in front of `upload.wix`: `route.by-type` picks the Wix folder per detected type and
+/// `rename.template` the display name, and the emulator stores the files where and as they said.
+@Suite("custom stages in front of upload.wix")
+struct CustomStagesWixTests {
+    @Test("route.by-type sends images and documents to their folders; rename.template names them by EXIF date")
+    func routedAndRenamed() async throws {
+        let files = ["images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/png/iccp.png", "documents/minimal.pdf", "video/plain.mp4"]
+        let setup = try await WixUploadTests.start(files: files)
+        defer { Task { await setup.stop() } }
+        let connection = #""baseURL": "${WIX_BASE_URL}", "siteId": "\#(WixUploadTests.siteID)", "apiKey": "${WIX_API_KEY}""#
+        try setup.project.write("pipelines/wix.json", """
+            {"name": "wix", "concurrency": 2, "stages": [
+              {"kind": "source.directory", "with": {"path": "inbox"}},
+              {"kind": "detect.mime"},
+              {"kind": "rename.template", "with": {"template": "{date}_{name}.{ext}"}},
+              {"kind": "strip.metadata", "when": {"mime": ["image/jpeg", "image/png"]}},
+              {"kind": "route.by-type", "with": {"routes": [
+                  {"match": "image/*", "path": "/photos/{yyyy}"},
+                  {"match": "application/pdf", "path": "/documents"}]}},
+              {"kind": "upload.wix", "with": {\(connection), "filePath": "/other"}},
+              {"kind": "wix.await-ready", "with": {\(connection), "pollInterval": "100ms"}},
+              {"kind": "report.manifest", "with": {"path": "manifest.jsonl"}}
+            ]}
+            """)
+        let result = try await setup.run("wix")
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let stored = try await setup.storedFiles()
+        #expect(stored.count == 4)
+        func folderName(_ id: String?) async throws -> String {
+            guard let id else { return "?" }
+            let response = try await runProcessAsync(
+                "/usr/bin/curl",
+                ["-sf", "-H", "Authorization: \(WixUploadTests.apiKey)", "-H", "wix-site-id: \(WixUploadTests.siteID)",
+                 setup.emulator.baseURL + "/site-media/v1/folders/\(id)"])
+            let folder = ((try JSONSerialization.jsonObject(with: Data(response.stdout.utf8))) as? [String: Any])?["folder"] as? [String: Any]
+            let name = folder?["displayName"] as? String ?? "?"
+            let parent = folder?["parentFolderId"] as? String
+            return parent == nil || parent == "media-root" ? "/" + name : try await folderName(parent) + "/" + name
+        }
+        var placed: [String: String] = [:]
+        for file in stored {
+            placed[file["displayName"] as? String ?? "?"] = try await folderName(file["parentFolderId"] as? String)
+        }
+        #expect(placed["2004-08-27_Canon_DIGITAL_IXUS_400.jpg"]?.hasPrefix("/photos/") == true, "\(placed)")
+        #expect(placed.keys.contains { $0.hasSuffix("_iccp.png") && placed[$0]?.hasPrefix("/photos/") == true }, "\(placed)")
+        #expect(placed.first { $0.key.hasSuffix("_minimal.pdf") }?.value == "/documents", "\(placed)")
+        // No route for video: the stage's own filePath.
+        #expect(placed.first { $0.key.hasSuffix("_plain.mp4") }?.value == "/other", "\(placed)")
+    }
+}
