@@ -47,9 +47,12 @@ fuzz:
 	.build-fuzz/release/fuzz-media-formats .fuzz/work Tests/Fixtures/corpus/images Tests/Fixtures/corpus/adversarial Fuzz/regressions \
 		-runs=$(FUZZ_RUNS) -max_len=16384 -rss_limit_mb=2048 -artifact_prefix=.fuzz/artifacts/ -print_final_stats=1
 
-# Benchmarks against file(1), exiftool and curl on the same files in the same invocation (see Benchmarks/bench.sh);
-# writes Benchmarks/results/latest.md. `make bench SCENARIOS="detect strip"` runs a subset.
+# Benchmarks against file(1), exiftool and curl on the same files in the same invocation (see Benchmarks/bench.sh):
+# detect, strip, bigfile, e2e (2,000 JPEGs through the Wix pipeline), scale (1k/5k/20k files, ledger re-run).
+# Writes Benchmarks/results/latest.md. `make bench SCENARIOS="detect strip"` runs a subset.
 SCENARIOS ?=
 bench: deps
 	@for p in hyperfine time; do dpkg -s $$p >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p; }; done
+	@# Pillow and piexif make the realistic inputs (Benchmarks/generate.py).
+	@python3 -c "import PIL, piexif" 2>/dev/null || python3 -m pip install --quiet pillow piexif 2>/dev/null || python3 -m pip install --quiet --break-system-packages pillow piexif
 	Benchmarks/bench.sh $(SCENARIOS)

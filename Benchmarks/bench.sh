@@ -3,18 +3,23 @@
 # invocation (hyperfine), so machine noise cancels and only ratios are reported. Not a test: nothing here asserts
 # a timing. Writes a Markdown report to Benchmarks/results/latest.md.
 #
-#   Benchmarks/bench.sh [detect] [strip] [bigfile]     (default: all)
+#   Benchmarks/bench.sh [detect] [strip] [bigfile] [e2e] [scale]     (default: all)
 #
-# Needs: hyperfine, exiftool, file, curl (`make bench` installs them).
+# Needs: hyperfine, exiftool, file, curl, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make bench`
+# installs them). Environment: BENCH_COPIES (corpus copies for detect/strip, 40), BENCH_BIG_BYTES (2 GiB),
+# BENCH_E2E_FILES (2000), BENCH_SCALE ("1000 5000 20000"), BENCH_LEDGER_FILES (10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$ROOT/Benchmarks/work
 RESULTS=$ROOT/Benchmarks/results
 REPORT=$RESULTS/latest.md
-SCENARIOS=${*:-detect strip bigfile}
+SCENARIOS=${*:-detect strip bigfile e2e scale}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
+E2E_FILES=${BENCH_E2E_FILES:-2000}
+SCALE_SIZES=${BENCH_SCALE:-1000 5000 20000}
+LEDGER_FILES=${BENCH_LEDGER_FILES:-10000}
 
 swift build -c release --product ingest >/dev/null
 swift build -c release --product wix-media-emulator >/dev/null
@@ -72,6 +77,49 @@ for x in r:
 PY
 }
 
+# One emulator for the scenarios that upload (release build, data under $WORK/emulator), stopped on exit.
+EMULATOR_PID=""
+start_emulator() {
+  [ -n "$EMULATOR_PID" ] && return
+  port=$((20000 + RANDOM % 20000))
+  rm -rf "$WORK/emulator"
+  "$BIN/wix-media-emulator" --port "$port" --data "$WORK/emulator" --log-level warning >/dev/null &
+  EMULATOR_PID=$!
+  trap 'kill $EMULATOR_PID 2>/dev/null || true' EXIT
+  base="http://127.0.0.1:$port"
+  for _ in $(seq 1 50); do curl -sf "$base/_emulator/health" >/dev/null && break; sleep 0.1; done
+  CONNECTION="\"baseURL\": \"$base\", \"siteId\": \"emulator-site-id\", \"apiKey\": {\"insecureLiteral\": \"emulator-api-key\"}"
+  RESET="curl -sf -X POST $base/_emulator/reset -o /dev/null"
+}
+
+# `/usr/bin/time` around a command: its peak RSS (the largest process of the tree) is appended to $WORK/rss-$1.txt.
+timed() { # $1 = label, rest = command
+  local label=$1; shift
+  rm -f "$WORK/rss-$label.txt"
+  echo "/usr/bin/time -f %M -a -o $WORK/rss-$label.txt $*"
+}
+
+# A hyperfine result as a table: files/s, MB/s, peak RSS per command. $1 json, $2 files, $3 bytes, rest = rss labels.
+report_table() {
+  python3 - "$WORK" "$@" <<'PY'
+import json, sys
+work, path, files, size, labels = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
+results = json.load(open(path))["results"]
+print("| command | mean s | files/s | MB/s | peak RSS |")
+print("|---|---|---|---|---|")
+for index, result in enumerate(results):
+    rss = "–"
+    if index < len(labels):
+        try:
+            values = [int(line) for line in open(f"{work}/rss-{labels[index]}.txt") if line.strip().isdigit()]
+            rss = f"{max(values) / 1024:.0f} MiB" if values else "–"
+        except OSError:
+            pass
+    command = result["command"].split(" -a -o ")[-1].split(" ", 1)[-1] if "/usr/bin/time" in result["command"] else result["command"]
+    print(f"| `{command[:90]}` | {result['mean']:.2f} ± {result['stddev'] or 0:.2f} | {files / result['mean']:.0f} | {size / 1e6 / result['mean']:.1f} | {rss} |")
+PY
+}
+
 if [[ " $SCENARIOS " == *" detect "* ]]; then
   make_set "$WORK/detect-in" "-name *"
   n=$(ls "$WORK/detect-in" | wc -l)
@@ -118,13 +166,8 @@ if [[ " $SCENARIOS " == *" bigfile "* ]]; then
   big="$WORK/big-in/big.bin"
   mkdir -p "$WORK/big-in"
   [ -f "$big" ] && [ "$(stat -c %s "$big")" = "$BIG_BYTES" ] || head -c "$BIG_BYTES" /dev/urandom > "$big"
-  port=$((20000 + RANDOM % 20000))
-  rm -rf "$WORK/emulator"
-  "$BIN/wix-media-emulator" --port "$port" --data "$WORK/emulator" --log-level warning >/dev/null &
-  emulator=$!
-  trap 'kill $emulator 2>/dev/null || true' EXIT
-  sleep 1
-  base="http://127.0.0.1:$port"
+  start_emulator
+  emulator=$EMULATOR_PID
   pipeline big "{\"kind\": \"upload.wix\", \"with\": {\"baseURL\": \"$base\", \"siteId\": \"emulator-site-id\", \"apiKey\": {\"insecureLiteral\": \"emulator-api-key\"}, \"verify\": false}}" 1
   cat > "$WORK/curl-put.sh" <<SH
 #!/usr/bin/env bash
@@ -150,6 +193,116 @@ PY
     echo "- throughput: **$(ratio "$WORK/big.json" 0 1)** of curl's (goal ≥ 0.5×); ingest peak RSS **$((rss / 1024)) MiB** (goal ≤ 128 MiB; GNU time %M)"
     echo "- emulator peak RSS over the whole scenario: $((emulator_rss / 1024)) MiB"
     echo
+  } >> "$REPORT"
+fi
+
+if [[ " $SCENARIOS " == *" e2e "* ]]; then
+  # 2,000 camera-like JPEGs through the whole Wix pipeline vs the shell script a user would write with file(1),
+  # exiftool (batch) and curl (generate + PUT per file), and vs the same client with the other stages off.
+  start_emulator
+  in="$WORK/e2e-in"
+  if [ "$(ls "$in" 2>/dev/null | wc -l)" != "$E2E_FILES" ]; then
+    rm -rf "$in"
+    python3 Benchmarks/generate.py "$in" --count "$E2E_FILES" --profile realistic
+  fi
+  n=$E2E_FILES
+  bytes=$(du -sb "$in" | cut -f1)
+  pipeline e2e "{\"kind\": \"detect.mime\"},
+    {\"kind\": \"strip.metadata\", \"with\": {\"keep\": [\"orientation\", \"icc\"]}},
+    {\"kind\": \"validate\", \"with\": {\"profile\": \"wix\"}},
+    {\"kind\": \"upload.wix\", \"with\": {$CONNECTION}},
+    {\"kind\": \"wix.await-ready\", \"with\": {$CONNECTION, \"pollInterval\": \"200ms\"}},
+    {\"kind\": \"report.manifest\", \"with\": {\"path\": \"$WORK/e2e-manifest.jsonl\"}}" 4
+  pipeline e2eupload "{\"kind\": \"upload.wix\", \"with\": {$CONNECTION}},
+    {\"kind\": \"wix.await-ready\", \"with\": {$CONNECTION, \"pollInterval\": \"200ms\"}},
+    {\"kind\": \"report.manifest\", \"with\": {\"path\": \"$WORK/e2eupload-manifest.jsonl\"}}" 4
+  ln -sfn "$in" "$WORK/e2eupload-in"
+  hyperfine -N --runs "${BENCH_E2E_RUNS:-2}" --prepare "$RESET" --export-json "$WORK/e2e.json" \
+    "$(timed e2e "$BIN/ingest" run e2e --pipelines "$WORK/pipelines" --quiet)" \
+    "$(timed e2eupload "$BIN/ingest" run e2eupload --pipelines "$WORK/pipelines" --quiet)" \
+    "$(timed e2eshell Benchmarks/baseline-e2e.sh "$in" "$WORK/e2e-shell" "$base")" >/dev/null
+  # The last shell run's files at the emulator: proof the baseline did the whole job.
+  landed=$(curl -sf "$base/_emulator/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"])')
+  {
+    echo "## End to end: $n JPEGs ($((bytes / 1000000)) MB, EXIF+GPS+XMP+IPTC+ICC) through the Wix pipeline, emulator on loopback"
+    echo
+    echo "ingest: source.directory → detect.mime → strip.metadata → validate (wix) → upload.wix → wix.await-ready → report.manifest,"
+    echo "4 workers. Upload only: the same without detect/strip/validate. Shell: \`Benchmarks/baseline-e2e.sh\` — copy, one"
+    echo "\`file --mime-type\`, one \`exiftool -all= -tagsfromfile @ -orientation -icc_profile\`, then curl generate-upload-url"
+    echo "+ curl PUT per file (its last run left $landed files at the emulator)."
+    echo
+    report_table "$WORK/e2e.json" "$n" "$bytes" e2e e2eupload e2eshell
+    echo
+    echo "- vs the shell script: **$(ratio "$WORK/e2e.json" 0 2)** (goal ≥ 20×)"
+    echo "- vs upload only, same client: **$(ratio "$WORK/e2e.json" 0 1)** (goal ≥ 0.75×)"
+    echo
+  } >> "$REPORT"
+fi
+
+if [[ " $SCENARIOS " == *" scale "* ]]; then
+  # Per-file cost of the whole Wix pipeline at growing folder sizes (small JPEGs, so the count is what grows), then a
+  # re-run over the ledger of an unchanged folder.
+  start_emulator
+  largest=0
+  for size in $SCALE_SIZES $LEDGER_FILES; do [ "$size" -gt "$largest" ] && largest=$size; done
+  pool="$WORK/scale-pool"
+  if [ "$(ls "$pool" 2>/dev/null | wc -l)" -lt "$largest" ]; then
+    rm -rf "$pool"
+    python3 Benchmarks/generate.py "$pool" --count "$largest" --profile small
+  fi
+  stages="{\"kind\": \"detect.mime\"},
+    {\"kind\": \"strip.metadata\", \"with\": {\"keep\": [\"orientation\", \"icc\"]}},
+    {\"kind\": \"validate\", \"with\": {\"profile\": \"wix\"}},
+    {\"kind\": \"upload.wix\", \"with\": {$CONNECTION}},
+    {\"kind\": \"wix.await-ready\", \"with\": {$CONNECTION, \"pollInterval\": \"200ms\"}}"
+  commands=()
+  for size in $SCALE_SIZES; do
+    dir="$WORK/scale$size-in"
+    if [ "$(ls "$dir" 2>/dev/null | wc -l)" != "$size" ]; then
+      rm -rf "$dir"; mkdir -p "$dir"
+      ls "$pool" | head -n "$size" | while read -r f; do ln "$pool/$f" "$dir/$f"; done
+    fi
+    pipeline "scale$size" "$stages" 4
+    commands+=("$BIN/ingest run scale$size --pipelines $WORK/pipelines --quiet")
+  done
+  hyperfine -N --runs 1 --prepare "$RESET" --export-json "$WORK/scale.json" "${commands[@]}" >/dev/null
+
+  # The ledger: a first run over LEDGER_FILES files with state on, then re-runs of the unchanged folder.
+  dir="$WORK/ledger-in"
+  if [ "$(ls "$dir" 2>/dev/null | wc -l)" != "$LEDGER_FILES" ]; then
+    rm -rf "$dir"; mkdir -p "$dir"
+    ls "$pool" | head -n "$LEDGER_FILES" | while read -r f; do ln "$pool/$f" "$dir/$f"; done
+  fi
+  mkdir -p "$WORK/pipelines"
+  cat > "$WORK/pipelines/ledger.json" <<JSON
+{"name": "ledger", "concurrency": 4, "state": {"path": "$WORK/ledger.sqlite"},
+ "stages": [{"kind": "source.directory", "with": {"path": "$dir"}}, $stages]}
+JSON
+  hyperfine -N --runs 1 --prepare "bash -c 'rm -f $WORK/ledger.sqlite* && $RESET'" --export-json "$WORK/ledger-first.json" \
+    "$BIN/ingest run ledger --pipelines $WORK/pipelines --quiet" >/dev/null
+  hyperfine -N --runs 3 --export-json "$WORK/ledger-again.json" "$BIN/ingest run ledger --pipelines $WORK/pipelines --quiet" >/dev/null
+  landed=$(curl -sf "$base/_emulator/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"])')
+  {
+    echo "## Scale: per-file cost of the whole Wix pipeline (small JPEGs, 4 workers), and re-runs over the ledger"
+    echo
+    python3 - "$WORK/scale.json" "$WORK/ledger-first.json" "$WORK/ledger-again.json" "$LEDGER_FILES" "$landed" $SCALE_SIZES <<'PY'
+import json, sys
+scale, first, again = (json.load(open(p))["results"] for p in sys.argv[1:4])
+ledger_files, landed, sizes = int(sys.argv[4]), int(sys.argv[5]), [int(x) for x in sys.argv[6:]]
+print("| files | s | files/s | ms per file | vs the smallest |")
+print("|---|---|---|---|---|")
+base = scale[0]["mean"] / sizes[0]
+for n, r in zip(sizes, scale):
+    per = r["mean"] / n
+    print(f"| {n} | {r['mean']:.1f} | {n / r['mean']:.0f} | {per * 1000:.2f} | {per / base:.2f}× |")
+worst = max(r["mean"] / n for n, r in zip(sizes, scale)) / base
+print()
+print(f"- per-file cost, largest over smallest: **{worst:.2f}×** (goal: flat within 1.2×)")
+f, a = first[0]["mean"], again[0]["mean"]
+print(f"- ledger: first run over {ledger_files} files {f:.1f} s ({landed} files at the emulator after the re-runs); "
+      f"re-run of the unchanged folder {a:.2f} s ± {again[0]['stddev'] or 0:.2f} = **{a / f * 100:.1f} %** of the first (goal ≤ 5 %)")
+print()
+PY
   } >> "$REPORT"
 fi
 

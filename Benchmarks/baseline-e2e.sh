@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The baseline of the end-to-end benchmark: the script a user would write instead of ingest for the same job.
+#
+#   baseline-e2e.sh INBOX WORKDIR BASE_URL
+#
+# Copies the inbox (exiftool edits in place; the sources must stay untouched), detects MIME types with one file(1)
+# process, strips metadata keeping orientation and the ICC profile with one exiftool process, then for each file
+# accepted by type and size (the Wix image limit) asks the Wix API for an upload URL and PUTs the file with curl.
+set -uo pipefail
+in=$1 work=$2 base=$3
+key=${WIX_API_KEY:-emulator-api-key} site=${WIX_SITE_ID:-emulator-site-id}
+
+rm -rf "$work" && cp -r "$in" "$work"
+
+declare -A mime
+while IFS= read -r line; do
+    mime[${line%%: *}]=${line##*: }
+done < <(file --mime-type -- "$work"/*)
+
+exiftool -q -q -all= -tagsfromfile @ -orientation -icc_profile -overwrite_original "$work" || true
+
+for f in "$work"/*; do
+    type=${mime[$f]:-}
+    case $type in
+        image/jpeg | image/png | image/webp | image/gif) ;;
+        *) echo "skipped $f: $type" >&2; continue ;;
+    esac
+    size=$(stat -c %s "$f")
+    if [ "$size" -gt 26214400 ]; then echo "skipped $f: too large" >&2; continue; fi
+    name=${f##*/}
+    response=$(curl -sf -X POST "$base/site-media/v1/files/generate-upload-url" \
+        -H "Authorization: $key" -H "wix-site-id: $site" -H 'Content-Type: application/json' \
+        -d "{\"mimeType\": \"$type\", \"fileName\": \"$name\", \"sizeInBytes\": \"$size\"}")
+    if [[ $response =~ \"uploadUrl\"\ *:\ *\"([^\"]+)\" ]]; then
+        curl -sf -X PUT "${BASH_REMATCH[1]}?filename=$name" -H "Content-Type: $type" -T "$f" -o /dev/null || echo "upload failed: $f" >&2
+    else
+        echo "no upload URL for $f" >&2
+    fi
+done
