@@ -32,7 +32,7 @@ for f in "$work"/*; do
         -H "Authorization: $key" -H "wix-site-id: $site" -H 'Content-Type: application/json' \
         -d "{\"mimeType\": \"$type\", \"fileName\": \"$name\", \"sizeInBytes\": \"$size\"}")
     if [[ $response =~ \"uploadUrl\"\ *:\ *\"([^\"]+)\" ]]; then
-        curl -sf -X PUT "${BASH_REMATCH[1]}?filename=$name" -H "Content-Type: $type" -T "$f" -o /dev/null || echo "upload failed: $f" >&2
+        curl -sf -X PUT "${BASH_REMATCH[1]}?filename=$name" -H "Content-Type: $type" -H "Expect:" -T "$f" -o /dev/null || echo "upload failed: $f" >&2
     else
         echo "no upload URL for $f" >&2
     fi

@@ -116,6 +116,7 @@ for index, result in enumerate(results):
         except OSError:
             pass
     command = result["command"].split(" -a -o ")[-1].split(" ", 1)[-1] if "/usr/bin/time" in result["command"] else result["command"]
+    command = command.replace(work + "/", "").replace(work.rsplit("/Benchmarks/", 1)[0] + "/.build/x86_64-unknown-linux-gnu/release/", "")
     print(f"| `{command[:90]}` | {result['mean']:.2f} ± {result['stddev'] or 0:.2f} | {files / result['mean']:.0f} | {size / 1e6 / result['mean']:.1f} | {rss} |")
 PY
 }
@@ -275,7 +276,7 @@ if [[ " $SCENARIOS " == *" scale "* ]]; then
   fi
   mkdir -p "$WORK/pipelines"
   cat > "$WORK/pipelines/ledger.json" <<JSON
-{"name": "ledger", "concurrency": 4, "state": {"path": "$WORK/ledger.sqlite"},
+{"name": "ledger", "concurrency": 4, "state": {"ledger": "$WORK/ledger.sqlite"},
  "stages": [{"kind": "source.directory", "with": {"path": "$dir"}}, $stages]}
 JSON
   hyperfine -N --runs 1 --prepare "bash -c 'rm -f $WORK/ledger.sqlite* && $RESET'" --export-json "$WORK/ledger-first.json" \

@@ -1,10 +1,12 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import Logging
 import MediaIngest
 import NIOCore
 import NIOFileSystem
 import NIOHTTP1
+import Synchronization
 
 /// A client for the Wix Media Manager REST API and its upload endpoints, over async-http-client: one pooled,
 /// keep-alive client, request bodies streamed from disk, retries with backoff and a per-run budget.
@@ -121,16 +123,29 @@ public final class WixMediaClient: Sendable {
     /// PUTs a file to a signed upload URL, streamed from disk (`?filename=` sanitised). One attempt; the caller
     /// retries (it may need a fresh URL).
     public func put(file path: String, size: Int64, to uploadURL: String, mimeType: String, fileName: String) async throws -> FileDescriptor {
+        try await putHashing(file: path, size: size, to: uploadURL, mimeType: mimeType, fileName: fileName).descriptor
+    }
+
+    /// Like ``put(file:size:to:mimeType:fileName:)``, and also returns the hex MD5 of the bytes sent, computed while
+    /// they stream (what Wix's `hash` is checked against), so the file is read once.
+    public func putHashing(file path: String, size: Int64, to uploadURL: String, mimeType: String, fileName: String) async throws -> (
+        descriptor: FileDescriptor, md5: String
+    ) {
         let separator = uploadURL.contains("?") ? "&" : "?"
         let name = UploadOptions.sanitizedFileName(fileName).addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "+", "=", "#"])) ?? "file"
         var request = HTTPClientRequest(url: uploadURL + separator + "filename=" + name)
         request.method = .PUT
         request.headers.add(name: "Content-Type", value: mimeType)
+        let hasher = StreamingMD5()
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            request.body = .stream(handle.readChunks(in: 0..<size, chunkLength: .kibibytes(256)), length: .known(size))
+            let chunks = handle.readChunks(in: 0..<size, chunkLength: .kibibytes(256)).map { chunk -> ByteBuffer in
+                hasher.update(chunk)
+                return chunk
+            }
+            request.body = .stream(chunks, length: .known(size))
             let (status, headers, body) = try await send(request, describe: "PUT " + Self.redact(uploadURL))
             try Self.check(status: status, headers: headers, body: body)
-            return try Self.descriptor(in: try Self.parse(body))
+            return (try Self.descriptor(in: try Self.parse(body)), hasher.finalize())
         }
     }
 
@@ -288,5 +303,19 @@ extension WixClientError {
     var retryAfter: Double? {
         if case .http(_, _, _, let retryAfter) = self { return retryAfter }
         return nil
+    }
+}
+
+/// MD5 of a request body as AsyncHTTPClient pulls it, chunk by chunk, in order (one stream, one consumer).
+final class StreamingMD5: Sendable {
+    private let state = Mutex(Insecure.MD5())
+
+    func update(_ chunk: ByteBuffer) {
+        state.withLock { md5 in chunk.withUnsafeReadableBytes { md5.update(bufferPointer: $0) } }
+    }
+
+    func finalize() -> String {
+        let digest = state.withLock { $0.finalize() }
+        return digest.map { String(format: "%02x", $0) }.joined()
     }
 }

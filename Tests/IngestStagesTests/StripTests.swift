@@ -114,6 +114,36 @@ struct StripTests {
         #expect(truncated.facts["strip"]?["truncated"] != nil)
     }
 
+    @Test("the SHA-256 recorded while writing (contentDigest) is the SHA-256 of the work file, for every format")
+    func contentDigest() async throws {
+        let results = try await Self.stripAll(StripStage(), files: Self.strippable)
+        var digests = 0
+        for result in results {
+            guard let asset = result.outcome.asset, let output = result.output, output != result.file.absolutePath else { continue }
+            guard let digest = asset.contentDigest else { continue }
+            #expect(digest.path == output, "\(result.file)")
+            #expect(digest.size == asset.size, "\(result.file)")
+            #expect(digest.sha256 == (try sha256sum(output)), "\(result.file)")
+            digests += 1
+        }
+        #expect(digests >= 60, "most stripped files carry a digest; \(digests) did")
+        // A 300 KB WebP: its RIFF length is patched after the first 256 KiB went to the file, so no stream digest.
+        let big = TemporaryDirectory()
+        let webp = try #require(Corpus.expectations.first { $0.path == "images/webp/exif_gps_icc_HTC_Desire.webp" })
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: webp.absolutePath)))
+        let padding = 300_000
+        // An unknown chunk after the image: copied by the stripper, and big enough to push the length patch past a flush.
+        bytes += Array("JUNK".utf8) + withUnsafeBytes(of: UInt32(padding).littleEndian, Array.init) + [UInt8](repeating: 7, count: padding)
+        let riff = UInt32(bytes.count - 8).littleEndian
+        withUnsafeBytes(of: riff) { bytes.replaceSubrange(4..<8, with: $0) }
+        try Data(bytes).write(to: URL(fileURLWithPath: big.file("big.webp")))
+        let outcome = try await StageHarness(StripStage()).process(file: big.file("big.webp"))
+        let asset = try #require(outcome.asset, "\(String(describing: outcome.rejection))")
+        if let digest = asset.contentDigest {
+            #expect(digest.sha256 == (try sha256sum(try #require(asset.contentPath))))
+        }
+    }
+
     @Test("keep: [] drops orientation too; keep copyright writes it into the minimal EXIF")
     func keepOptions() async throws {
         let none = try StripStage(options: .decode(["keep": []], specs: StripStage.options), context: StageHarness<StripStage>.buildContext())

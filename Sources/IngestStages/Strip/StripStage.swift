@@ -87,8 +87,9 @@ public struct StripStage: Stage, StageDefinition {
         let hashesSource = path == asset.origin.path && asset.sourceSHA256 == nil
         var hasher = SHA256()
         let report: StripReport
+        let outputSHA256: String?
         do {
-            report = try Self.strip(path: path, to: output, policy: policy) { block in
+            (report, outputSHA256) = try Self.strip(path: path, to: output, policy: policy, hashingOutput: true) { block in
                 if hashesSource { hasher.update(bufferPointer: block) }
             }
         } catch let error as StripError {
@@ -103,6 +104,8 @@ public struct StripStage: Stage, StageDefinition {
         if hashesSource { asset.sourceSHA256 = Digest.hex(hasher.finalize()) }
         asset.contentPath = output
         asset.size = report.bytesOut
+        // The upload needs the SHA-256 of what it sends before it sends it; hashed while written, it costs no re-read.
+        asset.contentDigest = outputSHA256.map { ContentDigest(path: output, size: report.bytesOut, sha256: $0) }
         asset.facts["strip"] = Self.facts(report, policy: policy)
         context.logger.debug(
             "stripped", metadata: ["removed": "\(report.removed)", "gps": "\(report.gpsFound)", "bytes": "\(report.bytesIn)→\(report.bytesOut)"])
@@ -115,13 +118,25 @@ public struct StripStage: Stage, StageDefinition {
     public static func strip(
         path: String, to destination: String, policy: StripPolicy, observe: @escaping (UnsafeRawBufferPointer) -> Void = { _ in }
     ) throws -> StripReport {
+        try strip(path: path, to: destination, policy: policy, hashingOutput: false, observe: observe).report
+    }
+
+    /// Strips one file into another and, with `hashingOutput`, returns the SHA-256 of what it wrote (`nil` when a
+    /// patch changed bytes already written, as a large WebP's RIFF length does).
+    static func strip(
+        path: String, to destination: String, policy: StripPolicy, hashingOutput: Bool, observe: @escaping (UnsafeRawBufferPointer) -> Void
+    ) throws -> (report: StripReport, sha256: String?) {
         let source = try ReadableFile(path: path)
         let target = try WritableFile(path: destination, exclusive: true)
         var input = BufferedInput(DescriptorReader(descriptor: source.descriptor, path: path), observer: observe)
-        var writer = DescriptorWriter(descriptor: target.fileDescriptor, path: destination)
+        var outputHasher = SHA256()
+        var writer = DescriptorWriter(
+            descriptor: target.fileDescriptor, path: destination, observer: hashingOutput ? { outputHasher.update(bufferPointer: $0) } : nil)
         let report = try MetadataStripper.strip(&input, to: &writer, policy: policy, editor: LibExifEditor())
+        try writer.flush()
         try target.commit(durable: false)
-        return report
+        let digest = hashingOutput && !writer.patchedWrittenBytes ? Digest.hex(outputHasher.finalize()) : nil
+        return (report, digest)
     }
 
     func unsupported(_ asset: Asset, _ reason: String) -> StageOutcome {

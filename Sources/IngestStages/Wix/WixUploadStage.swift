@@ -120,12 +120,21 @@ public struct WixUploadStage: Stage, StageDefinition {
         guard let path = asset.contentPath else {
             return .reject(asset, Rejection(.targetRejected, "upload.wix: \(asset.displayPath) has no content to upload"))
         }
-        let digest = try FileDigest.of(path)
+        // Size and SHA-256 (the external id) before the upload: from the stage that wrote the file when it hashed it
+        // (strip does), else from one pass over the file. The MD5 is then taken while the PUT streams.
+        var digest: FileDigest
+        if let known = asset.contentDigest, known.path == path, let status = try? FileStatus.of(path), status.size == known.size {
+            digest = FileDigest(size: known.size, md5: nil, sha256: known.sha256)
+        } else {
+            // MD5 now only where it is needed before sending: a recovery compares it, tus does not stream-hash.
+            digest = try FileDigest.of(path, md5: asset.recovery != nil || (try? FileStatus.of(path).size > resumableThreshold) ?? true)
+        }
         options.sizeInBytes = digest.size
         options.externalInfo = ExternalInfo(origin: origin, externalIds: [digest.sha256])
         if path == asset.origin.path { asset.sourceSHA256 = digest.sha256 }
 
         // A crash or failure after an earlier upload: find that upload instead of sending the file again.
+        if asset.recovery != nil, digest.md5 == nil { digest = try FileDigest.of(path, md5: true) }
         if let recovered = try await recoverEarlierUpload(asset, digest: digest, options: options, client: client, context: context) {
             record(recovered, protocol: "recovered", md5: digest.md5, size: digest.size, on: &asset)
             try await context.checkpoint(asset)
@@ -137,13 +146,16 @@ public struct WixUploadStage: Stage, StageDefinition {
         let method: String
         if digest.size > resumableThreshold {
             method = "tus"
+            if digest.md5 == nil { digest = try FileDigest.of(path, md5: true) }
             let (uploadURL, token) = try await client.generateResumableUploadURL(options)
             context.logger.debug("resumable upload", metadata: ["file": "\(asset.displayPath)", "url": "\(WixMediaClient.redact(uploadURL))"])
             descriptor = try await client.tusUpload(
                 file: path, size: digest.size, uploadURL: uploadURL, token: token, mimeType: mime, fileName: fileName, chunkSize: chunkBytes)
         } else {
             method = "put"
-            descriptor = try await putWithRetries(path: path, size: digest.size, options: options, client: client, context: context, asset: asset)
+            let sent = try await putWithRetries(path: path, size: digest.size, options: options, client: client, context: context, asset: asset)
+            descriptor = sent.descriptor
+            digest.md5 = sent.md5
         }
         if verifyUploads, let problem = Self.verificationProblem(descriptor, size: digest.size, md5: digest.md5) {
             throw WixClientError.verificationFailed("\(asset.displayPath) → \(descriptor.id): \(problem)")
@@ -187,14 +199,16 @@ public struct WixUploadStage: Stage, StageDefinition {
 
     /// generate-upload-url + PUT. A retryable failure re-PUTs to the same URL (so a PUT whose answer was lost does
     /// not become a second file); an expired URL gets a fresh one.
-    func putWithRetries(path: String, size: Int64, options: UploadOptions, client: WixMediaClient, context: StageContext, asset: Asset) async throws -> FileDescriptor {
+    func putWithRetries(
+        path: String, size: Int64, options: UploadOptions, client: WixMediaClient, context: StageContext, asset: Asset
+    ) async throws -> (descriptor: FileDescriptor, md5: String) {
         var uploadURL = try await client.generateUploadURL(options)
         var expiredRetries = 0
         while true {
             do {
                 let target = uploadURL
                 return try await client.withRetries(describe: "PUT \(WixMediaClient.redact(target))") {
-                    try await client.put(file: path, size: size, to: target, mimeType: options.mimeType, fileName: options.fileName)
+                    try await client.putHashing(file: path, size: size, to: target, mimeType: options.mimeType, fileName: options.fileName)
                 }
             } catch let error as WixClientError where error.isExpiredUploadURL && expiredRetries < 2 {
                 expiredRetries += 1
@@ -232,19 +246,21 @@ public struct WixUploadStage: Stage, StageDefinition {
 /// Size, MD5 (what Wix's `hash` is compared with) and SHA-256 (the external id) of a file, in one streamed pass.
 struct FileDigest {
     var size: Int64
-    var md5: String
+    /// `nil` until known (taken while the PUT streams when the SHA-256 came from the stage that wrote the file).
+    var md5: String?
     var sha256: String
 
-    static func of(_ path: String) throws -> FileDigest {
+    /// One pass over the file. Without `md5`, only size and SHA-256: a PUT takes the MD5 while it streams.
+    static func of(_ path: String, md5 includeMD5: Bool) throws -> FileDigest {
         var md5 = Insecure.MD5()
         var sha = SHA256()
         var size: Int64 = 0
         try FileSystem.forEachBlock(of: path) { block in
-            md5.update(bufferPointer: block)
+            if includeMD5 { md5.update(bufferPointer: block) }
             sha.update(bufferPointer: block)
             size += Int64(block.count)
         }
-        return FileDigest(size: size, md5: Digest.hex(md5.finalize()), sha256: Digest.hex(sha.finalize()))
+        return FileDigest(size: size, md5: includeMD5 ? Digest.hex(md5.finalize()) : nil, sha256: Digest.hex(sha.finalize()))
     }
 }
 

@@ -82,19 +82,72 @@ public struct DescriptorReader: ByteReader {
     }
 }
 
-/// Writes a file descriptor it does not own.
+/// Writes a file descriptor it does not own, through a buffer: the strippers hand over many short spans (a JPEG's
+/// entropy-coded data is copied between its `0xFF` bytes), and one `write(2)` per span cost a third of a strip in
+/// system calls. Call ``flush()`` when done: bytes still in the buffer are not in the file before it.
 public struct DescriptorWriter: ByteWriter {
     let descriptor: Int32
     let path: String
+    /// Bytes accepted so far (written or buffered).
     public private(set) var count: Int64 = 0
+    private var buffer: [UInt8] = []
+    private let capacity: Int
+    /// Bytes already in the file.
+    private var flushed: Int64 = 0
+    private let observer: ((UnsafeRawBufferPointer) -> Void)?
+    /// `true` once a patch changed bytes already in the file (and already shown to the observer): whatever the
+    /// observer computed from the stream (a hash) no longer describes the file.
+    public private(set) var patchedWrittenBytes = false
 
-    /// Writes to `descriptor` (which stays open; its owner closes it).
-    public init(descriptor: Int32, path: String) {
+    /// Writes to `descriptor` (which stays open; its owner closes it), buffering up to `capacity` bytes.
+    /// - Parameter observer: sees every byte once, in file order, as it goes to the file (to hash the output).
+    public init(descriptor: Int32, path: String, capacity: Int = 256 * 1024, observer: ((UnsafeRawBufferPointer) -> Void)? = nil) {
         self.descriptor = descriptor
         self.path = path
+        self.capacity = max(capacity, 1)
+        self.observer = observer
+        buffer.reserveCapacity(self.capacity)
     }
 
     public mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !bytes.isEmpty else { return }
+        if buffer.count + bytes.count > capacity { try flush() }
+        if bytes.count >= capacity {
+            try writeAll(bytes)
+            observer?(bytes)
+            flushed += Int64(bytes.count)
+        } else {
+            buffer.append(contentsOf: bytes)
+        }
+        count += Int64(bytes.count)
+    }
+
+    /// Writes the buffered bytes to the file.
+    /// - Throws: ``FormatError/io(_:)``.
+    public mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { bytes in
+            try writeAll(bytes)
+            observer?(bytes)
+        }
+        flushed += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    public mutating func patch(at offset: Int64, _ bytes: [UInt8]) throws {
+        // Bytes still in the buffer are patched there; a patch reaching into the file is written after a flush.
+        if offset >= flushed, offset + Int64(bytes.count) <= flushed + Int64(buffer.count) {
+            let start = Int(offset - flushed)
+            buffer.replaceSubrange(start..<(start + bytes.count), with: bytes)
+            return
+        }
+        try flush()
+        patchedWrittenBytes = true
+        let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+        guard written == bytes.count else { throw FormatError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         guard var base = bytes.baseAddress else { return }
         var remaining = bytes.count
         while remaining > 0 {
@@ -106,12 +159,6 @@ public struct DescriptorWriter: ByteWriter {
             base += written
             remaining -= written
         }
-        count += Int64(bytes.count)
-    }
-
-    public mutating func patch(at offset: Int64, _ bytes: [UInt8]) throws {
-        let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
-        guard written == bytes.count else { throw FormatError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
     }
 }
 

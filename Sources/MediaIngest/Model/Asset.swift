@@ -27,6 +27,10 @@ public struct Asset: Sendable, Identifiable {
     public var dimensions: PixelSize?
     /// Hex SHA-256 of the source bytes, once a stage computed it.
     public var sourceSHA256: String?
+    /// Size and SHA-256 of the bytes at a path, when a stage computed them while it wrote that file (strip does), so
+    /// an upload need not read the file once more before sending it. Valid only while ``contentPath`` is
+    /// ``ContentDigest/path`` and the file still has that size; consumers check both.
+    public var contentDigest: ContentDigest?
     /// Where the asset landed, once an upload stage stored it.
     public var target: TargetRecord?
     /// Where a routing stage (such as `route.by-type`) asked the upload stage to put the asset. When set, it
@@ -123,6 +127,23 @@ extension Asset {
             self.previousTargetID = previousTargetID
             self.previousUploadMD5 = previousUploadMD5
         }
+    }
+}
+
+/// The size and SHA-256 of one file, as computed by the stage that wrote it.
+public struct ContentDigest: Sendable, Hashable, Codable {
+    /// The file the digest describes.
+    public var path: String
+    /// Its size in bytes.
+    public var size: Int64
+    /// Hex SHA-256 of its bytes.
+    public var sha256: String
+
+    /// Creates a digest record.
+    public init(path: String, size: Int64, sha256: String) {
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
     }
 }
 
