@@ -193,7 +193,9 @@ public struct PipelineRunner: Sendable {
         var logger = context.logger
         logger[metadataKey: "asset"] = "\(asset.displayPath)"
         let workDirectory = context.workDirectory + "/\(asset.id)"
-        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+        // Most assets never get a work folder (only stages that write files make one): one failing stat instead of
+        // FileManager's lookups, stats and a failing unlink for every file.
+        defer { if access(workDirectory, F_OK) == 0 { try? FileManager.default.removeItem(atPath: workDirectory) } }
 
         if let ledger = options.ledger {
             do {
