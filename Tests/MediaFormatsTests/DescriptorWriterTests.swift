@@ -64,3 +64,19 @@ struct DescriptorWriterTests {
         #expect(file == [1, 2, 3])
     }
 }
+
+@Suite("XMP GPS search")
+struct XMPGPSTests {
+    @Test("finds the four GPS property names with or without a namespace prefix, and nothing else")
+    func hasGPS() {
+        #expect(XMP.hasGPS(#"<rdf:Description exif:GPSLatitude="10,56.8N"/>"#))
+        #expect(XMP.hasGPS("<drone-dji:GPSLongitude>+13.1</drone-dji:GPSLongitude>"))
+        #expect(XMP.hasGPS("<Iptc4xmpExt:GPSAltitude>12</Iptc4xmpExt:GPSAltitude>"))
+        #expect(XMP.hasGPS("GPSCoordinates"))
+        #expect(XMP.hasGPS("xxGPSLatitud GPSLatitude"))
+        #expect(!XMP.hasGPS(#"<rdf:Description exif:GPSVersionID="2.3.0.0" exif:GPSLatitud="x"/>"#))
+        #expect(!XMP.hasGPS(""))
+        #expect(!XMP.hasGPS("GPS"))
+        #expect(XMP.hasGPS("é GPSAltitude ü"))
+    }
+}

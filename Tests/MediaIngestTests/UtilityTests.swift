@@ -85,3 +85,22 @@ struct UtilityTests {
         try await semaphore.acquire()
     }
 }
+
+@Suite("FileSystem.removeTree")
+struct RemoveTreeTests {
+    @Test("removes nested folders and files, deletes symbolic links without following them")
+    func removesTree() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString)").path
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try FileManager.default.createDirectory(atPath: root + "/a/b/c", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try "keep".write(toFile: outside + "/precious.txt", atomically: true, encoding: .utf8)
+        for file in ["x", "a/y", "a/b/z", "a/b/c/w"] { try "data".write(toFile: root + "/" + file, atomically: true, encoding: .utf8) }
+        try FileManager.default.createSymbolicLink(atPath: root + "/a/link", withDestinationPath: outside)
+        FileSystem.removeTree(root)
+        #expect(!FileManager.default.fileExists(atPath: root))
+        #expect(FileManager.default.fileExists(atPath: outside + "/precious.txt"))
+        FileSystem.removeTree(root)  // missing: no error, no crash
+    }
+}

@@ -43,6 +43,8 @@ public struct StripStage: Stage, StageDefinition {
     /// The policy applied to each file.
     public let policy: StripPolicy
     let unsupported: Unsupported
+    /// Hash the stripped copy while writing it (for an upload later in the pipeline; otherwise nobody reads it).
+    let hashesOutput: Bool
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         let keep = Set(try options[Self.keep])
@@ -51,12 +53,14 @@ public struct StripStage: Stage, StageDefinition {
             mode: mode == .all ? .all : .gpsOnly, keepOrientation: keep.contains(.orientation), keepICC: keep.contains(.icc),
             keepCopyright: keep.contains(.copyright))
         unsupported = try options[Self.onUnsupported]
+        hashesOutput = context.laterPhases.contains(.upload)
     }
 
     /// Creates the stage programmatically.
-    public init(policy: StripPolicy = StripPolicy(), onUnsupported: Unsupported = .reject) {
+    public init(policy: StripPolicy = StripPolicy(), onUnsupported: Unsupported = .reject, hashesOutput: Bool = true) {
         self.policy = policy
         self.unsupported = onUnsupported
+        self.hashesOutput = hashesOutput
     }
 
     public var reportInfo: [String: JSONValue] { ["libexif": .string(LibraryVersions.libexif)] }
@@ -89,7 +93,7 @@ public struct StripStage: Stage, StageDefinition {
         let report: StripReport
         let outputSHA256: String?
         do {
-            (report, outputSHA256) = try Self.strip(path: path, to: output, policy: policy, hashingOutput: true) { block in
+            (report, outputSHA256) = try Self.strip(path: path, to: output, policy: policy, hashingOutput: hashesOutput) { block in
                 if hashesSource { hasher.update(bufferPointer: block) }
             }
         } catch let error as StripError {

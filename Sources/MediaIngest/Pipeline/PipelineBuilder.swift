@@ -142,10 +142,16 @@ public struct PipelineBuilder: Sendable {
             if let entries = value.arrayValue {
                 if entries.isEmpty { errors.append(ConfigError(at: .root.appending("stages"), "a pipeline needs at least a source stage")) }
                 var names: [String: Int] = [:]
+                // Unknown kinds count as every phase (they are errors anyway).
+                let phases = entries.map { entry -> Set<StagePhase> in
+                    guard let kind = entry["kind"]?.stringValue, let known = registry.entry(for: kind) else { return Set(StagePhase.allCases) }
+                    return [known.phase]
+                }
                 for (index, entry) in entries.enumerated() {
                     let path = JSONPath.root.appending("stages").appending(index: index)
                     let context = StageBuildContext(
-                        pipelineName: name, baseDirectory: baseDirectory, concurrency: concurrency, index: index, environment: environment)
+                        pipelineName: name, baseDirectory: baseDirectory, concurrency: concurrency, index: index, environment: environment,
+                        laterPhases: phases.dropFirst(index + 1).reduce(into: Set<StagePhase>()) { $0.formUnion($1) })
                     switch buildStage(entry, at: path, context: context, resolver: resolver, names: &names, errors: &errors, warnings: &warnings) {
                     case .source(let component)?:
                         if !stages.isEmpty {

@@ -195,7 +195,7 @@ public struct PipelineRunner: Sendable {
         let workDirectory = context.workDirectory + "/\(asset.id)"
         // Most assets never get a work folder (only stages that write files make one): one failing stat instead of
         // FileManager's lookups, stats and a failing unlink for every file.
-        defer { if access(workDirectory, F_OK) == 0 { try? FileManager.default.removeItem(atPath: workDirectory) } }
+        defer { if access(workDirectory, F_OK) == 0 { FileSystem.removeTree(workDirectory) } }
 
         if let ledger = options.ledger {
             do {

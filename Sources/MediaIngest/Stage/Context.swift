@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -74,7 +77,10 @@ public struct StageContext: Sendable {
     /// - Parameter name: a file name; the stage name is prefixed to keep stages apart.
     /// - Throws: when the work folder cannot be created.
     public func makeWorkFile(named name: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: assetWorkDirectory, withIntermediateDirectories: true)
+        // One mkdir in the common case (the run's work folder exists); FileManager's stats only when it does not.
+        if mkdir(assetWorkDirectory, 0o700) != 0 && errno != EEXIST {
+            try FileManager.default.createDirectory(atPath: assetWorkDirectory, withIntermediateDirectories: true)
+        }
         let safe = name.map { $0 == "/" || $0 == "\0" ? "_" : $0 }
         return assetWorkDirectory + "/" + stageName.replacingOccurrences(of: "/", with: "_") + "-" + String(safe)
     }

@@ -87,11 +87,14 @@ public struct StageBuildContext: Sendable {
     public var instanceName: String
     /// Environment variables.
     public var environment: [String: String]
+    /// The phases of the stages after this one, so a stage can skip work nobody downstream uses (`strip.metadata`
+    /// hashes its output only when an upload follows). Every phase when unknown (stages built in code).
+    public var laterPhases: Set<StagePhase>
 
     /// Creates a build context.
     public init(
         pipelineName: String, baseDirectory: String, concurrency: Int, index: Int = 0, instanceName: String = "",
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], laterPhases: Set<StagePhase> = Set(StagePhase.allCases)
     ) {
         self.pipelineName = pipelineName
         self.baseDirectory = baseDirectory
@@ -99,5 +102,6 @@ public struct StageBuildContext: Sendable {
         self.index = index
         self.instanceName = instanceName
         self.environment = environment
+        self.laterPhases = laterPhases
     }
 }

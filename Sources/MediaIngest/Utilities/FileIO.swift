@@ -204,6 +204,31 @@ public enum FileSystem {
         }
     }
 
+    /// Removes a folder and everything in it, without following symbolic links; a missing folder is not an error.
+    /// Lean on purpose (readdir, unlinkat, rmdir): the runner calls it for every asset that had a work folder.
+    public static func removeTree(_ path: String) {
+        guard let directory = opendir(path) else {
+            _ = unlink(path)
+            return
+        }
+        var subfolders: [String] = []
+        let descriptor = dirfd(directory)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            if entry.pointee.d_type == UInt8(DT_DIR) {
+                subfolders.append(name)
+            } else if unlinkat(descriptor, name, 0) != 0 && errno == EISDIR {
+                subfolders.append(name)
+            }
+        }
+        closedir(directory)
+        for name in subfolders { removeTree(path + "/" + name) }
+        _ = rmdir(path)
+    }
+
     /// Renames atomically (same file system).
     /// - Throws: ``FileError``.
     public static func rename(_ from: String, to: String) throws {
