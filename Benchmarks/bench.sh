@@ -24,16 +24,24 @@ LEDGER_FILES=${BENCH_LEDGER_FILES:-10000}
 swift build -c release --product ingest >/dev/null
 swift build -c release --product wix-media-emulator >/dev/null
 BIN=$(swift build -c release --show-bin-path)
-mkdir -p "$WORK" "$RESULTS"
+mkdir -p "$WORK" "$RESULTS/sections"
 cores=$(nproc)
-{
-  echo "# MediaIngest benchmarks"
-  echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ) · $(uname -m) · ${cores} cores · $(swift --version 2>/dev/null | head -1)"
-  echo "· $(file --version | head -1) · exiftool $(exiftool -ver) · release build. Ratios compare runs of the same"
-  echo "job on the same files in the same invocation (hyperfine, mean of ≥3 runs); >1× means MediaIngest is faster."
-  echo
-} > "$REPORT"
+MACHINE="$(uname -m) · ${cores} cores · $(swift --version 2>/dev/null | head -1) · $(file --version | head -1) · exiftool $(exiftool -ver)"
+
+# Each scenario writes its own section (Benchmarks/results/sections/NAME.md, stamped with its date); latest.md is put
+# together from all sections at the end, so running a subset refreshes those sections and keeps the others.
+section() { # $1 = scenario name; the section's text comes on stdin
+  { echo "<!-- $1: $(date -u +%Y-%m-%dT%H:%MZ) · $MACHINE -->"; cat; } > "$RESULTS/sections/$1.md"
+}
+
+# Links the first $2 files of folder $1 into folder $3 (hard links: no copies), unless it holds that many already.
+link_subset() {
+  local pool=$1 count=$2 dir=$3 names
+  [ "$(ls "$dir" 2>/dev/null | wc -l)" = "$count" ] && return
+  rm -rf "$dir"; mkdir -p "$dir"
+  mapfile -t names < <(ls "$pool")
+  for name in "${names[@]:0:$count}"; do ln "$pool/$name" "$dir/$name"; done
+}
 
 # A file set: the corpus's images copied $COPIES times under distinct names (JPEG, PNG, WebP, GIF, HEIC, AVIF, TIFF).
 make_set() { # $1 = folder, $2 = find expression
@@ -65,17 +73,6 @@ print(f"{r[int(sys.argv[3])]['mean'] / r[int(sys.argv[2])]['mean']:.2f}×")
 PY
 }
 
-table() { # $1 json, $2 files
-  python3 - "$1" "$2" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-n = int(sys.argv[2])
-print("| command | mean s | files/s |")
-print("|---|---|---|")
-for x in r:
-    print(f"| `{x['command'][:90]}` | {x['mean']:.3f} ± {x['stddev'] or 0:.3f} | {n / x['mean']:.0f} |")
-PY
-}
 
 # One emulator for the scenarios that upload (release build, data under $WORK/emulator), stopped on exit.
 EMULATOR_PID=""
@@ -122,48 +119,53 @@ PY
 }
 
 if [[ " $SCENARIOS " == *" detect "* ]]; then
+  SCENARIO=detect
   make_set "$WORK/detect-in" "-name *"
   n=$(ls "$WORK/detect-in" | wc -l)
   pipeline detect '{"kind": "detect.mime"}' 1
   pipeline detect2 '{"kind": "detect.mime"}' 2
   ln -sfn "$WORK/detect-in" "$WORK/detect2-in"
+  bytes=$(du -sbL "$WORK/detect-in" | cut -f1)
   hyperfine -N --warmup 1 --min-runs 3 --export-json "$WORK/detect.json" \
-    "$BIN/ingest run detect --pipelines $WORK/pipelines --quiet" \
-    "$BIN/ingest run detect2 --pipelines $WORK/pipelines --quiet" \
-    "bash -c 'file --mime-type -b -- $WORK/detect-in/* >/dev/null'" >/dev/null
+    "$(timed detect1 "$BIN/ingest" run detect --pipelines "$WORK/pipelines" --quiet)" \
+    "$(timed detect2 "$BIN/ingest" run detect2 --pipelines "$WORK/pipelines" --quiet)" \
+    "$(timed detectfile bash -c "'file --mime-type -b -- $WORK/detect-in/* >/dev/null'")" >/dev/null
   {
-    echo "## detect.mime vs \`file --mime-type -b\` ($n files, one process)"
+    echo "## detect.mime vs \`file --mime-type -b\` ($n corpus files, one process)"
     echo
-    table "$WORK/detect.json" "$n"
+    report_table "$WORK/detect.json" "$n" "$bytes" detect1 detect2 detectfile
     echo
     echo "- one worker: **$(ratio "$WORK/detect.json" 0 2)** the speed of \`file\` (goal ≥ 1×)"
     echo "- two workers: **$(ratio "$WORK/detect.json" 1 2)** (goal near 2× on two cores)"
     echo
-  } >> "$REPORT"
+  } | section "$SCENARIO"
 fi
 
 if [[ " $SCENARIOS " == *" strip "* ]]; then
+  SCENARIO=strip
   make_set "$WORK/strip-in" "-name *.jpg -o -name *.png -o -name *.webp"
   n=$(ls "$WORK/strip-in" | wc -l)
   pipeline strip '{"kind": "strip.metadata", "with": {"onUnsupported": "pass"}}' "$cores"
   rm -rf "$WORK/strip-copy"
+  bytes=$(du -sb "$WORK/strip-in" | cut -f1)
   hyperfine -N --warmup 1 --min-runs 3 --export-json "$WORK/strip.json" \
     --prepare "bash -c 'rm -rf $WORK/strip-copy && cp -r $WORK/strip-in $WORK/strip-copy'" \
-    "$BIN/ingest run strip --pipelines $WORK/pipelines --quiet" \
-    "bash -c 'exiftool -q -q -all= -tagsfromfile @ -orientation -icc_profile -overwrite_original $WORK/strip-copy >/dev/null || true'" \
-    "bash -c 'exiftool -q -q -all= -overwrite_original $WORK/strip-copy >/dev/null || true'" >/dev/null
+    "$(timed strip "$BIN/ingest" run strip --pipelines "$WORK/pipelines" --quiet)" \
+    "$(timed stripexif bash -c "'exiftool -q -q -all= -tagsfromfile @ -orientation -icc_profile -overwrite_original $WORK/strip-copy >/dev/null || true'")" \
+    "$(timed stripall bash -c "'exiftool -q -q -all= -overwrite_original $WORK/strip-copy >/dev/null || true'")" >/dev/null
   {
-    echo "## strip.metadata vs exiftool ($n JPEG/PNG/WebP files)"
+    echo "## strip.metadata vs exiftool ($n JPEG/PNG/WebP corpus files, $cores workers)"
     echo
-    table "$WORK/strip.json" "$n"
+    report_table "$WORK/strip.json" "$n" "$bytes" strip stripexif stripall
     echo
     echo "- vs \`exiftool -all= -tagsfromfile @ -orientation -icc_profile\` (the same job): **$(ratio "$WORK/strip.json" 0 1)** (goal ≥ 50×)"
     echo "- vs \`exiftool -all=\`: **$(ratio "$WORK/strip.json" 0 2)** (goal ≥ 5×)"
     echo
-  } >> "$REPORT"
+  } | section "$SCENARIO"
 fi
 
 if [[ " $SCENARIOS " == *" bigfile "* ]]; then
+  SCENARIO=bigfile
   big="$WORK/big-in/big.bin"
   mkdir -p "$WORK/big-in"
   [ -f "$big" ] && [ "$(stat -c %s "$big")" = "$BIG_BYTES" ] || head -c "$BIG_BYTES" /dev/urandom > "$big"
@@ -194,10 +196,11 @@ PY
     echo "- throughput: **$(ratio "$WORK/big.json" 0 1)** of curl's (goal ≥ 0.5×); ingest peak RSS **$((rss / 1024)) MiB** (goal ≤ 128 MiB; GNU time %M)"
     echo "- emulator peak RSS over the whole scenario: $((emulator_rss / 1024)) MiB"
     echo
-  } >> "$REPORT"
+  } | section "$SCENARIO"
 fi
 
 if [[ " $SCENARIOS " == *" e2e "* ]]; then
+  SCENARIO=e2e
   # 2,000 camera-like JPEGs through the whole Wix pipeline vs the shell script a user would write with file(1),
   # exiftool (batch) and curl (generate + PUT per file), and vs the same client with the other stages off.
   start_emulator
@@ -237,10 +240,11 @@ if [[ " $SCENARIOS " == *" e2e "* ]]; then
     echo "- vs the shell script: **$(ratio "$WORK/e2e.json" 0 2)** (goal ≥ 20×)"
     echo "- vs upload only, same client: **$(ratio "$WORK/e2e.json" 0 1)** (goal ≥ 0.75×)"
     echo
-  } >> "$REPORT"
+  } | section "$SCENARIO"
 fi
 
 if [[ " $SCENARIOS " == *" scale "* ]]; then
+  SCENARIO=scale
   # Per-file cost of the whole Wix pipeline at growing folder sizes (small JPEGs, so the count is what grows), then a
   # re-run over the ledger of an unchanged folder.
   start_emulator
@@ -259,10 +263,7 @@ if [[ " $SCENARIOS " == *" scale "* ]]; then
   commands=()
   for size in $SCALE_SIZES; do
     dir="$WORK/scale$size-in"
-    if [ "$(ls "$dir" 2>/dev/null | wc -l)" != "$size" ]; then
-      rm -rf "$dir"; mkdir -p "$dir"
-      ls "$pool" | head -n "$size" | while read -r f; do ln "$pool/$f" "$dir/$f"; done
-    fi
+    link_subset "$pool" "$size" "$dir"
     pipeline "scale$size" "$stages" 4
     commands+=("$BIN/ingest run scale$size --pipelines $WORK/pipelines --quiet")
   done
@@ -270,10 +271,7 @@ if [[ " $SCENARIOS " == *" scale "* ]]; then
 
   # The ledger: a first run over LEDGER_FILES files with state on, then re-runs of the unchanged folder.
   dir="$WORK/ledger-in"
-  if [ "$(ls "$dir" 2>/dev/null | wc -l)" != "$LEDGER_FILES" ]; then
-    rm -rf "$dir"; mkdir -p "$dir"
-    ls "$pool" | head -n "$LEDGER_FILES" | while read -r f; do ln "$pool/$f" "$dir/$f"; done
-  fi
+  link_subset "$pool" "$LEDGER_FILES" "$dir"
   mkdir -p "$WORK/pipelines"
   cat > "$WORK/pipelines/ledger.json" <<JSON
 {"name": "ledger", "concurrency": 4, "state": {"ledger": "$WORK/ledger.sqlite"},
@@ -304,8 +302,19 @@ print(f"- ledger: first run over {ledger_files} files {f:.1f} s ({landed} files 
       f"re-run of the unchanged folder {a:.2f} s ± {again[0]['stddev'] or 0:.2f} = **{a / f * 100:.1f} %** of the first (goal ≤ 5 %)")
 print()
 PY
-  } >> "$REPORT"
+  } | section "$SCENARIO"
 fi
 
+{
+  echo "# MediaIngest benchmarks"
+  echo
+  echo "Written by \`make bench\` (Benchmarks/bench.sh). Release build. Ratios compare runs of the same job on the same files"
+  echo "in the same invocation (hyperfine), so machine noise cancels; >1× means MediaIngest is faster. Each section says"
+  echo "when and where it ran. Peak RSS is GNU time's maximum resident set of the largest process of the command."
+  echo
+  for name in detect strip bigfile e2e scale; do
+    [ -f "$RESULTS/sections/$name.md" ] && { cat "$RESULTS/sections/$name.md"; echo; }
+  done
+} > "$REPORT"
 echo "report: $REPORT"
 cat "$REPORT"

@@ -37,15 +37,10 @@ public struct RenameTemplateStage: Stage, StageDefinition {
     /// The rejection code for files without a date when `fallback` is `reject`.
     public static let noDateTaken: Rejection.Code = "no_date_taken"
 
-    enum Part: Sendable, Hashable {
-        case text(String)
-        case placeholder(String)
-    }
-
     static let placeholders = ["name", "ext", "yyyy", "mm", "dd", "hh", "min", "ss", "date", "time", "camera", "family", "sha8"]
     static let datePlaceholders: Set<String> = ["yyyy", "mm", "dd", "hh", "min", "ss", "date", "time"]
 
-    let parts: [Part]
+    let template: PlaceholderTemplate
     let fallbackPolicy: Fallback
     let zone: TimeZone
     let lengthLimit: Int
@@ -53,9 +48,13 @@ public struct RenameTemplateStage: Stage, StageDefinition {
     public init(options: OptionValues, context: StageBuildContext) throws {
         let text = try options[Self.template]
         do {
-            parts = try Self.parse(text)
-        } catch let problem as TemplateProblem {
-            throw options.error(Self.template, problem.message)
+            template = try PlaceholderTemplate(text, placeholders: Self.placeholders)
+        } catch {
+            throw options.error(Self.template, error.message)
+        }
+        if template.parts.isEmpty { throw options.error(Self.template, "the template is empty") }
+        if template.anyText({ $0.contains("/") }) {
+            throw options.error(Self.template, "a file name cannot contain \"/\"; use upload.wix's filePath or route.by-type for folders")
         }
         fallbackPolicy = try options[Self.fallback]
         let zoneName = try options[Self.timeZone]
@@ -67,32 +66,9 @@ public struct RenameTemplateStage: Stage, StageDefinition {
         if !(16...255).contains(lengthLimit) { throw options.error(Self.maxLength, "expected 16 to 255, got \(lengthLimit)") }
     }
 
-    struct TemplateProblem: Error { var message: String }
-
-    static func parse(_ template: String) throws -> [Part] {
-        var parts: [Part] = []
-        var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{") {
-            if open > rest.startIndex { parts.append(.text(String(rest[..<open]))) }
-            guard let close = rest[open...].firstIndex(of: "}") else { throw TemplateProblem(message: "unclosed \"{\" in \"\(template)\"") }
-            let name = String(rest[rest.index(after: open)..<close])
-            guard placeholders.contains(name) else {
-                throw TemplateProblem(message: "unknown placeholder {\(name)}; use \(placeholders.map { "{\($0)}" }.joined(separator: " "))")
-            }
-            parts.append(.placeholder(name))
-            rest = rest[rest.index(after: close)...]
-        }
-        if !rest.isEmpty { parts.append(.text(String(rest))) }
-        if parts.isEmpty { throw TemplateProblem(message: "the template is empty") }
-        if parts.contains(where: { if case .text(let text) = $0 { return text.contains("/") }; return false }) {
-            throw TemplateProblem(message: "a file name cannot contain \"/\"; use upload.wix's filePath or route.by-type for folders")
-        }
-        return parts
-    }
-
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         var asset = asset
-        let usesDate = parts.contains { if case .placeholder(let name) = $0 { return Self.datePlaceholders.contains(name) }; return false }
+        let usesDate = Self.datePlaceholders.contains { template.uses($0) }
         // EXIF is read from the source: strip.metadata may already have removed it from the work copy.
         let exifSource = asset.origin.path ?? asset.contentPath
         let exif: EXIFFacts?
@@ -138,17 +114,12 @@ public struct RenameTemplateStage: Stage, StageDefinition {
         }
         values["camera"] = Self.sanitizedWord(exif?.model ?? exif?.make ?? "unknown-camera")
         values["family"] = asset.mime?.family.rawValue ?? "other"
-        if parts.contains(.placeholder("sha8")) {
+        if template.uses("sha8") {
             if asset.sourceSHA256 == nil, let path = asset.origin.path { asset.sourceSHA256 = try Digest.sha256(ofFileAt: path) }
             values["sha8"] = String((asset.sourceSHA256 ?? "00000000").prefix(8))
         }
 
-        let rendered = parts.map { part -> String in
-            switch part {
-            case .text(let text): return text
-            case .placeholder(let name): return values[name] ?? ""
-            }
-        }.joined()
+        let rendered = template.render { values[$0] ?? "" }
         let name = Self.limited(Self.sanitizedFileName(rendered), to: lengthLimit)
         guard !name.isEmpty, name != ".", name != ".." else {
             return .reject(asset, Rejection(.custom, "rename.template: the template gives an empty name for \(asset.displayPath)"))

@@ -269,36 +269,18 @@ struct FileDigest {
 /// `upload.wix` renders its `filePath` option and per-asset ``Placement/path`` values with it; routing stages parse
 /// their paths with it when they are built, so a typo is a configuration error rather than a rejected asset.
 public struct PathTemplate: Sendable, Hashable {
-    enum Part: Sendable, Hashable {
-        case text(String)
-        case placeholder(String)
-    }
-
     /// Why a template does not parse.
-    public struct Problem: Error, Sendable { public var message: String }
+    public typealias Problem = PlaceholderTemplate.Problem
 
     /// The placeholder names a template may use.
     public static let placeholders = ["yyyy", "mm", "dd", "family", "ext", "pipeline"]
-    let parts: [Part]
+    let template: PlaceholderTemplate
 
     /// Parses a template.
     /// - Throws: ``Problem`` for an unknown placeholder, an unclosed brace or more than 100 characters.
-    public init(_ template: String) throws(Problem) {
-        var parts: [Part] = []
-        var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{") {
-            if open > rest.startIndex { parts.append(.text(String(rest[..<open]))) }
-            guard let close = rest[open...].firstIndex(of: "}") else { throw Problem(message: "unclosed \"{\" in \"\(template)\"") }
-            let name = String(rest[rest.index(after: open)..<close])
-            guard Self.placeholders.contains(name) else {
-                throw Problem(message: "unknown placeholder {\(name)}; use \(Self.placeholders.map { "{\($0)}" }.joined(separator: " "))")
-            }
-            parts.append(.placeholder(name))
-            rest = rest[rest.index(after: close)...]
-        }
-        if !rest.isEmpty { parts.append(.text(String(rest))) }
-        self.parts = parts
-        if template.count > 100 { throw Problem(message: "Wix allows at most 100 characters in filePath") }
+    public init(_ text: String) throws(Problem) {
+        template = try PlaceholderTemplate(text, placeholders: Self.placeholders)
+        if text.count > 100 { throw Problem(message: "Wix allows at most 100 characters in filePath") }
     }
 
     /// The folder path for an asset: dates from its modification time (UTC), `{family}` from its detected type.
@@ -307,17 +289,16 @@ public struct PathTemplate: Sendable, Hashable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
         let components = calendar.dateComponents([.year, .month, .day], from: date)
-        return parts.map { part -> String in
-            switch part {
-            case .text(let text): return text
-            case .placeholder("yyyy"): return String(format: "%04d", components.year ?? 1970)
-            case .placeholder("mm"): return String(format: "%02d", components.month ?? 1)
-            case .placeholder("dd"): return String(format: "%02d", components.day ?? 1)
-            case .placeholder("family"): return asset.mime?.family.rawValue ?? "other"
-            case .placeholder("ext"): return asset.sourceExtension.isEmpty ? "none" : asset.sourceExtension
-            case .placeholder("pipeline"): return pipeline
-            case .placeholder: return ""
+        return template.render { name in
+            switch name {
+            case "yyyy": return String(format: "%04d", components.year ?? 1970)
+            case "mm": return String(format: "%02d", components.month ?? 1)
+            case "dd": return String(format: "%02d", components.day ?? 1)
+            case "family": return asset.mime?.family.rawValue ?? "other"
+            case "ext": return asset.sourceExtension.isEmpty ? "none" : asset.sourceExtension
+            case "pipeline": return pipeline
+            default: return ""
             }
-        }.joined()
+        }
     }
 }
