@@ -112,7 +112,9 @@ struct StateTests {
         let project = try Self.wixProject(files: names, emulator: emulator, concurrency: 2)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ingest)
-        process.arguments = ["run", "cron", "--quiet"]
+        // Killed runs leave their scratch folder behind (later runs clear it after six hours): keep it in the project.
+        try FileManager.default.createDirectory(atPath: project.file("scratch"), withIntermediateDirectories: true)
+        process.arguments = ["run", "cron", "--quiet", "--scratch-dir", project.file("scratch")]
         process.currentDirectoryURL = URL(fileURLWithPath: project.path)
         process.environment = ProcessInfo.processInfo.environment.merging(["WIX_API_KEY": "key"]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
@@ -143,6 +145,7 @@ struct StateTests {
         // 300 distinct files derived from the corpus JPEGs (a trailing byte makes each content unique).
         let sources = Corpus.expectations(under: "images/jpeg/").map(\.absolutePath)
         try FileManager.default.createDirectory(atPath: project.file("inbox/batch"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: project.file("scratch"), withIntermediateDirectories: true)
         for index in 0..<300 {
             var bytes = try Data(contentsOf: URL(fileURLWithPath: sources[index % sources.count]))
             bytes.append(contentsOf: withUnsafeBytes(of: UInt32(index).bigEndian, Array.init))
@@ -152,7 +155,7 @@ struct StateTests {
         for _ in 0..<20 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: ingest)
-            process.arguments = ["run", "cron", "--quiet", "--wait", "10"]
+            process.arguments = ["run", "cron", "--quiet", "--wait", "10", "--scratch-dir", project.file("scratch")]
             process.currentDirectoryURL = URL(fileURLWithPath: project.path)
             process.environment = ProcessInfo.processInfo.environment.merging(["WIX_API_KEY": "key"]) { _, new in new }
             process.standardOutput = FileHandle.nullDevice

@@ -50,6 +50,12 @@ extension IngestCommand {
         @Option(help: "Write Prometheus metrics here after the run (node_exporter textfile collector: a .prom file in its folder).")
         var metricsFile: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "Where small work files (stripped copies) go: a tmpfs folder, or \"none\" for the disk-backed temporary folder.",
+                discussion: "Default: $XDG_RUNTIME_DIR or /dev/shm when either is a writable tmpfs (files of at most 64 MiB, with room to spare)."))
+        var scratchDir: String?
+
         func validate() throws {
             if let concurrency, !(1...256).contains(concurrency) {
                 throw ValidationError("--concurrency must be between 1 and 256, got \(concurrency)")
@@ -91,7 +97,12 @@ extension IngestCommand {
             defer { withExtendedLifetime(lock) {} }
 
             let control = RunControl()
-            let options = RunOptions(isDryRun: dryRun, logger: logger, ledger: ledger, runID: runID)
+            let scratch: RunOptions.Scratch = switch scratchDir {
+            case nil: .automatic
+            case "none"?: .none
+            case let path?: .parent(PathResolution.resolve(path, against: FileManager.default.currentDirectoryPath))
+            }
+            let options = RunOptions(isDryRun: dryRun, logger: logger, ledger: ledger, runID: runID, scratch: scratch)
             let runner = PipelineRunner(pipeline: pipeline, options: options)
             let progress = (!quiet && !json && Console.stderrIsTerminal) ? ProgressBar() : nil
             let task = Task { await runner.run(control: control, observer: progress) }

@@ -87,7 +87,8 @@ public struct StripStage: Stage, StageDefinition {
             return unsupported(asset, "cannot strip metadata from \(type) (JPEG, PNG and WebP only)")
         }
 
-        let output = try context.makeWorkFile(named: Self.workName(asset.fileName))
+        // The stripped copy is never larger than the source plus a minimal EXIF.
+        let output = try context.makeWorkFile(named: Self.workName(asset.fileName), sizeHint: (asset.size ?? Int64.max / 2) + 4096)
         let hashesSource = path == asset.origin.path && asset.sourceSHA256 == nil
         var hasher = SHA256()
         let report: StripReport

@@ -29,17 +29,30 @@ public struct RunOptions: Sendable {
     public var ledger: (any AssetLedger)?
     /// The run's id (default: made from the start time, like `20261125T023149Z-44ef`).
     public var runID: String?
+    /// Where small work files go (see ``ScratchSpace``).
+    public var scratch: Scratch
+
+    /// Where small work files go.
+    public enum Scratch: Sendable, Hashable {
+        /// A tmpfs folder if the machine has one (`$XDG_RUNTIME_DIR`, `/dev/shm`), else the work folder.
+        case automatic
+        /// Always the (disk-backed) work folder.
+        case none
+        /// This parent folder.
+        case parent(String)
+    }
 
     /// Creates options.
     public init(
         isDryRun: Bool = false, logger: Logger = Logger(label: "ingest"), workDirectoryParent: String? = nil, ledger: (any AssetLedger)? = nil,
-        runID: String? = nil
+        runID: String? = nil, scratch: Scratch = .automatic
     ) {
         self.isDryRun = isDryRun
         self.logger = logger
         self.workDirectoryParent = workDirectoryParent
         self.ledger = ledger
         self.runID = runID
+        self.scratch = scratch
     }
 }
 
@@ -79,15 +92,21 @@ public struct PipelineRunner: Sendable {
         var logger = options.logger
         logger[metadataKey: "run"] = "\(runID)"
         let parent = options.workDirectoryParent ?? FileManager.default.temporaryDirectory.path
-        let workDirectory = PathResolution.resolve("ingest-\(pipeline.name)-\(runID)", against: parent)
+        let folderName = "ingest-\(pipeline.name)-\(runID)"
+        let workDirectory = PathResolution.resolve(folderName, against: parent)
+        let scratchDirectory = makeScratchDirectory(named: folderName, logger: logger)
         let context = PipelineContext(
             pipelineName: pipeline.name, runID: runID, startDate: startDate, logger: logger, workDirectory: workDirectory,
-            baseDirectory: pipeline.baseDirectory, concurrency: pipeline.concurrency, isDryRun: options.isDryRun, control: control)
+            baseDirectory: pipeline.baseDirectory, concurrency: pipeline.concurrency, isDryRun: options.isDryRun, control: control,
+            scratchDirectory: scratchDirectory)
 
         var prepared: [any PipelineComponent] = []
         var results: [AssetRecord] = []
         var deferred = 0
-        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+        defer {
+            FileSystem.removeTree(workDirectory)
+            if let scratchDirectory { FileSystem.removeTree(scratchDirectory) }
+        }
 
         do {
             try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
@@ -122,6 +141,32 @@ public struct PipelineRunner: Sendable {
             }
         }
         return report
+    }
+
+    /// The run's private scratch folder (mode 0700, a fresh name: never one someone else made), after removing what
+    /// runs of this pipeline that were killed left there more than six hours ago; `nil` without scratch space.
+    private func makeScratchDirectory(named name: String, logger: Logger) -> String? {
+        let parent: String?
+        switch options.scratch {
+        case .automatic: parent = ScratchSpace.automaticParent()
+        case .none: parent = nil
+        case .parent(let path): parent = path
+        }
+        guard let parent else { return nil }
+        let prefix = "ingest-\(pipeline.name)-"
+        let stale = Date().addingTimeInterval(-6 * 3600)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix) {
+            let path = parent + "/" + entry
+            if let status = try? FileStatus.of(path), status.kind == .directory, status.modificationDate < stale {
+                FileSystem.removeTree(path)
+            }
+        }
+        let path = parent + "/" + name
+        guard mkdir(path, 0o700) == 0 else {
+            logger.debug("no scratch folder; work files go to disk", metadata: ["path": "\(path)", "errno": "\(errno)"])
+            return nil
+        }
+        return path
     }
 
     /// Reads the sources and keeps up to `concurrency` assets in flight, each on its own worker index.
@@ -195,7 +240,11 @@ public struct PipelineRunner: Sendable {
         let workDirectory = context.workDirectory + "/\(asset.id)"
         // Most assets never get a work folder (only stages that write files make one): one failing stat instead of
         // FileManager's lookups, stats and a failing unlink for every file.
-        defer { if access(workDirectory, F_OK) == 0 { FileSystem.removeTree(workDirectory) } }
+        let scratchDirectory = context.scratchDirectory.map { $0 + "/\(asset.id)" }
+        defer {
+            if access(workDirectory, F_OK) == 0 { FileSystem.removeTree(workDirectory) }
+            if let scratchDirectory, access(scratchDirectory, F_OK) == 0 { FileSystem.removeTree(scratchDirectory) }
+        }
 
         if let ledger = options.ledger {
             do {
