@@ -186,11 +186,11 @@ SH
   {
     echo "## Big file: $((BIG_BYTES / 1048576)) MiB through upload.wix (tus, 8 MiB chunks) vs \`curl -T\` (one PUT), same emulator"
     echo
-    python3 - "$WORK/big.json" "$mb" <<'PY'
+    python3 - "$WORK/big.json" "$mb" "$BIN" "$WORK" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]; mb = int(sys.argv[2])
 print("| command | mean s | MB/s |"); print("|---|---|---|")
-for x in r: print(f"| `{x['command'][:90]}` | {x['mean']:.2f} | {mb / x['mean']:.0f} |")
+for x in r: print(f"| `{x['command'].replace(sys.argv[3] + '/', '').replace(sys.argv[4] + '/', '')}` | {x['mean']:.2f} | {mb / x['mean']:.0f} |")
 PY
     echo
     echo "- throughput: **$(ratio "$WORK/big.json" 0 1)** of curl's (goal ≥ 0.5×); ingest peak RSS **$((rss / 1024)) MiB** (goal ≤ 128 MiB; GNU time %M)"
@@ -294,9 +294,10 @@ base = scale[0]["mean"] / sizes[0]
 for n, r in zip(sizes, scale):
     per = r["mean"] / n
     print(f"| {n} | {r['mean']:.1f} | {n / r['mean']:.0f} | {per * 1000:.2f} | {per / base:.2f}× |")
-worst = max(r["mean"] / n for n, r in zip(sizes, scale)) / base
+costs = [r["mean"] / n for n, r in zip(sizes, scale)]
 print()
-print(f"- per-file cost, largest over smallest: **{worst:.2f}×** (goal: flat within 1.2×)")
+print(f"- per-file cost at {sizes[-1]} files over {sizes[0]}: **{costs[-1] / costs[0]:.2f}×** (goal: flat within 1.2×); "
+      f"spread of all sizes, dearest over cheapest: {max(costs) / min(costs):.2f}× (fixed per-run costs weigh most on the smallest run)")
 f, a = first[0]["mean"], again[0]["mean"]
 print(f"- ledger: first run over {ledger_files} files {f:.1f} s ({landed} files at the emulator after the re-runs); "
       f"re-run of the unchanged folder {a:.2f} s ± {again[0]['stddev'] or 0:.2f} = **{a / f * 100:.1f} %** of the first (goal ≤ 5 %)")
@@ -313,7 +314,7 @@ fi
   echo "when and where it ran. Peak RSS is GNU time's maximum resident set of the largest process of the command."
   echo
   for name in detect strip bigfile e2e scale; do
-    [ -f "$RESULTS/sections/$name.md" ] && { cat "$RESULTS/sections/$name.md"; echo; }
+    [ -f "$RESULTS/sections/$name.md" ] && cat "$RESULTS/sections/$name.md"
   done
 } > "$REPORT"
 echo "report: $REPORT"
