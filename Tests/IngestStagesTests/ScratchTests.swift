@@ -15,9 +15,13 @@ struct ScratchTests {
         let scratch = TemporaryDirectory(prefix: "scratch")
         // A leftover of a killed run of this pipeline, seven hours old, and a fresh one that may belong to a live run.
         let stale = scratch.file("ingest-scratchtest-20260101T000000Z-dead")
-        let fresh = scratch.file("ingest-scratchtest-20260101T000000Z-live")
-        for folder in [stale, fresh] { try FileManager.default.createDirectory(atPath: folder + "/1", withIntermediateDirectories: true) }
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7 * 3600)], ofItemAtPath: stale)
+        let fresh = scratch.file("ingest-scratchtest-20260101T000000Z-1ee7")
+        // Another pipeline whose name starts the same way: not this pipeline's leftover, however old.
+        let other = scratch.file("ingest-scratchtest-raw-20260101T000000Z-0bad")
+        for folder in [stale, fresh, other] { try FileManager.default.createDirectory(atPath: folder + "/1", withIntermediateDirectories: true) }
+        for old in [stale, other] {
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7 * 3600)], ofItemAtPath: old)
+        }
 
         let collector = CollectingStage()
         let files = ["images/jpeg/gps_Apple_iPhone_4.jpg", "images/png/iccp.png", "images/webp/exif_orient6.webp"].map(Corpus.path)
@@ -29,7 +33,7 @@ struct ScratchTests {
             #expect(asset.contentPath?.hasPrefix(scratch.path + "/ingest-scratchtest-") == true, "\(asset.contentPath ?? "")")
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted()
-        #expect(left == [(fresh as NSString).lastPathComponent], "only the fresh folder of another run stays: \(left)")
+        #expect(left == [(fresh as NSString).lastPathComponent, (other as NSString).lastPathComponent], "the live run's and the other pipeline's stay: \(left)")
     }
 
     @Test("no hint, too large or no room: the disk-backed work folder")

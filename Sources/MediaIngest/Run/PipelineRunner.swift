@@ -156,6 +156,8 @@ public struct PipelineRunner: Sendable {
         let prefix = "ingest-\(pipeline.name)-"
         let stale = Date().addingTimeInterval(-6 * 3600)
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix) {
+            // Exactly this pipeline's runs ("photos-raw" is not a run of "photos"): the rest must be a run id.
+            guard entry.dropFirst(prefix.count).range(of: #"^\d{8}T\d{6}Z-[0-9a-f]{4}$"#, options: .regularExpression) != nil else { continue }
             let path = parent + "/" + entry
             if let status = try? FileStatus.of(path), status.kind == .directory, status.modificationDate < stale {
                 FileSystem.removeTree(path)
