@@ -143,7 +143,7 @@ struct CLITests {
         try process.run()
         try await Task.sleep(for: .milliseconds(700))
         kill(process.processIdentifier, SIGINT)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let data = drain(output.fileHandleForReading)
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
         let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

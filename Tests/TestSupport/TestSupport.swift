@@ -79,27 +79,52 @@ public func runProcess(
     process.standardOutput = stdoutPipe
     process.standardError = stderrPipe
     process.standardInput = stdinPipe
+    // Drained by blocking reads on Dispatch threads (see `drain`), never by readabilityHandler's dispatch sources.
     let output = OutputCollector()
-    stdoutPipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData, stdout: true) }
-    stderrPipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData, stdout: false) }
+    let readers = DispatchGroup()
     try process.run()
+    try? stdoutPipe.fileHandleForWriting.close()
+    try? stderrPipe.fileHandleForWriting.close()
+    for (pipe, isStdout) in [(stdoutPipe, true), (stderrPipe, false)] {
+        readers.enter()
+        DispatchQueue.global().async {
+            output.append(drain(pipe.fileHandleForReading), stdout: isStdout)
+            readers.leave()
+        }
+    }
     if let input { stdinPipe.fileHandleForWriting.write(Data(input.utf8)) }
     try? stdinPipe.fileHandleForWriting.close()
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning {
         if Date() > deadline {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             break
         }
         usleep(10_000)
     }
     process.waitUntilExit()
-    stdoutPipe.fileHandleForReading.readabilityHandler = nil
-    stderrPipe.fileHandleForReading.readabilityHandler = nil
-    output.append(stdoutPipe.fileHandleForReading.readDataToEndOfFile(), stdout: true)
-    output.append(stderrPipe.fileHandleForReading.readDataToEndOfFile(), stdout: false)
+    readers.wait()
     let (out, err) = output.text
     return ProcessResult(status: process.terminationStatus, stdout: out, stderr: err)
+}
+
+/// Reads a pipe to its end with read(2), retrying EINTR. Not `readDataToEndOfFile()`: it traps (`try!`) on EINTR, which
+/// a crash backtrace or any signal can cause; not `readabilityHandler`: its dispatch sources crashed libdispatch's
+/// event loop (bad pointer in `_dispatch_event_loop_drain`) while other tests opened and closed descriptors quickly.
+public func drain(_ handle: FileHandle) -> Data {
+    let descriptor = handle.fileDescriptor
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count > 0 {
+            data.append(contentsOf: buffer[0..<count])
+        } else if count < 0 && errno == EINTR {
+            continue
+        } else {
+            return data
+        }
+    }
 }
 
 final class OutputCollector: Sendable {
@@ -165,7 +190,7 @@ public func runProcessAsync(
     for (pipe, isStdout) in [(stdoutPipe, true), (stderrPipe, false)] {
         readers.enter()
         DispatchQueue.global().async {
-            output.append(pipe.fileHandleForReading.readDataToEndOfFile(), stdout: isStdout)
+            output.append(drain(pipe.fileHandleForReading), stdout: isStdout)
             readers.leave()
         }
     }
