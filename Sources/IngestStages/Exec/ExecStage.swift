@@ -162,11 +162,10 @@ public struct ExecStage: Stage, StageDefinition {
         case couldNotStart(String)
     }
 
-    /// What the body collects while the command runs.
+    /// What the body collects from standard output while the command runs.
     struct Collected: Sendable {
         var stdout: [UInt8] = []
         var overflow = false
-        var stderrTail: [UInt8] = []
     }
 
     /// Collects the last bytes of standard error while the command runs, so a timeout can still report them.
