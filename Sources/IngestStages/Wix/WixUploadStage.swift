@@ -97,8 +97,8 @@ public struct WixUploadStage: Stage, StageDefinition {
         var asset = asset
         let mime = asset.mime?.mime ?? MediaTypeTable.standard.entry(forExtension: asset.sourceExtension)?.mime ?? "application/octet-stream"
         let fileName = UploadOptions.sanitizedFileName(asset.fileName)
-        // A routing stage's placement replaces the configured folder for this asset.
-        var folderPath = pathTemplate?.render(asset, pipeline: context.pipeline.pipelineName)
+        // A routing stage's placement replaces the configured folder options (parentFolderId and filePath) for this asset.
+        var folderPath = asset.placement == nil ? pathTemplate?.render(asset, pipeline: context.pipeline.pipelineName) : nil
         if let routedPath = asset.placement?.path {
             do {
                 folderPath = try PathTemplate(routedPath).render(asset, pipeline: context.pipeline.pipelineName)
@@ -107,7 +107,7 @@ public struct WixUploadStage: Stage, StageDefinition {
             }
         }
         var options = UploadOptions(
-            mimeType: mime, fileName: fileName, parentFolderId: asset.placement?.folderID ?? parentFolder, filePath: folderPath,
+            mimeType: mime, fileName: fileName, parentFolderId: asset.placement.map(\.folderID) ?? parentFolder, filePath: folderPath,
             labels: labelList, isPrivate: privateFiles)
 
         if let url = asset.origin.url, asset.contentPath == nil {
