@@ -183,7 +183,7 @@ struct ExecTests {
                 import json, os, shutil, sys
                 asset = json.load(sys.stdin)
                 out = os.path.join(os.environ["INGEST_WORK_DIR"], "copy.bin")
-                os.makedirs(os.environ["INGEST_WORK_DIR"], exist_ok=True)
+                assert os.path.isdir(os.environ["INGEST_WORK_DIR"])
                 with open(out, "wb") as f: f.write(b"changed bytes")
                 print(json.dumps({"fileName": "renamed-" + asset["fileName"], "path": out, "placement": {"path": "/scripts"}}))
                 """#, files: ["images/png/iccp.png"])

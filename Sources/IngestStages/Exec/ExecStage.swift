@@ -120,6 +120,8 @@ public struct ExecStage: Stage, StageDefinition {
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         let input = Data(Self.assetJSON(asset, context: context).jsonText(pretty: false).utf8) + Data("\n".utf8)
+        // INGEST_WORK_DIR exists when the command starts; the runner removes it with the asset.
+        try context.makeWorkDirectory()
         let environment = Self.environment(for: asset, context: context).merging(extraEnvironment) { _, extra in extra }
         let outcome = try await gate.withPermit { try await run(input: input, environment: environment, context: context, asset: asset) }
         switch outcome {

@@ -63,10 +63,22 @@ public struct StageContext: Sendable {
     /// The run's ledger, if it has one (see ``checkpoint(_:)``).
     public let ledger: (any AssetLedger)?
 
+    /// Which of the asset's work folders exist, so the runner removes only those (no stat per asset).
+    let workFolders: WorkFolders
+
     /// Creates a context (the runner does this; tests may too).
     public init(
         pipeline: PipelineContext, logger: Logger, worker: Int, stageName: String, assetWorkDirectory: String,
         ledger: (any AssetLedger)? = nil
+    ) {
+        self.init(
+            pipeline: pipeline, logger: logger, worker: worker, stageName: stageName, assetWorkDirectory: assetWorkDirectory, ledger: ledger,
+            workFolders: WorkFolders())
+    }
+
+    init(
+        pipeline: PipelineContext, logger: Logger, worker: Int, stageName: String, assetWorkDirectory: String, ledger: (any AssetLedger)?,
+        workFolders: WorkFolders
     ) {
         self.pipeline = pipeline
         self.logger = logger
@@ -74,6 +86,7 @@ public struct StageContext: Sendable {
         self.stageName = stageName
         self.assetWorkDirectory = assetWorkDirectory
         self.ledger = ledger
+        self.workFolders = workFolders
     }
 
     /// The asset's folder in the run's memory-backed scratch space, if the run has one.
@@ -90,19 +103,52 @@ public struct StageContext: Sendable {
     ///     was half the cost of `strip.metadata`); without a hint, or for large files, the disk-backed work folder.
     /// - Throws: when the work folder cannot be created.
     public func makeWorkFile(named name: String, sizeHint: Int64? = nil) throws -> String {
-        var folder = assetWorkDirectory
+        let folder: String
         if let sizeHint, let scratch = assetScratchDirectory, let root = pipeline.scratchDirectory,
             ScratchSpace.hasRoom(at: root, for: sizeHint, concurrency: pipeline.concurrency)
         {
             folder = scratch
-        }
-        // One mkdir in the common case (the run's work folder exists); FileManager's stats only when it does not.
-        if mkdir(folder, 0o700) != 0 && errno != EEXIST {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Self.makeFolder(scratch)
+            workFolders.mark(.scratch)
+        } else {
+            folder = try makeWorkDirectory()
         }
         let safe = name.map { $0 == "/" || $0 == "\0" ? "_" : $0 }
         return folder + "/" + stageName.replacingOccurrences(of: "/", with: "_") + "-" + String(safe)
     }
+
+    /// Creates the asset's disk-backed work folder (``assetWorkDirectory``) if needed and returns its path. Use it
+    /// (or ``makeWorkFile(named:sizeHint:)``) before writing there: the runner removes the folders made this way as
+    /// soon as the asset leaves the pipeline; anything else written there stays until the run ends.
+    /// - Throws: when the folder cannot be created.
+    @discardableResult
+    public func makeWorkDirectory() throws -> String {
+        try Self.makeFolder(assetWorkDirectory)
+        workFolders.mark(.disk)
+        return assetWorkDirectory
+    }
+
+    /// One mkdir in the common case (the run's work folder exists); FileManager's stats only when it does not.
+    private static func makeFolder(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+    }
+}
+
+/// Which of one asset's work folders were created (shared by the stage contexts of that asset).
+final class WorkFolders: Sendable {
+    struct Kind: OptionSet {
+        let rawValue: UInt8
+        static let disk = Kind(rawValue: 1)
+        static let scratch = Kind(rawValue: 2)
+    }
+
+    private let made = Atomic<UInt8>(0)
+
+    func mark(_ kind: Kind) { made.bitwiseOr(kind.rawValue, ordering: .relaxed) }
+
+    func contains(_ kind: Kind) -> Bool { made.load(ordering: .relaxed) & kind.rawValue != 0 }
 }
 
 /// Lets the CLI (signals) and stages (fatal errors) stop a run. Thread-safe.
