@@ -73,6 +73,14 @@ struct UtilityTests {
         #expect(PathResolution.resolve("../x/./y", against: "/a/b") == "/a/x/y")
     }
 
+    @Test(arguments: [
+        ("/photos/2024/IMG_1.JPG", "IMG_1.JPG"), ("relative/name.png", "name.png"), ("plain.gif", "plain.gif"),
+        ("/trailing/slash/", "slash"), ("/", "/"), ("", ""), ("/a//b", "b"), ("/über/straße.jpg", "straße.jpg"),
+    ])
+    func originFileName(path: String, expected: String) {
+        #expect(Asset.Origin.file(path: path, root: "/", relativePath: path).fileName == expected)
+    }
+
     @Test func semaphoreLimitsAndCancels() async throws {
         let semaphore = AsyncSemaphore(limit: 2)
         try await semaphore.acquire()

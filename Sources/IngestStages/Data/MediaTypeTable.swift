@@ -50,6 +50,8 @@ public struct MediaTypeTable: Sendable {
 
     /// The entry for a MIME type or one of its aliases (parameters such as `; charset=` are ignored).
     public func entry(forMIME mime: String) -> Entry? {
+        // libmagic's answers are bare and lower-case: one lookup, no splitting.
+        if let entry = byMIME[mime] { return entry }
         let bare = mime.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         return byMIME[bare]
     }

@@ -100,7 +100,13 @@ extension Asset {
         public var fileName: String {
             switch self {
             case .file(let path, _, _):
-                return String(path.split(separator: "/").last ?? Substring(path))
+                // The last non-empty component, like split(separator: "/").last, without splitting the whole path.
+                var end = path.utf8.endIndex
+                while end > path.utf8.startIndex, path.utf8[path.utf8.index(before: end)] == UInt8(ascii: "/") { end = path.utf8.index(before: end) }
+                let trimmed = path.utf8[..<end]
+                guard !trimmed.isEmpty else { return path }
+                let start = trimmed.lastIndex(of: UInt8(ascii: "/")).map { trimmed.index(after: $0) } ?? trimmed.startIndex
+                return String(Substring(path.utf8[start..<end]))
             case .url(let text):
                 let withoutQuery = text.split(separator: "?", maxSplits: 1).first.map(String.init) ?? text
                 let last = withoutQuery.split(separator: "/").last.map(String.init) ?? "download"

@@ -68,21 +68,28 @@ public final class ReadableFile {
         return try systemCall("read", path: path) { Glibc.read(descriptor, base, buffer.count) }
     }
 
+    /// Fills `buffer` from `offset` (without moving the position), stopping early only at the end of the file.
+    /// - Returns: how many bytes were read.
+    /// - Throws: ``FileError``.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var filled = 0
+        while filled < buffer.count {
+            let got = try systemCall("read", path: path) { pread(descriptor, base + filled, buffer.count - filled, off_t(offset) + off_t(filled)) }
+            if got == 0 { break }
+            filled += got
+        }
+        return filled
+    }
+
     /// Reads up to `count` bytes at `offset` without moving the position.
     /// - Throws: ``FileError``.
     public func read(count: Int, at offset: Int64) throws -> [UInt8] {
         guard count > 0 else { return [] }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let got = try bytes.withUnsafeMutableBytes { raw in
-                try systemCall("read", path: path) { pread(descriptor, raw.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled)) }
-            }
-            if got == 0 { break }
-            filled += got
+        // Uninitialised storage: the bytes past what was read are never exposed (initializedCount = filled).
+        return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+            initializedCount = try read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
         }
-        bytes.removeSubrange(filled...)
-        return bytes
     }
 
     /// Reads the first `count` bytes (fewer for a shorter file).
