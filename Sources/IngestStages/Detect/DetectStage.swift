@@ -121,18 +121,18 @@ public struct DetectStage: Stage, StageDefinition {
     /// - Throws: ``FileError`` when the file cannot be read, ``MagicError`` when libmagic fails.
     public func detect(path: String, fileExtension: String, worker: Int = 0) throws -> Detection {
         let file = try ReadableFile(path: path)
-        let size = try file.status().size
-        let head = try file.readHead(min(headLength, Int(clamping: size)))
-        let libmagic: String
-        if size == 0 {
+        // The head goes into the worker's reusable buffer; it is copied only for the answers a refinement looks at.
+        let (libmagic, size, head) = try workers.with(worker: worker) { magic -> (String, Int64, [UInt8]?) in
+            let bytes = try magic.readHead(of: file, count: headLength)
+            // A short read is the whole file; otherwise ask for the size (the head does not say).
+            let size = bytes.count < headLength ? Int64(bytes.count) : try file.status().size
             // file(1) reports empty files from stat() as inode/x-empty; libmagic's buffer API says application/x-empty.
-            libmagic = "inode/x-empty"
-        } else {
-            libmagic = try workers.classify(head, worker: worker)
+            let libmagic = size == 0 ? "inode/x-empty" : try magic.classify(bytes)
+            return (libmagic, size, refines && Self.mayRefine(libmagic) ? [UInt8](bytes) : nil)
         }
         var mime = libmagic
         var refinedBy: String?
-        if refines, let refined = try refine(libmagic, head: head, size: size, path: path) {
+        if let head, let refined = try refine(libmagic, head: head, size: size, path: path) {
             mime = refined.mime
             refinedBy = refined.reason
         }
@@ -141,6 +141,16 @@ public struct DetectStage: Stage, StageDefinition {
             refinedBy = "override"
         }
         return Detection(type: mediaType(for: mime, fileExtension: fileExtension), libmagic: libmagic, refinedBy: refinedBy, size: size)
+    }
+
+    /// The libmagic answers ``refine(_:head:size:path:)`` may correct.
+    static func mayRefine(_ libmagic: String) -> Bool {
+        switch libmagic {
+        case "application/zip", "application/octet-stream", "application/x-zip-compressed", "text/plain", "text/xml", "application/xml", "text/html":
+            return true
+        default:
+            return false
+        }
     }
 
     /// Corrections for libmagic's known misses, or `nil` to keep its answer.

@@ -6,12 +6,16 @@ import Foundation
 ///
 /// Not `Sendable` on purpose: ``MagicWorkers`` keeps one per worker behind a lock.
 final class MagicCookie {
+    /// MIME type only; no peeking into compressed files (file(1) does not either without `-z`); no ELF details
+    /// (the MIME type of an ELF file comes from the magic entries, not from them).
+    static let defaultFlags: Int32 = MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_ELF
+
     private let handle: OpaquePointer
 
     /// Opens a handle and loads the default magic database (`MAGIC` environment variable, else the system's).
     /// - Parameter flags: `MAGIC_MIME_TYPE` and friends.
     /// - Throws: ``MagicError`` when the database cannot be loaded.
-    init(flags: Int32 = MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_ELF) throws {
+    init(flags: Int32 = MagicCookie.defaultFlags) throws {
         guard let handle = magic_open(flags) else {
             throw MagicError(operation: "magic_open", message: String(cString: strerror(errno)))
         }
@@ -38,6 +42,12 @@ final class MagicCookie {
     /// Changes the flags (for example to ask for the extension list with `MAGIC_EXTENSION`).
     func setFlags(_ flags: Int32) throws {
         guard magic_setflags(handle, flags) == 0 else { throw MagicError.last(handle, operation: "magic_setflags") }
+    }
+
+    /// A `MAGIC_PARAM_*` limit, or `nil` when this libmagic does not know it.
+    func parameter(_ parameter: Int32) -> Int? {
+        var value = 0
+        return magic_getparam(handle, parameter, &value) == 0 ? value : nil
     }
 }
 
