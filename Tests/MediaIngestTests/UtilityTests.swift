@@ -81,6 +81,21 @@ struct UtilityTests {
         #expect(Asset.Origin.file(path: path, root: "/", relativePath: path).fileName == expected)
     }
 
+    @Test("ISO 8601 timestamps: the same text as Foundation's format style, without it")
+    func iso8601() {
+        let style = Date.ISO8601FormatStyle.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true)
+            .timeSeparator(.colon).timeZone(separator: .omitted)
+        var generator = SystemRandomNumberGenerator()
+        var dates = [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_764_000_000.999), Date(timeIntervalSince1970: -0.25),
+                     Date(timeIntervalSince1970: 951_782_400.5), Date(timeIntervalSince1970: 4_102_444_799.123)]
+        for _ in 0..<500 { dates.append(Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_799, using: &generator)) + Double(Int.random(in: 0...999, using: &generator)) / 1000 + 0.0001)) }
+        for date in dates {
+            #expect(ISO8601.string(from: date) == date.formatted(style), "\(date.timeIntervalSince1970)")
+            #expect(ISO8601.date(from: ISO8601.string(from: date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
+        }
+        #expect(ISO8601.string(from: Date(timeIntervalSince1970: 1_764_000_000.25)) == "2025-11-24T16:00:00.250Z")
+    }
+
     @Test func semaphoreLimitsAndCancels() async throws {
         let semaphore = AsyncSemaphore(limit: 2)
         try await semaphore.acquire()

@@ -146,7 +146,22 @@ public enum RunOutcome: String, Sendable, Codable {
 public enum ISO8601 {
     /// `2026-11-24T10:15:00.123Z`.
     public static func string(from date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        // gmtime_r instead of Foundation's format style: the same text without loading calendars and time zones
+        // (milliseconds of every start, and microseconds per manifest line).
+        let interval = date.timeIntervalSince1970
+        let whole = interval.rounded(.down)
+        var seconds = time_t(whole)
+        var parts = tm()
+        guard gmtime_r(&seconds, &parts) != nil else {
+            return date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        }
+        let milliseconds = min(999, Int((interval - whole) * 1000))
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T" + pad(parts.tm_hour, 2) + ":"
+            + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "." + pad(Int32(milliseconds), 3) + "Z"
     }
 
     /// Parses timestamps with or without fractional seconds.
