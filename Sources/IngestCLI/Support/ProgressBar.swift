@@ -60,6 +60,10 @@ final class ProgressBar: RunObserver, Sendable {
                 eta = String(format: " · ETA %d:%02d", remaining / 60, remaining % 60)
             }
             let problems = state.problems > 0 ? " · \(state.problems) rejected/failed" : ""
+            // Until the source has listed everything (a streaming folder walk), there is no total to show.
+            guard state.totalFiles > 0 else {
+                return "\r\u{1B}[2K\(state.files) files · \(ByteSize.format(state.bytes)) · \(ByteSize.format(Int64(rate)))/s · listing…\(problems)"
+            }
             return "\r\u{1B}[2K[\(bar)] \(state.files)/\(state.totalFiles) files · \(ByteSize.format(state.bytes))/\(ByteSize.format(state.totalBytes)) · \(ByteSize.format(Int64(rate)))/s\(eta)\(problems)"
         }
         if let line { FileHandle.standardError.write(Data(line.utf8)) }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import MediaIngest
+import Synchronization
 
 /// `source.directory`: every file under a folder, filtered by globs, skipping hidden files, files too young to
 /// be complete, and symbolic links that lead outside the folder.
@@ -67,97 +68,136 @@ public struct DirectorySource: AssetSource, StageDefinition {
         depthLimit = nil
     }
 
+    /// The files in a stable order: names sorted byte-wise within each folder, depth first. The tree is walked
+    /// one entry at a time as the runner asks for more, so the first files are processed while the rest are still
+    /// being listed (a large or slow tree does not hold the run up); the estimate comes when the walk ends.
     public func items(context: PipelineContext) -> AsyncThrowingStream<SourceEvent, any Error> {
-        AsyncThrowingStream { continuation in
-            do {
-                let events = try walk(now: Date(), context: context)
-                for event in events {
-                    if context.control.isStopRequested { break }
-                    continuation.yield(event)
-                }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }
+        let walker = Walker(source: self, context: context, now: Date())
+        return AsyncThrowingStream(unfolding: { try walker.next() })
     }
 
-    /// Walks the tree and returns the events in a stable (sorted) order, preceded by an estimate.
-    func walk(now: Date, context: PipelineContext) throws -> [SourceEvent] {
-        let control = context.control
-        let realRoot: String
-        do {
-            let status = try FileStatus.of(root)
-            guard status.kind == .directory else { throw SourceError.notAFolder(root) }
-            realRoot = try Self.realPath(root)
-        } catch let error as FileError {
-            throw SourceError.unreadableRoot(root, error.reason)
+    /// A depth-first walk kept as an explicit stack, advanced one event at a time.
+    final class Walker: Sendable {
+        private struct Folder {
+            var path: String
+            var relative: String
+            var depth: Int
+            var names: [String]
+            var next = 0
         }
-        var events: [SourceEvent] = []
-        var count = 0
-        var bytes: Int64 = 0
-        var visited: Set<[UInt64]> = []
-        let cutoff = now.timeIntervalSince1970 - minimumAge
 
-        func visit(directory: String, relative: String, depth: Int) {
-            if control.isStopRequested { return }
+        private struct State {
+            var started = false
+            var finished = false
+            var realRoot = ""
+            var stack: [Folder] = []
+            var visited: Set<[UInt64]> = []
+            var count = 0
+            var bytes: Int64 = 0
+        }
+
+        private let source: DirectorySource
+        private let context: PipelineContext
+        private let cutoff: Double
+        /// Only the stream's consumer calls ``next()``, one call at a time; the lock makes that safe regardless.
+        private let state = Mutex(State())
+
+        init(source: DirectorySource, context: PipelineContext, now: Date) {
+            self.source = source
+            self.context = context
+            cutoff = now.timeIntervalSince1970 - source.minimumAge
+        }
+
+        /// The next event, or `nil` at the end (or after a stop request).
+        /// - Throws: ``SourceError`` when the root cannot be read.
+        func next() throws -> SourceEvent? {
+            try state.withLock { state -> SourceEvent? in
+                if !state.started {
+                    state.started = true
+                    try start(&state)
+                }
+                while let top = state.stack.indices.last {
+                    if context.control.isStopRequested { return nil }
+                    let folder = state.stack[top]
+                    guard folder.next < folder.names.count else {
+                        state.stack.removeLast()
+                        continue
+                    }
+                    state.stack[top].next += 1
+                    if let event = entry(folder.names[folder.next], in: folder, state: &state) { return event }
+                }
+                if state.finished || context.control.isStopRequested { return nil }
+                state.finished = true
+                return .estimate(count: state.count, bytes: state.bytes)
+            }
+        }
+
+        private func start(_ state: inout State) throws {
+            let root = source.root
+            do {
+                let status = try FileStatus.of(root)
+                guard status.kind == .directory else { throw SourceError.notAFolder(root) }
+                state.realRoot = try DirectorySource.realPath(root)
+            } catch let error as FileError {
+                throw SourceError.unreadableRoot(root, error.reason)
+            }
+            enter(directory: root, relative: "", depth: 0, state: &state)
+        }
+
+        /// Pushes a folder's sorted names, unless it was visited already (a link loop) or cannot be read.
+        private func enter(directory: String, relative: String, depth: Int, state: inout State) {
             if let status = try? FileStatus.of(directory) {
-                guard visited.insert([status.device, status.inode]).inserted else {
+                guard state.visited.insert([status.device, status.inode]).inserted else {
                     context.logger.warning("skipping a folder already visited (symbolic link loop)", metadata: ["folder": "\(directory)"])
                     return
                 }
             }
-            let names: [String]
             do {
-                names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                state.stack.append(Folder(path: directory, relative: relative, depth: depth, names: names))
             } catch {
                 context.logger.warning("cannot read folder, skipping it", metadata: ["folder": "\(directory)", "reason": "\(FileSystem.describe(error))"])
-                return
-            }
-            for name in names {
-                if skipsHidden && name.hasPrefix(".") { continue }
-                let path = directory + "/" + name
-                let relativePath = relative.isEmpty ? name : relative + "/" + name
-                guard var status = try? FileStatus.of(path, followLinks: false) else { continue }
-                if status.kind == .symbolicLink {
-                    guard followsLinks else { continue }
-                    let item = SourceItem(origin: .file(path: path, root: root, relativePath: relativePath))
-                    guard let target = try? Self.realPath(path), let targetStatus = try? FileStatus.of(path) else {
-                        events.append(.rejected(item, Rejection(.unreadable, "broken symbolic link")))
-                        continue
-                    }
-                    guard target == realRoot || target.hasPrefix(realRoot + "/") else {
-                        events.append(.rejected(item, Rejection(.outsideRoot, "symbolic link leads outside \(root) (to \(target))")))
-                        continue
-                    }
-                    status = targetStatus
-                }
-                switch status.kind {
-                case .directory:
-                    if excludes.contains(where: { Self.prunes($0, directory: relativePath) }) { continue }
-                    if let depthLimit, depth >= depthLimit { continue }
-                    visit(directory: path, relative: relativePath, depth: depth + 1)
-                case .regular:
-                    if !includes.isEmpty && !includes.contains(where: { $0.matches(relativePath) }) { continue }
-                    if excludes.contains(where: { $0.matches(relativePath) }) { continue }
-                    if minimumAge > 0 && status.modificationDate.timeIntervalSince1970 > cutoff {
-                        events.append(.deferred(path: relativePath, reason: "modified less than \(DurationValue(seconds: minimumAge)) ago"))
-                        continue
-                    }
-                    count += 1
-                    bytes += status.size
-                    events.append(
-                        .item(SourceItem(
-                            origin: .file(path: path, root: root, relativePath: relativePath), size: status.size,
-                            modificationDate: status.modificationDate,
-                            facts: ["source.mtimeNs": .int(status.modificationNanoseconds)])))
-                default:
-                    continue
-                }
             }
         }
-        visit(directory: root, relative: "", depth: 0)
-        return [.estimate(count: count, bytes: bytes)] + events
+
+        /// The event for one folder entry, or `nil` when it yields none (skipped, or a folder entered).
+        private func entry(_ name: String, in folder: Folder, state: inout State) -> SourceEvent? {
+            if source.skipsHidden && name.hasPrefix(".") { return nil }
+            let path = folder.path + "/" + name
+            let relativePath = folder.relative.isEmpty ? name : folder.relative + "/" + name
+            guard var status = try? FileStatus.of(path, followLinks: false) else { return nil }
+            if status.kind == .symbolicLink {
+                guard source.followsLinks else { return nil }
+                let item = SourceItem(origin: .file(path: path, root: source.root, relativePath: relativePath))
+                guard let target = try? DirectorySource.realPath(path), let targetStatus = try? FileStatus.of(path) else {
+                    return .rejected(item, Rejection(.unreadable, "broken symbolic link"))
+                }
+                guard target == state.realRoot || target.hasPrefix(state.realRoot + "/") else {
+                    return .rejected(item, Rejection(.outsideRoot, "symbolic link leads outside \(source.root) (to \(target))"))
+                }
+                status = targetStatus
+            }
+            switch status.kind {
+            case .directory:
+                if source.excludes.contains(where: { DirectorySource.prunes($0, directory: relativePath) }) { return nil }
+                if let limit = source.depthLimit, folder.depth >= limit { return nil }
+                enter(directory: path, relative: relativePath, depth: folder.depth + 1, state: &state)
+                return nil
+            case .regular:
+                if !source.includes.isEmpty && !source.includes.contains(where: { $0.matches(relativePath) }) { return nil }
+                if source.excludes.contains(where: { $0.matches(relativePath) }) { return nil }
+                if source.minimumAge > 0 && status.modificationDate.timeIntervalSince1970 > cutoff {
+                    return .deferred(path: relativePath, reason: "modified less than \(DurationValue(seconds: source.minimumAge)) ago")
+                }
+                state.count += 1
+                state.bytes += status.size
+                return .item(SourceItem(
+                    origin: .file(path: path, root: source.root, relativePath: relativePath), size: status.size,
+                    modificationDate: status.modificationDate, facts: ["source.mtimeNs": .int(status.modificationNanoseconds)]))
+            default:
+                return nil
+            }
+        }
     }
 
     /// `true` when an exclude pattern covers a whole folder (`raw`, `**/cache`, `raw/**`).

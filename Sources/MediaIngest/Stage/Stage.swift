@@ -72,7 +72,8 @@ public enum SourceEvent: Sendable {
     case rejected(SourceItem, Rejection)
     /// An entry left for a later run (younger than the minimum age): counted, not processed.
     case deferred(path: String, reason: String)
-    /// How much the source expects to produce (for progress bars); may come once, before the items.
+    /// How much the source produces in all (for progress bars); at most once, at any point: a source that lists
+    /// everything first sends it before the items, one that streams (`source.directory`) when its listing ends.
     case estimate(count: Int, bytes: Int64)
 }
 
