@@ -144,6 +144,26 @@ struct StripTests {
         }
     }
 
+    @Test("the source is hashed while stripping when a ledger or a later stage can use it, not otherwise")
+    func sourceHashWhenUsed() async throws {
+        let project = TemporaryDirectory()
+        try copyCorpus(["images/jpeg/gps_minimal.jpg"], into: project.file("inbox"))
+        let expected = try sha256sum(project.file("inbox/images/jpeg/gps_minimal.jpg"))
+        func run(state: Bool, after: String) async throws -> String? {
+            let pipeline = try buildPipeline(
+                """
+                {"name": "s", "state": {"enabled": \(state)},
+                 "stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "strip.metadata"}\(after)]}
+                """, base: project.path)
+            let report = await PipelineRunner(pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))).run()
+            #expect(report.count(.done) == 1)
+            return report.assets.first?.sha256
+        }
+        #expect(try await run(state: false, after: "") == nil, "nobody reads it: not computed")
+        #expect(try await run(state: false, after: #", {"kind": "validate", "with": {"profile": "wix"}}"#) == expected)
+        #expect(try await run(state: true, after: "") == expected, "the ledger stores it")
+    }
+
     @Test("keep: [] drops orientation too; keep copyright writes it into the minimal EXIF")
     func keepOptions() async throws {
         let none = try StripStage(options: .decode(["keep": []], specs: StripStage.options), context: StageHarness<StripStage>.buildContext())

@@ -45,6 +45,9 @@ public struct StripStage: Stage, StageDefinition {
     let unsupported: Unsupported
     /// Hash the stripped copy while writing it (for an upload later in the pipeline; otherwise nobody reads it).
     let hashesOutput: Bool
+    /// Hash the source while reading it, so the ledger, the manifest and the uploads never re-read it for its
+    /// SHA-256 — unless nothing would: no ledger and no stage after this one.
+    let hashesSource: Bool
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         let keep = Set(try options[Self.keep])
@@ -54,6 +57,7 @@ public struct StripStage: Stage, StageDefinition {
             keepCopyright: keep.contains(.copyright))
         unsupported = try options[Self.onUnsupported]
         hashesOutput = context.laterPhases.contains(.upload)
+        hashesSource = context.keepsLedger || !context.laterPhases.isEmpty
     }
 
     /// Creates the stage programmatically.
@@ -61,6 +65,7 @@ public struct StripStage: Stage, StageDefinition {
         self.policy = policy
         self.unsupported = onUnsupported
         self.hashesOutput = hashesOutput
+        hashesSource = true
     }
 
     public var reportInfo: [String: JSONValue] { ["libexif": .string(LibraryVersions.libexif)] }
@@ -89,7 +94,7 @@ public struct StripStage: Stage, StageDefinition {
 
         // The stripped copy is never larger than the source plus a minimal EXIF.
         let output = try context.makeWorkFile(named: Self.workName(asset.fileName), sizeHint: (asset.size ?? Int64.max / 2) + 4096)
-        let hashesSource = path == asset.origin.path && asset.sourceSHA256 == nil
+        let hashesSource = hashesSource && path == asset.origin.path && asset.sourceSHA256 == nil
         var hasher = SHA256()
         let report: StripReport
         let outputSHA256: String?

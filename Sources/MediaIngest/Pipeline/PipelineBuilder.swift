@@ -151,7 +151,8 @@ public struct PipelineBuilder: Sendable {
                     let path = JSONPath.root.appending("stages").appending(index: index)
                     let context = StageBuildContext(
                         pipelineName: name, baseDirectory: baseDirectory, concurrency: concurrency, index: index, environment: environment,
-                        laterPhases: phases.dropFirst(index + 1).reduce(into: Set<StagePhase>()) { $0.formUnion($1) })
+                        laterPhases: phases.dropFirst(index + 1).reduce(into: Set<StagePhase>()) { $0.formUnion($1) },
+                        keepsLedger: state?.enabled ?? true)
                     switch buildStage(entry, at: path, context: context, resolver: resolver, names: &names, errors: &errors, warnings: &warnings) {
                     case .source(let component)?:
                         if !stages.isEmpty {

@@ -90,12 +90,15 @@ public struct StageBuildContext: Sendable {
     /// The phases of the stages after this one, so a stage can skip work nobody downstream uses (`strip.metadata`
     /// hashes its output only when an upload follows). Every phase when unknown (stages built in code).
     public var laterPhases: Set<StagePhase>
+    /// `true` when runs keep a ledger (the `state` block), which stores each source's SHA-256. `true` when unknown.
+    public var keepsLedger: Bool
 
     /// Creates a build context.
     public init(
         pipelineName: String, baseDirectory: String, concurrency: Int, index: Int = 0, instanceName: String = "",
-        environment: [String: String] = [:], laterPhases: Set<StagePhase> = Set(StagePhase.allCases)
+        environment: [String: String] = [:], laterPhases: Set<StagePhase> = Set(StagePhase.allCases), keepsLedger: Bool = true
     ) {
+        self.keepsLedger = keepsLedger
         self.pipelineName = pipelineName
         self.baseDirectory = baseDirectory
         self.concurrency = concurrency
