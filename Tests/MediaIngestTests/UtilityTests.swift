@@ -94,6 +94,9 @@ struct UtilityTests {
             #expect(ISO8601.date(from: ISO8601.string(from: date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
         }
         #expect(ISO8601.string(from: Date(timeIntervalSince1970: 1_764_000_000.25)) == "2025-11-24T16:00:00.250Z")
+        // Far out of gmtime's range: no trap, some text.
+        #expect(!ISO8601.string(from: Date(timeIntervalSince1970: 1e300)).isEmpty)
+        #expect(!ISO8601.string(from: Date(timeIntervalSince1970: -1e20)).isEmpty)
     }
 
     @Test func semaphoreLimitsAndCancels() async throws {

@@ -143,7 +143,8 @@ public struct DetectStage: Stage, StageDefinition {
         return Detection(type: mediaType(for: mime, fileExtension: fileExtension), libmagic: libmagic, refinedBy: refinedBy, size: size)
     }
 
-    /// The libmagic answers ``refine(_:head:size:path:)`` may correct.
+    /// The libmagic answers ``refine(_:head:size:path:)`` may correct (keep the two in step: the head is copied
+    /// out of the worker's buffer only for these).
     static func mayRefine(_ libmagic: String) -> Bool {
         switch libmagic {
         case "application/zip", "application/octet-stream", "application/x-zip-compressed", "text/plain", "text/xml", "application/xml", "text/html":
@@ -153,7 +154,8 @@ public struct DetectStage: Stage, StageDefinition {
         }
     }
 
-    /// Corrections for libmagic's known misses, or `nil` to keep its answer.
+    /// Corrections for libmagic's known misses, or `nil` to keep its answer. Only called for the answers
+    /// ``mayRefine(_:)`` lists.
     func refine(_ libmagic: String, head: [UInt8], size: Int64, path: String) throws -> (mime: String, reason: String)? {
         let complete = Int64(head.count) >= size
         switch libmagic {

@@ -150,9 +150,10 @@ public enum ISO8601 {
         // (milliseconds of every start, and microseconds per manifest line).
         let interval = date.timeIntervalSince1970
         let whole = interval.rounded(.down)
-        var seconds = time_t(whole)
+        // Out of gmtime's range (or not a number): Foundation's style, which copes, rather than a trap converting it.
+        var seconds = abs(whole) < 1e15 ? time_t(whole) : 0
         var parts = tm()
-        guard gmtime_r(&seconds, &parts) != nil else {
+        guard abs(whole) < 1e15, gmtime_r(&seconds, &parts) != nil, parts.tm_year + 1900 >= 0, parts.tm_year + 1900 <= 9999 else {
             return date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
         }
         let milliseconds = min(999, Int((interval - whole) * 1000))

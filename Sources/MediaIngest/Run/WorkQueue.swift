@@ -33,7 +33,8 @@ final class WorkQueue<Element: Sendable>: Sendable {
         lowWater = self.capacity / 2
     }
 
-    /// Adds an element, waiting while the queue is full.
+    /// Adds an element, waiting while the queue is full. Cancelling a waiting producer closes the queue.
+    /// One producer at a time.
     /// - Returns: `false` when the queue was closed (the element was dropped); stop producing then.
     func push(_ element: Element) async -> Bool {
         let outcome = state.withLock { state -> Push in
@@ -70,7 +71,8 @@ final class WorkQueue<Element: Sendable>: Sendable {
         }
     }
 
-    /// Takes the oldest element, waiting while the queue is empty.
+    /// Takes the oldest element, waiting while the queue is empty. Cancelling a waiting consumer closes the queue
+    /// (the runner's workers are only cancelled with the whole run).
     /// - Returns: `nil` once the queue is finished and drained, or closed.
     func pop() async -> Element? {
         let outcome = state.withLock { state -> Take in take(&state) }
