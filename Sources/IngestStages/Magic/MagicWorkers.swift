@@ -39,12 +39,6 @@ final class MagicWorkers: Sendable {
         }
     }
 
-    /// Classifies `bytes` with worker `index`'s handle.
-    /// - Throws: ``MagicError`` when the database cannot be loaded or libmagic fails.
-    func classify(_ bytes: [UInt8], worker index: Int) throws -> String {
-        try with(worker: index) { worker in try bytes.withUnsafeBytes { try worker.classify($0) } }
-    }
-
     /// Opens worker `index`'s handle now (to fail early when the magic database is missing).
     /// - Throws: ``MagicError``.
     func load(worker index: Int) throws {
