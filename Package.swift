@@ -58,6 +58,9 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
+        // Linux system calls behind static inline wrappers (copy_file_range, the FICLONE ioctl).
+        .target(name: "CLinux"),
+
         // MARK: Core (no NIO, no C)
         .target(
             name: "MediaIngest",
@@ -66,7 +69,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "MediaFormats", swiftSettings: swiftSettings),
+        .target(name: "MediaFormats", dependencies: ["CLinux"], swiftSettings: swiftSettings),
 
         // MARK: Built-in stages and their clients
         .target(

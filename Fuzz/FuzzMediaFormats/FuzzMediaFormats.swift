@@ -36,10 +36,24 @@ func exercise(_ bytes: [UInt8]) {
         _ = try? MetadataStripper.strip(&input, to: &output, policy: StripPolicy(mode: mode), editor: FuzzEditor())
     }
     // The same input as each format's body, so the fuzzer need not discover the signatures first.
-    for signature in [[0xFF, 0xD8], PNG.signature, Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBP".utf8)] as [[UInt8]] {
+    for signature in [[0xFF, 0xD8], PNG.signature, Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBP".utf8), Array("GIF89a".utf8)] as [[UInt8]] {
         var input = BufferedInput(MemoryReader(signature + bytes), capacity: 64)
         var output = MemoryWriter()
         _ = try? MetadataStripper.strip(&input, to: &output, policy: StripPolicy(), editor: FuzzEditor())
+    }
+    // ISO base media: as it is, and after an ftyp box of a HEIF and of a QuickTime movie.
+    let ftyp: ([UInt8]) -> [UInt8] = { brand in [0, 0, 0, 16] + Array("ftyp".utf8) + brand + [0, 0, 0, 0] }
+    for candidate in [bytes, ftyp(Array("heic".utf8)) + bytes, ftyp(Array("qt  ".utf8)) + bytes] {
+        for mode in StripPolicy.Mode.allCases {
+            let source = MemoryBytes(candidate)
+            guard let (plan, report) = try? MetadataStripper.plan(source, policy: StripPolicy(mode: mode, keepCopyright: true), editor: FuzzEditor()) else { continue }
+            var output = MemoryWriter()
+            var observed = 0
+            try? plan.write(from: source, to: &output, observe: { observed += $0.count })
+            // The plan's own arithmetic must hold: what it says it writes, it writes, and every source byte is seen once.
+            precondition(output.count == plan.outputLength && report.bytesOut == plan.outputLength, "plan length mismatch")
+            precondition(observed == candidate.count, "source bytes not observed exactly once")
+        }
     }
 }
 

@@ -55,7 +55,7 @@ public final class FileBytes: ByteSource {
     public let path: String
     /// The file's size when it was opened.
     public let count: Int64
-    private let descriptor: Int32
+    let descriptor: Int32
     private let blockSize = 65_536
     private var cachedOffset: Int64 = -1
     private var cache: [UInt8] = []

@@ -5,19 +5,25 @@ import Logging
 import MediaFormats
 import MediaIngest
 
-/// `strip.metadata`: removes privacy metadata losslessly — no pixel re-encoded, no photo rotated, no colour shifted.
+/// `strip.metadata`: removes privacy metadata losslessly — no pixel re-encoded, no sample re-muxed, no photo
+/// rotated, no colour shifted.
 ///
-/// JPEG, PNG and WebP are rewritten into a work file (the source is never touched), streaming: memory does not grow
-/// with the file, and the image data is copied byte for byte. The orientation survives as a minimal EXIF written with
-/// libexif holding only the Orientation tag; ICC profiles stay. Other formats (TIFF, HEIC/AVIF, video, documents, GIF
-/// with XMP or comments) are rejected with `strip_unsupported` — fail closed — unless `onUnsupported` is `pass`.
+/// - JPEG, PNG, WebP and GIF are streamed into a work file (the source is never touched): memory does not grow with
+///   the file and the image data is copied byte for byte. The orientation survives as a minimal EXIF written with
+///   libexif holding only the Orientation tag; ICC profiles stay.
+/// - HEIF/HEIC/AVIF and ISO/QuickTime movies (MP4, MOV, M4V, M4A, 3GP) are planned from their header boxes and
+///   written around their media data, which is copied unchanged (by the kernel when no hash is wanted) and never
+///   moves; removed payloads are zeroed where they lie. A file with nothing to remove passes unchanged, uncopied.
+///
+/// Other formats (TIFF, WebM, documents) are rejected with `strip_unsupported` — fail closed — unless
+/// `onUnsupported` is `pass`.
 ///
 /// MPF files (MPO stereo pairs, Ultra HDR gain maps): the primary image is kept; the MPF index and the secondary
 /// images after its end are dropped, because they carry their own EXIF (GPS included) and their offsets would change.
 public struct StripStage: Stage, StageDefinition {
     public static let kind = "strip.metadata"
     public static let phase = StagePhase.strip
-    public static let summary = "Remove EXIF (GPS, maker notes, thumbnail), XMP, IPTC and comments from JPEG, PNG and WebP without re-encoding; keep ICC and orientation."
+    public static let summary = "Remove EXIF (GPS, maker notes, thumbnail), XMP, IPTC, comments, QuickTime/MP4 location and device metadata from JPEG, PNG, WebP, GIF, HEIC/AVIF and MP4/MOV/3GP without re-encoding; keep ICC and orientation."
 
     /// What to keep.
     public enum Keep: String, OptionEnum {
@@ -35,9 +41,9 @@ public struct StripStage: Stage, StageDefinition {
         case reject, pass
     }
 
-    static let mode = StageOption<Mode>("mode", default: .all, doc: "\"all\" removes every metadata block except what `keep` names; \"gps-only\" removes only location (EXIF GPS IFD, XMP GPS).")
-    static let keep = StageOption<[Keep]>("keep", default: [.orientation, .icc], doc: "What survives: \"orientation\" (as a minimal EXIF), \"icc\" (colour profiles), \"copyright\" (EXIF Copyright and Artist).")
-    static let onUnsupported = StageOption<Unsupported>("onUnsupported", default: .reject, doc: "Formats that cannot be stripped (TIFF, HEIC/AVIF, video, documents, GIF with XMP): \"reject\" (fail closed) or \"pass\" unchanged.")
+    static let mode = StageOption<Mode>("mode", default: .all, doc: "\"all\" removes every metadata block except what `keep` names; \"gps-only\" removes only location (EXIF GPS IFD, XMP GPS, QuickTime/3GPP location, timed location tracks).")
+    static let keep = StageOption<[Keep]>("keep", default: [.orientation, .icc], doc: "What survives: \"orientation\" (as a minimal EXIF; HEIF and video keep theirs in irot/imir and the track matrix anyway), \"icc\" (colour profiles), \"copyright\" (EXIF Copyright and Artist).")
+    static let onUnsupported = StageOption<Unsupported>("onUnsupported", default: .reject, doc: "Formats that cannot be stripped (TIFF, WebM, documents, damaged headers): \"reject\" (fail closed) or \"pass\" unchanged.")
     public static let options = [mode.spec, keep.spec, onUnsupported.spec]
 
     /// The policy applied to each file.
@@ -76,34 +82,19 @@ public struct StripStage: Stage, StageDefinition {
         }
         var asset = asset
         let head = try ReadableFile(path: path).readHead(16)
-        let format = ImageHeaders.sniff(head)
-        switch format {
-        case .jpeg?, .png?, .webp?:
-            break
-        case .gif?:
-            let blocks = try GIFMetadata.blocks(FileBytes(path: path))
-            guard blocks.isEmpty else {
-                return unsupported(asset, "GIF with \(blocks.joined(separator: " and ")) blocks cannot be stripped")
-            }
-            asset.facts["strip"] = ["format": "gif", "removed": [:], "note": "no metadata blocks"]
-            return .next(asset)
-        default:
-            let type = asset.mime?.mime ?? format.map { "image/\($0.rawValue)" } ?? "this format"
-            return unsupported(asset, "cannot strip metadata from \(type) (JPEG, PNG and WebP only)")
+        guard let container = MediaContainer.sniff(head) else {
+            let type = asset.mime?.mime ?? "this format"
+            return unsupported(asset, "cannot strip metadata from \(type) (JPEG, PNG, WebP, GIF, HEIF/AVIF and MP4/MOV/3GP only)")
         }
-
-        // The stripped copy is never larger than the source plus a minimal EXIF.
-        let output = try context.makeWorkFile(named: Self.workName(asset.fileName), sizeHint: (asset.size ?? Int64.max / 2) + 4096)
         let hashesSource = hashesSource && path == asset.origin.path && asset.sourceSHA256 == nil
         var hasher = SHA256()
-        let report: StripReport
-        let outputSHA256: String?
+        let observe: (UnsafeRawBufferPointer) -> Void = { block in hasher.update(bufferPointer: block) }
+        let result: Stripped
         do {
-            (report, outputSHA256) = try Self.strip(path: path, to: output, policy: policy, hashingOutput: hashesOutput) { block in
-                if hashesSource { hasher.update(bufferPointer: block) }
+            result = try Self.strip(path: path, container: container, policy: policy, hashingOutput: hashesOutput, observe: hashesSource ? observe : nil) {
+                try context.makeWorkFile(named: Self.workName(asset.fileName), sizeHint: $0)
             }
         } catch let error as StripError {
-            FileSystem.removeFile(output)
             switch error {
             case .unsupported(let text): return unsupported(asset, text)
             case .damaged(.truncated(let text)): return .reject(asset, Rejection(.truncated, text))
@@ -111,42 +102,88 @@ public struct StripStage: Stage, StageDefinition {
             case .damaged(.io(let text)): throw StripFailure(message: text)
             }
         }
-        if hashesSource { asset.sourceSHA256 = Digest.hex(hasher.finalize()) }
-        asset.contentPath = output
-        asset.size = report.bytesOut
-        // The upload needs the SHA-256 of what it sends before it sends it; hashed while written, it costs no re-read.
-        asset.contentDigest = outputSHA256.map { ContentDigest(path: output, size: report.bytesOut, sha256: $0) }
-        asset.facts["strip"] = Self.facts(report, policy: policy)
+        if hashesSource, result.output != nil { asset.sourceSHA256 = Digest.hex(hasher.finalize()) }
+        var facts = Self.facts(result.report, policy: policy)
+        if let output = result.output {
+            asset.contentPath = output
+            asset.size = result.report.bytesOut
+            // The upload needs the SHA-256 of what it sends before it sends it; hashed while written, it costs no re-read.
+            asset.contentDigest = result.outputSHA256.map { ContentDigest(path: output, size: result.report.bytesOut, sha256: $0) }
+        } else {
+            facts["unchanged"] = true
+        }
+        asset.facts["strip"] = .object(facts)
         context.logger.debug(
-            "stripped", metadata: ["removed": "\(report.removed)", "gps": "\(report.gpsFound)", "bytes": "\(report.bytesIn)→\(report.bytesOut)"])
+            "stripped",
+            metadata: ["removed": "\(result.report.removed)", "gps": "\(result.report.gpsFound)", "bytes": "\(result.report.bytesIn)→\(result.report.bytesOut)"])
         return .next(asset)
     }
 
-    /// Strips one file into another.
-    /// - Parameter observe: sees every byte read from `path`, once (to hash the source while it streams).
-    /// - Throws: ``StripError``; ``FileError`` when a file cannot be opened or written.
-    public static func strip(
-        path: String, to destination: String, policy: StripPolicy, observe: @escaping (UnsafeRawBufferPointer) -> Void = { _ in }
-    ) throws -> StripReport {
-        try strip(path: path, to: destination, policy: policy, hashingOutput: false, observe: observe).report
+    /// The outcome of stripping one file.
+    public struct Stripped: Sendable {
+        /// What was removed.
+        public var report: StripReport
+        /// The stripped copy, or `nil` when the source had nothing to remove (use it as it is).
+        public var output: String?
+        /// The SHA-256 of the copy, when asked for and known (`nil` when a patch changed bytes already written, as a
+        /// large WebP's RIFF length does).
+        public var outputSHA256: String?
     }
 
-    /// Strips one file into another and, with `hashingOutput`, returns the SHA-256 of what it wrote (`nil` when a
-    /// patch changed bytes already written, as a large WebP's RIFF length does).
-    static func strip(
-        path: String, to destination: String, policy: StripPolicy, hashingOutput: Bool, observe: @escaping (UnsafeRawBufferPointer) -> Void
-    ) throws -> (report: StripReport, sha256: String?) {
-        let source = try ReadableFile(path: path)
-        let target = try WritableFile(path: destination, exclusive: true)
-        var input = BufferedInput(DescriptorReader(descriptor: source.descriptor, path: path), observer: observe)
+    /// Strips one file into a work file made by `makeOutput` (given the output size when it is known).
+    /// - Parameters:
+    ///   - observe: sees every byte read from `path`, once, in order (to hash the source while it streams); never
+    ///     called when the file passes unchanged.
+    /// - Throws: ``StripError``; ``FileError`` when a file cannot be opened or written; `CancellationError`.
+    public static func strip(
+        path: String, container: MediaContainer, policy: StripPolicy, hashingOutput: Bool, observe: ((UnsafeRawBufferPointer) -> Void)?,
+        makeOutput: (Int64) throws -> String
+    ) throws -> Stripped {
         var outputHasher = SHA256()
-        var writer = DescriptorWriter(
-            descriptor: target.fileDescriptor, path: destination, observer: hashingOutput ? { outputHasher.update(bufferPointer: $0) } : nil)
-        let report = try MetadataStripper.strip(&input, to: &writer, policy: policy, editor: LibExifEditor())
-        try writer.flush()
-        try target.commit(durable: false)
-        let digest = hashingOutput && !writer.patchedWrittenBytes ? Digest.hex(outputHasher.finalize()) : nil
-        return (report, digest)
+        let hashOutput: ((UnsafeRawBufferPointer) -> Void)? = hashingOutput ? { outputHasher.update(bufferPointer: $0) } : nil
+        if MetadataStripper.plannedFormats.contains(container) {
+            let source: FileBytes
+            do { source = try FileBytes(path: path) } catch let error as FormatError { throw StripError.damaged(error) }
+            let (plan, report) = try MetadataStripper.plan(source, policy: policy, editor: LibExifEditor())
+            if plan.isIdentity { return Stripped(report: report, output: nil) }
+            let destination = try makeOutput(plan.outputLength)
+            do {
+                let target = try WritableFile(path: destination, exclusive: true)
+                var writer = DescriptorWriter(descriptor: target.fileDescriptor, path: destination, observer: hashOutput)
+                try plan.write(from: source, to: &writer, observe: observe) { try Task.checkCancellation() }
+                try writer.flush()
+                try target.commit(durable: false)
+            } catch let error as FormatError {
+                FileSystem.removeFile(destination)
+                throw StripError.damaged(error)
+            } catch {
+                FileSystem.removeFile(destination)
+                throw error
+            }
+            return Stripped(report: report, output: destination, outputSHA256: hashingOutput ? Digest.hex(outputHasher.finalize()) : nil)
+        }
+
+        // Streamed formats: the stripped copy is never larger than the source plus a minimal EXIF.
+        let source = try ReadableFile(path: path)
+        let destination = try makeOutput((try? source.status().size).map { $0 + 4096 } ?? Int64.max / 2)
+        do {
+            let target = try WritableFile(path: destination, exclusive: true)
+            var input = BufferedInput(DescriptorReader(descriptor: source.descriptor, path: path), observer: observe ?? { _ in })
+            var writer = DescriptorWriter(descriptor: target.fileDescriptor, path: destination, observer: hashOutput)
+            let report = try MetadataStripper.strip(&input, to: &writer, policy: policy, editor: LibExifEditor())
+            try writer.flush()
+            try target.commit(durable: false)
+            // A GIF without metadata blocks is its own stripped copy.
+            if container == .gif, report.removed.isEmpty, report.rewritten.isEmpty, report.trailingBytesRemoved == 0, report.truncation == nil {
+                FileSystem.removeFile(destination)
+                return Stripped(report: report, output: nil)
+            }
+            let digest = hashingOutput && !writer.patchedWrittenBytes ? Digest.hex(outputHasher.finalize()) : nil
+            return Stripped(report: report, output: destination, outputSHA256: digest)
+        } catch {
+            FileSystem.removeFile(destination)
+            throw error
+        }
     }
 
     func unsupported(_ asset: Asset, _ reason: String) -> StageOutcome {
@@ -165,7 +202,7 @@ public struct StripStage: Stage, StageDefinition {
         return String(cleaned.suffix(120))
     }
 
-    static func facts(_ report: StripReport, policy: StripPolicy) -> JSONValue {
+    static func facts(_ report: StripReport, policy: StripPolicy) -> [String: JSONValue] {
         var facts: [String: JSONValue] = [
             "format": .string(report.format.rawValue),
             "mode": .string(policy.mode.rawValue),
@@ -182,7 +219,8 @@ public struct StripStage: Stage, StageDefinition {
         if report.trailingBytesRemoved > 0 { facts["trailingBytesRemoved"] = .int(report.trailingBytesRemoved) }
         if report.secondaryImagesDropped > 0 { facts["secondaryImagesDropped"] = .int(Int64(report.secondaryImagesDropped)) }
         if let truncation = report.truncation { facts["truncated"] = .string(truncation) }
-        return .object(facts)
+        if let brand = report.brand { facts["brand"] = .string(brand) }
+        return facts
     }
 }
 
@@ -192,48 +230,4 @@ struct StripFailure: Error, AssetFailureDescribing, CustomStringConvertible {
     var failureCode: String { "io" }
     var failureMessage: String { message }
     var description: String { message }
-}
-
-/// Metadata blocks in a GIF: comment extensions and XMP application extensions.
-enum GIFMetadata {
-    static func blocks(_ source: some ByteSource) throws -> [String] {
-        let header = try source.bytes(at: 0, count: 13)
-        guard header.count == 13 else { return [] }
-        var offset: Int64 = 13
-        if header[10] & 0x80 != 0 { offset += 3 * Int64(1 << (Int(header[10] & 0x07) + 1)) }
-        var found: [String] = []
-        while let introducer = try source.bytes(at: offset, count: 1).first {
-            switch introducer {
-            case 0x3B:
-                return found
-            case 0x21:
-                guard let label = try source.bytes(at: offset + 1, count: 1).first else { return found }
-                if label == 0xFE && !found.contains("comment") { found.append("comment") }
-                if label == 0xFF {
-                    let application = try source.bytes(at: offset + 3, count: 11)
-                    if application.starts(with: Array("XMP DataXMP".utf8)) && !found.contains("XMP") { found.append("XMP") }
-                }
-                offset = try skipSubBlocks(source, from: offset + 2)
-            case 0x2C:
-                let descriptor = try source.bytes(at: offset, count: 10)
-                guard descriptor.count == 10 else { return found }
-                offset += 10
-                if descriptor[9] & 0x80 != 0 { offset += 3 * Int64(1 << (Int(descriptor[9] & 0x07) + 1)) }
-                offset = try skipSubBlocks(source, from: offset + 1)
-            default:
-                return found
-            }
-        }
-        return found
-    }
-
-    static func skipSubBlocks(_ source: some ByteSource, from start: Int64) throws -> Int64 {
-        var offset = start
-        while let length = try source.bytes(at: offset, count: 1).first {
-            offset += 1
-            if length == 0 { return offset }
-            offset += Int64(length)
-        }
-        return offset
-    }
 }

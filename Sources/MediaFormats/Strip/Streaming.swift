@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// A sequential source of bytes: a file descriptor, or an array (tests and fuzzing).
@@ -16,6 +17,9 @@ public protocol ByteWriter {
     mutating func patch(at offset: Int64, _ bytes: [UInt8]) throws
     /// Bytes written so far.
     var count: Int64 { get }
+    /// Appends the bytes of `range` of `source` (a default reads them through memory in 1 MiB chunks).
+    /// - Parameter checkpoint: called between chunks; what it throws stops the copy (cancellation).
+    mutating func copy(_ range: Range<Int64>, from source: some ByteSource, checkpoint: () throws -> Void) throws
 }
 
 extension ByteWriter {
@@ -145,6 +149,36 @@ public struct DescriptorWriter: ByteWriter {
         patchedWrittenBytes = true
         let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
         guard written == bytes.count else { throw FormatError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// Copies a range of a file: by the kernel (`copy_file_range`, a reflink on file systems that share extents)
+    /// when the source is a ``FileBytes`` and no observer needs the bytes, else through memory.
+    public mutating func copy(_ range: Range<Int64>, from source: some ByteSource, checkpoint: () throws -> Void) throws {
+        guard observer == nil, let file = source as? FileBytes else {
+            try copyThroughMemory(range, from: source, checkpoint: checkpoint)
+            return
+        }
+        try flush()
+        var sourceOffset = off_t(range.lowerBound)
+        var left = range.upperBound - range.lowerBound
+        while left > 0 {
+            try checkpoint()
+            // Chunks of 64 MiB so cancellation is seen between them.
+            let copied = clinux_copy_file_range(file.descriptor, &sourceOffset, descriptor, Int(min(left, 64 << 20)))
+            if copied < 0 {
+                if errno == EINTR { continue }
+                if [EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF].contains(errno) {
+                    // Not supported between these two files: finish through memory.
+                    try copyThroughMemory(Int64(sourceOffset)..<range.upperBound, from: source, checkpoint: checkpoint)
+                    return
+                }
+                throw FormatError.io("cannot copy into \(path): \(String(cString: strerror(errno)))")
+            }
+            guard copied > 0 else { throw FormatError.truncated("\(file.path) is shorter than when it was read (ends before byte \(range.upperBound))") }
+            left -= Int64(copied)
+            count += Int64(copied)
+            flushed += Int64(copied)
+        }
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {

@@ -82,10 +82,41 @@ public protocol MetadataEditor {
     func inflate(_ data: [UInt8], cap: Int) -> [UInt8]?
 }
 
+/// The containers `strip.metadata` rewrites.
+public enum MediaContainer: String, Sendable, Hashable, CaseIterable {
+    case jpeg, png, webp, gif
+    /// HEIF images and image sequences: HEIC, AVIF, HEIF.
+    case heif
+    /// ISO/QuickTime movies: MP4, MOV, M4V, M4A, 3GP/3G2.
+    case movie
+
+    /// The container a file starts like (its first 16 bytes or more), or `nil`. ISO base media files are
+    /// recognised by a first box of a type they start with (`ftyp`, or `moov`/`mdat`/`wide`/`free`/`skip` in old
+    /// QuickTime files); whether one is a HEIF image or a movie is known only from its boxes.
+    public static func sniff(_ head: [UInt8]) -> MediaContainer? {
+        switch ImageHeaders.sniff(head) {
+        case .jpeg?: return .jpeg
+        case .png?: return .png
+        case .webp?: return .webp
+        case .gif?: return .gif
+        case .heif?: return .heif
+        default: break
+        }
+        guard head.count >= 8 else { return nil }
+        let size = be32(head, 0)
+        let type = FourCC(head, at: 4)
+        let starts: Set<FourCC> = [.ftyp, .moov, .mdat, .wide, .free, .skip]
+        guard starts.contains(type), size == 0 || size == 1 || size >= 8 else { return nil }
+        return .movie
+    }
+}
+
 /// What a strip did, for the manifest.
 public struct StripReport: Sendable, Hashable {
     /// The container format.
-    public var format: ImageFormat
+    public var format: MediaContainer
+    /// The ISO major brand (`heic`, `avif`, `qt`, `isom`, `mp42`, `3gp4`…), for ISO files.
+    public var brand: String?
     /// Removed blocks by kind (`exif`, `xmp`, `iptc`, `comment`, `app12`, `text`, `ztxt`, `itxt`, `time`…) and count.
     public var removed: [String: Int] = [:]
     /// Blocks rewritten in place (gps-only mode): kind and count.
@@ -111,7 +142,7 @@ public struct StripReport: Sendable, Hashable {
     public var bytesOut: Int64 = 0
 
     /// Creates an empty report for `format`.
-    public init(format: ImageFormat) { self.format = format }
+    public init(format: MediaContainer) { self.format = format }
 
     mutating func count(_ kind: String) { removed[kind, default: 0] += 1 }
 }
@@ -131,25 +162,30 @@ public enum StripError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Strips metadata from an image stream, dispatching on its signature.
+/// Strips metadata from a file, dispatching on its signature.
 public enum MetadataStripper {
-    /// The formats `strip(_:to:policy:editor:)` handles.
-    public static let supportedFormats: Set<ImageFormat> = [.jpeg, .png, .webp]
+    /// The containers a stream can be stripped from with ``strip(_:to:policy:editor:)``: their metadata is
+    /// interleaved with small structures, and one pass in order does it.
+    public static let streamedFormats: Set<MediaContainer> = [.jpeg, .png, .webp, .gif]
+    /// The containers stripped from random-access bytes with ``plan(_:policy:editor:)``: their metadata sits in
+    /// header boxes that may follow gigabytes of media data.
+    public static let plannedFormats: Set<MediaContainer> = [.heif, .movie]
 
-    /// Copies `input` to `output` without the metadata `policy` removes.
+    /// Copies `input` to `output` without the metadata `policy` removes (JPEG, PNG, WebP, GIF).
     /// - Throws: ``StripError``.
     public static func strip<R: ByteReader, W: ByteWriter>(
         _ input: inout BufferedInput<R>, to output: inout W, policy: StripPolicy, editor: some MetadataEditor
     ) throws -> StripReport {
         let head = try input.peekHead(16)
-        guard let format = ImageHeaders.sniff(head) else { throw StripError.unsupported("not an image format that can be stripped") }
+        guard let format = MediaContainer.sniff(head) else { throw StripError.unsupported("not a format that can be stripped") }
         do {
             var report: StripReport
             switch format {
             case .jpeg: report = try JPEGStripper.strip(&input, to: &output, policy: policy, editor: editor)
             case .png: report = try PNGStripper.strip(&input, to: &output, policy: policy, editor: editor)
             case .webp: report = try WebPStripper.strip(&input, to: &output, policy: policy, editor: editor)
-            default: throw StripError.unsupported("stripping \(format.rawValue.uppercased()) files is not supported")
+            case .gif: report = try GIFStripper.strip(&input, to: &output, policy: policy)
+            case .heif, .movie: throw StripError.unsupported("\(format.rawValue) files are stripped from random-access bytes (plan(_:policy:editor:))")
             }
             report.bytesIn = input.offset
             report.bytesOut = output.count
@@ -157,6 +193,16 @@ public enum MetadataStripper {
         } catch let error as FormatError {
             throw StripError.damaged(error)
         }
+    }
+
+    /// Plans the stripped copy of a HEIF image or an ISO/QuickTime movie, reading only its header boxes; write it
+    /// with ``SplicePlan/write(from:to:observe:checkpoint:)``.
+    /// - Throws: ``StripError``.
+    public static func plan(_ source: some ByteSource, policy: StripPolicy, editor: some MetadataEditor) throws -> (plan: SplicePlan, report: StripReport) {
+        var (plan, report) = try ISOMediaStripper.plan(source, policy: policy, editor: editor)
+        report.bytesIn = source.count
+        report.bytesOut = plan.outputLength
+        return (plan, report)
     }
 }
 
