@@ -48,7 +48,7 @@ lines = [json.loads(line) for line in open("output/manifest.jsonl")]
 rejected = sorted(l["path"] for l in lines if l["status"] == "rejected" and l["code"] == "image_too_small")
 done = [l for l in lines if l["status"] == "done"]
 assert rejected == ["animated_dispose.gif", "exif_orient6.webp"], rejected
-assert len(done) == 4, [l["path"] for l in done]
-print("example pipeline: 4 done, 2 rejected by example.min-size")
+assert len(done) == 6, [l["path"] for l in done]
+print("example pipeline: 6 done, 2 rejected by example.min-size")
 PY
 )

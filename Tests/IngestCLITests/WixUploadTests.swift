@@ -209,4 +209,36 @@ struct CustomStagesWixTests {
         // No route for video: the stage's own filePath.
         #expect(placed.first { $0.key.hasSuffix("_plain.mp4") }?.value == "/other", "\(placed)")
     }
+
+    @Test("the shipped pipelines/wix.json strips phone media: nothing the emulator stores has GPS, make, model or XMP")
+    func shippedPipelineStripsPhoneMedia() async throws {
+        let phone = [
+            "images/heic/gps_iphone_IMG_5195.HEIC", "images/heic/gps_android_HMD_Nokia_8.3_hdr.heif", "images/avif/exif.avif",
+            "video/gps_iphone.mov", "video/gps_udta.mp4", "video/xmp.mov", "images/gif/xmp.gif", "images/jpeg/gps_Apple_iPhone_4.jpg",
+        ]
+        let setup = try await WixUploadTests.start(files: phone)
+        defer { Task { await setup.stop() } }
+        // The shipped file itself, not a test pipeline; its source waits for files to be 10 s old.
+        try setup.project.write("pipelines/wix.json", try String(contentsOfFile: repositoryRoot + "/pipelines/wix.json", encoding: .utf8))
+        _ = try await runProcessAsync("/usr/bin/find", [setup.project.file("inbox"), "-type", "f", "-exec", "touch", "-d", "1 hour ago", "{}", "+"])
+        let result = try await runProcessAsync(
+            ingest, ["run", "wix"],
+            environment: ["WIX_API_KEY": WixUploadTests.apiKey, "WIX_BASE_URL": setup.emulator.baseURL, "WIX_SITE_ID": WixUploadTests.siteID, "WIX_INBOX": "inbox"],
+            currentDirectory: setup.project.path, timeout: 600)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let stored = try await setup.storedFiles()
+        #expect(stored.count == phone.count, "\(stored.map { $0["displayName"] ?? "" })")
+        #expect(stored.allSatisfy { $0["operationStatus"] as? String == "READY" })
+        let blobs = setup.data + "/blobs"
+        let listing = try await runProcessAsync("/usr/bin/exiftool", ["-j", "-G0:1", "-a", "-n", "-ee", "-r", "-ext", "*", blobs])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == phone.count)
+        for row in rows {
+            let found = row.keys.filter { key in
+                let lowered = key.lowercased()
+                return lowered.contains("gps") || key.hasPrefix("XMP") || key.hasPrefix("MakerNotes:") || key.hasSuffix(":Make") || key.hasSuffix(":Model")
+            }
+            #expect(found.isEmpty, "\(row["SourceFile"] ?? ""): \(found.sorted())")
+        }
+    }
 }

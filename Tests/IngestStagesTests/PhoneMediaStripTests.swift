@@ -109,6 +109,38 @@ struct PhoneMediaStripTests {
         for window in windows(of: packet) { #expect(!contains(Array(try Data(contentsOf: URL(fileURLWithPath: try Self.output(xmp.asset)))), window)) }
     }
 
+    @Test("a faststart MP4 (moov before mdat) with keys, ©xyz, loci and XMP written by ffmpeg and exiftool: all gone, no sample moves")
+    func faststartWithEveryKind() async throws {
+        let directory = TemporaryDirectory()
+        let remuxed = directory.file("remuxed.mp4")
+        let source = directory.file("tagged.mp4")
+        var result = try runProcess("/usr/bin/ffmpeg", [
+            "-nostdin", "-v", "error", "-i", Corpus.path("video/gps_udta.mp4"), "-c", "copy", "-movflags", "+faststart+use_metadata_tags",
+            "-metadata", "location=+48.8584+002.2945/", "-metadata", "make=Google", "-metadata", "model=Pixel 8",
+            "-metadata", "com.apple.quicktime.location.ISO6709=+48.8584+002.2945+035.000/", remuxed,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        result = try runProcess("/usr/bin/exiftool", [
+            "-q", "-o", source, "-XMP:GPSLatitude=48.8584", "-XMP:GPSLongitude=2.2945", "-XMP:Creator=Jane", "-UserData:GPSCoordinates=48.8584, 2.2945", remuxed,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let tagged = try #require(try exiftoolTags([source], extra: ["-ee"])[source])
+        #expect(phoneLeftovers(tagged).count >= 8, "the source carries every kind: \(phoneLeftovers(tagged))")
+        let asset = try #require(try await StageHarness(StripStage()).process(file: source).asset)
+        let output = try Self.output(asset)
+        let tags = try #require(try exiftoolTags([output], extra: ["-ee"])[output])
+        #expect(phoneLeftovers(tags).isEmpty, "keeps \(phoneLeftovers(tags))")
+        #expect(try MediaTools.packetHashes(output).hashes == (try MediaTools.packetHashes(source).hashes))
+        #expect(try MediaTools.packetHashes(output).errors.isEmpty)
+        // The moov shrank where it stands and a zeroed free box holds its old footprint: the file keeps its length
+        // and mdat its offset, so no chunk offset had to change.
+        #expect(asset.size == Int64(try Data(contentsOf: URL(fileURLWithPath: source)).count))
+        #expect(tags["QuickTime:MediaDataOffset"] as? Int == tagged["QuickTime:MediaDataOffset"] as? Int)
+        for needle in ["+48.8584", "Pixel 8", "xmpmeta"] {
+            #expect(!contains(Array(try Data(contentsOf: URL(fileURLWithPath: output))), Array(needle.utf8)), "\(needle) is still in the bytes")
+        }
+    }
+
     @Test("GIF: XMP and comments go, NETSCAPE looping and every frame (ffmpeg) stay")
     func gifFiles() async throws {
         let results = try await Self.strip(Self.gifs)
