@@ -39,16 +39,19 @@ test: deps
 clean:
 	rm -rf .build demo-output .ingest Examples/ExternalStage/.build Examples/ExternalStage/output
 
-# libFuzzer over the JPEG/PNG/WebP parsers and strippers (MediaFormats), seeded with the corpus images.
+# libFuzzer over the parsers and strippers of MediaFormats (JPEG, PNG, WebP, GIF, HEIF/AVIF, MP4/MOV boxes, the
+# splice plans), seeded with the corpus images and small copies of its ISO files (Fuzz/make-seeds.py).
 FUZZ_RUNS ?= 1000000
 fuzz:
 	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-media-formats -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 	mkdir -p .fuzz/work .fuzz/artifacts
-	.build-fuzz/release/fuzz-media-formats .fuzz/work Tests/Fixtures/corpus/images Tests/Fixtures/corpus/adversarial Fuzz/regressions \
+	python3 Fuzz/make-seeds.py Tests/Fixtures/corpus .fuzz/seeds
+	.build-fuzz/release/fuzz-media-formats .fuzz/work .fuzz/seeds Tests/Fixtures/corpus/images Tests/Fixtures/corpus/adversarial Fuzz/regressions \
 		-runs=$(FUZZ_RUNS) -max_len=16384 -rss_limit_mb=2048 -artifact_prefix=.fuzz/artifacts/ -print_final_stats=1
 
-# Benchmarks against file(1), exiftool and curl on the same files in the same invocation (see Benchmarks/bench.sh):
-# detect, strip, bigfile, e2e (2,000 JPEGs through the Wix pipeline), scale (1k/5k/20k files, ledger re-run).
+# Benchmarks against file(1), exiftool, ffmpeg and curl on the same files in the same invocation (Benchmarks/bench.sh):
+# detect, strip, heic, mov (1 GiB), mp4s (200 phone videos), bigfile, e2e (2,000 JPEGs through the Wix pipeline),
+# scale (1k/5k/20k files, ledger re-run).
 # Writes Benchmarks/results/latest.md. `make bench SCENARIOS="detect strip"` runs a subset.
 SCENARIOS ?=
 bench: deps

@@ -3,30 +3,33 @@
 # invocation (hyperfine), so machine noise cancels and only ratios are reported. Not a test: nothing here asserts
 # a timing. Writes a Markdown report to Benchmarks/results/latest.md.
 #
-#   Benchmarks/bench.sh [detect] [strip] [bigfile] [e2e] [scale]     (default: all)
+#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [scale]     (default: all)
 #
-# Needs: hyperfine, exiftool, file, curl, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make bench`
-# installs them). Environment: BENCH_COPIES (corpus copies for detect/strip, 40), BENCH_BIG_BYTES (2 GiB),
-# BENCH_E2E_FILES (2000), BENCH_SCALE ("1000 5000 20000"), BENCH_LEDGER_FILES (10000).
+# Needs: hyperfine, exiftool, file, curl, ffmpeg, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make
+# bench` installs them). Environment: BENCH_COPIES (corpus copies for detect/strip/heic, 40), BENCH_BIG_BYTES (2 GiB),
+# BENCH_MOV_BYTES (1 GiB), BENCH_MP4_FILES (200), BENCH_E2E_FILES (2000), BENCH_SCALE ("1000 5000 20000"),
+# BENCH_LEDGER_FILES (10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$ROOT/Benchmarks/work
 RESULTS=$ROOT/Benchmarks/results
 REPORT=$RESULTS/latest.md
-SCENARIOS=${*:-detect strip bigfile e2e scale}
+SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e scale}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
 E2E_FILES=${BENCH_E2E_FILES:-2000}
 SCALE_SIZES=${BENCH_SCALE:-1000 5000 20000}
 LEDGER_FILES=${BENCH_LEDGER_FILES:-10000}
+MOV_BYTES=${BENCH_MOV_BYTES:-1073741824}
+MP4_FILES=${BENCH_MP4_FILES:-200}
 
 swift build -c release --product ingest >/dev/null
 swift build -c release --product wix-media-emulator >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 mkdir -p "$WORK" "$RESULTS/sections"
 cores=$(nproc)
-MACHINE="$(uname -m) · ${cores} cores · $(swift --version 2>/dev/null | head -1) · $(file --version | head -1) · exiftool $(exiftool -ver)"
+MACHINE="$(uname -m) · ${cores} cores · $(swift --version 2>/dev/null | head -1) · $(file --version | head -1) · exiftool $(exiftool -ver) · $(ffmpeg -version | head -1 | cut -d' ' -f1-3)"
 
 # Each scenario writes its own section (Benchmarks/results/sections/NAME.md, stamped with its date); latest.md is put
 # together from all sections at the end, so running a subset refreshes those sections and keeps the others.
@@ -160,6 +163,91 @@ if [[ " $SCENARIOS " == *" strip "* ]]; then
     echo
     echo "- vs \`exiftool -all= -tagsfromfile @ -orientation -icc_profile\` (the same job): **$(ratio "$WORK/strip.json" 0 1)** (goal ≥ 50×)"
     echo "- vs \`exiftool -all=\`: **$(ratio "$WORK/strip.json" 0 2)** (goal ≥ 5×)"
+    echo
+  } | section "$SCENARIO"
+fi
+
+if [[ " $SCENARIOS " == *" heic "* ]]; then
+  SCENARIO=heic
+  make_set "$WORK/heic-in" "-name *.heic -o -name *.HEIC -o -name *.heif -o -name *.avif"
+  n=$(ls "$WORK/heic-in" | wc -l)
+  pipeline heic '{"kind": "strip.metadata"}' "$cores"
+  bytes=$(du -sb "$WORK/heic-in" | cut -f1)
+  hyperfine -N --warmup 1 --min-runs 3 --export-json "$WORK/heic.json" \
+    --prepare "bash -c 'rm -rf $WORK/heic-copy && cp -r $WORK/heic-in $WORK/heic-copy'" \
+    "$(timed heic "$BIN/ingest" run heic --pipelines "$WORK/pipelines" --quiet)" \
+    "$(timed heicexif bash -c "'exiftool -q -q -all= -tagsfromfile @ -orientation -icc_profile -overwrite_original $WORK/heic-copy >/dev/null || true'")" >/dev/null
+  {
+    echo "## strip.metadata vs exiftool on HEIC/HEIF/AVIF ($n corpus files: iPhone and Android HEICs with GPS, AVIFs; $cores workers)"
+    echo
+    report_table "$WORK/heic.json" "$n" "$bytes" heic heicexif
+    echo
+    echo "- vs \`exiftool -all= -tagsfromfile @ -orientation -icc_profile\`: **$(ratio "$WORK/heic.json" 0 1)** (goal ≥ 20×)"
+    echo
+  } | section "$SCENARIO"
+fi
+
+# An iPhone-like MOV (H.264 + AAC from the corpus, looped with -c copy, moov last) of about $1 bytes with location,
+# make and model in QuickTime keys and user data, at $2.
+make_movie() {
+  local want=$1 out=$2 source=Tests/Fixtures/corpus/video/gps_iphone.mov
+  [ -f "$out" ] && [ "$(stat -c %s "$out")" -ge $((want * 9 / 10)) ] && return
+  local loops=$((want / $(stat -c %s "$source")))
+  ffmpeg -nostdin -v error -y -stream_loop "$loops" -i "$source" -map 0:v -map 0:a -c copy -movflags use_metadata_tags \
+    -metadata "com.apple.quicktime.location.ISO6709=+32.0929+034.8620+028.516/" -metadata "com.apple.quicktime.make=Apple" \
+    -metadata "com.apple.quicktime.model=iPhone 15" -metadata "location=+32.0929+034.8620/" "$out"
+}
+
+if [[ " $SCENARIOS " == *" mov "* ]]; then
+  SCENARIO=mov
+  mkdir -p "$WORK/mov-in" "$WORK/mov-out"
+  make_movie "$MOV_BYTES" "$WORK/mov-in/big.mov"
+  size=$(stat -c %s "$WORK/mov-in/big.mov")
+  pipeline mov '{"kind": "strip.metadata"}' 1
+  hyperfine -N --warmup 1 --min-runs 3 --export-json "$WORK/mov.json" --prepare "rm -f $WORK/mov-out/big.mov" \
+    "$(timed mov "$BIN/ingest" run mov --pipelines "$WORK/pipelines" --quiet)" \
+    "$(timed movffmpeg ffmpeg -nostdin -v error -y -i "$WORK/mov-in/big.mov" -map 0 -map_metadata -1 -c copy "$WORK/mov-out/big.mov")" >/dev/null
+  {
+    echo "## strip.metadata vs \`ffmpeg -map_metadata -1 -c copy\` (what mat2 runs): one $((size / 1048576)) MiB MOV"
+    echo
+    echo "H.264 + AAC looped from the corpus's iPhone MOV, moov last, location/make/model in QuickTime keys and user data."
+    echo
+    report_table "$WORK/mov.json" 1 "$size" mov movffmpeg
+    echo
+    echo "- vs ffmpeg: **$(ratio "$WORK/mov.json" 0 1)** (goal ≥ 1×); ingest peak RSS $(python3 -c "import sys; v=[int(l) for l in open('$WORK/rss-mov.txt') if l.strip().isdigit()]; print(f'**{max(v)//1024} MiB**')") (goal ≤ 64 MiB)"
+    echo
+  } | section "$SCENARIO"
+fi
+
+if [[ " $SCENARIOS " == *" mp4s "* ]]; then
+  SCENARIO=mp4s
+  in="$WORK/mp4s-in"
+  if [ "$(ls "$in" 2>/dev/null | wc -l)" != "$MP4_FILES" ]; then
+    rm -rf "$in"; mkdir -p "$in"
+    make_movie 20000000 "$WORK/phone.mp4"
+    # Distinct files (each its own make/model), as a phone's camera roll would be.
+    for i in $(seq 1 "$MP4_FILES"); do
+      ffmpeg -nostdin -v error -y -i "$WORK/phone.mp4" -map 0 -c copy -movflags use_metadata_tags -metadata "com.apple.quicktime.model=Phone $i" "$in/clip$i.mp4"
+    done
+  fi
+  bytes=$(du -sb "$in" | cut -f1)
+  pipeline mp4s '{"kind": "strip.metadata"}' "$cores"
+  cat > "$WORK/ffmpeg-each.sh" <<SH
+#!/usr/bin/env bash
+# One ffmpeg per file, two at a time (one per core), as a shell loop over a folder would run it.
+rm -rf "$WORK/mp4s-out" && mkdir -p "$WORK/mp4s-out"
+ls "$in" | xargs -P $cores -I{} ffmpeg -nostdin -v error -y -i "$in/{}" -map 0 -map_metadata -1 -c copy "$WORK/mp4s-out/{}"
+SH
+  chmod +x "$WORK/ffmpeg-each.sh"
+  hyperfine -N --warmup 1 --min-runs 3 --export-json "$WORK/mp4s.json" \
+    "$(timed mp4s "$BIN/ingest" run mp4s --pipelines "$WORK/pipelines" --quiet)" \
+    "$(timed mp4sffmpeg "$WORK/ffmpeg-each.sh")" >/dev/null
+  {
+    echo "## strip.metadata vs ffmpeg per file: $MP4_FILES phone-sized MP4s ($((bytes / MP4_FILES / 1000000)) MB each, $cores workers / $cores parallel ffmpegs)"
+    echo
+    report_table "$WORK/mp4s.json" "$MP4_FILES" "$bytes" mp4s mp4sffmpeg
+    echo
+    echo "- vs ffmpeg: **$(ratio "$WORK/mp4s.json" 0 1)** (goal ≥ 5×)"
     echo
   } | section "$SCENARIO"
 fi
@@ -313,7 +401,7 @@ fi
   echo "in the same invocation (hyperfine), so machine noise cancels; >1× means MediaIngest is faster. Each section says"
   echo "when and where it ran. Peak RSS is GNU time's maximum resident set of the largest process of the command."
   echo
-  for name in detect strip bigfile e2e scale; do
+  for name in detect strip heic mov mp4s bigfile e2e scale; do
     [ -f "$RESULTS/sections/$name.md" ] && cat "$RESULTS/sections/$name.md"
   done
 } > "$REPORT"
