@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "IngestStages",
             dependencies: [
-                "MediaIngest", "MediaFormats", "CMagic", "CExif", "CZlib", "WixMedia",
+                "MediaIngest", "MediaFormats", "CMagic", "CExif", "CZlib", "CLinux", "WixMedia",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -30,6 +30,9 @@ func exercise(_ bytes: [UInt8]) {
     _ = try? ImageHeaders.inspect(MemoryBytes(bytes), deep: true)
     _ = try? ContentChecks.zipDocumentType(MemoryBytes(bytes))
     _ = ContentChecks.decodeText(Array(bytes.prefix(4096)), truncated: true)
+    // The SVG/XML checks read text: as UTF-8 (replacing what is not) and byte for byte (Latin-1).
+    _ = SVGSafety.problem(in: String(decoding: bytes, as: UTF8.self))
+    _ = SVGSafety.problem(in: String(String.UnicodeScalarView(bytes.map { UnicodeScalar($0) })))
     for mode in StripPolicy.Mode.allCases {
         var input = BufferedInput(MemoryReader(bytes), capacity: 64)
         var output = MemoryWriter()

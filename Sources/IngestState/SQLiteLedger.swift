@@ -12,6 +12,7 @@ import MediaIngest
 /// | `rejected`  | skips it, unless it changed                                                 |
 /// | `failed`    | retries it, up to `maxAttempts` runs (then `ingest retry` re-queues it)     |
 /// | `in_flight` | a crash left it: retries it with what the last attempt learned (target id)  |
+/// | `vanished`  | the file was gone before it could be read; processed anew if it comes back  |
 ///
 /// Writes use WAL and `synchronous=FULL`, so a row acknowledged before a crash survives it.
 public final class SQLiteLedger: AssetLedger {
@@ -143,7 +144,7 @@ public final class SQLiteLedger: AssetLedger {
     }
 
     public func record(_ result: AssetResult) async throws {
-        let status: String
+        var status: String
         switch result.status {
         case .done: status = "done"
         case .rejected: status = "rejected"
@@ -151,6 +152,12 @@ public final class SQLiteLedger: AssetLedger {
         case .skipped, .planned: return
         }
         let asset = result.asset
+        // A file that failed because it is gone (another pipeline archived it, someone moved it) is not a failure to
+        // retry for ever: the row says it vanished, and the file is processed like a new one if it comes back.
+        if status == "failed", let path = asset.origin.path, (try? FileStatus.of(path, followLinks: false)) == nil {
+            status = "vanished"
+        }
+        let finalStatus = status
         let identity = Self.identity(of: asset.origin)
         let code = result.rejection?.code.rawValue ?? result.failure?.code
         let message = result.rejection?.reason ?? result.failure?.message
@@ -163,7 +170,7 @@ public final class SQLiteLedger: AssetLedger {
                     targetStatus = COALESCE(?, targetStatus), uploadMD5 = COALESCE(?, uploadMD5), sha256 = COALESCE(?, sha256), runId = ?, updatedAt = ?
                     WHERE pipeline = ? AND identity = ?
                     """,
-                arguments: [status, code, message, asset.target?.id, asset.target?.url, asset.target?.status, asset.facts["wix"]?["md5"]?.stringValue,
+                arguments: [finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status, asset.facts["wix"]?["md5"]?.stringValue,
                             asset.sourceSHA256, runID, Date(), pipeline, identity])
         }
     }

@@ -60,17 +60,22 @@ public final class FileBytes: ByteSource {
     private var cachedOffset: Int64 = -1
     private var cache: [UInt8] = []
 
-    /// Opens a file.
+    /// Opens a regular file (a device, FIFO or socket is refused without reading a byte: opened non-blocking and
+    /// checked with `fstat`).
     /// - Throws: ``FormatError/io(_:)`` naming the file and the reason.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FormatError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
             throw FormatError.io("cannot stat \(path): \(reason)")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw FormatError.io("cannot read \(path): not a regular file")
         }
         descriptor = fd
         count = Int64(info.st_size)

@@ -118,7 +118,7 @@ public enum ContentChecks {
         let before = lowered[..<svg.lowerBound]
         let stripped = before.replacingOccurrences(of: #"<\?xml[^>]*\?>"#, with: "", options: .regularExpression)
             .replacingOccurrences(of: #"<!--[\s\S]*?-->"#, with: "", options: .regularExpression)
-            .replacingOccurrences(of: #"<!doctype[^>]*>"#, with: "", options: .regularExpression)
+            .replacingOccurrences(of: #"<!doctype[^>\[]*(\[[\s\S]*?\]\s*)?>"#, with: "", options: .regularExpression)
         return stripped.allSatisfy(\.isWhitespace)
     }
 

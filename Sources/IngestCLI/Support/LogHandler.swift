@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MediaIngest
 import Synchronization
 
 /// Where log lines go: standard error, and optionally a size-rotated log file. Thread-safe.
@@ -85,7 +86,8 @@ final class LogSink: Sendable {
     }
 }
 
-/// A swift-log backend: one line per message, `time level [metadata] message`, with tokens redacted.
+/// A swift-log backend: one line per message, `time level [metadata] message`, with tokens redacted and outside text
+/// escaped (``DisplayText``).
 struct IngestLogHandler: LogHandler {
     let label: String
     let sink: LogSink
@@ -108,9 +110,11 @@ struct IngestLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        // File names and server messages arrive in messages and metadata: one escaping rule keeps every log line one
+        // line of text (a name with "\n2026-… info …" in it cannot forge a line, nor an escape sequence reach a terminal).
+        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key.displaySafe)=\("\($0.value)".displaySafe)" }.joined(separator: " ")
         let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
-        let line = "\(time) \(event.level) " + (fields.isEmpty ? "" : "[\(fields)] ") + "\(event.message)"
+        let line = "\(time) \(event.level) " + (fields.isEmpty ? "" : "[\(fields)] ") + "\(event.message)".displaySafe
         sink.write(Redaction.redact(line), level: event.level)
     }
 }

@@ -26,14 +26,14 @@ enum ReportPrinter {
         if !rejected.isEmpty {
             lines.append("rejected:")
             for record in rejected {
-                lines.append("  \(record.path) — \(record.code ?? "rejected"): \(record.reason ?? "")" + (record.stage.map { " [\($0)]" } ?? ""))
+                lines.append("  \(record.path.displaySafe) — \(record.code ?? "rejected"): \((record.reason ?? "").displaySafe)" + (record.stage.map { " [\($0)]" } ?? ""))
             }
         }
         let failed = report.assets.filter { $0.status == .failed }
         if !failed.isEmpty {
             lines.append("failed (retried by the next run):")
             for record in failed {
-                lines.append("  \(record.path) — \(record.code ?? "error"): \(record.reason ?? "")" + (record.stage.map { " [\($0)]" } ?? ""))
+                lines.append("  \(record.path.displaySafe) — \(record.code ?? "error"): \((record.reason ?? "").displaySafe)" + (record.stage.map { " [\($0)]" } ?? ""))
             }
         }
         if verbose || report.dryRun {
@@ -41,15 +41,20 @@ enum ReportPrinter {
             if !shown.isEmpty {
                 lines.append(report.dryRun ? "would continue to stages with side effects:" : "done:")
                 for record in shown {
-                    var line = "  \(record.path)"
-                    if let mime = record.mime { line += " (\(mime))" }
-                    if let target = record.target { line += " → \(target.id)" }
+                    var line = "  \(record.path.displaySafe)"
+                    if let mime = record.mime { line += " (\(mime.displaySafe))" }
+                    if let target = record.target { line += " → \(target.id.displaySafe)" }
                     lines.append(line)
                 }
             }
         }
-        if let interrupted = report.interrupted { lines.append("interrupted: \(interrupted)") }
-        if let aborted = report.aborted { lines.append("aborted: \(aborted)") }
+        if let interrupted = report.interrupted { lines.append("interrupted: \(interrupted.displaySafe)") }
+        if let aborted = report.aborted { lines.append("aborted: \(aborted.displaySafe)") }
+        if report.interrupted != nil || report.aborted != nil {
+            var left = "\(report.notStarted) file\(report.notStarted == 1 ? "" : "s") listed but not started"
+            if !report.listedEverything { left += "; the source was not listed to the end" }
+            lines.append(left + " — the next run takes them")
+        }
         for (component, info) in report.info.sorted(by: { $0.key < $1.key }) {
             if let manifest = info["manifest"]?.stringValue { lines.append("manifest (\(component)): \(manifest)") }
             if let library = info["library"]?.stringValue { lines.append("library (\(component)): \(library)") }

@@ -166,21 +166,31 @@ public struct DirectorySource: AssetSource, StageDefinition {
             let path = folder.path + "/" + name
             let relativePath = folder.relative.isEmpty ? name : folder.relative + "/" + name
             guard var status = try? FileStatus.of(path, followLinks: false) else { return nil }
+            // Entries that are not taken are rejected with their own identity (the link's or the entry's size and
+            // time), so the ledger remembers the verdict and later runs skip them until they change.
+            let entry = SourceItem(
+                origin: .file(path: path, root: source.root, relativePath: relativePath), size: status.size, modificationDate: status.modificationDate)
             if status.kind == .symbolicLink {
                 guard source.followsLinks else { return nil }
-                let item = SourceItem(origin: .file(path: path, root: source.root, relativePath: relativePath))
                 guard let target = try? DirectorySource.realPath(path), let targetStatus = try? FileStatus.of(path) else {
-                    return .rejected(item, Rejection(.unreadable, "broken symbolic link"))
+                    return .rejected(entry, Rejection(.unreadable, "broken symbolic link"))
                 }
+                // Nothing is read through a rejected link: the asset it becomes has no content to open.
                 guard target == state.realRoot || target.hasPrefix(state.realRoot + "/") else {
-                    return .rejected(item, Rejection(.outsideRoot, "symbolic link leads outside \(source.root) (to \(target))"))
+                    return .rejected(entry, Rejection(.outsideRoot, "symbolic link leads outside \(source.root) (to \(target))"))
                 }
                 status = targetStatus
             }
             switch status.kind {
             case .directory:
                 if source.excludes.contains(where: { DirectorySource.prunes($0, directory: relativePath) }) { return nil }
-                if let limit = source.depthLimit, folder.depth >= limit { return nil }
+                if let limit = source.depthLimit, folder.depth >= limit {
+                    context.logger.debug("not descending: deeper than maxDepth", metadata: ["folder": "\(relativePath)"])
+                    return nil
+                }
+                if !(name as NSString).pathExtension.isEmpty {
+                    context.logger.debug("descending into a folder whose name looks like a file's", metadata: ["folder": "\(relativePath)"])
+                }
                 enter(directory: path, relative: relativePath, depth: folder.depth + 1, state: &state)
                 return nil
             case .regular:
@@ -194,8 +204,10 @@ public struct DirectorySource: AssetSource, StageDefinition {
                 return .item(SourceItem(
                     origin: .file(path: path, root: source.root, relativePath: relativePath), size: status.size,
                     modificationDate: status.modificationDate, facts: ["source.mtimeNs": .int(status.modificationNanoseconds)]))
-            default:
-                return nil
+            case .symbolicLink, .other:
+                if !source.includes.isEmpty && !source.includes.contains(where: { $0.matches(relativePath) }) { return nil }
+                if source.excludes.contains(where: { $0.matches(relativePath) }) { return nil }
+                return .rejected(entry, Rejection(.notRegularFile, "\(status.kindDescription): only regular files are read"))
             }
         }
     }

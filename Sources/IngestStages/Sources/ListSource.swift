@@ -85,7 +85,7 @@ public struct ListSource: AssetSource, StageDefinition {
         let item = SourceItem(origin: .file(path: path, root: directory, relativePath: line))
         do {
             let status = try FileStatus.of(path)
-            guard status.kind == .regular else { return .rejected(item, Rejection(.unreadable, "not a regular file")) }
+            guard status.kind == .regular else { return .rejected(item, Rejection(.notRegularFile, "\(status.kindDescription): only regular files are read")) }
             var found = item
             found.size = status.size
             found.modificationDate = status.modificationDate

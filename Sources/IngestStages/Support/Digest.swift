@@ -43,7 +43,8 @@ extension Asset {
     /// - Throws: ``FileError`` when the source cannot be read.
     public mutating func ensureSourceSHA256() throws -> String? {
         if let sourceSHA256 { return sourceSHA256 }
-        guard let path = origin.path else { return nil }
+        // An asset without content (rejected by its source: a link leaving the root, a device) is never read.
+        guard let path = origin.path, contentPath != nil else { return nil }
         let digest = try Digest.sha256(ofFileAt: path)
         sourceSHA256 = digest
         return digest

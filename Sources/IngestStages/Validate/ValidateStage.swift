@@ -38,13 +38,15 @@ public struct ValidateStage: Stage, StageDefinition {
     static let profile = StageOption<Profile>("profile", default: .none, doc: "\"wix\" applies the Wix Media Manager's per-type size limits and accepted types.")
     static let profileFile = StageOption<PathOption?>("profileFile", doc: "A limits table in the profile JSON format, used instead of a built-in profile.")
     static let checkStructure = StageOption<Bool>("checkStructure", default: true, doc: "Reject truncated images, images with archives or executables appended (polyglots) and looping structures.")
-    static let rejectEmbeddedCode = StageOption<Bool>("rejectEmbeddedCode", default: true, doc: "Reject images whose metadata holds PHP/script code and SVGs with scripts or event handlers.")
+    static let rejectEmbeddedCode = StageOption<Bool>("rejectEmbeddedCode", default: true, doc: "Reject images whose metadata holds PHP/script code, and SVGs with scripts, event handlers or DTD tricks (entity declarations, external DTDs, XInclude).")
     static let maxTextMetadata = StageOption<ByteSize?>("maxTextMetadata", default: ByteSize(1 << 20), doc: "Reject files whose compressed text metadata (PNG zTXt/iTXt/iCCP) inflates beyond this; null turns the check off.")
     static let quarantine = StageOption<PathOption?>("quarantine", doc: "Copy rejected files here (keeping their relative path) with a .reason.json beside each.")
-    static let quarantineMode = StageOption<QuarantineMode>("quarantineMode", default: .copy, doc: "\"copy\" (default) leaves the source in place; \"move\" moves it into quarantine.")
+    static let quarantineMode = StageOption<QuarantineMode>("quarantineMode", default: .copy, doc: "\"copy\" (default) leaves the source in place (a reflink or hard link when the file system allows, else a copy that keeps holes); \"move\" moves it into quarantine.")
+    static let quarantineMaxBytes = StageOption<ByteSize?>("quarantineMaxBytes", default: ByteSize(1 << 30), doc: "The largest file quarantine copies byte for byte when it cannot reflink, hard-link or move it; larger ones get only their .reason.json. null: no limit.")
     public static let options = [
         maxBytes.spec, minBytes.spec, allow.spec, deny.spec, rejectExtensionMismatch.spec, maxWidth.spec, maxHeight.spec, maxPixels.spec,
         profile.spec, profileFile.spec, checkStructure.spec, rejectEmbeddedCode.spec, maxTextMetadata.spec, quarantine.spec, quarantineMode.spec,
+        quarantineMaxBytes.spec,
     ]
 
     /// The rules, after options and profile are combined.
@@ -63,6 +65,7 @@ public struct ValidateStage: Stage, StageDefinition {
         public var maxTextMetadata: ByteSize? = ByteSize(1 << 20)
         public var quarantine: String?
         public var quarantineMode: QuarantineMode = .copy
+        public var quarantineMaxBytes: ByteSize? = ByteSize(1 << 30)
 
         /// Rules with every check at its default and no limits.
         public init() {}
@@ -87,6 +90,7 @@ public struct ValidateStage: Stage, StageDefinition {
         rules.maxTextMetadata = try options[Self.maxTextMetadata]
         rules.quarantine = try options[Self.quarantine]?.path
         rules.quarantineMode = try options[Self.quarantineMode]
+        rules.quarantineMaxBytes = try options[Self.quarantineMaxBytes]
         for (option, value) in [(Self.maxWidth, rules.maxWidth), (Self.maxHeight, rules.maxHeight)] {
             if let value, value < 1 { throw options.error(option, "expected a positive number of pixels, got \(value)") }
         }
@@ -184,9 +188,15 @@ public struct ValidateStage: Stage, StageDefinition {
 
         if type.family == .vector || type.mime == "image/svg+xml" {
             if rules.rejectEmbeddedCode, let problem = try svgProblem(path: path) {
-                return Rejection(.embeddedCode, "SVG contains \(problem)")
+                return Rejection(problem.kind == .declarations ? .unsafeSVG : .embeddedCode, "SVG contains \(problem)")
             }
             return nil
+        }
+        // Any other XML (an SVG whose DOCTYPE hid it from detection, an .xml document): the parser-level attacks.
+        if rules.rejectEmbeddedCode, type.mime.hasSuffix("/xml") || type.mime.hasSuffix("+xml"), let problem = try svgProblem(path: path),
+            problem.kind == .declarations
+        {
+            return Rejection(.unsafeSVG, "XML contains \(problem)")
         }
         guard type.family == .image else { return nil }
         let info: ImageInfo
@@ -283,15 +293,17 @@ public struct ValidateStage: Stage, StageDefinition {
         }
     }
 
-    /// What makes an SVG unsafe to serve inline: scripts, event handlers, javascript: URLs.
-    func svgProblem(path: String) throws -> String? {
+    /// What makes an SVG unsafe to store or serve (``SVGSafety``): DTD tricks (entity declarations, external DTDs,
+    /// internal subsets), scripts, event handlers, `javascript:` URLs, embedded HTML, XInclude.
+    func svgProblem(path: String) throws -> SVGSafety.Problem? {
         let head = try ReadableFile(path: path).readHead(4 << 20)
-        guard let text = ContentChecks.decodeText(head, truncated: true)?.lowercased() else { return nil }
-        if text.contains("<script") { return "a <script> element" }
-        if text.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) != nil { return "an event handler attribute (on…=)" }
-        if text.contains("javascript:") { return "a javascript: URL" }
-        if text.contains("<foreignobject") { return "a <foreignObject> element (embedded HTML)" }
-        return nil
+        // UTF-8 or UTF-16 with a byte-order mark; other 8-bit text (Latin-1) is read byte for byte, which leaves its
+        // ASCII markup as it is. NUL bytes without a byte-order mark could hide markup: refused.
+        guard let text = ContentChecks.decodeText(head, truncated: true) ?? (head.contains(0) ? nil : String(String.UnicodeScalarView(head.map { UnicodeScalar($0) })))
+        else {
+            return SVGSafety.Problem(kind: .declarations, description: "text that is neither UTF-8, UTF-16 with a byte-order mark, nor 8-bit (an encoding that could hide markup from checks)")
+        }
+        return SVGSafety.problem(in: text)
     }
 
     static func megapixels(_ pixels: Int) -> String {
@@ -319,22 +331,29 @@ public struct ValidateStage: Stage, StageDefinition {
             destination = url.deletingPathExtension().path + "-" + context.pipeline.runID + (url.pathExtension.isEmpty ? "" : "." + url.pathExtension)
         }
         try FileSystem.createDirectory((destination as NSString).deletingLastPathComponent)
-        switch rules.quarantineMode {
-        case .copy:
-            try FileSystem.copy(from: source, to: destination, exclusive: true)
-        case .move:
-            do {
-                try FileSystem.rename(source, to: destination)
-            } catch let error as FileError where error.code == EXDEV {
-                try FileSystem.copy(from: source, to: destination, exclusive: true)
-                FileSystem.removeFile(source)
+        var method: String
+        do {
+            switch rules.quarantineMode {
+            case .copy:
+                method = try FileCloning.duplicate(from: source, to: destination, allowHardLink: true, maxCopyBytes: rules.quarantineMaxBytes?.bytes).rawValue
+            case .move:
+                do {
+                    try FileSystem.rename(source, to: destination)
+                    method = "move"
+                } catch let error as FileError where error.code == EXDEV {
+                    method = try FileCloning.duplicate(from: source, to: destination, allowHardLink: false, maxCopyBytes: rules.quarantineMaxBytes?.bytes).rawValue
+                    FileSystem.removeFile(source)
+                }
             }
+        } catch let refused as CopyRefused {
+            // Too big to copy: the reason file alone says what happened, and the source stays where it is.
+            method = "not copied: \(refused)"
         }
         let reason: JSONValue = [
             "code": .string(rejection.code.rawValue), "reason": .string(rejection.reason), "stage": .string(Self.kind),
             "pipeline": .string(context.pipeline.pipelineName), "run": .string(context.pipeline.runID), "source": .string(source),
             "mime": asset.mime.map { .string($0.mime) } ?? .null, "time": .string(ISO8601.string(from: Date())),
-            "details": .object(rejection.details), "mode": .string(rules.quarantineMode.rawValue),
+            "details": .object(rejection.details), "mode": .string(rules.quarantineMode.rawValue), "method": .string(method),
         ]
         try FileSystem.writeAtomically(Data(reason.jsonText(pretty: true).utf8), to: destination + ".reason.json")
         return destination
@@ -375,6 +394,9 @@ extension Rejection.Code {
     public static let polyglot: Rejection.Code = "polyglot"
     /// Script code hides in metadata, or an SVG carries scripts.
     public static let embeddedCode: Rejection.Code = "embedded_code"
+    /// An SVG declares entities, names an external DTD, uses XInclude or an encoding that hides markup (XXE, entity
+    /// expansion).
+    public static let unsafeSVG: Rejection.Code = "unsafe_svg"
     /// Compressed metadata inflates to an unreasonable size.
     public static let metadataBomb: Rejection.Code = "metadata_bomb"
 }

@@ -148,7 +148,8 @@ struct BoxSpan {
 /// (a full box's version and flags, an entry count) followed by child boxes.
 struct BoxNode {
     enum Content {
-        case data([UInt8])
+        /// The payload: a slice of the buffer the box was parsed from (no copy) or new bytes.
+        case data(ArraySlice<UInt8>)
         case container(prefix: [UInt8], children: [BoxNode])
     }
 
@@ -162,9 +163,14 @@ struct BoxNode {
         self.content = content
     }
 
-    /// A leaf node holding a copy of a parsed box's payload.
+    /// A leaf node holding a parsed box's payload (sharing the parsed buffer's storage).
     init(leaf span: BoxSpan, in bytes: [UInt8]) {
-        self.init(type: span.type, usesLargeSize: span.usesLargeSize, content: .data(Array(bytes[span.payload])))
+        self.init(type: span.type, usesLargeSize: span.usesLargeSize, content: .data(bytes[span.payload]))
+    }
+
+    /// A leaf node with new payload bytes.
+    init(type: FourCC, usesLargeSize: Bool = false, payload: [UInt8]) {
+        self.init(type: type, usesLargeSize: usesLargeSize, content: .data(payload[...]))
     }
 
     var children: [BoxNode] {

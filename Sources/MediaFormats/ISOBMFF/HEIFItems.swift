@@ -132,7 +132,7 @@ enum HEIFItems {
                     payload.appendBE(extent.length, width: lengthSize)
                 }
             }
-            return BoxNode(type: FourCC("iloc"), content: .data(payload))
+            return BoxNode(type: FourCC("iloc"), payload: payload)
         }
     }
 
@@ -174,7 +174,7 @@ enum HEIFItems {
                 payload.appendBE(UInt64(reference.from), width: width)
                 payload.appendBE16(UInt32(targets.count))
                 for target in targets { payload.appendBE(UInt64(target), width: width) }
-                return BoxNode(type: reference.type, content: .data(payload))
+                return BoxNode(type: reference.type, payload: payload)
             }
             guard !children.isEmpty else { return nil }
             return BoxNode(type: FourCC("iref"), content: .container(prefix: [version] + flags, children: children))
@@ -209,7 +209,7 @@ enum HEIFItems {
             var payload: [UInt8] = [version] + flags
             payload.appendBE32(UInt32(kept.count))
             for entry in kept { payload.append(contentsOf: entry.bytes) }
-            return BoxNode(type: FourCC("ipma"), content: .data(payload))
+            return BoxNode(type: FourCC("ipma"), payload: payload)
         }
     }
 }

@@ -178,7 +178,7 @@ enum HEIFStripper {
             case FourCC("iinf"): children.append(infos.node(removing: removed))
             case FourCC("iloc"): children.append(locations.node(removing: removed))
             case FourCC("iref"): if let node = references?.node(removing: removed) { children.append(node) }
-            case FourCC("idat"): children.append(BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, content: .data(idat ?? [])))
+            case FourCC("idat"): children.append(BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, payload: idat ?? []))
             case FourCC("iprp"): children.append(try properties(bytes, span, removing: removed, policy: policy, report: &report))
             default:
                 if let node = try otherChild(bytes, span, policy: policy, report: &report) { children.append(node) }
@@ -216,7 +216,7 @@ enum HEIFStripper {
                 let properties = try BoxSpan.parse(bytes, in: child.payload, parent: "the ipco box").map { property -> BoxNode in
                     guard property.type == FourCC("udes") else { return BoxNode(leaf: property, in: bytes) }
                     report.count("udes")
-                    return BoxNode(type: .free, usesLargeSize: property.usesLargeSize, content: .data([UInt8](repeating: 0, count: property.payload.count)))
+                    return BoxNode(type: .free, usesLargeSize: property.usesLargeSize, payload: [UInt8](repeating: 0, count: property.payload.count))
                 }
                 return BoxNode(type: child.type, usesLargeSize: child.usesLargeSize, content: .container(prefix: [], children: properties))
             default:
@@ -241,7 +241,7 @@ enum HEIFStripper {
                 if Array(text.utf8) == body, cleaned.count <= body.count, !XMP.hasGPS(String(decoding: cleaned, as: UTF8.self)) {
                     report.rewritten["xmp", default: 0] += 1
                     let head = Array(payload.prefix(payload.count - body.count))
-                    return BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, content: .data(head + cleaned + [UInt8](repeating: 0x20, count: body.count - cleaned.count)))
+                    return BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, payload: head + cleaned + [UInt8](repeating: 0x20, count: body.count - cleaned.count))
                 }
             }
             report.count("xmp")

@@ -35,6 +35,9 @@ public enum ISOMediaStripper {
         case removed
     }
 
+    /// The fate of a box rebuilt from `original`: kept when nothing changed.
+    static func rebuilt(_ bytes: [UInt8], from original: [UInt8]) -> Fate { bytes == original ? .keep : .rebuilt(bytes) }
+
     struct TopBox {
         var type: FourCC
         var start: Int64
@@ -106,7 +109,7 @@ public enum ISOMediaStripper {
                 let bytes = try readWhole(box, source)
                 let movie = try MovieStripper.strip(moov: bytes, fileLength: source.count, fragmented: fragmented, policy: policy, report: &report)
                 edits += movie.edits
-                fates.append(.rebuilt(movie.moov))
+                fates.append(rebuilt(movie.moov, from: bytes))
             case .meta:
                 let bytes = try readWhole(box, source)
                 if !sawImageMeta, try HEIFStripper.isImageMeta(bytes) {
@@ -115,11 +118,11 @@ public enum ISOMediaStripper {
                     let image = try HEIFStripper.strip(meta: bytes, in: source, policy: policy, editor: editor, report: &report)
                     edits += image.edits
                     report.iccKept = image.meta.withUnsafeBufferPointer { XMP.contains($0, Array("colrprof".utf8)) || XMP.contains($0, Array("colrrICC".utf8)) }
-                    fates.append(.rebuilt(image.meta))
+                    fates.append(rebuilt(image.meta, from: bytes))
                 } else if policy.mode == .gpsOnly {
                     let span = BoxSpan(type: .meta, start: 0, headerLength: Int(box.headerLength), end: bytes.count)
                     if try MetadataKeys.hasLocation(bytes, span) { report.gpsFound = true }
-                    fates.append(.rebuilt(try MetadataKeys.withoutLocation(bytes, span, report: &report).encoded))
+                    fates.append(rebuilt(try MetadataKeys.withoutLocation(bytes, span, report: &report).encoded, from: bytes))
                 } else {
                     let span = BoxSpan(type: .meta, start: 0, headerLength: Int(box.headerLength), end: bytes.count)
                     if try MetadataKeys.hasLocation(bytes, span) { report.gpsFound = true }
@@ -130,8 +133,7 @@ public enum ISOMediaStripper {
                 let bytes = try readWhole(box, source)
                 let span = BoxSpan(type: box.type, start: 0, headerLength: Int(box.headerLength), end: bytes.count)
                 if let node = try MovieStripper.strippedChild(bytes, span, level: .movie, policy: policy, report: &report) {
-                    let rebuilt = node.encoded
-                    fates.append(rebuilt == bytes ? .keep : .rebuilt(rebuilt))
+                    fates.append(rebuilt(node.encoded, from: bytes))
                 } else {
                     fates.append(.removed)
                 }
@@ -167,23 +169,15 @@ public enum ISOMediaStripper {
                 if trailing || shrink == 0 {
                     edits.append(.replace(range, with: bytes, "the '\(box.type)' box"))
                 } else if shrink >= 8 {
-                    edits.append(.replace(range, with: bytes + BoxNode.padding(Int(shrink)), "the '\(box.type)' box"))
+                    let header = BoxNode.freeHeader(length: shrink)
+                    edits.append(SplicePlan.Edit(
+                        range: range, replacement: [.insert(bytes), .insert(header), .zeros(shrink - Int64(header.count))], what: "the '\(box.type)' box"))
                 } else {
                     throw StripError.unsupported("the rebuilt '\(box.type)' box is \(shrink) bytes shorter: too little for a free box, so the media data would move")
                 }
             }
         }
-        // A plain copy is no change at all: drop edits that rewrite bytes with themselves.
-        var effective: [SplicePlan.Edit] = []
-        for edit in edits {
-            if case .insert(let bytes)? = edit.replacement.first, edit.replacement.count == 1, Int64(bytes.count) == edit.range.upperBound - edit.range.lowerBound,
-                bytes.count <= headerLimit, try source.bytes(at: edit.range.lowerBound, count: bytes.count) == bytes
-            {
-                continue
-            }
-            effective.append(edit)
-        }
-        return (try SplicePlan(sourceLength: source.count, edits: effective), report)
+        return (try SplicePlan(sourceLength: source.count, edits: edits), report)
     }
 
     /// `true` when `range` of `source` holds only zero bytes (checked up to 16 MiB; longer ranges count as not zero).

@@ -61,7 +61,7 @@ enum MetadataKeys {
                 payload.append(contentsOf: Array("mdta".utf8))
                 payload.append(contentsOf: key.element)
             }
-            if kept.count < names.count { keysNode = BoxNode(type: .keys, usesLargeSize: keys.usesLargeSize, content: .data(payload)) }
+            if kept.count < names.count { keysNode = BoxNode(type: .keys, usesLargeSize: keys.usesLargeSize, payload: payload) }
         }
         let hasKeys = keysNode != nil
         let nodes: [BoxNode] = try children.map { child in

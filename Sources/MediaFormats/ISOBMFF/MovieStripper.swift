@@ -90,7 +90,7 @@ enum MovieStripper {
     static func strippedChild(_ bytes: [UInt8], _ span: BoxSpan, level: Level, policy: StripPolicy, report: inout StripReport) throws -> BoxNode? {
         let payload = bytes[span.payload]
         if fillers.contains(span.type) {
-            return BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, content: .data([UInt8](repeating: 0, count: payload.count)))
+            return BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, payload: [UInt8](repeating: 0, count: payload.count))
         }
         switch span.type {
         case .udta:
@@ -138,7 +138,7 @@ enum MovieStripper {
                         let id = try cursor.u32()
                         if !removedTracks.contains(id) { ids.appendBE32(id) }
                     }
-                    return ids.isEmpty ? nil : BoxNode(type: reference.type, content: .data(ids))
+                    return ids.isEmpty ? nil : BoxNode(type: reference.type, payload: ids)
                 }
                 if !references.isEmpty { children.append(BoxNode(type: child.type, content: .container(prefix: [], children: references))) }
             default:
@@ -158,7 +158,7 @@ enum MovieStripper {
         }
         let body = Array(payload.dropFirst(16))
         if let cleaned = try xmpPacket(body, policy: policy, report: &report) {
-            return BoxNode(type: .uuid, usesLargeSize: span.usesLargeSize, content: .data(UUIDBox.xmp + cleaned))
+            return BoxNode(type: .uuid, usesLargeSize: span.usesLargeSize, payload: UUIDBox.xmp + cleaned)
         }
         return nil
     }
@@ -205,7 +205,7 @@ enum MovieStripper {
                 children.append(try MetadataKeys.withoutLocation(bytes, child, report: &report))
             } else if child.type == FourCC("XMP_") {
                 if let packet = try xmpPacket(Array(bytes[child.payload]), policy: StripPolicy(mode: .gpsOnly), report: &report) {
-                    children.append(BoxNode(type: child.type, usesLargeSize: child.usesLargeSize, content: .data(packet)))
+                    children.append(BoxNode(type: child.type, usesLargeSize: child.usesLargeSize, payload: packet))
                 }
             } else {
                 children.append(BoxNode(leaf: child, in: bytes))

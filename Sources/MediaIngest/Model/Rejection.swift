@@ -66,6 +66,8 @@ public struct Rejection: Sendable, Hashable, Codable, CustomStringConvertible {
         public static let stripUnsupported: Code = "strip_unsupported"
         /// A symbolic link that points outside the source root.
         public static let outsideRoot: Code = "outside_root"
+        /// A device, FIFO or socket (directly, or through a link): never opened.
+        public static let notRegularFile: Code = "not_regular_file"
         /// The target refused the file.
         public static let targetRejected: Code = "target_rejected"
         /// The target failed to process the file.

@@ -24,6 +24,11 @@ public struct RunReport: Sendable, Codable {
     public var aborted: String?
     /// Facts about the tools used (libmagic version, emulator or Wix base URL…), by component.
     public var info: [String: JSONValue]
+    /// Assets the sources listed that never entered the pipeline because the run stopped first (they are left for
+    /// the next run).
+    public var notStarted = 0
+    /// `false` when the run stopped before its sources were listed to the end (more files may be waiting).
+    public var listedEverything = true
     /// One record per asset that entered the pipeline, in source order.
     public var assets: [AssetRecord]
 
@@ -66,7 +71,7 @@ public struct RunReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case pipeline, runID = "runId", startedAt, finishedAt, durationSeconds, dryRun, outcome, counts, deferred, bytesDone,
-            interrupted, aborted, info, assets
+            interrupted, aborted, notStarted, listedEverything, info, assets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -81,6 +86,8 @@ public struct RunReport: Sendable, Codable {
         bytesDone = try container.decode(Int64.self, forKey: .bytesDone)
         interrupted = try container.decodeIfPresent(String.self, forKey: .interrupted)
         aborted = try container.decodeIfPresent(String.self, forKey: .aborted)
+        notStarted = try container.decodeIfPresent(Int.self, forKey: .notStarted) ?? 0
+        listedEverything = try container.decodeIfPresent(Bool.self, forKey: .listedEverything) ?? true
         info = try container.decode([String: JSONValue].self, forKey: .info)
         assets = try container.decode([AssetRecord].self, forKey: .assets)
     }
@@ -98,6 +105,8 @@ public struct RunReport: Sendable, Codable {
         try container.encode(deferred, forKey: .deferred)
         try container.encode(bytesDone, forKey: .bytesDone)
         try container.encodeIfPresent(interrupted, forKey: .interrupted)
+        try container.encode(notStarted, forKey: .notStarted)
+        try container.encode(listedEverything, forKey: .listedEverything)
         try container.encodeIfPresent(aborted, forKey: .aborted)
         try container.encode(info, forKey: .info)
         try container.encode(assets, forKey: .assets)

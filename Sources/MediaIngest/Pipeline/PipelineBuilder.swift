@@ -23,6 +23,10 @@ public struct PipelineBuilder: Sendable {
     public var environment: [String: String]
     /// When `true` (for `ingest check`), missing environment variables are warnings, not errors.
     public var tolerateMissingEnvironment: Bool
+    /// When `true` (for `ingest status`, `retry` and `schedule`, which read only the name and the `state` block), the
+    /// stages are not built: their options — secrets included — are neither needed nor checked, and the pipeline
+    /// has no sources or stages.
+    public var readsStateOnly = false
 
     /// Creates a builder.
     public init(
@@ -97,9 +101,11 @@ public struct PipelineBuilder: Sendable {
         var warnings: [ConfigWarning] = []
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
+            root = try JSONParser.parse(Array(data))
+        } catch let failure as JSONParser.Failure {
+            return CheckResult(pipeline: nil, errors: [ConfigError(at: failure.path, "not valid JSON at \(failure)")], warnings: [])
         } catch {
-            return CheckResult(pipeline: nil, errors: [ConfigError(at: .root, "not valid JSON: \(Self.describeJSONError(error))")], warnings: [])
+            return CheckResult(pipeline: nil, errors: [ConfigError(at: .root, "not valid JSON: \(error)")], warnings: [])
         }
         guard let members = root.objectValue else {
             return CheckResult(pipeline: nil, errors: [ConfigError(at: .root, "expected a JSON object with \"stages\", got \(root.kindDescription)")], warnings: [])
@@ -138,6 +144,13 @@ public struct PipelineBuilder: Sendable {
         var sources: [Pipeline.Component<any AssetSource>] = []
         var stages: [Pipeline.Component<any Stage>] = []
         var complete = true
+        if readsStateOnly {
+            guard errors.isEmpty, let state else { return CheckResult(pipeline: nil, errors: errors, warnings: warnings) }
+            let pipeline = Pipeline(
+                name: name, description: description, concurrency: concurrency, sources: [], stages: [], state: state, file: file,
+                baseDirectory: baseDirectory, warnings: [])
+            return CheckResult(pipeline: pipeline, errors: [], warnings: [])
+        }
         if let value = members["stages"] {
             if let entries = value.arrayValue {
                 if entries.isEmpty { errors.append(ConfigError(at: .root.appending("stages"), "a pipeline needs at least a source stage")) }
@@ -323,16 +336,5 @@ public struct PipelineBuilder: Sendable {
     static func isValidName(_ text: String) -> Bool {
         !text.isEmpty && text.count <= 100
             && text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
-    }
-
-    static func describeJSONError(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            if let underlying = context.underlyingError {
-                let text = (underlying as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(underlying)"
-                return text
-            }
-            return context.debugDescription
-        }
-        return "\(error)"
     }
 }

@@ -101,8 +101,6 @@ public struct PipelineRunner: Sendable {
             scratchDirectory: scratchDirectory)
 
         var prepared: [any PipelineComponent] = []
-        var results: [AssetRecord] = []
-        var deferred = 0
         defer {
             FileSystem.removeTree(workDirectory)
             if let scratchDirectory { FileSystem.removeTree(scratchDirectory) }
@@ -119,8 +117,9 @@ public struct PipelineRunner: Sendable {
             logger.error("cannot start the run: \(error)")
         }
 
+        var fed = Fed(listedEverything: false)
         if !control.isStopRequested {
-            (results, deferred) = await feed(context: context, observer: observer)
+            fed = await feed(context: context, observer: observer)
         }
 
         var info: [String: JSONValue] = [:]
@@ -129,10 +128,12 @@ public struct PipelineRunner: Sendable {
             if !facts.isEmpty { info[name] = .object(facts) }
         }
         let abortReason = control.abortReason
-        let report = RunReport(
+        var report = RunReport(
             pipeline: pipeline.name, runID: runID, startedAt: startDate, finishedAt: Date(), dryRun: options.isDryRun,
-            results: results, deferred: deferred, interrupted: abortReason == nil ? control.stopReason : nil, aborted: abortReason,
+            results: fed.results, deferred: fed.deferred, interrupted: abortReason == nil ? control.stopReason : nil, aborted: abortReason,
             info: info)
+        report.notStarted = fed.notStarted
+        report.listedEverything = fed.listedEverything
         for component in prepared {
             do {
                 try await component.finish(report, context: context)
@@ -179,7 +180,17 @@ public struct PipelineRunner: Sendable {
 
     /// Reads the sources into a bounded queue that `concurrency` long-lived workers drain, each with its own worker
     /// index. A task per asset cost two thread wake-ups per file (~16 µs, more than a small stage's own work).
-    private func feed(context: PipelineContext, observer: (any RunObserver)?) async -> (results: [AssetRecord], deferred: Int) {
+    /// What feeding the workers came to.
+    struct Fed {
+        var results: [AssetRecord] = []
+        var deferred = 0
+        /// Assets the sources listed that never entered the pipeline (the run stopped first).
+        var notStarted = 0
+        /// `false` when the run stopped before the sources were listed to the end.
+        var listedEverything = true
+    }
+
+    private func feed(context: PipelineContext, observer: (any RunObserver)?) async -> Fed {
         let control = context.control
         let width = pipeline.concurrency
         // Room for every worker to find work while the producer sleeps; the producer wakes at half.
@@ -217,8 +228,18 @@ public struct PipelineRunner: Sendable {
                             context.logger.debug("left for a later run", metadata: ["asset": "\(path)", "reason": "\(reason)"])
                         case .rejected(let item, var rejection):
                             rejection.stage = rejection.stage ?? source.kind
-                            let asset = makeAsset(item, id: nextID)
+                            // Rejected by its source (a link leaving the root, a FIFO…): it has no content, so no
+                            // stage or report reads through it.
+                            var asset = makeAsset(item, id: nextID)
+                            asset.contentPath = nil
                             nextID += 1
+                            // The ledger remembers the verdict; an unchanged entry is skipped quietly next time.
+                            if let ledger = options.ledger, !context.isDryRun, case .skip(let reason)? = try? await ledger.begin(item, id: asset.id) {
+                                let result = AssetResult(asset: asset, status: .skipped, stage: source.name, note: reason)
+                                await finishAsset(result, context: context, observer: observer)
+                                records.append(result.record)
+                                continue
+                            }
                             let result = AssetResult(asset: asset, status: .rejected, stage: source.name, rejection: rejection)
                             await finishAsset(result, context: context, observer: observer)
                             records.append(result.record)
@@ -236,7 +257,8 @@ public struct PipelineRunner: Sendable {
                     break sources
                 }
             }
-            if control.isStopRequested || Task.isCancelled {
+            let stopped = control.isStopRequested || Task.isCancelled
+            if stopped {
                 queue.close()
             } else {
                 queue.finish()
@@ -244,7 +266,7 @@ public struct PipelineRunner: Sendable {
             for await workerRecords in group { records += workerRecords }
             // Workers finish in any order; the report lists assets in source order.
             records.sort { $0.id < $1.id }
-            return (records, deferred)
+            return Fed(results: records, deferred: deferred, notStarted: nextID - 1 - records.count, listedEverything: !stopped)
         }
     }
 

@@ -11,16 +11,22 @@ public struct FileError: Error, Sendable, Hashable, CustomStringConvertible, Ass
     public var operation: String
     /// The `errno` value.
     public var code: Int32
+    /// A reason more precise than `strerror(code)` ("not a regular file: a FIFO").
+    public var detail: String?
 
     /// Creates an error.
-    public init(path: String, operation: String, code: Int32) {
+    public init(path: String, operation: String, code: Int32, detail: String? = nil) {
         self.path = path
         self.operation = operation
         self.code = code
+        self.detail = detail
     }
 
-    /// The reason as the C library words it.
-    public var reason: String { String(cString: strerror(code)) }
+    /// The reason as the C library words it, or the detail.
+    public var reason: String { detail ?? String(cString: strerror(code)) }
+
+    /// `true` when the path is not a regular file (a device, FIFO, socket or folder): a verdict, not trouble that may pass.
+    public var isNotRegularFile: Bool { code == EFTYPE_NOT_REGULAR }
 
     public var description: String { "cannot \(operation) \(path): \(reason)" }
     public var failureCode: String { "io" }
@@ -28,6 +34,21 @@ public struct FileError: Error, Sendable, Hashable, CustomStringConvertible, Ass
 
     /// `true` for "no such file or directory".
     public var isNotFound: Bool { code == ENOENT }
+}
+
+/// The error code ``FileError`` uses for "not a regular file" (Linux's `EINVAL`, with a detail saying what it is).
+let EFTYPE_NOT_REGULAR = EINVAL
+
+/// What a non-regular file is, for messages.
+func fileKindName(_ mode: mode_t) -> String {
+    switch mode & S_IFMT {
+    case S_IFCHR: return "a character device"
+    case S_IFBLK: return "a block device"
+    case S_IFIFO: return "a FIFO (named pipe)"
+    case S_IFSOCK: return "a socket"
+    case S_IFDIR: return "a folder"
+    default: return "not a regular file"
+    }
 }
 
 /// The one place POSIX results become Swift errors: runs `body`, retrying on `EINTR`, and throws ``FileError``
@@ -50,13 +71,23 @@ public final class ReadableFile {
     /// The file descriptor.
     public let descriptor: Int32
 
-    /// Opens `path` for reading (never following a final symbolic link when `noFollow` is set).
-    /// - Throws: ``FileError``.
+    /// Opens `path` for reading (never following a final symbolic link when `noFollow` is set). Only regular files
+    /// are opened: a device (`/dev/zero` never ends), a FIFO (blocks until a writer comes), a socket or a folder is
+    /// refused before a byte is read — the descriptor is opened non-blocking, checked with `fstat` and closed.
+    /// - Throws: ``FileError`` (``FileError/isNotRegularFile`` for those).
     public init(path: String, noFollow: Bool = false) throws {
         self.path = path
-        var flags = O_RDONLY | O_CLOEXEC
+        // O_NONBLOCK: opening a FIFO does not wait for a writer; for regular files it changes nothing.
+        var flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK
         if noFollow { flags |= O_NOFOLLOW }
-        descriptor = try systemCall("open", path: path) { open(path, flags) }
+        let descriptor = try systemCall("open", path: path) { open(path, flags) }
+        var info = stat()
+        if fstat(descriptor, &info) != 0 || info.st_mode & S_IFMT != S_IFREG {
+            let kind = fileKindName(info.st_mode)
+            close(descriptor)
+            throw FileError(path: path, operation: "read", code: EFTYPE_NOT_REGULAR, detail: "not a regular file (\(kind))")
+        }
+        self.descriptor = descriptor
     }
 
     deinit { close(descriptor) }
@@ -165,6 +196,8 @@ public struct FileStatus: Sendable, Hashable {
     public var inode: UInt64
     /// The file type bits.
     public var kind: Kind
+    /// What the entry is, in words, for ``Kind/other`` above all ("a FIFO (named pipe)", "a character device").
+    public var kindDescription: String
 
     /// Kinds of directory entries.
     public enum Kind: Sendable, Hashable {
@@ -178,6 +211,7 @@ public struct FileStatus: Sendable, Hashable {
         modificationDate = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
+        kindDescription = info.st_mode & S_IFMT == S_IFREG ? "a regular file" : fileKindName(info.st_mode)
         switch info.st_mode & S_IFMT {
         case S_IFREG: kind = .regular
         case S_IFDIR: kind = .directory
@@ -316,7 +350,7 @@ public enum FileSystem {
 
     /// Copies a file by streaming it in 1 MiB blocks, calling `observe` with each block (to hash while copying).
     /// The destination is written durably. Returns the number of bytes copied.
-    /// - Throws: ``FileError`` naming the file that failed.
+    /// - Throws: ``FileError`` naming the file that failed; `CancellationError`.
     @discardableResult
     public static func copy(from source: String, to destination: String, exclusive: Bool = false, observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws -> Int64 {
         let input = try ReadableFile(path: source)
@@ -325,6 +359,7 @@ public enum FileSystem {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while true {
+            try Task.checkCancellation()
             let count = try input.read(into: buffer)
             if count == 0 { break }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
@@ -336,13 +371,14 @@ public enum FileSystem {
         return total
     }
 
-    /// Streams a file in 1 MiB blocks through `body`.
-    /// - Throws: ``FileError`` or what `body` throws.
+    /// Streams a file in 1 MiB blocks through `body`, stopping with `CancellationError` when the task is cancelled.
+    /// - Throws: ``FileError``, `CancellationError` or what `body` throws.
     public static func forEachBlock(of path: String, blockSize: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let input = try ReadableFile(path: path)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
         defer { buffer.deallocate() }
         while true {
+            try Task.checkCancellation()
             let count = try input.read(into: buffer)
             if count == 0 { break }
             try body(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
