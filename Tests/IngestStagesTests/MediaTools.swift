@@ -1,26 +1,39 @@
 import Foundation
+import PipelineTesting
 import Synchronization
 import Testing
 import TestSupport
 
 /// Independent readers of HEIF and video files: libheif's `heif-convert` and FFmpeg (`ffmpeg`, `ffprobe`), both
-/// installed by `.ci/run` (Debian's `libheif-examples` and `ffmpeg`).
+/// installed by `.ci/run` (Debian's `libheif-examples` and `ffmpeg`), and exiftool. Every call runs the tool without
+/// blocking a thread of the Swift concurrency pool (decoding an 8-megapixel HEIC takes seconds; on two cores a
+/// blocked pool starves every other suite).
 enum MediaTools {
+    /// `exiftool -j -G0:1 -a -n -b` (and `extra`) over many files, keyed by path.
+    static func tags(_ paths: [String], extra: [String] = []) async throws -> [String: [String: Any]] {
+        guard !paths.isEmpty else { return [:] }
+        let result = try await runProcessAsync("/usr/bin/exiftool", ["-j", "-G0:1", "-a", "-n", "-b", "-ICC_Profile", "-all"] + extra + paths)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        var byPath: [String: [String: Any]] = [:]
+        for row in rows { if let file = row["SourceFile"] as? String { byPath[file] = row } }
+        return byPath
+    }
+
     /// The decoded pixels of every image `heif-convert` writes for a HEIF file (one PNG per top-level image), as
     /// `name: sha256` of each PNG's IHDR and inflated IDAT: heif-convert copies EXIF/XMP into its PNGs, so whole
     /// files differ even when the pixels do not.
-    static func heifPixels(_ path: String) throws -> [String] {
+    static func heifPixels(_ path: String) async throws -> [String] {
         // Decoding an 8-megapixel grid takes seconds: the same bytes are decoded once per test run.
-        let key = try sha256sum(path)
+        let key = String(try await runProcessAsync("/usr/bin/sha256sum", [path]).stdout.prefix(64))
         if let known = decoded.withLock({ $0[key] }) { return known }
-        let pixels = try decodeHEIF(path)
+        let pixels = try await decodeHEIF(path)
         decoded.withLock { $0[key] = pixels }
         return pixels
     }
 
     private static let decoded = Mutex<[String: [String]]>([:])
 
-    private static func decodeHEIF(_ path: String) throws -> [String] {
+    private static func decodeHEIF(_ path: String) async throws -> [String] {
         let script = """
             import sys, struct, zlib, hashlib, glob, os, subprocess, tempfile
             out = tempfile.mkdtemp()
@@ -36,20 +49,20 @@ enum MediaTools {
                     i += 12 + n
                 print(os.path.basename(png) + ': ' + hashlib.sha256(ihdr + zlib.decompress(idat)).hexdigest())
             """
-        let result = try runProcess("/usr/bin/env", ["python3", "-c", script, path])
+        let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, path])
         return result.stdout.split(separator: "\n").map(String.init)
     }
 
     /// `ffmpeg -map 0:v? -map 0:a? -c copy -f framemd5`: one hash per audio and video packet, and what ffmpeg
     /// complained about (nothing, for a well-formed file).
-    static func packetHashes(_ path: String) throws -> (hashes: [String], errors: String) {
-        let result = try runProcess("/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-map", "0:v?", "-map", "0:a?", "-c", "copy", "-f", "framemd5", "-"])
+    static func packetHashes(_ path: String) async throws -> (hashes: [String], errors: String) {
+        let result = try await runProcessAsync("/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-map", "0:v?", "-map", "0:a?", "-c", "copy", "-f", "framemd5", "-"])
         return (result.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init), result.stderr)
     }
 
     /// The audio and video streams `ffprobe` sees: codec, size, duration and rotation, one line each.
-    static func streams(_ path: String) throws -> [String] {
-        let result = try runProcess("/usr/bin/ffprobe", [
+    static func streams(_ path: String) async throws -> [String] {
+        let result = try await runProcessAsync("/usr/bin/ffprobe", [
             "-v", "error", "-show_entries", "stream=index,codec_type,codec_name,duration,width,height:stream_side_data=rotation", "-of", "compact", path,
         ])
         // Side data (the rotation) is printed on the stream's line after "side_data".
@@ -57,30 +70,25 @@ enum MediaTools {
     }
 
     /// The stream kinds ffprobe reports (`video`, `audio`, `data`…).
-    static func streamKinds(_ path: String) throws -> [String] {
-        let result = try runProcess("/usr/bin/ffprobe", ["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", path])
+    static func streamKinds(_ path: String) async throws -> [String] {
+        let result = try await runProcessAsync("/usr/bin/ffprobe", ["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", path])
         // Side data (a video's rotation) adds a comma and an empty line after the stream's own.
         return result.stdout.split(separator: "\n").map { String($0.prefix { $0 != "," }) }.filter { !$0.isEmpty }
     }
 
     /// GIF frames as ffmpeg decodes them (one hash per frame).
-    static func gifFrames(_ path: String) throws -> [String] {
-        let result = try runProcess("/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-f", "framemd5", "-"])
+    static func gifFrames(_ path: String) async throws -> [String] {
+        let result = try await runProcessAsync("/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-f", "framemd5", "-"])
         return result.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
     }
 
     /// Binary blobs exiftool extracts from a file (`-b -EXIF`, `-b -XMP`): the payloads a stripper must remove.
-    static func exiftoolBlob(_ tag: String, _ path: String) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/exiftool")
-        process.arguments = ["-b", "-" + tag, path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = drain(pipe.fileHandleForReading)
-        process.waitUntilExit()
-        return Array(data)
+    static func exiftoolBlob(_ tag: String, _ path: String) async throws -> [UInt8] {
+        // Binary output through a file: the pipe helpers collect text.
+        let directory = TemporaryDirectory()
+        let out = directory.file("blob.bin")
+        _ = try await runProcessAsync("/bin/sh", ["-c", "exiftool -b -\(tag) \"$1\" > \"$2\"", "sh", path, out])
+        return Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data())
     }
 }
 
