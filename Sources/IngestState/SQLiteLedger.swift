@@ -69,6 +69,17 @@ public final class SQLiteLedger: AssetLedger {
                 table.column("note", .text)
             }
         }
+        migrator.registerMigration("v2 pending uploads") { db in
+            // An upload that began without an answer (killed, interrupted, lost): what the next run looks for.
+            try db.alter(table: "asset") { table in
+                table.add(column: "uploadStartedAt", .datetime)
+                table.add(column: "uploadName", .text)
+                table.add(column: "uploadSize", .integer)
+                table.add(column: "uploadFolder", .text)
+                table.add(column: "uploadPath", .text)
+                table.add(column: "targetHash", .text)
+            }
+        }
         return migrator
     }
 
@@ -118,12 +129,17 @@ public final class SQLiteLedger: AssetLedger {
                     break
                 }
             }
+            let pending: PendingUpload? = (row["uploadStartedAt"] as Date?).map { started in
+                PendingUpload(
+                    target: "wix", startedAt: started, fileName: row["uploadName"] ?? "", size: row["uploadSize"] ?? -1, folderID: row["uploadFolder"],
+                    folderPath: row["uploadPath"])
+            }
             let recovery: Asset.Recovery? = changed && status != "in_flight" ? nil : Asset.Recovery(
-                attempt: attempts + 1, wasInFlight: status == "in_flight", previousTargetID: row["targetId"], previousUploadMD5: row["uploadMD5"])
+                attempt: attempts + 1, wasInFlight: status == "in_flight", previousTargetID: row["targetId"], previousUpload: pending)
             try db.execute(
                 sql: """
                     UPDATE asset SET size = ?, mtimeNs = ?, sha256 = COALESCE(?, sha256), status = 'in_flight', attempts = ?, runId = ?, updatedAt = ?
-                    \(changed && status != "in_flight" ? ", targetId = NULL, targetUrl = NULL, targetStatus = NULL, uploadMD5 = NULL, error = NULL, errorCode = NULL" : "")
+                    \(changed && status != "in_flight" ? ", targetId = NULL, targetUrl = NULL, targetStatus = NULL, uploadMD5 = NULL, error = NULL, errorCode = NULL, uploadStartedAt = NULL, uploadName = NULL, uploadSize = NULL, uploadFolder = NULL, uploadPath = NULL, targetHash = NULL" : "")
                     WHERE pipeline = ? AND identity = ?
                     """,
                 arguments: [size, mtime, contentHash, changed ? 1 : attempts + 1, runID, now, pipeline, identity])
@@ -135,11 +151,21 @@ public final class SQLiteLedger: AssetLedger {
         let identity = Self.identity(of: asset.origin)
         let pipeline = pipeline
         // An archived source (moved or deleted after a confirmed upload) is done: no later run can see it again.
-        let archived = asset.facts["archive"] != nil && asset.target?.confirmed == true
+        let archived = asset.sourceArchived && asset.target?.confirmed == true
+        let pending = asset.pendingUpload
         try await database.write { db in
             try db.execute(
-                sql: "UPDATE asset SET targetId = ?, targetUrl = ?, targetStatus = ?, uploadMD5 = ?, sha256 = COALESCE(?, sha256), updatedAt = ?\(archived ? ", status = 'done'" : "") WHERE pipeline = ? AND identity = ?",
-                arguments: [asset.target?.id, asset.target?.url, asset.target?.status, asset.facts["wix"]?["md5"]?.stringValue, asset.sourceSHA256, Date(), pipeline, identity])
+                sql: """
+                    UPDATE asset SET targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl), targetStatus = COALESCE(?, targetStatus),
+                    uploadMD5 = COALESCE(?, uploadMD5), targetHash = COALESCE(?, targetHash), sha256 = COALESCE(?, sha256),
+                    uploadStartedAt = COALESCE(?, uploadStartedAt), uploadName = COALESCE(?, uploadName), uploadSize = COALESCE(?, uploadSize),
+                    uploadFolder = COALESCE(?, uploadFolder), uploadPath = COALESCE(?, uploadPath), updatedAt = ?\(archived ? ", status = 'done'" : "")
+                    WHERE pipeline = ? AND identity = ?
+                    """,
+                arguments: [
+                    asset.target?.id, asset.target?.url, asset.target?.status, asset.target?.sentMD5, asset.target?.reportedHash, asset.sourceSHA256,
+                    pending?.startedAt, pending?.fileName, pending?.size, pending?.folderID, pending?.folderPath, Date(), pipeline, identity,
+                ])
         }
     }
 
@@ -167,11 +193,12 @@ public final class SQLiteLedger: AssetLedger {
             try db.execute(
                 sql: """
                     UPDATE asset SET status = ?, errorCode = ?, error = ?, targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl),
-                    targetStatus = COALESCE(?, targetStatus), uploadMD5 = COALESCE(?, uploadMD5), sha256 = COALESCE(?, sha256), runId = ?, updatedAt = ?
+                    targetStatus = COALESCE(?, targetStatus), uploadMD5 = COALESCE(?, uploadMD5), targetHash = COALESCE(?, targetHash),
+                    sha256 = COALESCE(?, sha256), runId = ?, updatedAt = ?
                     WHERE pipeline = ? AND identity = ?
                     """,
-                arguments: [finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status, asset.facts["wix"]?["md5"]?.stringValue,
-                            asset.sourceSHA256, runID, Date(), pipeline, identity])
+                arguments: [finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status, asset.target?.sentMD5,
+                            asset.target?.reportedHash, asset.sourceSHA256, runID, Date(), pipeline, identity])
         }
     }
 

@@ -15,9 +15,12 @@ public struct FileDescriptor: Sendable, Hashable {
     public var operationStatus: String
     public var isPrivate: Bool
     public var labels: [String]
-    /// Image or video dimensions from `media`, when present.
+    /// Image or video dimensions from `media`, when present (for video, the largest rendition: Wix lists them in
+    /// no documented order, and its sample starts with the smallest).
     public var width: Int?
     public var height: Int?
+    /// When Wix created the file.
+    public var createdDate: Date?
     /// The descriptor as Wix sent it.
     public var raw: JSONValue
 
@@ -36,10 +39,22 @@ public struct FileDescriptor: Sendable, Hashable {
         labels = json["labels"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let media = json["media"]
         let image = media?["image"]?["image"] ?? media?["vector"]?["image"]
-        let video = media?["video"]?["resolutions"]?.arrayValue?.first
+        let renditions = media?["video"]?["resolutions"]?.arrayValue ?? []
+        let video = renditions.max { ($0["width"]?.intValue ?? 0) * ($0["height"]?.intValue ?? 0) < ($1["width"]?.intValue ?? 0) * ($1["height"]?.intValue ?? 0) }
         width = (image?["width"] ?? video?["width"])?.intValue.map { Int($0) }
         height = (image?["height"] ?? video?["height"])?.intValue.map { Int($0) }
+        createdDate = json["createdDate"]?.stringValue.flatMap(Self.date)
         raw = json
+    }
+
+    /// Wix writes dates with and without fractional seconds (`2022-09-11T15:13:24.000Z`, `2022-08-21T15:39:09Z`).
+    static func date(_ text: String) -> Date? {
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
     }
 
     /// `true` once processing ended well.
@@ -84,14 +99,18 @@ public struct UploadOptions: Sendable, Hashable {
         self.externalInfo = externalInfo
     }
 
-    /// The JSON body of a generate-upload-url request.
-    var generateBody: JSONValue {
+    /// The JSON body of a generate-upload-url (or, `resumable`, generate-resumable-upload-url) request.
+    func generateBody(resumable: Bool) -> JSONValue {
         var body: [String: JSONValue] = ["mimeType": .string(mimeType), "fileName": .string(fileName), "private": .bool(isPrivate)]
         if let sizeInBytes { body["sizeInBytes"] = .string(String(sizeInBytes)) }
         if let parentFolderId { body["parentFolderId"] = .string(parentFolderId) }
         if let filePath { body["filePath"] = .string(filePath) }
         if !labels.isEmpty { body["labels"] = .array(labels.map { .string($0) }) }
-        if let externalInfo { body["externalInfo"] = externalInfo.json }
+        if resumable {
+            body["uploadProtocol"] = "TUS"
+        } else if let externalInfo {
+            body["externalInfo"] = externalInfo.json
+        }
         return .object(body)
     }
 

@@ -29,25 +29,62 @@ public struct RetryPolicy: Sendable, Hashable {
 
 /// Retries one run may spend in total. When a dead endpoint eats it, the run ends with a clear message instead of
 /// every asset retrying to its own limit.
+///
+/// The budget grows with the run — `base` plus `perAsset` for every asset the run has sent so far — so a long run
+/// that meets a steady trickle of 5xx is not cut off at a constant count, while a run whose endpoint is dead stops
+/// after a few dozen attempts. A 429 that says when to come back (`Retry-After`) is pacing, not a failure: it spends
+/// nothing.
 public final class RetryBudget: Sendable {
-    private let remaining: Mutex<Int>
-    /// The budget it started with.
-    public let total: Int
-
-    public init(_ total: Int) {
-        self.total = total
-        remaining = Mutex(total)
+    private struct State {
+        var spent = 0
+        var assets = 0
+        var byKind: [String: Int] = [:]
+        var last = ""
     }
 
-    /// Takes one retry; `false` when none are left.
-    public func take() -> Bool {
-        remaining.withLock { value in
-            guard value > 0 else { return false }
-            value -= 1
+    private let state = Mutex(State())
+    /// Retries allowed before any asset was counted.
+    public let base: Int
+    /// Retries each counted asset adds.
+    public let perAsset: Double
+
+    /// A fixed budget of `total` retries.
+    public convenience init(_ total: Int) { self.init(base: total, perAsset: 0) }
+
+    /// A budget of `base + perAsset × assets counted`.
+    public init(base: Int, perAsset: Double) {
+        self.base = max(0, base)
+        self.perAsset = max(0, perAsset)
+    }
+
+    /// One more asset takes part in the run (raises the budget by ``perAsset``).
+    public func countAsset() { state.withLock { $0.assets += 1 } }
+
+    /// The budget now.
+    public var total: Int { state.withLock { base + Int(perAsset * Double($0.assets)) } }
+
+    /// Takes one retry for `kind` (a failure code such as `http_503`); `false` when none are left.
+    public func take(kind: String = "error", detail: String = "") -> Bool {
+        state.withLock { state in
+            guard state.spent < base + Int(perAsset * Double(state.assets)) else { return false }
+            state.spent += 1
+            state.byKind[kind, default: 0] += 1
+            if !detail.isEmpty { state.last = detail }
             return true
         }
     }
 
     /// Retries spent so far.
-    public var spent: Int { total - remaining.withLock { $0 } }
+    public var spent: Int { state.withLock { $0.spent } }
+
+    /// What was spent, for the message that stops the run: "120 retries (budget 120 for 80 assets): http_503 ×90,
+    /// connection ×30; last: …".
+    public var summary: String {
+        state.withLock { state in
+            let kinds = state.byKind.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }
+            let total = base + Int(perAsset * Double(state.assets))
+            return "\(state.spent) retries spent (budget \(total) for \(state.assets) asset\(state.assets == 1 ? "" : "s")): \(kinds.joined(separator: ", "))"
+                + (state.last.isEmpty ? "" : "; last: \(state.last)")
+        }
+    }
 }

@@ -1,9 +1,20 @@
+import Crypto
 import Foundation
 
 /// Renders stored objects in the documented JSON shapes (FileDescriptor, Folder).
 struct DescriptorRenderer: Sendable {
     /// Base URL for `url` fields (the emulator serves the bytes at `<base>/media/<id>`).
     var baseURL: String
+    /// `--opaque-hash`: `hash` is 32 hex characters that are not the MD5.
+    var opaqueHash = false
+    /// `--renditions-smallest-first`: video renditions in the order of Wix's sample (240p, hls, 144p, then the file).
+    var smallestRenditionFirst = false
+
+    /// What `hash` shows for a stored MD5: the MD5, or (opaque) the first 32 hex digits of a SHA-256 of it.
+    func hash(_ md5: String) -> String {
+        guard opaqueHash, !md5.isEmpty else { return md5 }
+        return SHA256.hash(data: Data(("wix-emulator-hash:" + md5).utf8)).map { String(format: "%02x", $0) }.joined().prefix(32).description
+    }
 
     static func date(_ date: Date) -> String { date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
 
@@ -30,7 +41,17 @@ struct DescriptorRenderer: Sendable {
             case "VIDEO":
                 var resolutions: [[String: Any]] = []
                 if status == "READY" {
-                    resolutions = [["url": url, "height": file.height ?? 0, "width": file.width ?? 0, "format": "mp4", "quality": "original", "filename": file.displayName, "sizeInBytes": size, "urlExpirationDate": NSNull(), "poster": NSNull()]]
+                    let original: [String: Any] = ["url": url, "height": file.height ?? 0, "width": file.width ?? 0, "format": "mp4", "quality": "original", "filename": file.displayName, "sizeInBytes": size, "urlExpirationDate": NSNull(), "poster": NSNull()]
+                    resolutions = [original]
+                    if smallestRenditionFirst {
+                        func scaled(_ lines: Int, _ quality: String) -> [String: Any] {
+                            let height = min(lines, file.height ?? lines)
+                            let width = (file.width ?? 0) * height / max(file.height ?? 1, 1)
+                            return ["url": url + "?quality=\(quality)", "height": height, "width": width, "format": "mp4", "quality": quality, "filename": file.displayName, "sizeInBytes": NSNull(), "urlExpirationDate": NSNull(), "poster": NSNull()]
+                        }
+                        let hls: [String: Any] = ["url": url + ".m3u8", "height": 0, "width": 0, "format": "hls", "quality": "auto", "filename": NSNull(), "sizeInBytes": NSNull(), "urlExpirationDate": NSNull(), "poster": NSNull()]
+                        resolutions = [scaled(240, "240p"), hls, scaled(144, "144p"), original]
+                    }
                 }
                 media = ["video": ["id": file.id, "url": url, "filename": file.displayName, "resolutions": resolutions, "posters": [Any](), "sizeInBytes": size, "urlExpirationDate": NSNull()]]
             case "AUDIO":
@@ -48,7 +69,7 @@ struct DescriptorRenderer: Sendable {
             "displayName": file.displayName,
             "url": url,
             "parentFolderId": file.parentFolderId,
-            "hash": file.hash,
+            "hash": hash(file.hash),
             "sizeInBytes": String(file.sizeInBytes),
             "private": file.isPrivate,
             "mediaType": file.mediaType,

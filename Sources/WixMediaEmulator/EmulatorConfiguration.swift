@@ -31,6 +31,13 @@ public struct EmulatorConfiguration: Sendable {
     public var webhookURL: String?
     /// The largest body a PUT or PATCH may carry (a guard for a disk-backed server, not a Wix limit).
     public var maxUploadBytes: Int64
+    /// The Wix app whose OAuth client credentials `POST /oauth2/token` accepts, and the instance it is installed as
+    /// (an access token then authorizes API calls without `wix-site-id`).
+    public var appID = "emulator-app-id"
+    public var appSecret = "emulator-app-secret"
+    public var instanceID = "emulator-instance-id"
+    /// Lifetime of OAuth access tokens (Wix's: 4 hours).
+    public var accessTokenLifetime: Duration = .seconds(14_400)
 
     /// Creates a configuration with the defaults the README documents.
     public init(
@@ -57,8 +64,9 @@ public struct EmulatorConfiguration: Sendable {
     }
 }
 
-/// Faults the emulator injects, deterministically for a given seed and request order. Settable at start, through
-/// `POST /_emulator/faults`, or from tests with ``RunningEmulator/setFaults(_:)``.
+/// Faults the emulator injects, deterministically for a given seed and request order, and the stricter readings of
+/// what Wix's docs leave open it can model. Settable at start, through `POST /_emulator/faults` (the field names;
+/// `"strict": true` for every stricter reading), or from tests with ``RunningEmulator/setFaults(_:)``.
 public struct FaultSettings: Sendable, Codable, Hashable {
     /// Share of Wix API and upload requests answered 500 or 503 (alternating) before doing anything.
     public var serverErrorRate: Double
@@ -76,11 +84,44 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     public var retryAfterSeconds: Int
     /// The seed of the fault dice.
     public var seed: UInt64
+    /// Share of uploads (PUT, tus finalize) that are stored but whose answer is lost: the connection drops before it
+    /// is sent — the case that makes a retry dangerous.
+    public var lostResponseRate: Double
+
+    // Stricter readings of what Wix's docs leave open (`--strict` turns all of them on; see the README's table).
+    /// Upload URLs and tus tokens work once: a second PUT, tus creation or finalize gets 429 with no code.
+    public var singleUseUploadURLs = false
+    /// An expired or unknown upload token gets a plain 403 with no application code.
+    public var plainExpiredResponse = false
+    /// `hash` is a 32-hex value that is not the MD5 of the bytes.
+    public var opaqueHash = false
+    /// `get-files` answers 404 for the whole batch when any id is unknown.
+    public var strictGetFiles = false
+    /// tus creation answers with a relative `Location`.
+    public var relativeTusLocation = false
+    /// List cursors hold `+`, `/` and `=` (a client that does not percent-encode them gets 400).
+    public var opaqueCursors = false
+    /// Video renditions are listed smallest first, as in Wix's sample.
+    public var smallestRenditionFirst = false
+    /// `externalInfo` on generate-resumable-upload-url is ignored (no version of the docs lists it there).
+    public var ignoreResumableExternalInfo = false
+
+    /// Every stricter reading at once.
+    public mutating func makeStrict() {
+        singleUseUploadURLs = true
+        plainExpiredResponse = true
+        opaqueHash = true
+        strictGetFiles = true
+        relativeTusLocation = true
+        opaqueCursors = true
+        smallestRenditionFirst = true
+        ignoreResumableExternalInfo = true
+    }
 
     /// No faults.
     public init(
         serverErrorRate: Double = 0, rateLimitRate: Double = 0, connectionResetRate: Double = 0, processingFailureRate: Double = 0,
-        latencyMilliseconds: Int = 0, requestsPerMinute: Int? = nil, retryAfterSeconds: Int = 1, seed: UInt64 = 1
+        latencyMilliseconds: Int = 0, requestsPerMinute: Int? = nil, retryAfterSeconds: Int = 1, seed: UInt64 = 1, lostResponseRate: Double = 0
     ) {
         self.serverErrorRate = serverErrorRate
         self.rateLimitRate = rateLimitRate
@@ -90,11 +131,34 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         self.requestsPerMinute = requestsPerMinute
         self.retryAfterSeconds = retryAfterSeconds
         self.seed = seed
+        self.lostResponseRate = lostResponseRate
     }
 
     enum CodingKeys: String, CodingKey {
         case serverErrorRate, rateLimitRate, connectionResetRate, processingFailureRate, latencyMilliseconds, requestsPerMinute,
-            retryAfterSeconds, seed
+            retryAfterSeconds, seed, lostResponseRate, singleUseUploadURLs, plainExpiredResponse, opaqueHash, strictGetFiles, relativeTusLocation,
+            opaqueCursors, smallestRenditionFirst, ignoreResumableExternalInfo, strict
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(serverErrorRate, forKey: .serverErrorRate)
+        try container.encode(rateLimitRate, forKey: .rateLimitRate)
+        try container.encode(connectionResetRate, forKey: .connectionResetRate)
+        try container.encode(processingFailureRate, forKey: .processingFailureRate)
+        try container.encode(latencyMilliseconds, forKey: .latencyMilliseconds)
+        try container.encodeIfPresent(requestsPerMinute, forKey: .requestsPerMinute)
+        try container.encode(retryAfterSeconds, forKey: .retryAfterSeconds)
+        try container.encode(seed, forKey: .seed)
+        try container.encode(lostResponseRate, forKey: .lostResponseRate)
+        try container.encode(singleUseUploadURLs, forKey: .singleUseUploadURLs)
+        try container.encode(plainExpiredResponse, forKey: .plainExpiredResponse)
+        try container.encode(opaqueHash, forKey: .opaqueHash)
+        try container.encode(strictGetFiles, forKey: .strictGetFiles)
+        try container.encode(relativeTusLocation, forKey: .relativeTusLocation)
+        try container.encode(opaqueCursors, forKey: .opaqueCursors)
+        try container.encode(smallestRenditionFirst, forKey: .smallestRenditionFirst)
+        try container.encode(ignoreResumableExternalInfo, forKey: .ignoreResumableExternalInfo)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -108,7 +172,18 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         requestsPerMinute = try container.decodeIfPresent(Int.self, forKey: .requestsPerMinute)
         retryAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? defaults.retryAfterSeconds
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
-        for (name, rate) in [("serverErrorRate", serverErrorRate), ("rateLimitRate", rateLimitRate), ("connectionResetRate", connectionResetRate), ("processingFailureRate", processingFailureRate)]
+        lostResponseRate = try container.decodeIfPresent(Double.self, forKey: .lostResponseRate) ?? 0
+        if try container.decodeIfPresent(Bool.self, forKey: .strict) == true { makeStrict() }
+        func flag(_ key: CodingKeys, _ current: Bool) throws -> Bool { try container.decodeIfPresent(Bool.self, forKey: key) ?? current }
+        singleUseUploadURLs = try flag(.singleUseUploadURLs, singleUseUploadURLs)
+        plainExpiredResponse = try flag(.plainExpiredResponse, plainExpiredResponse)
+        opaqueHash = try flag(.opaqueHash, opaqueHash)
+        strictGetFiles = try flag(.strictGetFiles, strictGetFiles)
+        relativeTusLocation = try flag(.relativeTusLocation, relativeTusLocation)
+        opaqueCursors = try flag(.opaqueCursors, opaqueCursors)
+        smallestRenditionFirst = try flag(.smallestRenditionFirst, smallestRenditionFirst)
+        ignoreResumableExternalInfo = try flag(.ignoreResumableExternalInfo, ignoreResumableExternalInfo)
+        for (name, rate) in [("serverErrorRate", serverErrorRate), ("rateLimitRate", rateLimitRate), ("connectionResetRate", connectionResetRate), ("processingFailureRate", processingFailureRate), ("lostResponseRate", lostResponseRate)]
         where !(0...1).contains(rate) {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(name) must be between 0 and 1"))
         }

@@ -119,6 +119,24 @@ actor EmulatorStore {
 
     func allFiles() -> [StoredFile] { Array(files.values) }
 
+    /// Deletes a file: for good (descriptor and bytes), or to the trash (`trash-root`, state `DELETED`).
+    func delete(_ id: String, permanently: Bool, now: Date) throws {
+        guard var file = files[id] else { return }
+        if permanently {
+            files.removeValue(forKey: id)
+            try? FileManager.default.removeItem(atPath: directory + "/files/\(Self.safeName(id)).json")
+            if let blob = file.blob { try? FileManager.default.removeItem(atPath: blobPath(blob)) }
+            return
+        }
+        file.parentFolderId = "trash-root"
+        file.state = "DELETED"
+        file.updatedDate = now
+        try put(file)
+    }
+
+    /// Marks a single-use upload token as used; `false` when it was used before (kept in memory: a restart forgets).
+    func useToken(_ id: String) -> Bool { usedTokens.insert(id).inserted }
+
     // MARK: Folders
 
     func folderExists(_ id: String) -> Bool { Self.rootFolders.contains(id) || folders[id] != nil }
@@ -170,6 +188,8 @@ actor EmulatorStore {
     func beginPatch(_ id: String) -> Bool { patching.insert(id).inserted }
 
     func endPatch(_ id: String) { patching.remove(id) }
+
+    private var usedTokens: Set<String> = []
 
     // MARK: Admin
 

@@ -38,9 +38,10 @@ actor FaultInjector {
         case rateLimited(retryAfter: Int)
     }
 
-    /// Rolls the server-error and 429 dice, and applies the requests-per-minute window for `key`.
-    func admit(key: String, now: Date) -> Verdict {
-        if let limit = settings.requestsPerMinute {
+    /// Rolls the server-error and 429 dice, and applies the requests-per-minute window for `key` (API calls only;
+    /// `nil` for upload-host requests).
+    func admit(key: String?, now: Date) -> Verdict {
+        if let limit = settings.requestsPerMinute, let key {
             var times = window[key, default: []].filter { now.timeIntervalSince($0) < 60 }
             if times.count >= limit {
                 let oldest = times.first ?? now
@@ -63,6 +64,11 @@ actor FaultInjector {
         guard settings.connectionResetRate > 0, roll() < settings.connectionResetRate else { return nil }
         let total = max(expectedBytes ?? 65_536, 1)
         return Int64(Double(total) * roll() * 0.9)
+    }
+
+    /// Whether an upload's answer is lost (after the file is stored).
+    func responseLost() -> Bool {
+        settings.lostResponseRate > 0 && roll() < settings.lostResponseRate
     }
 
     /// Whether a file's processing fails.

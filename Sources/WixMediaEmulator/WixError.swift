@@ -15,6 +15,7 @@ struct WixError: HTTPResponseError {
 
     var status: HTTPResponse.Status
     var message: String
+    /// The application error code; `nil` sends none (`details` is then empty, as the strict readings require).
     var code: String?
     var violations: [FieldViolation] = []
     var headers: HTTPFields = [:]
@@ -35,8 +36,8 @@ struct WixError: HTTPResponseError {
         var details: [String: Any] = [:]
         if !violations.isEmpty {
             details["validationError"] = ["fieldViolations": violations.map { ["field": $0.field, "description": $0.description, "violatedRule": $0.violatedRule] }]
-        } else {
-            details["applicationError"] = ["code": code ?? "INTERNAL", "description": message, "data": [String: Any]()]
+        } else if let code {
+            details["applicationError"] = ["code": code, "description": message, "data": [String: Any]()]
         }
         return ["message": message, "details": details]
     }

@@ -38,6 +38,7 @@ public struct ArchiveStage: Stage, StageDefinition {
         case .delete:
             try FileSystem.removeItem(path)
             asset.facts["archive"] = ["deleted": .bool(true)]
+            asset.sourceArchived = true
             context.logger.debug("deleted source", metadata: ["file": "\(asset.displayPath)"])
         case .move:
             guard let archivePath else { return .next(asset) }
@@ -45,6 +46,7 @@ public struct ArchiveStage: Stage, StageDefinition {
             try FileSystem.createDirectory((destination as NSString).deletingLastPathComponent)
             try FileSystem.move(path, to: destination)
             asset.facts["archive"] = ["movedTo": .string(destination)]
+            asset.sourceArchived = true
             context.logger.debug("archived source", metadata: ["file": "\(asset.displayPath)", "to": "\(destination)"])
         }
         // The source is gone from the source folder: the ledger must say done now, not when the pipeline ends, or a

@@ -8,9 +8,10 @@ import WixMedia
 ///
 /// Files already READY in the upload's answer pass at once, with no request. The others are polled together: one
 /// `get-files` call per round for up to 100 pending files (not one call per file, which would hit Wix's 200
-/// requests/minute), with the interval growing from `pollInterval` to `maxPollInterval`. READY puts the final
-/// descriptor on the asset and verifies size and hash again; FAILED rejects it; `timeout` fails it (a later run
-/// retries).
+/// requests/minute), with the interval growing from `pollInterval` to `maxPollInterval`, over the run's shared
+/// connection to the site (the same pacer and budget as `upload.wix`). READY puts the final descriptor on the asset
+/// and verifies it again; FAILED deletes the file at Wix and fails the asset (a later run uploads it anew, up to
+/// `maxAttempts` runs); `readyTimeout` fails it. Cancellation (a second Ctrl-C) ends the wait at once.
 public struct WixAwaitReadyStage: Stage, StageDefinition {
     public static let kind = "wix.await-ready"
     public static let phase = StagePhase.confirm
@@ -20,12 +21,13 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
     static let pollInterval = StageOption<DurationValue>("pollInterval", default: DurationValue(seconds: 1), doc: "The first pause between polls.")
     static let maxPollInterval = StageOption<DurationValue>("maxPollInterval", default: DurationValue(seconds: 15), doc: "The longest pause between polls (the pause grows 1.5× per round).")
 
-    public static let options = WixConnectionOptions.specs + [timeout.spec, pollInterval.spec, maxPollInterval.spec]
+    public static let options = WixConnectionOptions.specs + [timeout.spec, pollInterval.spec, maxPollInterval.spec, WixUploadStage.verify.spec]
 
     let connection: WixConnectionOptions
     let readyTimeout: Duration
     let firstInterval: Duration
     let longestInterval: Duration
+    let verification: VerifyMode
     let client = WixClientHolder()
     let poller = ReadyPollerHolder()
 
@@ -34,19 +36,20 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
         readyTimeout = (try options[Self.timeout]).duration
         firstInterval = (try options[Self.pollInterval]).duration
         longestInterval = (try options[Self.maxPollInterval]).duration
+        verification = try options[WixUploadStage.verify]
         if firstInterval < .milliseconds(50) { throw options.error(Self.pollInterval, "expected at least 50ms") }
         if longestInterval < firstInterval { throw options.error(Self.maxPollInterval, "must not be shorter than pollInterval") }
     }
 
     public func prepare(_ context: PipelineContext) async throws {
         guard !context.isDryRun else { return }
-        client.open(connection, connections: 2, logger: context.logger)
+        try client.open(connection, context: context)
         poller.start(ReadyPoller(client: try client.get(), first: firstInterval, longest: longestInterval, logger: context.logger))
     }
 
     public func finish(_ report: RunReport, context: PipelineContext) async throws {
         await poller.stop()
-        await client.close()
+        client.release()
     }
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
@@ -59,28 +62,42 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
                 descriptor = try await poller.get().await(target.id, timeout: readyTimeout)
             }
         } catch let error as WixClientError {
-            return try error.stageOutcome(for: asset, action: "check \(asset.displayPath)")
+            return try error.stageOutcome(for: asset, action: "check \(asset.displayPath)", budget: try client.get().budget)
         }
         guard let descriptor else { throw WixClientError.malformedResponse("no descriptor") }
         var asset = asset
-        asset.target = TargetRecord(target: "wix", id: descriptor.id, url: descriptor.url, status: descriptor.operationStatus, confirmed: descriptor.isReady, descriptor: descriptor.raw)
-        if var facts = asset.facts["wix"]?.objectValue {
-            facts["operationStatus"] = .string(descriptor.operationStatus)
-            facts["hash"] = .string(descriptor.hash)
-            asset.facts["wix"] = .object(facts)
-        }
+        var record = WixUploadStage.target(descriptor, method: target.method ?? "put")
+        record.sentBytes = target.sentBytes
+        record.sentMD5 = target.sentMD5
+        record.sentSHA256 = target.sentSHA256
+        asset.target = record
+        asset.facts["wix"] = WixUploadStage.facts(record, attempts: asset.facts["wix"]?["attempts"]?.intValue.map { Int($0) } ?? 0)
         if descriptor.isFailed {
-            return .reject(asset, Rejection(.processingFailed, "Wix could not process \(asset.displayPath) (file \(descriptor.id) is FAILED)"))
+            // Trouble that may pass: the next run uploads the file again. The FAILED copy is deleted first, so failed
+            // attempts do not pile up in the Media Manager (a later run deletes it if this call fails).
+            do {
+                try await client.get().deleteFiles(ids: [descriptor.id], permanent: true)
+            } catch {
+                context.logger.warning("cannot delete the FAILED file at Wix", metadata: ["wixId": "\(descriptor.id)", "error": "\(error)"])
+            }
+            throw ProcessingFailed(fileID: descriptor.id, name: asset.displayPath)
         }
-        let sent = asset.facts["wix"]?["sentBytes"]?.intValue
-        let md5 = asset.facts["wix"]?["md5"]?.stringValue
-        if let sent, let problem = WixUploadStage.verificationProblem(descriptor, size: sent, md5: md5) {
+        if let sent = target.sentBytes, let problem = verification.problem(descriptor, size: sent, md5: target.sentMD5) {
             throw WixClientError.verificationFailed("\(asset.displayPath) → \(descriptor.id): \(problem)")
         }
         if let width = descriptor.width, let height = descriptor.height, asset.dimensions == nil { asset.dimensions = PixelSize(width: width, height: height) }
         context.logger.debug("ready", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)"])
         return .next(asset)
     }
+}
+
+/// Wix could not process a file (operationStatus FAILED): a failure, retried by a later run with a new upload.
+struct ProcessingFailed: Error, AssetFailureDescribing, CustomStringConvertible {
+    var fileID: String
+    var name: String
+    var failureCode: String { "processing_failed" }
+    var failureMessage: String { "Wix could not process \(name) (file \(fileID) was FAILED and is deleted); the next run uploads it again" }
+    var description: String { failureMessage }
 }
 
 /// Holds the run's poller between `prepare` and `finish`.
@@ -104,6 +121,7 @@ final class ReadyPollerHolder: Sendable {
 /// leaves PENDING or its deadline passes.
 actor ReadyPoller {
     private struct Waiter {
+        var token: UUID
         var continuation: CheckedContinuation<FileDescriptor, any Error>
         var deadline: ContinuousClock.Instant
     }
@@ -122,12 +140,29 @@ actor ReadyPoller {
         self.logger = logger
     }
 
-    /// Waits until file `id` is READY or FAILED.
+    /// Waits until file `id` is READY or FAILED — or the task is cancelled (a second Ctrl-C): the wait then ends at
+    /// once with `CancellationError`.
     func await(_ id: String, timeout: Duration) async throws -> FileDescriptor {
-        try await withCheckedThrowingContinuation { continuation in
-            waiters[id, default: []].append(Waiter(continuation: continuation, deadline: .now + timeout))
-            if loop == nil { loop = Task { await self.run() } }
+        let token = UUID()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard !Task.isCancelled else {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                waiters[id, default: []].append(Waiter(token: token, continuation: continuation, deadline: .now + timeout))
+                if loop == nil { loop = Task { await self.run() } }
+            }
+        } onCancel: {
+            Task { await self.cancel(id: id, token: token) }
         }
+    }
+
+    /// Ends one waiter with `CancellationError`.
+    private func cancel(id: String, token: UUID) {
+        guard var list = waiters[id], let index = list.firstIndex(where: { $0.token == token }) else { return }
+        list.remove(at: index).continuation.resume(throwing: CancellationError())
+        waiters[id] = list.isEmpty ? nil : list
     }
 
     private func run() async {

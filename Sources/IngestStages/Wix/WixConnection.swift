@@ -4,59 +4,188 @@ import MediaIngest
 import Synchronization
 import WixMedia
 
-/// The options every Wix stage shares (where Wix is, which site, which key) and the client they open for a run.
+/// The options every Wix stage shares (where Wix is, which site, which credentials, how to retry and pace) and the
+/// connection they open for a run.
+///
+/// Stages of one pipeline that talk to the same site with the same credentials share one connection — one HTTP pool,
+/// one request pacer, one retry budget (``RunResources``); the first such stage's settings make it.
 struct WixConnectionOptions: Sendable {
     static let baseURL = StageOption<String>(
         "baseURL", default: "https://www.wixapis.com",
         doc: "The Wix REST API base URL; point it at `wix-media-emulator` (http://127.0.0.1:8787) to try pipelines without an account.")
-    static let siteID = StageOption<String>("siteId", doc: "The Wix site id, sent as `wix-site-id` (e.g. \"${WIX_SITE_ID}\").")
-    static let apiKey = StageOption<Secret>(
-        "apiKey", doc: "The API key: {\"env\": \"WIX_API_KEY\"}, \"${WIX_API_KEY}\" or {\"file\": \"~/.config/wix/key\"}. Never logged.")
+    static let siteID = StageOption<String?>("siteId", doc: "The Wix site id, sent as `wix-site-id` with an API key (e.g. \"${WIX_SITE_ID}\").")
+    static let apiKey = StageOption<Secret?>(
+        "apiKey", doc: "An API key: {\"env\": \"WIX_API_KEY\"}, \"${WIX_API_KEY}\" or {\"file\": \"~/.config/wix/key\"}. Never logged. Needs siteId.")
+    static let auth = StageOption<AppCredentials?>(
+        "auth", doc: "A Wix app's OAuth client credentials instead of an API key: {\"appId\", \"appSecret\": {\"env\": …}, \"instanceId\"}; access tokens are fetched and refreshed.")
     static let maxAttempts = StageOption<Int>("maxAttempts", default: 6, doc: "Attempts per request (429, 5xx and connection errors are retried with backoff and jitter).")
-    static let retryBudget = StageOption<Int>(
-        "retryBudget", default: 200, doc: "Retries the whole run may spend; when a dead endpoint eats them, the run stops with a clear message.")
+    static let retryBudget = StageOption<RetryBudgetOption>(
+        "retryBudget", default: .automatic,
+        doc: "Retries the whole run may spend: \"auto\" (50 plus one for every two assets sent) or a number; a 429 with Retry-After spends none. When a dead endpoint eats them, the run stops with a clear message.")
+    static let requestsPerMinute = StageOption<PacingOption>(
+        "requestsPerMinute", default: .adaptive,
+        doc: "API request pacing: \"adaptive\" (none until the first 429, then Wix's documented 200 per minute), a number (at most that many per minute from the start), or \"off\".")
     static let timeout = StageOption<DurationValue>("timeout", default: DurationValue(seconds: 60), doc: "How long a request may wait for the next bytes before it fails.")
 
-    static let specs = [baseURL.spec, siteID.spec, apiKey.spec, maxAttempts.spec, retryBudget.spec, timeout.spec]
+    static let specs = [baseURL.spec, siteID.spec, apiKey.spec, auth.spec, maxAttempts.spec, retryBudget.spec, requestsPerMinute.spec, timeout.spec]
 
     var baseURL: String
-    var siteID: String
-    var apiKey: Secret
+    var authorization: WixAuthorization
     var retry: RetryPolicy
-    var retryBudget: Int
+    var retryBudget: RetryBudgetOption
+    var pacing: PacingOption
     var timeout: Duration
 
     init(options: OptionValues) throws {
         baseURL = try options[Self.baseURL]
-        siteID = try options[Self.siteID]
-        apiKey = try options[Self.apiKey]
         let attempts = try options[Self.maxAttempts]
         retryBudget = try options[Self.retryBudget]
+        pacing = try options[Self.requestsPerMinute]
         timeout = .milliseconds(Int64((try options[Self.timeout]).seconds * 1000))
         guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw options.error(Self.baseURL, "expected an http(s) URL like \"https://www.wixapis.com\", got \"\(baseURL)\"")
         }
-        if siteID.isEmpty || siteID.count > 100 { throw options.error(Self.siteID, "expected 1 to 100 characters") }
         if !(1...20).contains(attempts) { throw options.error(Self.maxAttempts, "expected 1 to 20, got \(attempts)") }
-        if retryBudget < 0 { throw options.error(Self.retryBudget, "expected 0 or more, got \(retryBudget)") }
         retry = RetryPolicy(maxAttempts: attempts)
+        let key = try options[Self.apiKey]
+        let site = try options[Self.siteID]
+        if let app = try options[Self.auth] {
+            if key != nil { throw options.error(Self.auth, "give either apiKey (with siteId) or auth (an app's OAuth credentials), not both") }
+            authorization = .oauth(appID: app.appID, appSecret: app.appSecret.revealed, instanceID: app.instanceID)
+        } else {
+            guard let key else { throw options.error(Self.apiKey, "missing: give apiKey and siteId, or auth with an app's OAuth credentials") }
+            guard let site, !site.isEmpty, site.count <= 100 else { throw options.error(Self.siteID, "expected 1 to 100 characters (required with apiKey)") }
+            authorization = .apiKey(key: key.revealed, siteID: site)
+        }
+    }
+
+    /// The key that makes two stages' connections one.
+    var sharingKey: String { "wix|\(baseURL)|\(authorization.identity)" }
+
+    /// What the report shows of the connection (never a secret).
+    var reportInfo: JSONValue {
+        switch authorization {
+        case .apiKey(_, let siteID): return ["baseURL": .string(baseURL), "siteId": .string(siteID)]
+        case .oauth(let appID, _, let instanceID): return ["baseURL": .string(baseURL), "appId": .string(appID), "instanceId": .string(instanceID)]
+        }
     }
 }
 
-/// Holds a stage's client between `prepare` and `finish` (created per run, so building a pipeline for `ingest check`
-/// opens no connections).
+/// `auth`: a Wix app's OAuth client credentials.
+struct AppCredentials: OptionValue, Hashable {
+    var appID: String
+    var appSecret: Secret
+    var instanceID: String
+
+    static var optionTypeName: String { "{appId, appSecret, instanceId}" }
+    static var optionSchema: JSONValue {
+        [
+            "type": "object", "additionalProperties": false, "required": ["appId", "appSecret", "instanceId"],
+            "properties": ["appId": ["type": "string"], "appSecret": Secret.optionSchema, "instanceId": ["type": "string"]],
+        ]
+    }
+
+    init(option input: OptionInput) throws {
+        guard let members = input.value.objectValue else { throw input.typeMismatch(expected: "an object {\"appId\", \"appSecret\", \"instanceId\"}") }
+        for key in members.keys.sorted() where !["appId", "appSecret", "instanceId"].contains(key) {
+            throw input.child(members[key] ?? .null, at: .key(key)).error("unknown key \"\(key)\"", suggestion: "auth takes appId, appSecret and instanceId")
+        }
+        func text(_ key: String) throws -> String {
+            guard let value = members[key] else { throw input.error("missing \"\(key)\"") }
+            guard let string = value.stringValue, !string.isEmpty else { throw input.child(value, at: .key(key)).typeMismatch(expected: "a non-empty string") }
+            return string
+        }
+        appID = try text("appId")
+        instanceID = try text("instanceId")
+        guard let secret = members["appSecret"] else { throw input.error("missing \"appSecret\"") }
+        appSecret = try Secret(option: input.child(secret, at: .key("appSecret")))
+    }
+
+    var optionJSON: JSONValue { ["appId": .string(appID), "appSecret": appSecret.optionJSON, "instanceId": .string(instanceID)] }
+}
+
+/// `retryBudget`: `"auto"` or a fixed number.
+enum RetryBudgetOption: OptionValue, Hashable {
+    case automatic
+    case fixed(Int)
+
+    static var optionTypeName: String { "\"auto\" | integer" }
+    static var optionSchema: JSONValue { ["anyOf": [["const": "auto"], ["type": "integer", "minimum": 0]]] }
+
+    init(option input: OptionInput) throws {
+        if input.value.stringValue == "auto" {
+            self = .automatic
+        } else if let number = input.value.intValue, number >= 0, let value = Int(exactly: number) {
+            self = .fixed(value)
+        } else {
+            throw input.typeMismatch(expected: "\"auto\" or a number of retries (0 or more)")
+        }
+    }
+
+    var optionJSON: JSONValue {
+        switch self {
+        case .automatic: return "auto"
+        case .fixed(let value): return .int(Int64(value))
+        }
+    }
+
+    func makeBudget() -> RetryBudget {
+        switch self {
+        case .automatic: return RetryBudget(base: 50, perAsset: 0.5)
+        case .fixed(let value): return RetryBudget(value)
+        }
+    }
+}
+
+/// `requestsPerMinute`: `"adaptive"`, `"off"` or a number.
+enum PacingOption: OptionValue, Hashable {
+    case adaptive, off
+    case fixed(Int)
+
+    static var optionTypeName: String { "\"adaptive\" | \"off\" | integer" }
+    static var optionSchema: JSONValue { ["anyOf": [["enum": ["adaptive", "off"]], ["type": "integer", "minimum": 1]]] }
+
+    init(option input: OptionInput) throws {
+        switch input.value.stringValue {
+        case "adaptive"?: self = .adaptive
+        case "off"?: self = .off
+        default:
+            guard let number = input.value.intValue, number >= 1, let value = Int(exactly: number) else {
+                throw input.typeMismatch(expected: "\"adaptive\", \"off\" or a number of requests per minute")
+            }
+            self = .fixed(value)
+        }
+    }
+
+    var optionJSON: JSONValue {
+        switch self {
+        case .adaptive: return "adaptive"
+        case .off: return "off"
+        case .fixed(let value): return .int(Int64(value))
+        }
+    }
+
+    var mode: RequestPacer.Mode {
+        switch self {
+        case .adaptive: return .adaptive(requestsPerMinute: RequestPacer.wixLimit)
+        case .off: return .off
+        case .fixed(let value): return .fixed(requestsPerMinute: value)
+        }
+    }
+}
+
+/// A stage's handle on the run's shared connection to its site, between `prepare` and the end of the run (the
+/// connection itself is closed by the run, once every stage is done with it).
 final class WixClientHolder: Sendable {
     private let client = Mutex<WixMediaClient?>(nil)
 
-    func open(_ options: WixConnectionOptions, connections: Int, logger: Logger) {
-        let created = WixMediaClient(
-            baseURL: options.baseURL, apiKey: options.apiKey.revealed, siteID: options.siteID, retry: options.retry,
-            budget: RetryBudget(options.retryBudget), connections: connections, requestTimeout: options.timeout, logger: logger)
-        let previous = client.withLock { current in
-            defer { current = created }
-            return current
+    func open(_ options: WixConnectionOptions, context: PipelineContext) throws {
+        let shared = try context.resources.shared(options.sharingKey) {
+            WixMediaClient(
+                baseURL: options.baseURL, authorization: options.authorization, retry: options.retry, budget: options.retryBudget.makeBudget(),
+                pacer: RequestPacer(options.pacing.mode), connections: context.concurrency + 2, requestTimeout: options.timeout, logger: context.logger)
         }
-        if let previous { Task { try? await previous.shutdown() } }
+        client.withLock { $0 = shared }
     }
 
     func get() throws -> WixMediaClient {
@@ -64,26 +193,23 @@ final class WixClientHolder: Sendable {
         return client
     }
 
-    func close() async {
-        let current = client.withLock { current in
-            defer { current = nil }
-            return current
-        }
-        try? await current?.shutdown()
+    func release() {
+        client.withLock { $0 = nil }
     }
 }
 
 extension WixClientError {
-    /// What the stage does with a failed call: stop the run (credentials, spent budget), reject the asset (Wix
-    /// refused this file), or let it fail for a later run to retry.
-    func stageOutcome(for asset: Asset, action: String) throws -> StageOutcome {
+    /// What the stage does with a failed call, by one rule: credentials refused or a spent budget stop the run; a
+    /// verdict about the file from Wix (a 4xx that is not about credentials, pacing or a used upload URL) rejects
+    /// the asset; everything else fails it for a later run to retry.
+    func stageOutcome(for asset: Asset, action: String, budget: RetryBudget) throws -> StageOutcome {
         if isAuthenticationFailure {
-            throw WixRunAbort(abortReason: "Wix rejected the credentials while trying to \(action): \(self) — check apiKey and siteId", underlying: self)
+            throw WixRunAbort(abortReason: "Wix rejected the credentials while trying to \(action): \(self) — check the apiKey and siteId (or auth)", underlying: self)
         }
         if case .budgetExhausted = self {
-            throw WixRunAbort(abortReason: "stopping: the Wix endpoint keeps failing and the run's retry budget is spent (\(self))", underlying: self)
+            throw WixRunAbort(abortReason: "stopping: the Wix endpoint keeps failing — \(budget.summary)", underlying: self)
         }
-        if case .http(let status, let code, let message, _) = self, (400..<500).contains(status), !isRetryable {
+        if case .http(let status, let code, let message, _, _) = self, (400..<500).contains(status), !isRetryable, !isUnusableUploadURL {
             return .reject(asset, Rejection(.targetRejected, "Wix refused to \(action): \(status)\(code.map { " \($0)" } ?? "") \(message)"))
         }
         throw self

@@ -7,26 +7,29 @@ import WixMedia
 /// `upload.wix`: uploads each asset to the Wix Media Manager.
 ///
 /// Files up to `resumableAbove` go through generate-upload-url and one streamed PUT; larger files through a
-/// resumable (tus) upload in chunks that resumes after a broken connection; URL sources through Import File. The
-/// asset leaves with a ``TargetRecord`` (`wix`, file id, url, operationStatus) and `facts["wix"]` (protocol, MD5 and
-/// size sent, attempts); `wix.await-ready` then waits for READY and verifies them.
+/// resumable (tus) upload in chunks that resumes after a broken connection; URL sources through Import File. Every
+/// attempt uses a fresh upload URL, and after an attempt that failed or lost its answer, Wix is asked whether the
+/// file arrived anyway — so no reading of what Wix leaves undocumented (single-use URLs, the meaning of `hash`) can
+/// make a duplicate. The upload is checkpointed before its first byte, so a crash, a kill or an interrupted run is
+/// recovered the same way. The asset leaves with a ``TargetRecord`` (file id, url, status, what was sent);
+/// `wix.await-ready` then waits for READY.
 public struct WixUploadStage: Stage, StageDefinition {
     public static let kind = "upload.wix"
     public static let phase = StagePhase.upload
-    public static let summary = "Upload to the Wix Media Manager: streamed PUT, resumable tus above a size, Import File for URLs; retries with backoff."
+    public static let summary = "Upload to the Wix Media Manager: streamed PUT, resumable tus above a size, Import File for URLs; retries with fresh URLs, paced, never twice."
 
     static let parentFolderID = StageOption<String?>("parentFolderId", doc: "The Media Manager folder id to upload into (default media-root).")
     static let filePath = StageOption<String?>(
         "filePath",
-        doc: "A folder path below parentFolderId, created as needed, with placeholders {yyyy} {mm} {dd} (the file's date), {family} (image, video…), {ext}, {pipeline}; e.g. \"/uploads/{yyyy}/{mm}\".")
+        doc: "A folder path below parentFolderId, created as needed, with placeholders {yyyy} {mm} {dd} (the file's date), {family} (image, video…), {ext}, {pipeline}; e.g. \"/uploads/{yyyy}/{mm}\". At most 100 characters once expanded.")
     static let labels = StageOption<[String]>("labels", default: [], doc: "Labels put on every uploaded file (at most 50).")
     static let isPrivate = StageOption<Bool>("private", default: false, doc: "Upload as private files (cannot be changed later).")
     static let externalOrigin = StageOption<String>(
-        "externalOrigin", default: "media-ingest", doc: "externalInfo.origin; externalIds holds the content SHA-256, so File Ready events can be tied back.")
+        "externalOrigin", default: "media-ingest", doc: "externalInfo.origin on generate-upload-url and import; externalIds holds the content SHA-256, so File Ready events can be tied back.")
     static let resumableAbove = StageOption<ByteSize>("resumableAbove", default: .megabytes(10), doc: "Files larger than this use the resumable (tus) upload, as Wix advises.")
-    static let chunkSize = StageOption<ByteSize>("chunkSize", default: .mebibytes(8), doc: "tus PATCH size; a broken connection costs at most one chunk.")
+    static let chunkSize = StageOption<ByteSize>("chunkSize", default: .mebibytes(64), doc: "tus PATCH size; a broken connection resumes from the server's offset.")
     static let concurrency = StageOption<Int?>("concurrency", doc: "Uploads in flight at once for this stage (default: the pipeline's concurrency).")
-    static let verify = StageOption<Bool>("verify", default: true, doc: "Check the sizeInBytes (and MD5 hash) Wix reports against the bytes sent.")
+    static let verify = StageOption<VerifyMode>("verify", default: .size, doc: VerifyMode.documentation)
 
     public static let options = WixConnectionOptions.specs + [
         parentFolderID.spec, filePath.spec, labels.spec, isPrivate.spec, externalOrigin.spec, resumableAbove.spec, chunkSize.spec, concurrency.spec,
@@ -41,7 +44,7 @@ public struct WixUploadStage: Stage, StageDefinition {
     let origin: String
     let resumableThreshold: Int64
     let chunkBytes: Int64
-    let verifyUploads: Bool
+    let verification: VerifyMode
     let gate: AsyncSemaphore
     let width: Int
     let client = WixClientHolder()
@@ -54,7 +57,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         origin = try options[Self.externalOrigin]
         resumableThreshold = (try options[Self.resumableAbove]).bytes
         chunkBytes = (try options[Self.chunkSize]).bytes
-        verifyUploads = try options[Self.verify]
+        verification = try options[Self.verify]
         width = try options[Self.concurrency] ?? context.concurrency
         if let template = try options[Self.filePath] {
             do {
@@ -75,20 +78,21 @@ public struct WixUploadStage: Stage, StageDefinition {
 
     public func prepare(_ context: PipelineContext) async throws {
         guard !context.isDryRun else { return }
-        client.open(connection, connections: width, logger: context.logger)
+        try client.open(connection, context: context)
     }
 
-    public func finish(_ report: RunReport, context: PipelineContext) async throws { await client.close() }
+    public func finish(_ report: RunReport, context: PipelineContext) async throws { client.release() }
 
-    public var reportInfo: [String: JSONValue] { ["wix": ["baseURL": .string(connection.baseURL), "siteId": .string(connection.siteID)]] }
+    public var reportInfo: [String: JSONValue] { ["wix": connection.reportInfo] }
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         let client = try client.get()
+        client.budget.countAsset()
         return try await gate.withPermit {
             do {
                 return try await upload(asset, client: client, context: context)
             } catch let error as WixClientError {
-                return try error.stageOutcome(for: asset, action: "upload \(asset.displayPath)")
+                return try error.stageOutcome(for: asset, action: "upload \(asset.displayPath)", budget: client.budget)
             }
         }
     }
@@ -106,199 +110,163 @@ public struct WixUploadStage: Stage, StageDefinition {
                 return .reject(asset, Rejection(.targetRejected, "upload.wix: the placement path \"\(routedPath)\" is not a valid filePath: \(error.message)"))
             }
         }
+        if let folderPath, folderPath.count > 100 {
+            return .reject(asset, Rejection(.targetRejected, "upload.wix: the filePath \"\(folderPath)\" is \(folderPath.count) characters once expanded; Wix allows 100"))
+        }
         var options = UploadOptions(
-            mimeType: mime, fileName: fileName, parentFolderId: asset.placement.map(\.folderID) ?? parentFolder, filePath: folderPath,
+            mimeType: mime, fileName: fileName, parentFolderId: asset.placement?.folderID ?? parentFolder, filePath: folderPath,
             labels: labelList, isPrivate: privateFiles)
 
         if let url = asset.origin.url, asset.contentPath == nil {
             options.externalInfo = ExternalInfo(origin: origin, externalIds: [Self.urlIdentity(url)])
             let descriptor = try await client.importFile(url: url, options: options)
-            record(descriptor, protocol: "import", md5: nil, size: nil, on: &asset)
+            client.claim(descriptor.id)
+            asset.target = Self.target(descriptor, method: "import")
+            asset.facts["wix"] = Self.facts(asset.target, attempts: 1)
             context.logger.info("import requested", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)"])
             return .next(asset)
         }
         guard let path = asset.contentPath else {
             return .reject(asset, Rejection(.targetRejected, "upload.wix: \(asset.displayPath) has no content to upload"))
         }
-        // Size and SHA-256 (the external id) before the upload: from the stage that wrote the file when it hashed it
-        // (strip does), else from one pass over the file. The MD5 is then taken while the PUT streams.
-        var digest: FileDigest
-        if let known = asset.contentDigest, known.path == path, let status = try? FileStatus.of(path), status.size == known.size {
-            digest = FileDigest(size: known.size, md5: nil, sha256: known.sha256)
-        } else {
-            // MD5 now only where it is needed before sending: a recovery compares it, tus does not stream-hash.
-            digest = try FileDigest.of(path, md5: asset.recovery != nil || (try? FileStatus.of(path).size > resumableThreshold) ?? true)
+        let size = try FileStatus.of(path).size
+        options.sizeInBytes = size
+        // generate-upload-url carries externalInfo (the content SHA-256): known from the stage that wrote the file,
+        // or one pass over it. Resumable uploads do not send it and hash while they stream.
+        if size <= resumableThreshold {
+            let sha256: String
+            if let known = asset.contentDigest, known.path == path, known.size == size {
+                sha256 = known.sha256
+            } else {
+                sha256 = try Digest.sha256(ofFileAt: path)
+            }
+            options.externalInfo = ExternalInfo(origin: origin, externalIds: [sha256])
+            if path == asset.origin.path { asset.sourceSHA256 = sha256 }
         }
-        options.sizeInBytes = digest.size
-        options.externalInfo = ExternalInfo(origin: origin, externalIds: [digest.sha256])
-        if path == asset.origin.path { asset.sourceSHA256 = digest.sha256 }
 
-        // A crash or failure after an earlier upload: find that upload instead of sending the file again.
-        if asset.recovery != nil, digest.md5 == nil { digest = try FileDigest.of(path, md5: true) }
-        if let recovered = try await recoverEarlierUpload(asset, digest: digest, options: options, client: client, context: context) {
-            record(recovered, protocol: "recovered", md5: digest.md5, size: digest.size, on: &asset)
+        // An earlier attempt of this asset: reuse its file if Wix has it, instead of sending it again.
+        if let found = try await recoverEarlierUpload(asset, options: options, size: size, client: client, context: context) {
+            asset.target = Self.target(found, method: "recovered")
+            asset.facts["wix"] = Self.facts(asset.target, attempts: 0)
             try await context.checkpoint(asset)
-            context.logger.info("found the earlier upload; not uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(recovered.id)"])
+            context.logger.info("found the earlier upload; not uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(found.id)"])
             return .next(asset)
         }
 
-        let descriptor: FileDescriptor
-        let method: String
-        if digest.size > resumableThreshold {
-            method = "tus"
-            if digest.md5 == nil { digest = try FileDigest.of(path, md5: true) }
-            let (uploadURL, token) = try await client.generateResumableUploadURL(options)
-            context.logger.debug("resumable upload", metadata: ["file": "\(asset.displayPath)", "url": "\(WixMediaClient.redact(uploadURL))"])
-            descriptor = try await client.tusUpload(
-                file: path, size: digest.size, uploadURL: uploadURL, token: token, mimeType: mime, fileName: fileName, chunkSize: chunkBytes)
-        } else {
-            method = "put"
-            let sent = try await putWithRetries(path: path, size: digest.size, options: options, client: client, context: context, asset: asset)
-            descriptor = sent.descriptor
-            digest.md5 = sent.md5
+        // Before the first byte goes: what the next run needs to look for this upload if this one never learns how it
+        // ended (a kill, a second Ctrl-C, a lost answer).
+        let pending = PendingUpload(target: "wix", startedAt: Date(), fileName: fileName, size: size, folderID: options.parentFolderId, folderPath: folderPath)
+        asset.pendingUpload = pending
+        try await context.checkpoint(asset)
+
+        let job = UploadJob(path: path, size: size, options: options, resumableAbove: resumableThreshold, chunkSize: chunkBytes, startedAt: pending.startedAt)
+        let outcome = try await client.upload(job)
+        var target = Self.target(outcome.descriptor, method: outcome.method)
+        target.sentBytes = size
+        target.sentMD5 = outcome.digest?.md5
+        target.sentSHA256 = outcome.digest?.sha256
+        if let problem = verification.problem(outcome.descriptor, size: size, md5: outcome.digest?.md5) {
+            throw WixClientError.verificationFailed("\(asset.displayPath) → \(outcome.descriptor.id): \(problem)")
         }
-        if verifyUploads, let problem = Self.verificationProblem(descriptor, size: digest.size, md5: digest.md5) {
-            throw WixClientError.verificationFailed("\(asset.displayPath) → \(descriptor.id): \(problem)")
+        if path == asset.origin.path, let sha256 = outcome.digest?.sha256 { asset.sourceSHA256 = sha256 }
+        asset.target = target
+        asset.facts["wix"] = Self.facts(target, attempts: outcome.attempts)
+        if let width = outcome.descriptor.width, let height = outcome.descriptor.height, asset.dimensions == nil {
+            asset.dimensions = PixelSize(width: width, height: height)
         }
-        record(descriptor, protocol: method, md5: digest.md5, size: digest.size, on: &asset)
+        asset.pendingUpload = nil
         // The file id goes to the ledger now: a crash from here on must not upload the file a second time.
         try await context.checkpoint(asset)
-        context.logger.info("uploaded", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)", "status": "\(descriptor.operationStatus)", "via": "\(method)"])
+        context.logger.info(
+            "uploaded", metadata: ["file": "\(asset.displayPath)", "wixId": "\(outcome.descriptor.id)", "status": "\(outcome.descriptor.operationStatus)", "via": "\(outcome.method)"])
         return .next(asset)
     }
 
-    /// The file an earlier attempt uploaded, if Wix still has it with the same bytes: by the file id the ledger kept
-    /// (checkpointed right after the upload), or — when the earlier attempt died between the upload and that
-    /// checkpoint, and files go straight into `parentFolderId` — by MD5 and size among the folder's newest files.
-    func recoverEarlierUpload(_ asset: Asset, digest: FileDigest, options: UploadOptions, client: WixMediaClient, context: StageContext) async throws -> FileDescriptor? {
+    /// The file an earlier attempt uploaded, if Wix still has it: by the file id the ledger kept (checkpointed right
+    /// after the upload) — a FAILED one is deleted so a fresh upload replaces it — or, when the earlier attempt never
+    /// learned the outcome, by name, size and time in its target folder (``WixMediaClient/findUploaded(_:)``).
+    func recoverEarlierUpload(_ asset: Asset, options: UploadOptions, size: Int64, client: WixMediaClient, context: StageContext) async throws -> FileDescriptor? {
         guard let recovery = asset.recovery else { return nil }
-        func matches(_ file: FileDescriptor) -> Bool {
-            !file.isFailed && file.sizeInBytes == digest.size && (file.hash.isEmpty || file.hash.lowercased() == digest.md5)
-        }
         if let previous = recovery.previousTargetID {
             do {
                 let file = try await client.file(id: previous)
-                if matches(file) { return file }
-                context.logger.info("earlier upload differs or failed; uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(previous)"])
+                if file.isFailed {
+                    try await client.deleteFiles(ids: [file.id], permanent: true)
+                    context.logger.info("the earlier upload FAILED at Wix; deleted it, uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(previous)"])
+                    return nil
+                }
+                if file.sizeInBytes == size || file.sizeInBytes == nil || file.sizeInBytes == 0 {
+                    client.claim(file.id)
+                    return file
+                }
+                context.logger.info("the earlier upload differs; uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(previous)"])
             } catch let error as WixClientError {
-                if case .http(404, _, _, _) = error { return nil }
+                if case .http(404, _, _, _, _) = error { return nil }
                 throw error
             }
             return nil
         }
-        guard recovery.wasInFlight, options.filePath == nil else { return nil }
-        var cursor: String?
-        for _ in 0..<3 {
-            let page = try await client.listFiles(parentFolderId: options.parentFolderId ?? "media-root", limit: 100, cursor: cursor)
-            if let file = page.files.first(where: { matches($0) && $0.displayName == options.fileName }) { return file }
-            guard let next = page.next else { break }
-            cursor = next
-        }
-        return nil
+        guard let pending = recovery.previousUpload, pending.size == size else { return nil }
+        var earlier = options
+        earlier.parentFolderId = pending.folderID
+        earlier.filePath = pending.folderPath
+        earlier.fileName = pending.fileName
+        let job = UploadJob(path: "", size: size, options: earlier, resumableAbove: resumableThreshold, chunkSize: chunkBytes, startedAt: pending.startedAt)
+        return try await client.findUploaded(job)
     }
 
-    /// generate-upload-url + PUT. A retryable failure re-PUTs to the same URL (so a PUT whose answer was lost does
-    /// not become a second file); an expired URL gets a fresh one.
-    func putWithRetries(
-        path: String, size: Int64, options: UploadOptions, client: WixMediaClient, context: StageContext, asset: Asset
-    ) async throws -> (descriptor: FileDescriptor, md5: String) {
-        var uploadURL = try await client.generateUploadURL(options)
-        var expiredRetries = 0
-        while true {
-            do {
-                let target = uploadURL
-                return try await client.withRetries(describe: "PUT \(WixMediaClient.redact(target))") {
-                    try await client.putHashing(file: path, size: size, to: target, mimeType: options.mimeType, fileName: options.fileName)
-                }
-            } catch let error as WixClientError where error.isExpiredUploadURL && expiredRetries < 2 {
-                expiredRetries += 1
-                context.logger.info("upload URL expired; generating a new one", metadata: ["file": "\(asset.displayPath)"])
-                uploadURL = try await client.generateUploadURL(options)
-            }
-        }
+    static func target(_ descriptor: FileDescriptor, method: String) -> TargetRecord {
+        TargetRecord(
+            target: "wix", id: descriptor.id, url: descriptor.url, status: descriptor.operationStatus, confirmed: descriptor.isReady, descriptor: descriptor.raw,
+            method: method, reportedHash: descriptor.hash.isEmpty ? nil : descriptor.hash)
     }
 
-    func record(_ descriptor: FileDescriptor, protocol method: String, md5: String?, size: Int64?, on asset: inout Asset) {
-        asset.target = TargetRecord(
-            target: "wix", id: descriptor.id, url: descriptor.url, status: descriptor.operationStatus, confirmed: descriptor.isReady, descriptor: descriptor.raw)
-        var facts: [String: JSONValue] = ["fileId": .string(descriptor.id), "protocol": .string(method), "operationStatus": .string(descriptor.operationStatus)]
-        if let md5 { facts["md5"] = .string(md5) }
-        if let size { facts["sentBytes"] = .int(size) }
-        asset.facts["wix"] = .object(facts)
-        if let width = descriptor.width, let height = descriptor.height, asset.dimensions == nil { asset.dimensions = PixelSize(width: width, height: height) }
-    }
-
-    /// `nil` when the descriptor matches what was sent; else what differs. The hash is compared only when it is
-    /// 32 hex characters (Wix does not document its algorithm; every sample is MD5-length).
-    static func verificationProblem(_ descriptor: FileDescriptor, size: Int64, md5: String?) -> String? {
-        if let reported = descriptor.sizeInBytes, reported != size, descriptor.operationStatus != "PENDING" || reported != 0 {
-            return "Wix reports \(reported) bytes, \(size) were sent"
-        }
-        if let md5, descriptor.hash.count == 32, descriptor.hash.allSatisfy(\.isHexDigit), descriptor.hash.lowercased() != md5 {
-            return "Wix reports hash \(descriptor.hash), the bytes sent have MD5 \(md5)"
-        }
-        return nil
+    /// What the manifest shows under `wix` (reports only; later stages read the typed ``TargetRecord``).
+    static func facts(_ target: TargetRecord?, attempts: Int) -> JSONValue {
+        guard let target else { return .null }
+        var facts: [String: JSONValue] = ["fileId": .string(target.id), "protocol": .string(target.method ?? "?"), "operationStatus": .string(target.status)]
+        if let md5 = target.sentMD5 { facts["md5"] = .string(md5) }
+        if let sha256 = target.sentSHA256 { facts["sha256"] = .string(sha256) }
+        if let size = target.sentBytes { facts["sentBytes"] = .int(size) }
+        if let hash = target.reportedHash { facts["wixHash"] = .string(hash) }
+        if attempts > 0 { facts["attempts"] = .int(Int64(attempts)) }
+        return .object(facts)
     }
 
     static func urlIdentity(_ url: String) -> String { Digest.hex(SHA256.hash(data: Data(url.utf8))) }
 }
 
-/// Size, MD5 (what Wix's `hash` is compared with) and SHA-256 (the external id) of a file, in one streamed pass.
-struct FileDigest {
-    var size: Int64
-    /// `nil` until known (taken while the PUT streams when the SHA-256 came from the stage that wrote the file).
-    var md5: String?
-    var sha256: String
+/// `verify`: what is checked of the descriptor Wix returns (`true`/`false`, from earlier versions, mean `size`/`off`).
+enum VerifyMode: String, OptionEnum {
+    /// `sizeInBytes` equals the bytes sent (the default: the one thing Wix documents).
+    case size
+    /// Also `hash` equals the MD5 of the bytes sent — only right if Wix's undocumented `hash` is the content MD5.
+    case md5
+    /// Nothing.
+    case off
 
-    /// One pass over the file. Without `md5`, only size and SHA-256: a PUT takes the MD5 while it streams.
-    static func of(_ path: String, md5 includeMD5: Bool) throws -> FileDigest {
-        var md5 = Insecure.MD5()
-        var sha = SHA256()
-        var size: Int64 = 0
-        try FileSystem.forEachBlock(of: path) { block in
-            if includeMD5 { md5.update(bufferPointer: block) }
-            sha.update(bufferPointer: block)
-            size += Int64(block.count)
+    static let documentation = "\"size\" (default) checks Wix's sizeInBytes against the bytes sent; \"md5\" also its hash against their MD5 (Wix does not document what hash is); \"off\"."
+
+    init(option input: OptionInput) throws {
+        if let flag = input.value.boolValue {
+            self = flag ? .size : .off
+            return
         }
-        return FileDigest(size: size, md5: includeMD5 ? Digest.hex(md5.finalize()) : nil, sha256: Digest.hex(sha.finalize()))
-    }
-}
-
-/// A Wix `filePath` template: `/uploads/{yyyy}/{mm}`. Unknown placeholders are configuration errors.
-///
-/// `upload.wix` renders its `filePath` option and per-asset ``Placement/path`` values with it; routing stages parse
-/// their paths with it when they are built, so a typo is a configuration error rather than a rejected asset.
-public struct PathTemplate: Sendable, Hashable {
-    /// Why a template does not parse.
-    public typealias Problem = PlaceholderTemplate.Problem
-
-    /// The placeholder names a template may use.
-    public static let placeholders = ["yyyy", "mm", "dd", "family", "ext", "pipeline"]
-    let template: PlaceholderTemplate
-
-    /// Parses a template.
-    /// - Throws: ``Problem`` for an unknown placeholder, an unclosed brace or more than 100 characters.
-    public init(_ text: String) throws(Problem) {
-        template = try PlaceholderTemplate(text, placeholders: Self.placeholders)
-        if text.count > 100 { throw Problem(message: "Wix allows at most 100 characters in filePath") }
+        guard let text = input.value.stringValue, let mode = VerifyMode(rawValue: text) else {
+            throw input.typeMismatch(expected: "one of \"size\", \"md5\", \"off\"")
+        }
+        self = mode
     }
 
-    /// The folder path for an asset: dates from its modification time (UTC), `{family}` from its detected type.
-    public func render(_ asset: Asset, pipeline: String) -> String {
-        let date = asset.modificationDate ?? Date()
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        let components = calendar.dateComponents([.year, .month, .day], from: date)
-        return template.render { name in
-            switch name {
-            case "yyyy": return String(format: "%04d", components.year ?? 1970)
-            case "mm": return String(format: "%02d", components.month ?? 1)
-            case "dd": return String(format: "%02d", components.day ?? 1)
-            case "family": return asset.mime?.family.rawValue ?? "other"
-            case "ext": return asset.sourceExtension.isEmpty ? "none" : asset.sourceExtension
-            case "pipeline": return pipeline
-            default: return ""
-            }
+    /// `nil` when the descriptor matches what was sent; else what differs.
+    func problem(_ descriptor: FileDescriptor, size: Int64, md5: String?) -> String? {
+        guard self != .off else { return nil }
+        if let reported = descriptor.sizeInBytes, reported != size, !(descriptor.operationStatus == "PENDING" && reported == 0) {
+            return "Wix reports \(reported) bytes, \(size) were sent"
         }
+        if self == .md5, let md5, !descriptor.hash.isEmpty, descriptor.hash.lowercased() != md5 {
+            return "Wix reports hash \(descriptor.hash), the bytes sent have MD5 \(md5)"
+        }
+        return nil
     }
 }

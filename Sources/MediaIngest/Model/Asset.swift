@@ -41,6 +41,11 @@ public struct Asset: Sendable, Identifiable {
     public var facts: [String: JSONValue]
     /// Set by the ledger when an earlier run left this asset unfinished (crash recovery).
     public var recovery: Recovery?
+    /// An upload that has begun and has no answer yet: checkpointed before the first byte goes, so a crash, a kill or
+    /// an interrupted run leaves the next run enough to look for the file instead of sending it twice.
+    public var pendingUpload: PendingUpload?
+    /// `true` once a post stage moved or deleted the source after a confirmed upload (no later run can see it).
+    public var sourceArchived = false
 
     /// Creates an asset.
     public init(
@@ -115,7 +120,7 @@ extension Asset {
         }
     }
 
-    /// What an earlier, interrupted run knew about this asset (see the ledger).
+    /// What an earlier, unfinished attempt knew about this asset (see the ledger).
     public struct Recovery: Sendable, Hashable {
         /// The attempt number of this run (1 for the first).
         public var attempt: Int
@@ -123,16 +128,42 @@ extension Asset {
         public var wasInFlight: Bool
         /// The target id recorded by the previous attempt, if it got that far.
         public var previousTargetID: String?
-        /// Hex MD5 of the bytes the previous attempt sent, if recorded (used to find an upload that landed).
-        public var previousUploadMD5: String?
+        /// The upload the previous attempt began without learning its outcome (killed, interrupted, answer lost).
+        public var previousUpload: PendingUpload?
 
         /// Creates a recovery record.
-        public init(attempt: Int, wasInFlight: Bool, previousTargetID: String? = nil, previousUploadMD5: String? = nil) {
+        public init(attempt: Int, wasInFlight: Bool, previousTargetID: String? = nil, previousUpload: PendingUpload? = nil) {
             self.attempt = attempt
             self.wasInFlight = wasInFlight
             self.previousTargetID = previousTargetID
-            self.previousUploadMD5 = previousUploadMD5
+            self.previousUpload = previousUpload
         }
+    }
+}
+
+/// An upload that has begun: where it was going and when, so the file can be looked for at the target when the
+/// answer never came.
+public struct PendingUpload: Sendable, Hashable, Codable {
+    /// The target (`wix`).
+    public var target: String
+    /// When the first attempt began.
+    public var startedAt: Date
+    /// The name the file gets at the target.
+    public var fileName: String
+    /// The bytes sent.
+    public var size: Int64
+    /// The folder (Wix: `parentFolderId`) and the path below it (Wix: `filePath`, expanded).
+    public var folderID: String?
+    public var folderPath: String?
+
+    /// Creates a record.
+    public init(target: String, startedAt: Date, fileName: String, size: Int64, folderID: String? = nil, folderPath: String? = nil) {
+        self.target = target
+        self.startedAt = startedAt
+        self.fileName = fileName
+        self.size = size
+        self.folderID = folderID
+        self.folderPath = folderPath
     }
 }
 
@@ -229,14 +260,30 @@ public struct TargetRecord: Sendable, Hashable, Codable {
     public var confirmed: Bool
     /// The target's full descriptor, for the manifest.
     public var descriptor: JSONValue?
+    /// What was sent: size, hex MD5 and SHA-256 (when the upload stage streamed the bytes itself), and how.
+    public var sentBytes: Int64?
+    public var sentMD5: String?
+    public var sentSHA256: String?
+    /// `put`, `tus`, `import`, `found` (the file of an earlier attempt)…
+    public var method: String?
+    /// The content hash the target reports, whatever its algorithm (Wix: `hash`, undocumented).
+    public var reportedHash: String?
 
     /// Creates a record.
-    public init(target: String, id: String, url: String?, status: String, confirmed: Bool, descriptor: JSONValue? = nil) {
+    public init(
+        target: String, id: String, url: String?, status: String, confirmed: Bool, descriptor: JSONValue? = nil, sentBytes: Int64? = nil,
+        sentMD5: String? = nil, sentSHA256: String? = nil, method: String? = nil, reportedHash: String? = nil
+    ) {
         self.target = target
         self.id = id
         self.url = url
         self.status = status
         self.confirmed = confirmed
         self.descriptor = descriptor
+        self.sentBytes = sentBytes
+        self.sentMD5 = sentMD5
+        self.sentSHA256 = sentSHA256
+        self.method = method
+        self.reportedHash = reportedHash
     }
 }

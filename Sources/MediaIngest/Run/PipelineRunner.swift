@@ -141,6 +141,7 @@ public struct PipelineRunner: Sendable {
                 logger.error("finishing \(type(of: component)) failed: \(error)")
             }
         }
+        await context.resources.closeAll()
         return report
     }
 

@@ -28,11 +28,14 @@ public struct PipelineContext: Sendable {
     /// A private folder in memory (tmpfs) for small work files, when the machine has one (see ``ScratchSpace``);
     /// removed when the run ends. ``StageContext/makeWorkFile(named:sizeHint:)`` decides which folder a file goes to.
     public let scratchDirectory: String?
+    /// What components of this run share (a Wix site's connection); closed when the run ends.
+    public let resources: RunResources
 
     /// Creates a context (the runner does this; tests may too).
     public init(
         pipelineName: String, runID: String, startDate: Date = Date(), logger: Logger, workDirectory: String,
-        baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl(), scratchDirectory: String? = nil
+        baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl(), scratchDirectory: String? = nil,
+        resources: RunResources = RunResources()
     ) {
         self.pipelineName = pipelineName
         self.runID = runID
@@ -44,6 +47,7 @@ public struct PipelineContext: Sendable {
         self.isDryRun = isDryRun
         self.control = control
         self.scratchDirectory = scratchDirectory
+        self.resources = resources
     }
 }
 

@@ -1,0 +1,136 @@
+import Foundation
+import Logging
+import MediaIngest
+import NIOHTTP1
+import Synchronization
+
+/// What a client remembers during a run: folder ids by path, and the file ids it uploaded or recovered (a lookup
+/// never hands the same file to two assets).
+final class ClientMemory: Sendable {
+    private struct State {
+        var folders: [String: String] = [:]
+        var claimed: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+
+    func folder(_ key: String) -> String? { state.withLock { $0.folders[key] } }
+    func remember(folder id: String, for key: String) { state.withLock { $0.folders[key] = id } }
+
+    /// Marks `id` as this run's; `false` when it was already claimed.
+    func claim(_ id: String) -> Bool { state.withLock { $0.claimed.insert(id).inserted } }
+    func isClaimed(_ id: String) -> Bool { state.withLock { $0.claimed.contains(id) } }
+}
+
+extension WixMediaClient {
+    // MARK: Upload URLs and import
+
+    /// `POST /site-media/v1/files/generate-upload-url` → the signed upload URL.
+    public func generateUploadURL(_ options: UploadOptions) async throws -> String {
+        let reply = try await api(.POST, "/site-media/v1/files/generate-upload-url", body: options.generateBody(resumable: false))
+        guard let url = reply["uploadUrl"]?.stringValue else { throw WixClientError.malformedResponse("generate-upload-url returned no uploadUrl") }
+        return url
+    }
+
+    /// `POST /site-media/v1/files/generate-resumable-upload-url` → the tus endpoint and the single-use token.
+    /// `externalInfo` is not sent: no version of Wix's docs lists it for this call.
+    public func generateResumableUploadURL(_ options: UploadOptions) async throws -> (uploadURL: String, token: String) {
+        let reply = try await api(.POST, "/site-media/v1/files/generate-resumable-upload-url", body: options.generateBody(resumable: true))
+        guard let url = reply["uploadUrl"]?.stringValue, let token = reply["uploadToken"]?.stringValue else {
+            throw WixClientError.malformedResponse("generate-resumable-upload-url returned no uploadUrl/uploadToken")
+        }
+        return (url, token)
+    }
+
+    /// `POST /site-media/v1/files/import`: Wix fetches `url` itself.
+    public func importFile(url: String, options: UploadOptions) async throws -> FileDescriptor {
+        guard case .object(var body) = options.generateBody(resumable: false) else { throw WixClientError.malformedResponse("request") }
+        body["url"] = .string(url)
+        body["displayName"] = body.removeValue(forKey: "fileName")
+        body.removeValue(forKey: "sizeInBytes")
+        let reply = try await api(.POST, "/site-media/v1/files/import", body: .object(body))
+        return try Self.descriptor(in: reply)
+    }
+
+    // MARK: Descriptors
+
+    /// `GET /site-media/v1/files/get-file-by-id?fileId=…`.
+    public func file(id: String) async throws -> FileDescriptor {
+        try Self.descriptor(in: try await api(.GET, "/site-media/v1/files/get-file-by-id?fileId=\(Self.queryValue(id))", body: nil))
+    }
+
+    /// `POST /site-media/v1/files/get-files` for up to 100 ids. Files Wix does not know are left out — whether Wix
+    /// omits them or refuses the whole batch (undocumented): a 4xx for the batch is answered by asking for halves,
+    /// down to single lookups, where a 404 means that one file is gone.
+    public func files(ids: [String]) async throws -> [FileDescriptor] {
+        guard !ids.isEmpty else { return [] }
+        do {
+            let reply = try await api(.POST, "/site-media/v1/files/get-files", body: ["fileIds": .array(ids.map { .string($0) })])
+            return try (reply["files"]?.arrayValue ?? []).map { try FileDescriptor(json: $0) }
+        } catch let error as WixClientError {
+            guard case .http(let status, _, _, _, _) = error, [400, 404].contains(status) else { throw error }
+            if ids.count == 1 {
+                do {
+                    return [try await file(id: ids[0])]
+                } catch let single as WixClientError {
+                    if case .http(404, _, _, _, _) = single { return [] }
+                    throw single
+                }
+            }
+            let half = ids.count / 2
+            return try await files(ids: Array(ids[..<half])) + files(ids: Array(ids[half...]))
+        }
+    }
+
+    /// `GET /site-media/v1/files` for one folder, one page, sorted by `sort` (newest first).
+    public func listFiles(
+        parentFolderId: String = "media-root", limit: Int = 100, cursor: String? = nil, sortField: String = "updatedDate"
+    ) async throws -> (files: [FileDescriptor], next: String?) {
+        var path = "/site-media/v1/files?parentFolderId=\(Self.queryValue(parentFolderId))&paging.limit=\(limit)&sort.fieldName=\(sortField)&sort.order=DESC"
+        if let cursor { path += "&paging.cursor=\(Self.queryValue(cursor))" }
+        let reply = try await api(.GET, path, body: nil)
+        let files = try (reply["files"]?.arrayValue ?? []).map { try FileDescriptor(json: $0) }
+        return (files, reply["nextCursor"]?["cursors"]?["next"]?.stringValue)
+    }
+
+    /// `POST /site-media/v1/bulk/files/delete`: removes files (to the trash, or for good with `permanent`).
+    public func deleteFiles(ids: [String], permanent: Bool) async throws {
+        guard !ids.isEmpty else { return }
+        _ = try await api(.POST, "/site-media/v1/bulk/files/delete", body: ["fileIds": .array(ids.map { .string($0) }), "permanent": .bool(permanent)])
+    }
+
+    static func descriptor(in reply: JSONValue) throws -> FileDescriptor {
+        guard let file = reply["file"] else { throw WixClientError.malformedResponse("no file in the answer") }
+        return try FileDescriptor(json: file)
+    }
+
+    // MARK: Folders
+
+    /// The id of the folder a `filePath` names below `parent`, or `nil` when it does not exist (yet): each path
+    /// component looked up among its parent's subfolders by display name, remembered for the run.
+    public func folderID(path: String, under parent: String) async throws -> String? {
+        var current = parent
+        var walked = ""
+        for component in path.split(separator: "/").map(String.init) where !component.isEmpty {
+            walked += "/" + component
+            let key = parent + "|" + walked
+            if let known = memory.folder(key) {
+                current = known
+                continue
+            }
+            var cursor: String?
+            var found: String?
+            repeat {
+                var query = "/site-media/v1/folders?parentFolderId=\(Self.queryValue(current))"
+                if let cursor { query += "&paging.cursor=\(Self.queryValue(cursor))" }
+                let reply = try await api(.GET, query, body: nil)
+                found = reply["folders"]?.arrayValue?.first { $0["displayName"]?.stringValue == component }?["id"]?.stringValue
+                cursor = reply["nextCursor"]?["cursors"]?["next"]?.stringValue
+            } while found == nil && cursor != nil
+            guard let found else { return nil }
+            memory.remember(folder: found, for: key)
+            current = found
+        }
+        return current
+    }
+}

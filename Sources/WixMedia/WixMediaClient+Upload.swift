@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import MediaIngest
+
+/// One file to upload.
+public struct UploadJob: Sendable {
+    /// The bytes to send.
+    public var path: String
+    public var size: Int64
+    /// Where and how (`externalInfo` goes only where Wix documents it).
+    public var options: UploadOptions
+    /// Files larger than this use tus.
+    public var resumableAbove: Int64
+    /// tus PATCH size.
+    public var chunkSize: Int64
+    /// When this asset's first attempt began (a lookup only considers files created after it, less clock skew).
+    public var startedAt: Date
+
+    public init(path: String, size: Int64, options: UploadOptions, resumableAbove: Int64, chunkSize: Int64, startedAt: Date) {
+        self.path = path
+        self.size = size
+        self.options = options
+        self.resumableAbove = resumableAbove
+        self.chunkSize = chunkSize
+        self.startedAt = startedAt
+    }
+}
+
+/// How an upload ended.
+public struct UploadOutcome: Sendable {
+    public var descriptor: FileDescriptor
+    /// `put`, `tus`, or `found` (an earlier attempt's file, found at Wix instead of sending again).
+    public var method: String
+    /// What was sent, when this call sent it completely.
+    public var digest: SentDigest?
+    /// Attempts made (1 when the first went through).
+    public var attempts: Int
+}
+
+extension WixMediaClient {
+    /// Uploads a file, safely under every reading of what Wix leaves undocumented: each attempt uses a fresh upload
+    /// URL (they may be single-use); after an attempt that failed or whose answer was lost, Wix is asked first
+    /// whether the file arrived all the same (``findUploaded(_:)``), so a retry never makes a second copy.
+    /// - Throws: ``WixClientError`` — a verdict from the upload host (400, 413, 415…), an API error, a spent budget.
+    public func upload(_ job: UploadJob) async throws -> UploadOutcome {
+        var attempt = 1
+        while true {
+            do {
+                if job.size > job.resumableAbove {
+                    let (url, token) = try await generateResumableUploadURL(job.options)
+                    logger.debug("resumable upload", metadata: ["file": "\(job.options.fileName)", "url": "\(Self.redact(url))"])
+                    let (descriptor, digest) = try await tusUpload(
+                        file: job.path, size: job.size, uploadURL: url, token: token, mimeType: job.options.mimeType, fileName: job.options.fileName,
+                        chunkSize: job.chunkSize)
+                    _ = memory.claim(descriptor.id)
+                    return UploadOutcome(descriptor: descriptor, method: "tus", digest: digest, attempts: attempt)
+                }
+                let url = try await generateUploadURL(job.options)
+                let (descriptor, digest) = try await put(file: job.path, size: job.size, to: url, mimeType: job.options.mimeType, fileName: job.options.fileName)
+                _ = memory.claim(descriptor.id)
+                return UploadOutcome(descriptor: descriptor, method: "put", digest: digest, attempts: attempt)
+            } catch let error as WixClientError {
+                // API errors were retried where they happened; what reaches here from the API host stands.
+                if case .http(_, _, _, _, .api) = error { throw error }
+                if case .budgetExhausted = error { throw error }
+                // The upload host's verdicts about the file itself (400, 413, 415…) stand too.
+                guard error.isRetryable || error.isUnusableUploadURL else { throw error }
+                if let found = try await findUploaded(job) {
+                    logger.info("the upload arrived although its answer did not; not sending it again", metadata: ["file": "\(job.options.fileName)", "wixId": "\(found.id)"])
+                    return UploadOutcome(descriptor: found, method: "found", digest: nil, attempts: attempt)
+                }
+                guard attempt < retry.maxAttempts else { throw error }
+                if error.isPacingHint {
+                    await pacer.throttled(retryAfter: error.retryAfter)
+                } else if !budget.take(kind: error.failureCode, detail: "upload of \(job.options.fileName): \(error)") {
+                    throw WixClientError.budgetExhausted(summary: budget.summary)
+                }
+                let delay = retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
+                logger.info("upload failed; trying again with a fresh URL", metadata: ["file": "\(job.options.fileName)", "attempt": "\(attempt + 1)", "error": "\(error)", "delay": "\(delay)"])
+                try await Task.sleep(for: delay)
+                attempt += 1
+            }
+        }
+    }
+
+    /// The file an earlier attempt uploaded, if Wix has it: in the target folder (a `filePath` resolved to its id),
+    /// the newest file with this display name and size created after the attempt began (10 minutes' clock skew
+    /// allowed), not FAILED, and not already claimed by another asset of this run. Never by hash: Wix does not say
+    /// what `hash` is.
+    public func findUploaded(_ job: UploadJob) async throws -> FileDescriptor? {
+        let parent = job.options.parentFolderId ?? "media-root"
+        var folder = parent
+        if let path = job.options.filePath, !path.isEmpty {
+            guard let resolved = try await folderID(path: path, under: parent) else { return nil }
+            folder = resolved
+        }
+        let earliest = job.startedAt.addingTimeInterval(-600)
+        let name = UploadOptions.sanitizedFileName(job.options.fileName)
+        var cursor: String?
+        for _ in 0..<5 {
+            let page = try await listFiles(parentFolderId: folder, limit: 100, cursor: cursor, sortField: "createdDate")
+            for file in page.files {
+                if let created = file.createdDate, created < earliest { return nil }  // newest first: older ones are not ours
+                guard file.displayName == name, file.sizeInBytes == job.size, !file.isFailed, !memory.isClaimed(file.id) else { continue }
+                guard memory.claim(file.id) else { continue }
+                return file
+            }
+            guard let next = page.next else { return nil }
+            cursor = next
+        }
+        return nil
+    }
+
+    /// Marks a file id as this run's (a lookup must not give it to another asset).
+    public func claim(_ id: String) { _ = memory.claim(id) }
+}

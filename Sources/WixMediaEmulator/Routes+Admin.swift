@@ -1,0 +1,109 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MediaFormats
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+extension EmulatorRoutes {
+    /// `/site-media/v1/folders`.
+    func folderRoutes() -> RouteCollection<EmulatorRequestContext> {
+        let folders = RouteCollection(context: EmulatorRequestContext.self)
+        folders.post { request, context in try await createFolder(request, context) }
+        folders.get("{folderId}") { _, context in
+            let id = try context.parameters.require("folderId")
+            guard let folder = await store.folder(id) else { throw WixError.notFound("Entity not found") }
+            return json(["folder": renderer.folder(folder)])
+        }
+        folders.get { request, _ in
+            let parent = request.uri.queryParameters.get("parentFolderId") ?? "media-root"
+            let list = await store.allFolders().filter { $0.parentFolderId == parent && $0.state == "OK" }.sorted { $0.createdDate < $1.createdDate }
+            return json(["folders": list.map(renderer.folder), "nextCursor": ["cursors": ["next": NSNull()]]])
+        }
+        return folders
+    }
+
+    /// The bytes of stored files, at the URLs descriptors name.
+    func mediaRoutes() -> RouteCollection<EmulatorRequestContext> {
+        let media = RouteCollection(context: EmulatorRequestContext.self)
+        media.get("/media/{id}") { _, context in try await serveFile(context.parameters.require("id"), context) }
+        media.get("/video/{id}/file") { _, context in try await serveFile(context.parameters.require("id"), context) }
+        return media
+    }
+
+    /// `/_emulator`: what is stored, request counts, faults, reset, health.
+    func adminRoutes() -> RouteCollection<EmulatorRequestContext> {
+        let admin = RouteCollection(context: EmulatorRequestContext.self)
+        admin.get("health") { _, _ in json(["status": "ok", "files": await store.allFiles().count]) }
+        admin.get("files") { _, _ in try await adminFiles() }
+        admin.get("requests") { _, _ in json(["requests": counter.snapshot]) }
+        admin.get("faults") { _, _ in try encodedJSON(await faults.settings) }
+        admin.post("faults") { request, context in
+            let settings = try await request.decode(as: FaultSettings.self, context: context)
+            await faults.update(settings)
+            return try encodedJSON(settings)
+        }
+        admin.post("reset") { _, _ in
+            try await store.reset()
+            counter.reset()
+            return Response(status: .noContent)
+        }
+        return admin
+    }
+
+    // MARK: Folders (§9)
+
+    func createFolder(_ request: Request, _ context: EmulatorRequestContext) async throws -> Response {
+        var fields = FieldReader(try await jsonObject(request, context))
+        let name = fields.string("displayName", required: true, maxLength: 200)
+        let parent = fields.string("parentFolderId", maxLength: 100) ?? "media-root"
+        guard fields.violations.isEmpty, let name else { throw WixError.invalid(fields.violations) }
+        guard await store.folderExists(parent) else { throw WixError(status: .notFound, message: "Folder \(parent) not found", code: "FOLDER_NOT_FOUND") }
+        let folder = try await store.createFolder(displayName: name, parent: parent, now: Date())
+        return json(["folder": renderer.folder(folder)])
+    }
+
+    // MARK: Serving bytes
+
+    func serveFile(_ id: String, _ context: EmulatorRequestContext) async throws -> Response {
+        guard let file = await store.file(id), file.blob != nil, file.state == "OK" else { throw HTTPError(.notFound) }
+        guard !file.isPrivate else { throw HTTPError(.forbidden, message: "private file") }
+        let body = try await FileIO().loadFile(path: store.blobPath(id), context: context)
+        return Response(status: .ok, headers: [.contentType: file.mimeType, .contentLength: String(file.sizeInBytes)], body: body)
+    }
+
+    // MARK: Admin
+
+    /// One stored file as the admin listing shows it.
+    struct AdminFile: Encodable {
+        var id, displayName, mimeType, mediaType, sizeInBytes, md5, sha256, operationStatus, parentFolderId, createdDate, state: String
+        var failureReason, sourceUrl, externalOrigin: String?
+        var externalIds: [String]?
+        var labels: [String]
+        var `private`: Bool
+        var width, height: Int?
+    }
+
+    func adminFiles() async throws -> Response {
+        let now = Date()
+        let files = await store.allFiles().sorted { $0.createdDate == $1.createdDate ? $0.id < $1.id : $0.createdDate < $1.createdDate }
+        let rows = files.map { file in
+            AdminFile(
+                id: file.id, displayName: file.displayName, mimeType: file.mimeType, mediaType: file.mediaType, sizeInBytes: String(file.sizeInBytes),
+                md5: file.hash, sha256: file.sha256, operationStatus: file.operationStatus(at: now), parentFolderId: file.parentFolderId,
+                createdDate: DescriptorRenderer.date(file.createdDate), state: file.state, failureReason: file.failureReason, sourceUrl: file.sourceUrl,
+                externalOrigin: file.externalOrigin, externalIds: file.externalIds, labels: file.labels, private: file.isPrivate, width: file.width,
+                height: file.height)
+        }
+        struct Listing: Encodable {
+            var files: [AdminFile]
+            var count: Int
+        }
+        return try encodedJSON(Listing(files: rows, count: rows.count))
+    }
+
+}
