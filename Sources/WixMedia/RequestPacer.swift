@@ -41,9 +41,10 @@ public actor RequestPacer {
         case .off: perMinute = Int.max / 2
         }
         if case .fixed = mode { paced = true } else { paced = false }
-        rate = Double(perMinute) / 60
-        // A small burst: the rate, not the bucket, is what a per-minute window allows over time.
-        burst = max(1, min(Double(perMinute) / 20, 10))
+        // Adaptive pacing starts after the server said no: aim 3 % under its limit, so a sliding window never sees more.
+        if case .adaptive = mode { rate = Double(perMinute) * 0.97 / 60 } else { rate = Double(perMinute) / 60 }
+        // A burst of one: a window that counts every request must never see two at once beyond the rate.
+        burst = 1
         tokens = burst
         refilled = .now
     }

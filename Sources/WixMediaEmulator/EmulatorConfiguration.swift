@@ -82,6 +82,8 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     public var requestsPerMinute: Int?
     /// `Retry-After` seconds sent with 429s.
     public var retryAfterSeconds: Int
+    /// The window `requestsPerMinute` counts over, in seconds (60; tests shorten it to see a limit in seconds).
+    public var rateLimitWindowSeconds: Double = 60
     /// The seed of the fault dice.
     public var seed: UInt64
     /// Share of uploads (PUT, tus finalize) that are stored but whose answer is lost: the connection drops before it
@@ -137,7 +139,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case serverErrorRate, rateLimitRate, connectionResetRate, processingFailureRate, latencyMilliseconds, requestsPerMinute,
             retryAfterSeconds, seed, lostResponseRate, singleUseUploadURLs, plainExpiredResponse, opaqueHash, strictGetFiles, relativeTusLocation,
-            opaqueCursors, smallestRenditionFirst, ignoreResumableExternalInfo, strict
+            opaqueCursors, smallestRenditionFirst, ignoreResumableExternalInfo, strict, rateLimitWindowSeconds
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -159,6 +161,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         try container.encode(opaqueCursors, forKey: .opaqueCursors)
         try container.encode(smallestRenditionFirst, forKey: .smallestRenditionFirst)
         try container.encode(ignoreResumableExternalInfo, forKey: .ignoreResumableExternalInfo)
+        try container.encode(rateLimitWindowSeconds, forKey: .rateLimitWindowSeconds)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -173,6 +176,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         retryAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? defaults.retryAfterSeconds
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
         lostResponseRate = try container.decodeIfPresent(Double.self, forKey: .lostResponseRate) ?? 0
+        rateLimitWindowSeconds = try container.decodeIfPresent(Double.self, forKey: .rateLimitWindowSeconds) ?? 60
         if try container.decodeIfPresent(Bool.self, forKey: .strict) == true { makeStrict() }
         func flag(_ key: CodingKeys, _ current: Bool) throws -> Bool { try container.decodeIfPresent(Bool.self, forKey: key) ?? current }
         singleUseUploadURLs = try flag(.singleUseUploadURLs, singleUseUploadURLs)

@@ -42,11 +42,12 @@ actor FaultInjector {
     /// `nil` for upload-host requests).
     func admit(key: String?, now: Date) -> Verdict {
         if let limit = settings.requestsPerMinute, let key {
-            var times = window[key, default: []].filter { now.timeIntervalSince($0) < 60 }
+            let span = settings.rateLimitWindowSeconds
+            var times = window[key, default: []].filter { now.timeIntervalSince($0) < span }
             if times.count >= limit {
                 let oldest = times.first ?? now
                 window[key] = times
-                return .rateLimited(retryAfter: max(1, Int((60 - now.timeIntervalSince(oldest)).rounded(.up))))
+                return .rateLimited(retryAfter: max(1, Int((span - now.timeIntervalSince(oldest)).rounded(.up))))
             }
             times.append(now)
             window[key] = times

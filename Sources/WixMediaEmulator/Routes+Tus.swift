@@ -69,8 +69,9 @@ extension EmulatorRoutes {
         }
         try await store.put(upload)
         var headers = Self.tusHeaders
-        // `--relative-tus-location`: tus allows a relative Location; the strict reading sends one.
-        headers[.location] = await faults.settings.relativeTusLocation ? "/upload/tus/\(upload.id)" : "\(base.url)/upload/tus/\(upload.id)"
+        // `--relative-tus-location`: tus allows a relative Location; the strict reading sends a relative-path
+        // reference ("tus/<id>", resolved against the creation URL .../upload/tus per RFC 3986).
+        headers[.location] = await faults.settings.relativeTusLocation ? "tus/\(upload.id)" : "\(base.url)/upload/tus/\(upload.id)"
         return Response(status: .created, headers: headers)
     }
 

@@ -8,7 +8,7 @@ import WixMediaEmulator
 @Suite("cron-ready runs: ledger, lock, crash safety, archive")
 struct StateTests {
     static func wixProject(
-        files: [String], emulator: RunningEmulator, post: String = "", state: String = "", concurrency: Int = 4
+        files: [String], emulator: RunningEmulator, post: String = "", state: String = "", concurrency: Int = 4, upload: String = ""
     ) throws -> TemporaryDirectoryHandle {
         let project = try makeProject(files: files)
         let connection = #""baseURL": "\#(emulator.baseURL)", "siteId": "site", "apiKey": "${WIX_API_KEY}", "retryBudget": 0, "maxAttempts": 1"#
@@ -16,7 +16,7 @@ struct StateTests {
             {"name": "cron", "concurrency": \(concurrency), \(state.isEmpty ? "" : #""state": \#(state),"#) "stages": [
               {"kind": "source.directory", "with": {"path": "inbox"}},
               {"kind": "detect.mime"},
-              {"kind": "upload.wix", "with": {\(connection)}},
+              {"kind": "upload.wix", "with": {\(connection)\(upload)}},
               {"kind": "wix.await-ready", "with": {\(connection), "pollInterval": "100ms", "readyTimeout": "20s"}}\(post.isEmpty ? "" : ",\n" + post)
             ]}
             """)
@@ -28,6 +28,7 @@ struct StateTests {
         var configuration = EmulatorConfiguration(apiKey: "key", siteID: "site", dataDirectory: data, port: 0)
         configuration.mediaProcessingDelay = .milliseconds(200)
         configure(&configuration)
+        configuration.faults = emulatorFaults(configuration.faults)
         return (try await WixMediaEmulator.start(configuration), data)
     }
 
@@ -129,7 +130,7 @@ struct StateTests {
         process.waitUntilExit()
         let before = try await Self.stored(emulator).count
         #expect(before > 0 && before < names.count, "killed mid-run: \(before) of \(names.count)")
-        await emulator.setFaults(FaultSettings())
+        await emulator.setFaults(emulatorFaults(FaultSettings()))
         let rerun = try await Self.run(project)
         #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
         let stored = try await Self.stored(emulator).compactMap { $0["displayName"] as? String }
@@ -137,11 +138,27 @@ struct StateTests {
         #expect(Set(stored).count == stored.count)
     }
 
-    @Test("300 files, kill -9 at 20 random moments, re-run: 0 duplicates, 0 missing, nothing archived before READY, ledger consistent; concurrent runs: one runs")
+    @Test("300 files, kill -9 at 20 random moments and 5 double Ctrl-Cs, re-run: 0 duplicates, 0 missing, nothing archived before READY, ledger consistent; concurrent runs: one runs")
     func crashTwentyTimes() async throws {
-        let (emulator, data) = try await Self.startEmulator { $0.faults.latencyMilliseconds = 5 }
+        try await crashTest(filePath: nil, strict: false)
+    }
+
+    @Test("the same with a filePath and the strict emulator (single-use URLs, opaque hash): 0 duplicates")
+    func crashWithFilePathStrict() async throws {
+        try await crashTest(filePath: "/crash/{yyyy}", strict: true)
+    }
+
+    /// 300 distinct files; 20 runs killed with SIGKILL and 5 stopped by two SIGINTs at random moments; then two runs at
+    /// once (one gets the lock) and a final run that has nothing left to do.
+    func crashTest(filePath: String?, strict: Bool) async throws {
+        let (emulator, data) = try await Self.startEmulator { configuration in
+            configuration.faults.latencyMilliseconds = 5
+            if strict { configuration.faults.makeStrict() }
+        }
         defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
-        let project = try Self.wixProject(files: [], emulator: emulator, post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#, concurrency: 4)
+        let project = try Self.wixProject(
+            files: [], emulator: emulator, post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#, concurrency: 4,
+            upload: filePath.map { #", "filePath": "\#($0)""# } ?? "")
         // 300 distinct files derived from the corpus JPEGs (a trailing byte makes each content unique).
         let sources = Corpus.expectations(under: "images/jpeg/").map(\.absolutePath)
         try FileManager.default.createDirectory(atPath: project.file("inbox/batch"), withIntermediateDirectories: true)
@@ -152,7 +169,8 @@ struct StateTests {
             try bytes.write(to: URL(fileURLWithPath: project.file("inbox/batch/f\(index).jpg")))
         }
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<20 {
+        // Every fifth run is stopped with a double Ctrl-C (the second one cancels the uploads in flight) instead of a kill.
+        for round in 0..<25 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: ingest)
             process.arguments = ["run", "cron", "--quiet", "--wait", "10", "--scratch-dir", project.file("scratch")]
@@ -162,7 +180,17 @@ struct StateTests {
             process.standardError = FileHandle.nullDevice
             try process.run()
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...700, using: &generator)))
-            kill(process.processIdentifier, SIGKILL)
+            if round % 5 == 4 {
+                kill(process.processIdentifier, SIGINT)
+                try await Task.sleep(for: .milliseconds(Int.random(in: 10...150, using: &generator)))
+                kill(process.processIdentifier, SIGINT)
+                let deadline = Date().addingTimeInterval(20)
+                while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                #expect(!process.isRunning, "a double Ctrl-C ends the run")
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            } else {
+                kill(process.processIdentifier, SIGKILL)
+            }
             process.waitUntilExit()
         }
         // Two runs at once: exactly one works, the other exits 4.
@@ -174,10 +202,10 @@ struct StateTests {
         #expect(final.status == 0)
         #expect(final.stdout.contains("0 done"), "a run over the unchanged folder uploads nothing: \(final.stdout)")
 
-        let stored = try await Self.stored(emulator)
+        let stored = try await Self.stored(emulator).filter { $0["state"] as? String != "DELETED" }
         let names = stored.compactMap { $0["displayName"] as? String }
         #expect(names.count == 300, "0 duplicates and 0 missing: \(names.count) stored")
-        #expect(Set(names).count == names.count)
+        #expect(Set(names).count == names.count, "duplicates: \(Dictionary(grouping: names, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted())")
         let ready = Set(stored.filter { $0["operationStatus"] as? String == "READY" }.compactMap { $0["displayName"] as? String })
         let archived = (try? FileManager.default.contentsOfDirectory(atPath: project.file("archive/batch"))) ?? []
         #expect(archived.count == 300)
@@ -198,22 +226,30 @@ struct StateTests {
         #expect(FileManager.default.fileExists(atPath: project.file("archive/images/png/iccp.png")))
         #expect(!FileManager.default.fileExists(atPath: project.file("inbox/images/png/iccp.png")))
 
-        // FAILED at Wix: rejected (processing_failed) and left where it is.
+        // FAILED at Wix: a failure (trouble that may pass), the FAILED copy deleted at Wix, the source left where it is…
         try copyCorpus(["images/jpeg/gps_minimal.jpg"], into: project.file("inbox"))
-        await emulator.setFaults(FaultSettings(processingFailureRate: 1))
+        await emulator.setFaults(emulatorFaults(FaultSettings(processingFailureRate: 1)))
         let failedProcessing = try await Self.run(project)
+        #expect(failedProcessing.status == 1, "\(failedProcessing.stdout)")
         #expect(failedProcessing.stdout.contains("processing_failed"), "\(failedProcessing.stdout)")
         #expect(FileManager.default.fileExists(atPath: project.file("inbox/images/jpeg/gps_minimal.jpg")))
         #expect(!FileManager.default.fileExists(atPath: project.file("archive/images/jpeg/gps_minimal.jpg")))
+        #expect(try await Self.stored(emulator).filter { $0["displayName"] as? String == "gps_minimal.jpg" }.isEmpty, "no FAILED leftover at Wix")
+        // …and the next run uploads it again: READY, archived, one copy at Wix.
+        await emulator.setFaults(emulatorFaults(FaultSettings()))
+        let reprocessed = try await Self.run(project)
+        #expect(reprocessed.status == 0, "\(reprocessed.stdout)")
+        #expect(FileManager.default.fileExists(atPath: project.file("archive/images/jpeg/gps_minimal.jpg")))
+        #expect(try await Self.stored(emulator).filter { $0["displayName"] as? String == "gps_minimal.jpg" }.count == 1)
 
         // A dead endpoint: the asset fails, status lists it, retry re-queues it after maxAttempts.
         try copyCorpus(["documents/readme.txt"], into: project.file("inbox"))
-        await emulator.setFaults(FaultSettings(serverErrorRate: 1))
+        await emulator.setFaults(emulatorFaults(FaultSettings(serverErrorRate: 1)))
         let failing = try await Self.run(project)
         #expect(failing.status == 1 || failing.status == 5, "\(failing.stdout)")
         let status = try await Self.run(project, ["status", "cron"])
         #expect(status.stdout.contains("failed:") && status.stdout.contains("documents/readme.txt"), "\(status.stdout)")
-        await emulator.setFaults(FaultSettings())
+        await emulator.setFaults(emulatorFaults(FaultSettings()))
         let retried = try await Self.run(project, ["retry", "cron"])
         #expect(retried.stdout.contains("re-queued"))
         let again = try await Self.run(project)
