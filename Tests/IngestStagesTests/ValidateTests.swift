@@ -250,3 +250,23 @@ struct HostileSVGTests {
         #expect(try await validate("minimal.svg", Array(try Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/svg/minimal.svg")))), directory: directory).asset != nil)
     }
 }
+
+@Suite("validate: trouble is not a verdict")
+struct ValidateReadErrorTests {
+    @Test("a file that cannot be read fails the asset (retried by the next run) instead of rejecting it for good")
+    func readErrorIsAFailure() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("gone.jpg")
+        try Data(try Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/jpeg/gps_minimal.jpg")))).write(to: URL(fileURLWithPath: path))
+        let stage = try ValidateStage(options: .decode(["profile": "wix"], specs: ValidateStage.options), context: StageHarness<ValidateStage>.buildContext())
+        var asset = StageHarness<ValidateStage>.asset(for: path)
+        try FileManager.default.removeItem(atPath: path)  // gone by the time validate reads it (an unmounted share)
+        asset.contentPath = path
+        do {
+            let outcome = try await StageHarness(stage).process(asset)
+            Issue.record("expected a thrown failure, got \(outcome)")
+        } catch let error as any AssetFailureDescribing {
+            #expect(error.failureCode == "io", "\(error)")
+        }
+    }
+}

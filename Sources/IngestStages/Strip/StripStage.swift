@@ -99,7 +99,7 @@ public struct StripStage: Stage, StageDefinition {
             case .unsupported(let text): return unsupported(asset, text)
             case .damaged(.truncated(let text)): return .reject(asset, Rejection(.truncated, text))
             case .damaged(.malformed(let text)), .damaged(.loop(let text)): return .reject(asset, Rejection(.malformed, text))
-            case .damaged(.io(let text)): throw StripFailure(message: text)
+            case .damaged(.io(let text)): throw IOFailure(text)
             }
         }
         if hashesSource, result.output != nil { asset.sourceSHA256 = Digest.hex(hasher.finalize()) }
@@ -222,12 +222,4 @@ public struct StripStage: Stage, StageDefinition {
         if let brand = report.brand { facts["brand"] = .string(brand) }
         return facts
     }
-}
-
-/// An I/O failure while stripping (retried by a later run).
-struct StripFailure: Error, AssetFailureDescribing, CustomStringConvertible {
-    var message: String
-    var failureCode: String { "io" }
-    var failureMessage: String { message }
-    var description: String { message }
 }

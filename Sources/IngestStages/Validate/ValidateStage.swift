@@ -139,15 +139,11 @@ public struct ValidateStage: Stage, StageDefinition {
 
     /// Applies every rule to an asset; returns the first rejection, or `nil` when the asset passes. Sets the
     /// asset's MIME type (detecting it if no stage did) and its dimensions.
-    /// - Throws: only for trouble reading the file that is not a verdict about it.
+    /// - Throws: ``FileError`` or ``IOFailure`` for trouble reading the file, which is not a verdict about it.
     public func check(_ asset: inout Asset, worker: Int = 0) throws -> Rejection? {
         guard let path = asset.contentPath else { return nil }
-        let status: FileStatus
-        do {
-            status = try FileStatus.of(path)
-        } catch let error as FileError {
-            return Rejection(.unreadable, "cannot read the file: \(error.reason)")
-        }
+        // A file that cannot be read now is trouble that may pass (a flaky mount): thrown, so it fails and is retried.
+        let status = try FileStatus.of(path)
         let size = status.size
         if size == 0 { return Rejection(.empty, "file is empty (0 bytes)", details: ["size": 0]) }
         if let minBytes = rules.minBytes, size < minBytes.bytes {
@@ -208,7 +204,7 @@ public struct ValidateStage: Stage, StageDefinition {
             case .truncated(let text): return Rejection(.truncated, text)
             case .loop(let text): return Rejection(.malformed, text)
             case .malformed(let text): return Rejection(.malformed, text)
-            case .io(let text): return Rejection(.unreadable, text)
+            case .io(let text): throw IOFailure(text)
             }
         }
         asset.dimensions = PixelSize(info.size)

@@ -117,3 +117,18 @@ public protocol AssetFailureDescribing: Error {
     /// One line for the report.
     var failureMessage: String { get }
 }
+
+/// Trouble reading or writing a file that may pass — a flaky network mount, a full disk, a file another program holds
+/// — as opposed to a verdict about its bytes: stages throw it (or ``FileError``), so the asset fails with code `io`
+/// and a later run tries again, instead of rejecting it for good.
+public struct IOFailure: Error, AssetFailureDescribing, CustomStringConvertible {
+    /// One line naming the file and the reason.
+    public var message: String
+
+    /// Creates a failure.
+    public init(_ message: String) { self.message = message }
+
+    public var failureCode: String { "io" }
+    public var failureMessage: String { message }
+    public var description: String { message }
+}
