@@ -15,14 +15,17 @@ public struct UploadJob: Sendable {
     public var chunkSize: Int64
     /// When this asset's first attempt began (a lookup only considers files created after it, less clock skew).
     public var startedAt: Date
+    /// Whether to take the MD5 of the bytes sent (for a check against Wix's `hash`); SHA-256 is always taken.
+    public var takesMD5: Bool
 
-    public init(path: String, size: Int64, options: UploadOptions, resumableAbove: Int64, chunkSize: Int64, startedAt: Date) {
+    public init(path: String, size: Int64, options: UploadOptions, resumableAbove: Int64, chunkSize: Int64, startedAt: Date, takesMD5: Bool = true) {
         self.path = path
         self.size = size
         self.options = options
         self.resumableAbove = resumableAbove
         self.chunkSize = chunkSize
         self.startedAt = startedAt
+        self.takesMD5 = takesMD5
     }
 }
 
@@ -51,12 +54,12 @@ extension WixMediaClient {
                     logger.debug("resumable upload", metadata: ["file": "\(job.options.fileName)", "url": "\(Self.redact(url))"])
                     let (descriptor, digest) = try await tusUpload(
                         file: job.path, size: job.size, uploadURL: url, token: token, mimeType: job.options.mimeType, fileName: job.options.fileName,
-                        chunkSize: job.chunkSize)
+                        chunkSize: job.chunkSize, md5: job.takesMD5)
                     _ = memory.claim(descriptor.id)
                     return UploadOutcome(descriptor: descriptor, method: "tus", digest: digest, attempts: attempt)
                 }
                 let url = try await generateUploadURL(job.options)
-                let (descriptor, digest) = try await put(file: job.path, size: job.size, to: url, mimeType: job.options.mimeType, fileName: job.options.fileName)
+                let (descriptor, digest) = try await put(file: job.path, size: job.size, to: url, mimeType: job.options.mimeType, fileName: job.options.fileName, md5: job.takesMD5)
                 _ = memory.claim(descriptor.id)
                 return UploadOutcome(descriptor: descriptor, method: "put", digest: digest, attempts: attempt)
             } catch let error as WixClientError {

@@ -11,8 +11,9 @@ import Synchronization
 /// Digests of the bytes an upload sent, taken while they streamed.
 public struct SentDigest: Sendable, Hashable {
     public var size: Int64
-    /// Hex MD5 and SHA-256 of the bytes sent.
-    public var md5: String
+    /// Hex MD5 of the bytes sent, when asked for (``UploadJob/takesMD5``: MD5 is the dearest step of a big upload).
+    public var md5: String?
+    /// Hex SHA-256 of the bytes sent.
     public var sha256: String
 }
 
@@ -20,14 +21,14 @@ extension WixMediaClient {
     /// PUTs a file to a signed upload URL, streamed from disk (`?filename=` sanitised), hashing it on the way. One
     /// request: upload URLs may be single-use, so a failed PUT is never re-sent to the same URL (see
     /// ``upload(_:)``).
-    public func put(file path: String, size: Int64, to uploadURL: String, mimeType: String, fileName: String) async throws -> (
+    public func put(file path: String, size: Int64, to uploadURL: String, mimeType: String, fileName: String, md5: Bool = true) async throws -> (
         descriptor: FileDescriptor, digest: SentDigest
     ) {
         let separator = uploadURL.contains("?") ? "&" : "?"
         var request = HTTPClientRequest(url: uploadURL + separator + "filename=" + Self.queryValue(UploadOptions.sanitizedFileName(fileName)))
         request.method = .PUT
         request.headers.add(name: "Content-Type", value: mimeType)
-        let hasher = StreamingDigest()
+        let hasher = StreamingDigest(StreamingDigest.State(md5: md5))
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
             let chunks = handle.readChunks(in: 0..<size, chunkLength: .kibibytes(256)).map { chunk -> ByteBuffer in
                 hasher.update(chunk)
@@ -46,7 +47,7 @@ extension WixMediaClient {
     /// once each, so the file is read once. A refused URL or token (``WixClientError/isUnusableUploadURL``) ends it:
     /// the caller starts over with a fresh one.
     public func tusUpload(
-        file path: String, size: Int64, uploadURL: String, token: String, mimeType: String, fileName: String, chunkSize: Int64
+        file path: String, size: Int64, uploadURL: String, token: String, mimeType: String, fileName: String, chunkSize: Int64, md5: Bool = true
     ) async throws -> (descriptor: FileDescriptor, digest: SentDigest) {
         let name = UploadOptions.sanitizedFileName(fileName)
         let metadata = [("filename", name), ("contentType", mimeType), ("token", token)]
@@ -65,7 +66,7 @@ extension WixMediaClient {
         }
 
         // The digest of bytes [0, committed) is exact; a PATCH that broke is re-hashed from there.
-        var committed = StreamingDigest.State()
+        var committed = StreamingDigest.State(md5: md5)
         var offset: Int64 = 0
         var failures = 0
         while offset < size {
@@ -156,28 +157,30 @@ final class StreamingDigest: Sendable {
     /// write, so a copy never shares mutable state with the original) that it does not mark `Sendable`; a `State` is
     /// only mutated inside the lock or by the one task that owns the copy.
     struct State: @unchecked Sendable {
-        var md5 = Insecure.MD5()
+        var md5: Insecure.MD5?
         var sha256 = SHA256()
+
+        init(md5: Bool = true) { self.md5 = md5 ? Insecure.MD5() : nil }
     }
 
     private let lock: Mutex<State>
 
-    init(_ state: State = State()) { lock = Mutex(state) }
+    init(_ state: State) { lock = Mutex(state) }
 
     var state: State { lock.withLock { $0 } }
 
     func update(_ chunk: ByteBuffer) {
         lock.withLock { state in
             chunk.withUnsafeReadableBytes { bytes in
-                state.md5.update(bufferPointer: bytes)
+                state.md5?.update(bufferPointer: bytes)
                 state.sha256.update(bufferPointer: bytes)
             }
         }
     }
 
-    func finalize() -> (md5: String, sha256: String) {
+    func finalize() -> (md5: String?, sha256: String) {
         let state = lock.withLock { $0 }
-        return (Self.hex(state.md5.finalize()), Self.hex(state.sha256.finalize()))
+        return (state.md5.map { Self.hex($0.finalize()) }, Self.hex(state.sha256.finalize()))
     }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String {

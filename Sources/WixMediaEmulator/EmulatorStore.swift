@@ -68,6 +68,8 @@ actor EmulatorStore {
     private(set) var folders: [String: StoredFolder] = [:]
     private(set) var uploads: [String: TusUpload] = [:]
     private var patching: Set<String> = []
+    /// The running digest of each tus upload's received bytes (in memory: after a restart, finalize re-hashes).
+    private var tusDigests: [String: BlobDigest] = [:]
     /// The HMAC secret upload tokens are signed with (kept across restarts).
     nonisolated let signingKeyBytes: [UInt8]
     /// The signing key as CryptoKit wants it (`SymmetricKey` is not `Sendable`, so the actor keeps the bytes).
@@ -180,6 +182,7 @@ actor EmulatorStore {
 
     func removeUpload(_ id: String) {
         uploads.removeValue(forKey: id)
+        tusDigests.removeValue(forKey: id)
         try? FileManager.default.removeItem(atPath: directory + "/tus/\(id).json")
         try? FileManager.default.removeItem(atPath: partialPath(id))
     }
@@ -188,6 +191,11 @@ actor EmulatorStore {
     func beginPatch(_ id: String) -> Bool { patching.insert(id).inserted }
 
     func endPatch(_ id: String) { patching.remove(id) }
+
+    /// The digest of a tus upload's bytes so far, when the emulator saw them all arrive.
+    func tusDigest(_ id: String) -> BlobDigest? { tusDigests[id] }
+
+    func setTusDigest(_ id: String, _ digest: BlobDigest?) { tusDigests[id] = digest }
 
     private var usedTokens: Set<String> = []
 

@@ -115,7 +115,7 @@ extension EmulatorRoutes {
             guard offset == current else {
                 throw WixError(status: .conflict, message: "Upload-Offset \(offset) does not match the server's offset \(current)", code: "TUS_OFFSET_MISMATCH", headers: Self.tusHeaders)
             }
-            var writer = try BlobWriter(path: path, append: true)
+            var writer = try BlobWriter(appendingTo: path, size: current, continuing: await store.tusDigest(upload.id))
             let remaining = upload.length - current
             let chunk = request.headers[.contentLength].flatMap { Int64($0) }
             if let chunk, chunk > remaining {
@@ -126,7 +126,7 @@ extension EmulatorRoutes {
                 if let resetAt, writer.count + Int64(buffer.readableBytes) > resetAt {
                     // The bytes received before the reset stay: tus servers keep partial PATCH data so clients resume.
                     try writer.write(buffer.getSlice(at: buffer.readerIndex, length: Int(max(0, resetAt - writer.count))) ?? ByteBuffer())
-                    _ = try? writer.finish()
+                    await store.setTusDigest(upload.id, try? writer.finishPartial())
                     await resetConnection(context.channel)
                     throw ConnectionResetFault()
                 }
@@ -135,7 +135,7 @@ extension EmulatorRoutes {
                 }
                 try writer.write(buffer)
             }
-            _ = try writer.finish()
+            await store.setTusDigest(upload.id, try writer.finishPartial())
             await store.endPatch(upload.id)
         } catch {
             await store.endPatch(upload.id)
@@ -170,7 +170,7 @@ extension EmulatorRoutes {
         guard received == upload.length else {
             throw WixError(status: .badRequest, message: "The upload is incomplete: \(received) of \(upload.length) bytes received", code: "UPLOAD_INCOMPLETE")
         }
-        let digest = try hashFile(path)
+        let digest = try await store.tusDigest(upload.id).flatMap { $0.count == received ? $0.finalized() : nil } ?? hashFile(path)
         let fileName = request.uri.queryParameters.get("filename") ?? upload.metadata["filename"]
         let contentType = upload.metadata["contentType"] ?? upload.metadata["filetype"]
         let file = try await storeUpload(token: token, from: path, digest: digest, contentType: contentType, fileName: fileName)

@@ -76,6 +76,46 @@ struct EmulatorTusAndFaultTests {
         #expect(noVersion.status == 412)
     }
 
+    @Test("tus: finalize reports the right hash whether the digest ran across every PATCH or the emulator restarted between them")
+    func tusDigestAcrossPatches() async throws {
+        let data = Self.randomData(3 * 1024 * 1024 + 17, seed: 11)
+        let third = data.count / 3
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emulator-\(UUID().uuidString)").path
+        var fixture = try await EmulatorFixture.start(dataDirectory: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (firstLocation, firstUploadURL, token) = try await tusCreate(fixture, length: data.count, fileName: "restart.mp4")
+        let patch = { (fixture: EmulatorFixture, location: String, range: Range<Int>) in
+            try await fixture.send(.PATCH, location, headers: ["Tus-Resumable": "1.0.0", "Upload-Offset": String(range.lowerBound), "Content-Type": "application/offset+octet-stream"], body: data.subdata(in: range))
+        }
+        #expect(try await patch(fixture, firstLocation, 0..<third).status == 204)
+        // A restart loses the in-memory digest: the next PATCHes and finalize must not trust a partial one.
+        let oldBase = fixture.base
+        await fixture.stop(removeData: false)
+        fixture = try await EmulatorFixture.start(dataDirectory: directory)
+        let location = firstLocation.replacingOccurrences(of: oldBase, with: fixture.base)
+        let uploadURL = firstUploadURL.replacingOccurrences(of: oldBase, with: fixture.base)
+        #expect(try await tusOffset(fixture, location) == third)
+        #expect(try await patch(fixture, location, third..<(2 * third)).status == 204)
+        #expect(try await patch(fixture, location, (2 * third)..<data.count).status == 204)
+        let final = try await fixture.send(.PUT, "\(uploadURL)/\(token)?filename=restart.mp4", headers: [:], json: [String: String]())
+        #expect(final.status == 200)
+        #expect(final.file["hash"] as? String == (try md5sum(data)))
+        let copy = directory + "-copy"
+        try data.write(to: URL(fileURLWithPath: copy))
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let stored = try await fixture.storedFiles()
+        #expect(stored.first?["sha256"] as? String == (try sha256sum(copy)))
+
+        // Without a restart the digest runs across the PATCHes; it must come out the same.
+        let (location2, uploadURL2, token2) = try await tusCreate(fixture, length: data.count, fileName: "straight.mp4")
+        for range in [0..<third, third..<(2 * third), (2 * third)..<data.count] {
+            #expect(try await patch(fixture, location2, range).status == 204)
+        }
+        let straight = try await fixture.send(.PUT, "\(uploadURL2)/\(token2)?filename=straight.mp4", headers: [:], json: [String: String]())
+        #expect(straight.file["hash"] as? String == (try md5sum(data)))
+        await fixture.stop(removeData: false)
+    }
+
     @Test("tus: an independent client (tuspy from PyPI) uploads in chunks through the emulator")
     func tuspyInterop() async throws {
         let fixture = try await EmulatorFixture.start()

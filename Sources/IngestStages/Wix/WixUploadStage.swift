@@ -159,7 +159,9 @@ public struct WixUploadStage: Stage, StageDefinition {
         asset.pendingUpload = pending
         try await context.checkpoint(asset)
 
-        let job = UploadJob(path: path, size: size, options: options, resumableAbove: resumableThreshold, chunkSize: chunkBytes, startedAt: pending.startedAt)
+        let job = UploadJob(
+            path: path, size: size, options: options, resumableAbove: resumableThreshold, chunkSize: chunkBytes, startedAt: pending.startedAt,
+            takesMD5: verification == .md5)
         let outcome = try await client.upload(job)
         var target = Self.target(outcome.descriptor, method: outcome.method)
         target.sentBytes = size
