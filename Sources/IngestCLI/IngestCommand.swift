@@ -56,38 +56,11 @@ public enum CLIEnvironment {
     @TaskLocal public static var registry: StageRegistry = .builtins
 }
 
-/// The documented exit codes.
-public enum IngestExitCode: Int32, CaseIterable, Sendable {
-    /// Every asset done (or rejected by policy: rejections are listed in the report).
-    case success = 0
-    /// Some assets failed; a later run retries them.
-    case someFailed = 1
-    /// The pipeline file (or a secret it references) is wrong.
-    case configurationError = 2
-    /// Nothing new to ingest (only with `--error-on-idle`; otherwise 0).
-    case nothingToDo = 3
-    /// Another run of the same pipeline holds the lock.
-    case lockHeld = 4
-    /// The run stopped on an error no asset could get past (source missing, credentials refused, retry budget spent).
-    case aborted = 5
-    /// Bad command line (argument parser).
-    case usage = 64
-    /// Interrupted by SIGINT or SIGTERM; in-flight assets were finished first.
-    case interrupted = 130
+/// The CLI's name for the documented exit codes (``RunExitCode`` in the core, so a session embedding the runner
+/// reports the same numbers).
+public typealias IngestExitCode = RunExitCode
 
-    /// One line for the README and `--help`.
-    public var meaning: String {
-        switch self {
-        case .success: return "all done: every asset stored, or rejected by policy (rejections are listed)"
-        case .someFailed: return "some assets failed; the next run retries them"
-        case .configurationError: return "configuration error: pipeline file, options or a missing secret"
-        case .nothingToDo: return "nothing to do: no new assets (only with --error-on-idle)"
-        case .lockHeld: return "another run of this pipeline holds the lock"
-        case .aborted: return "run aborted: source unreadable, credentials refused or retry budget spent"
-        case .usage: return "bad command line"
-        case .interrupted: return "interrupted by SIGINT/SIGTERM after finishing in-flight assets"
-        }
-    }
-
+extension RunExitCode {
+    /// The argument parser's exit code with this value.
     var exitCode: ExitCode { ExitCode(rawValue) }
 }

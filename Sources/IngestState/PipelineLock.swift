@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,8 +7,9 @@ import Glibc
 /// An exclusive `flock(2)` on a pipeline's lock file, so two runs of one pipeline never overlap. The kernel drops
 /// the lock when the process dies, so a killed run never leaves a stale lock. The file holds the owner's pid and
 /// start time, for the message the second run prints.
-public final class PipelineLock {
-    private let descriptor: Int32
+public final class PipelineLock: Sendable {
+    /// The open lock file, or -1 once released.
+    private let descriptor: Mutex<Int32>
     /// The lock file.
     public let path: String
 
@@ -24,36 +26,68 @@ public final class PipelineLock {
         }
     }
 
-    /// Takes the lock, waiting up to `wait` seconds (0: fail at once when held).
-    public init(path: String, wait: Double = 0) throws(Failure) {
-        self.path = path
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .unusable(path: path, reason: String(cString: strerror(errno))) }
-        let deadline = Date().addingTimeInterval(wait)
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            guard code == EWOULDBLOCK || code == EINTR else {
-                close(descriptor)
-                throw .unusable(path: path, reason: String(cString: strerror(code)))
-            }
-            if Date() >= deadline {
-                let owner = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-                close(descriptor)
-                throw .held(path: path, owner: owner)
-            }
-            usleep(200_000)
+    /// Takes the lock, or fails at once when another process holds it.
+    public convenience init(path: String) throws(Failure) {
+        let descriptor = try Self.openFile(path)
+        guard try Self.tryLock(descriptor, path: path) else { throw Self.held(descriptor, path: path) }
+        self.init(locked: descriptor, path: path)
+    }
+
+    /// Takes the lock, waiting up to `wait` for another run to release it (polling every 200 ms, cancellable).
+    public static func acquire(path: String, waitingUpTo wait: Duration) async throws(Failure) -> PipelineLock {
+        let descriptor = try openFile(path)
+        let clock = ContinuousClock()
+        let deadline = clock.now + wait
+        while try !tryLock(descriptor, path: path) {
+            guard clock.now < deadline, (try? await Task.sleep(for: .milliseconds(200))) != nil else { throw held(descriptor, path: path) }
         }
-        self.descriptor = descriptor
+        return PipelineLock(locked: descriptor, path: path)
+    }
+
+    private init(locked descriptor: Int32, path: String) {
+        self.path = path
+        self.descriptor = Mutex(descriptor)
         let owner = "pid \(getpid()) since \(ISO8601DateFormatter().string(from: Date()))\n"
         _ = ftruncate(descriptor, 0)
         _ = owner.withCString { pwrite(descriptor, $0, strlen($0), 0) }
     }
 
-    /// Releases the lock.
-    deinit {
-        _ = ftruncate(descriptor, 0)
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
+    private static func openFile(_ path: String) throws(Failure) -> Int32 {
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .unusable(path: path, reason: String(cString: strerror(errno))) }
+        return descriptor
     }
+
+    /// `true` when the lock was taken, `false` when another process holds it.
+    private static func tryLock(_ descriptor: Int32, path: String) throws(Failure) -> Bool {
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            if code == EWOULDBLOCK { return false }
+            close(descriptor)
+            throw .unusable(path: path, reason: String(cString: strerror(code)))
+        }
+        return true
+    }
+
+    /// Closes the file and describes who holds the lock.
+    private static func held(_ descriptor: Int32, path: String) -> Failure {
+        let owner = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        close(descriptor)
+        return .held(path: path, owner: owner)
+    }
+
+    /// Releases the lock (once; later calls do nothing).
+    public func release() {
+        descriptor.withLock { descriptor in
+            guard descriptor >= 0 else { return }
+            _ = ftruncate(descriptor, 0)
+            flock(descriptor, LOCK_UN)
+            close(descriptor)
+            descriptor = -1
+        }
+    }
+
+    deinit { release() }
 }

@@ -3,8 +3,9 @@ import Foundation
 import GRDB
 import MediaIngest
 
-/// The SQLite ledger (GRDB): one row per source asset of a pipeline, keyed by the source identity (the file's path
-/// relative to the source root, or its URL) and remembering size, modification time and content SHA-256.
+/// The SQLite ledger (GRDB): one row per source asset of a pipeline, keyed by ``Asset/ledgerKey`` (the file's path
+/// relative to its source's root — prefixed with the source's name for all but the first source — or its URL) and
+/// remembering size, modification time and content SHA-256.
 ///
 /// | status      | a re-run…                                                                  |
 /// |-------------|----------------------------------------------------------------------------|
@@ -15,15 +16,17 @@ import MediaIngest
 /// | `vanished`  | the file was gone before it could be read; processed anew if it comes back  |
 ///
 /// Writes use WAL and `synchronous=FULL`, so a row acknowledged before a crash survives it.
-public final class SQLiteLedger: AssetLedger {
+public final class SQLiteLedger: RunStateStore {
     let database: DatabasePool
+    /// The pipeline's lock, held while the ledger is open for a run (``SQLiteRunState``); released by ``close()``.
+    let lock: PipelineLock?
     let pipeline: String
     let runID: String
     let maxAttempts: Int
     let dedupeByContent: Bool
 
     /// Opens (creating if needed) the ledger at `path`.
-    public init(path: String, pipeline: String, runID: String, maxAttempts: Int, dedupeByContent: Bool) throws {
+    public init(path: String, pipeline: String, runID: String, maxAttempts: Int, dedupeByContent: Bool, lock: PipelineLock? = nil) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -33,6 +36,7 @@ public final class SQLiteLedger: AssetLedger {
         self.runID = runID
         self.maxAttempts = maxAttempts
         self.dedupeByContent = dedupeByContent
+        self.lock = lock
         try Self.migrator.migrate(database)
     }
 
@@ -83,20 +87,13 @@ public final class SQLiteLedger: AssetLedger {
         return migrator
     }
 
-    static func identity(of origin: Asset.Origin) -> String {
-        switch origin {
-        case .file(_, _, let relativePath): return relativePath
-        case .url(let url): return url
-        }
-    }
-
     // MARK: AssetLedger
 
-    public func begin(_ item: SourceItem, id: Int) async throws -> LedgerDecision {
-        let identity = Self.identity(of: item.origin)
-        let size = item.size
-        let mtime = item.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
-        let contentHash: String? = dedupeByContent ? item.origin.path.flatMap { try? Self.sha256(ofFileAt: $0) } : nil
+    public func begin(_ asset: Asset) async throws -> LedgerDecision {
+        let identity = asset.ledgerKey
+        let size = asset.size
+        let mtime = asset.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
+        let contentHash: String? = dedupeByContent ? asset.origin.path.flatMap { try? Self.sha256(ofFileAt: $0) } : nil
         let pipeline = pipeline
         let runID = runID
         let maxAttempts = maxAttempts
@@ -148,7 +145,7 @@ public final class SQLiteLedger: AssetLedger {
     }
 
     public func checkpoint(_ asset: Asset) async throws {
-        let identity = Self.identity(of: asset.origin)
+        let identity = asset.ledgerKey
         let pipeline = pipeline
         // An archived source (moved or deleted after a confirmed upload) is done: no later run can see it again.
         let archived = asset.sourceArchived && asset.target?.confirmed == true
@@ -184,7 +181,7 @@ public final class SQLiteLedger: AssetLedger {
             status = "vanished"
         }
         let finalStatus = status
-        let identity = Self.identity(of: asset.origin)
+        let identity = asset.ledgerKey
         let code = result.rejection?.code.rawValue ?? result.failure?.code
         let message = result.rejection?.reason ?? result.failure?.message
         let pipeline = pipeline
@@ -242,6 +239,9 @@ public final class SQLiteLedger: AssetLedger {
             try db.execute(sql: "UPDATE run SET finishedAt = ?, exitCode = ?, counts = ?, note = ? WHERE runId = ?", arguments: [Date(), Int(exitCode), encoded, note, runID])
         }
     }
+
+    /// Releases the pipeline's lock. The database closes when the last reference goes.
+    public func close() async { lock?.release() }
 
     static func sha256(ofFileAt path: String) throws -> String {
         var hash = SHA256()

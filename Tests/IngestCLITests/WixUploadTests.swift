@@ -93,7 +93,8 @@ struct WixUploadTests {
             #expect(target?["status"] as? String == "READY")
             #expect((target?["url"] as? String)?.hasPrefix(setup.emulator.baseURL) == true)
             let facts = (line["facts"] as? [String: Any])?["wix"] as? [String: Any]
-            #expect(byID[id]?["md5"] as? String == facts?["md5"] as? String, "hash of \(line["path"] ?? "")")
+            #expect(byID[id]?["sha256"] as? String == facts?["sha256"] as? String, "hash of \(line["path"] ?? "")")
+            #expect(facts?["md5"] == nil, "MD5 is taken only with verify: md5")
             #expect(byID[id]?["externalIds"] as? [String] == [(line["facts"] as? [String: Any])?["strip"] == nil ? line["sha256"] as? String ?? "" : byID[id]?["sha256"] as? String ?? ""])
         }
         // The stripped JPEG that reached Wix has no GPS left: the emulator's copy is the work file, not the source.
@@ -101,6 +102,34 @@ struct WixUploadTests {
         #expect(gps["md5"] as? String != (try await runProcessAsync("/usr/bin/md5sum", [Corpus.path("images/jpeg/gps_minimal.jpg")]).stdout.prefix(32)).description)
         // filePath placeholders made one folder per family.
         #expect(Set(stored.compactMap { $0["parentFolderId"] as? String }).count == 3)
+    }
+
+    @Test("verify md5: passes when Wix's hash is the MD5 of the bytes sent (the manifest carries it), fails verify_mismatch when it is not")
+    func verifyMD5() async throws {
+        let files = ["images/jpeg/gps_minimal.jpg", "images/png/iccp.png"]
+        let setup = try await Self.start(files: files, upload: #"{"verify": "md5"}"#, awaitReady: false)
+        defer { Task { await setup.stop() } }
+        await setup.emulator.setFaults(FaultSettings())  // hash = MD5, whatever WIX_EMULATOR_STRICT says
+        let passed = try await setup.run("wix")
+        #expect(passed.status == 0, "\(passed.stdout)\n\(passed.stderr)")
+        let stored = try await setup.storedFiles()
+        for line in try Self.manifest(setup) {
+            let facts = (line["facts"] as? [String: Any])?["wix"] as? [String: Any]
+            let id = (line["target"] as? [String: Any])?["id"] as? String
+            let md5 = try #require(facts?["md5"] as? String, "\(line)")
+            #expect(stored.first { $0["id"] as? String == id }?["md5"] as? String == md5)
+        }
+
+        var opaque = FaultSettings()
+        opaque.opaqueHash = true
+        await setup.emulator.setFaults(opaque)
+        try FileManager.default.createDirectory(atPath: setup.project.file("inbox/again"), withIntermediateDirectories: true)
+        for file in files { try FileManager.default.copyItem(atPath: Corpus.path(file), toPath: setup.project.file("inbox/again/" + (file as NSString).lastPathComponent)) }
+        let failed = try await setup.run("wix", extra: ["--json"])
+        #expect(failed.status == 1, "\(failed.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any])
+        let codes = (report["assets"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "failed" }.compactMap { $0["code"] as? String }
+        #expect(codes == ["verify_mismatch", "verify_mismatch"], "\(report)")
     }
 
     @Test("a 200 MB file goes through tus in chunks and survives injected connection resets")

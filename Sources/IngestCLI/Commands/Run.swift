@@ -73,39 +73,21 @@ extension IngestCommand {
             let logger = Logger(label: "ingest") { label in IngestLogHandler(label: label, sink: sink) }
             for warning in pipeline.warnings { logger.warning("\(path): \(warning)") }
 
-            // State: the lock first (a second run exits at once), then the ledger.
-            var lock: PipelineLock?
-            var ledger: SQLiteLedger?
-            let runID = PipelineRunner.makeRunID(at: Date())
-            if !dryRun && pipeline.state.enabled {
-                do {
-                    lock = try PipelineLock(path: pipeline.state.lockPath, wait: wait)
-                } catch {
-                    Console.error("ingest: \(pipeline.name): \(error); exiting (use --wait SECONDS to wait for it)")
-                    throw IngestExitCode.lockHeld.exitCode
-                }
-                do {
-                    ledger = try SQLiteLedger(
-                        path: pipeline.state.ledgerPath, pipeline: pipeline.name, runID: runID, maxAttempts: pipeline.state.maxAttempts,
-                        dedupeByContent: pipeline.state.dedupe == .content)
-                    try await ledger?.runStarted(at: Date())
-                } catch {
-                    Console.error("ingest: \(pipeline.name): cannot open the ledger \(pipeline.state.ledgerPath): \(error)")
-                    throw IngestExitCode.configurationError.exitCode
-                }
-            }
-            defer { withExtendedLifetime(lock) {} }
-
-            let control = RunControl()
             let scratch: RunOptions.Scratch = switch scratchDir {
             case nil: .automatic
             case "none"?: .none
             case let path?: .parent(PathResolution.resolve(path, against: FileManager.default.currentDirectoryPath))
             }
-            let options = RunOptions(isDryRun: dryRun, logger: logger, ledger: ledger, runID: runID, scratch: scratch)
-            let runner = PipelineRunner(pipeline: pipeline, options: options)
+            let session = RunSession(
+                pipeline: pipeline,
+                options: RunSession.Options(
+                    isDryRun: dryRun, logger: logger, scratch: scratch, lockWait: .milliseconds(Int64((max(0, wait) * 1000).rounded())),
+                    errorOnIdle: errorOnIdle, metricsFile: metricsFile.map { PathResolution.resolve($0, against: FileManager.default.currentDirectoryPath) }),
+                state: SQLiteRunState())
+
+            let control = RunControl()
             let progress = (!quiet && !json && Console.stderrIsTerminal) ? ProgressBar() : nil
-            let task = Task { await runner.run(control: control, observer: progress) }
+            let task = Task { try await session.run(control: control, observer: progress) }
             let signals = SignalTrap { signal, count in
                 if count == 1 {
                     control.requestStop(reason: "\(signal) received: finishing files in flight (press Ctrl-C again to cancel them)")
@@ -114,43 +96,27 @@ extension IngestCommand {
                     task.cancel()
                 }
             }
-            let report = await task.value
-            signals.cancel()
+            defer { signals.cancel() }
+            let result: RunSession.Result
+            do {
+                result = try await task.value
+            } catch let error as RunStateError {
+                if error.code == .lockHeld {
+                    Console.error("ingest: \(pipeline.name): \(error.message); exiting (use --wait SECONDS to wait for it)")
+                    throw IngestExitCode.lockHeld.exitCode
+                }
+                Console.error("ingest: \(pipeline.name): \(error.message)")
+                throw IngestExitCode.configurationError.exitCode
+            }
             progress?.finish()
 
-            let code = exitCode(for: report)
-            do {
-                // Only a run that read its whole source knows which earlier in-flight rows have vanished.
-                if report.outcome != .interrupted && report.outcome != .aborted {
-                    try await ledger?.reconcileVanished()
-                }
-                try await ledger?.runFinished(exitCode: code.rawValue, counts: report.counts, note: report.aborted ?? report.interrupted)
-            } catch {
-                logger.error("cannot record the run in the ledger: \(error)")
-            }
-            if let metricsFile {
-                do {
-                    try PrometheusTextfile.write(report, exitCode: code.rawValue, to: PathResolution.resolve(metricsFile, against: FileManager.default.currentDirectoryPath))
-                } catch {
-                    logger.error("cannot write metrics to \(metricsFile): \(error)")
-                }
-            }
+            let (report, code) = (result.report, result.exitCode)
             if json {
                 Console.out(ReportPrinter.json(report))
             } else if !quiet || code != .success && code != .nothingToDo || report.count(.rejected) > 0 {
                 Console.out(ReportPrinter.human(report, verbose: verbose))
             }
             if code != .success { throw code.exitCode }
-        }
-
-        func exitCode(for report: RunReport) -> IngestExitCode {
-            switch report.outcome {
-            case .success: return .success
-            case .someFailed: return .someFailed
-            case .nothingToDo: return errorOnIdle ? .nothingToDo : .success
-            case .interrupted: return .interrupted
-            case .aborted: return .aborted
-            }
         }
     }
 }

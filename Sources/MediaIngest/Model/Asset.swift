@@ -46,6 +46,11 @@ public struct Asset: Sendable, Identifiable {
     public var pendingUpload: PendingUpload?
     /// `true` once a post stage moved or deleted the source after a confirmed upload (no later run can see it).
     public var sourceArchived = false
+    /// The asset's key in the ledger. For the pipeline's first source: the path relative to the source's root (the
+    /// URL for a remote resource), so moving the inbox keeps the rows. For a later source: its name, `//` and the
+    /// relative path — a relative path never holds `//` — so two sources' `a.jpg` never share a row. The runner sets
+    /// it; renaming or reordering sources changes the keys of all but the first.
+    public internal(set) var ledgerKey: String
 
     /// Creates an asset.
     public init(
@@ -60,6 +65,7 @@ public struct Asset: Sendable, Identifiable {
         self.sourceSize = size
         self.modificationDate = modificationDate
         self.facts = facts
+        self.ledgerKey = origin.displayPath
     }
 
     /// A short name for logs and messages: the relative path for files, the URL for URL sources.

@@ -2,14 +2,16 @@ import Foundation
 
 /// Remembers assets across runs so that re-runs skip what is done and retry what failed.
 ///
-/// The runner calls ``begin(_:id:)`` before an asset enters the pipeline and ``record(_:)`` when it leaves.
+/// The runner calls ``begin(_:)`` before an asset enters the pipeline and ``record(_:)`` when it leaves; rows are
+/// keyed by ``Asset/ledgerKey``. Calls come from every worker at once.
 /// Stages call ``checkpoint(_:)`` (through ``StageContext/checkpoint(_:)``) when they learn something a
 /// crash must not lose, such as the target id right after an upload. The SQLite ledger in `IngestState`
 /// implements it; with no ledger every run processes everything.
 public protocol AssetLedger: Sendable {
-    /// Decides whether an item needs processing and marks it in flight if so.
+    /// Decides whether a newly listed asset (origin, size, modification time as the source found them) needs
+    /// processing, and marks it in flight if so.
     /// - Throws: when the ledger cannot be read or written; the asset is then recorded as failed.
-    func begin(_ item: SourceItem, id: Int) async throws -> LedgerDecision
+    func begin(_ asset: Asset) async throws -> LedgerDecision
 
     /// Saves intermediate facts (target id, upload checksum) of an asset still in the pipeline.
     func checkpoint(_ asset: Asset) async throws

@@ -176,7 +176,6 @@ public struct PipelineRunner: Sendable {
     /// One asset on its way from the source to a worker.
     private struct Work: Sendable {
         var asset: Asset
-        var item: SourceItem
     }
 
     /// Reads the sources into a bounded queue that `concurrency` long-lived workers drain, each with its own worker
@@ -206,7 +205,7 @@ public struct PipelineRunner: Sendable {
                             queue.close()
                             break
                         }
-                        let result = await process(work.asset, item: work.item, worker: worker, context: context, observer: observer)
+                        let result = await process(work.asset, worker: worker, context: context, observer: observer)
                         await finishAsset(result, context: context, observer: observer)
                         records.append(result.record)
                     }
@@ -217,7 +216,9 @@ public struct PipelineRunner: Sendable {
             var records: [AssetRecord] = []
             var deferred = 0
             var nextID = 1
-            sources: for source in pipeline.sources {
+            sources: for (sourceIndex, source) in pipeline.sources.enumerated() {
+                // The first source's rows are keyed by relative path (as they always were); later ones by name too.
+                let keyPrefix = sourceIndex == 0 ? nil : source.name + "//"
                 do {
                     for try await event in source.value.items(context: context) {
                         if control.isStopRequested { break sources }
@@ -231,11 +232,11 @@ public struct PipelineRunner: Sendable {
                             rejection.stage = rejection.stage ?? source.kind
                             // Rejected by its source (a link leaving the root, a FIFO…): it has no content, so no
                             // stage or report reads through it.
-                            var asset = makeAsset(item, id: nextID)
+                            var asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
                             asset.contentPath = nil
                             nextID += 1
                             // The ledger remembers the verdict; an unchanged entry is skipped quietly next time.
-                            if let ledger = options.ledger, !context.isDryRun, case .skip(let reason)? = try? await ledger.begin(item, id: asset.id) {
+                            if let ledger = options.ledger, !context.isDryRun, case .skip(let reason)? = try? await ledger.begin(asset) {
                                 let result = AssetResult(asset: asset, status: .skipped, stage: source.name, note: reason)
                                 await finishAsset(result, context: context, observer: observer)
                                 records.append(result.record)
@@ -245,9 +246,9 @@ public struct PipelineRunner: Sendable {
                             await finishAsset(result, context: context, observer: observer)
                             records.append(result.record)
                         case .item(let item):
-                            let asset = makeAsset(item, id: nextID)
+                            let asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
                             nextID += 1
-                            guard await queue.push(Work(asset: asset, item: item)) else { break sources }
+                            guard await queue.push(Work(asset: asset)) else { break sources }
                         }
                     }
                 } catch is CancellationError {
@@ -271,14 +272,16 @@ public struct PipelineRunner: Sendable {
         }
     }
 
-    private func makeAsset(_ item: SourceItem, id: Int) -> Asset {
-        Asset(
+    private func makeAsset(_ item: SourceItem, id: Int, keyPrefix: String?) -> Asset {
+        var asset = Asset(
             id: id, origin: item.origin, fileName: item.fileName, contentPath: item.origin.path, size: item.size,
             modificationDate: item.modificationDate, facts: item.facts)
+        if let keyPrefix, case .file = item.origin { asset.ledgerKey = keyPrefix + asset.ledgerKey }
+        return asset
     }
 
     /// Sends one asset through the stages.
-    private func process(_ start: Asset, item: SourceItem, worker: Int, context: PipelineContext, observer: (any RunObserver)?) async -> AssetResult {
+    private func process(_ start: Asset, worker: Int, context: PipelineContext, observer: (any RunObserver)?) async -> AssetResult {
         let clock = ContinuousClock()
         let began = clock.now
         var asset = start
@@ -295,7 +298,7 @@ public struct PipelineRunner: Sendable {
 
         if let ledger = options.ledger {
             do {
-                switch try await ledger.begin(item, id: asset.id) {
+                switch try await ledger.begin(asset) {
                 case .skip(let reason):
                     return AssetResult(asset: asset, status: .skipped, note: reason, duration: clock.now - began)
                 case .process(let recovery):

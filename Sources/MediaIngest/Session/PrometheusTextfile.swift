@@ -3,8 +3,9 @@ import MediaIngest
 
 /// Writes a run's numbers in the Prometheus text exposition format, for node_exporter's textfile collector:
 /// written to a temporary file and renamed, so the collector never reads half a file.
-enum PrometheusTextfile {
-    static func render(_ report: RunReport, exitCode: Int32) -> String {
+public enum PrometheusTextfile {
+    /// The text of the metrics for one run.
+    public static func render(_ report: RunReport, exitCode: Int32) -> String {
         let pipeline = report.pipeline.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         var lines: [String] = []
         func metric(_ name: String, _ help: String, _ type: String, _ samples: [(String, String)]) {
@@ -22,7 +23,8 @@ enum PrometheusTextfile {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func write(_ report: RunReport, exitCode: Int32, to path: String) throws {
+    /// Writes the metrics of one run to `path` (creating its folder), atomically.
+    public static func write(_ report: RunReport, exitCode: Int32, to path: String) throws {
         try FileSystem.createDirectory((path as NSString).deletingLastPathComponent)
         try FileSystem.writeAtomically(Data(render(report, exitCode: exitCode).utf8), to: path)
     }

@@ -1,0 +1,29 @@
+import Foundation
+import MediaIngest
+
+/// The state of runs on one machine: the pipeline's `flock(2)` lock file, then its SQLite ledger (the paths of the
+/// pipeline's `state` block). What `ingest run` uses.
+public struct SQLiteRunState: RunStateProvider {
+    public init() {}
+
+    public func open(for pipeline: Pipeline, runID: String, waitingUpTo wait: Duration) async throws(RunStateError) -> any RunStateStore {
+        let settings = pipeline.state
+        let lock: PipelineLock
+        do {
+            lock = try await PipelineLock.acquire(path: settings.lockPath, waitingUpTo: wait)
+        } catch {
+            switch error {
+            case .held: throw RunStateError(code: .lockHeld, message: "\(error)")
+            case .unusable: throw RunStateError(code: .unavailable, message: "\(error)")
+            }
+        }
+        do {
+            return try SQLiteLedger(
+                path: settings.ledgerPath, pipeline: pipeline.name, runID: runID, maxAttempts: settings.maxAttempts,
+                dedupeByContent: settings.dedupe == .content, lock: lock)
+        } catch {
+            lock.release()
+            throw RunStateError(code: .unavailable, message: "cannot open the ledger \(settings.ledgerPath): \(error)")
+        }
+    }
+}

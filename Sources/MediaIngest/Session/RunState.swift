@@ -1,0 +1,58 @@
+import Foundation
+
+/// The state one run of a pipeline keeps beyond itself: the ledger rows of its assets and the record of the run.
+/// Opened by a ``RunStateProvider``, which holds the pipeline's lock for as long as the store is open.
+///
+/// ``RunSession`` drives it: ``runStarted(at:)``, then the runner's ``AssetLedger`` calls (`begin`, `checkpoint`,
+/// `record`, concurrently from the workers), then — after a run that listed its whole source —
+/// ``reconcileVanished()``, then ``runFinished(exitCode:counts:note:)`` and ``close()``.
+public protocol RunStateStore: AssetLedger {
+    /// Notes the start of the run.
+    func runStarted(at date: Date) async throws
+
+    /// After a run that listed its whole source: rows still in flight from earlier runs belong to files the source no
+    /// longer lists; settles them (done with a confirmed upload, else failed with a reason). Returns how many changed.
+    @discardableResult
+    func reconcileVanished() async throws -> Int
+
+    /// Notes the end of the run with its exit code, counts and note (why it stopped early).
+    func runFinished(exitCode: Int32, counts: [String: Int], note: String?) async throws
+
+    /// Releases what the store holds — the pipeline's lock among it. Called once, last.
+    func close() async
+}
+
+/// Opens the state of a run: takes the pipeline's lock — so two runs of a pipeline never overlap — then its ledger.
+/// `IngestState` provides one over SQLite and `flock(2)`; a shared one (several hosts) plugs in the same way.
+public protocol RunStateProvider: Sendable {
+    /// Opens the state for run `runID` of `pipeline`, waiting up to `wait` for a lock another run holds.
+    /// - Throws: ``RunStateError`` — `lockHeld` when another run kept the lock past `wait`, `unavailable` when the
+    ///   state cannot be opened at all.
+    func open(for pipeline: Pipeline, runID: String, waitingUpTo wait: Duration) async throws(RunStateError) -> any RunStateStore
+}
+
+/// Why a run's state could not be opened.
+public struct RunStateError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong, as a value that can grow (like swift-nio's `FileSystemError.Code`).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// Another run of the pipeline holds its lock.
+        public static let lockHeld = Code("lock_held")
+        /// The ledger or the lock cannot be used (bad path, permissions, a corrupt or newer database).
+        public static let unavailable = Code("unavailable")
+    }
+
+    public var code: Code
+    /// One line for the user: what, where, why.
+    public var message: String
+
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
