@@ -218,6 +218,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IngestStateTests",
+            dependencies: [
+                "IngestState", "IngestStages", "MediaIngest", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WixMediaTests",
             dependencies: [
                 "WixMedia", "WixMediaEmulator", "MediaIngest", "TestSupport",
