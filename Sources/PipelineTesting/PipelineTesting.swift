@@ -45,6 +45,24 @@ public struct StageHarness<S: Stage>: Sendable {
         return try await process(asset, worker: worker)
     }
 
+    /// Processes an asset made from `file` through `earlier` stages first — the ones the stage relies on, such as
+    /// `detect.mime` before `validate` — then through this one. An earlier stage's rejection is returned as is.
+    public func process(file: String, after earlier: any Stage..., worker: Int = 0) async throws -> HarnessOutcome {
+        var asset = Self.asset(for: file)
+        for stage in earlier {
+            try await stage.prepare(context)
+            let stageContext = StageContext(
+                pipeline: context, logger: context.logger, worker: worker, stageName: String(describing: type(of: stage)),
+                assetWorkDirectory: context.workDirectory + "/\(asset.id)")
+            switch try await stage.process(asset, context: stageContext) {
+            case .next(let next): asset = next
+            case .reject(let rejected, let rejection): return .rejected(rejected, rejection)
+            }
+        }
+        try await stage.prepare(context)
+        return try await process(asset, worker: worker)
+    }
+
     /// Processes an asset (call `prepare` yourself, once, when the stage needs it).
     public func process(_ asset: Asset, worker: Int = 0) async throws -> HarnessOutcome {
         let stageContext = StageContext(

@@ -141,7 +141,11 @@ struct CLITests {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        try await Task.sleep(for: .milliseconds(700))
+        // Interrupt once files are flowing (the manifest has lines), however slow the machine is today.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? String(contentsOfFile: project.file("manifest.jsonl"), encoding: .utf8))?.count ?? 0) == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         kill(process.processIdentifier, SIGINT)
         let data = drain(output.fileHandleForReading)
         process.waitUntilExit()

@@ -105,7 +105,7 @@ struct LibraryAndManifestTests {
         let manifest = ManifestStage(path: project.file("m.jsonl"))
         let pipeline = Pipeline(
             name: "m", concurrency: 2, sources: [Pipeline.Component(try DirectorySource(root: project.file("inbox")))],
-            stages: [Pipeline.Component(RejectGIF() as any Stage, kind: "reject-gif", phase: .validate), Pipeline.Component(manifest)],
+            stages: [Pipeline.Component(RejectGIF() as any Stage, kind: "reject-gif", phase: .validate)], observers: [Pipeline.Component(manifest)],
             baseDirectory: project.path)
         let report = await PipelineRunner(pipeline: pipeline).run()
         #expect(report.count(.rejected) == 1)

@@ -153,7 +153,7 @@ struct StripTests {
             let pipeline = try buildPipeline(
                 """
                 {"name": "s", "state": {"enabled": \(state)},
-                 "stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "strip.metadata"}\(after)]}
+                 "stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "detect.mime"}, {"kind": "strip.metadata"}\(after)]}
                 """, base: project.path)
             let report = await PipelineRunner(pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))).run()
             #expect(report.count(.done) == 1)

@@ -99,19 +99,37 @@ struct ValidateTests {
         let stage = try ValidateStage(options: .decode(["profile": "wix"], specs: ValidateStage.options), context: StageHarness<ValidateStage>.buildContext())
         let harness = StageHarness(stage)
         for (file, pixels) in [("bomb.png", "50000x50000"), ("bomb.jpg", "65000x65000"), ("bomb.webp", "16384x16384")] {
-            let outcome = try await harness.process(file: directory.file(file))
+            let outcome = try await harness.process(file: directory.file(file), after: Self.detector)
             let rejection = try #require(outcome.rejection, "\(file)")
             #expect(rejection.code == .tooManyPixels, "\(file): \(rejection)")
             #expect(rejection.reason.hasPrefix(pixels))
         }
         // Under the limit they pass: the limit, not the format, decides.
         let lenient = try ValidateStage(options: .decode(["maxPixels": "5GP"], specs: ValidateStage.options), context: StageHarness<ValidateStage>.buildContext())
-        #expect(try await StageHarness(lenient).process(file: directory.file("bomb.png")).asset?.dimensions == PixelSize(width: 50_000, height: 50_000))
+        #expect(try await StageHarness(lenient).process(file: directory.file("bomb.png"), after: Self.detector).asset?.dimensions == PixelSize(width: 50_000, height: 50_000))
     }
 
-    func validate(_ options: [String: JSONValue], _ file: String, configure: (inout Asset) -> Void = { _ in }) async throws -> HarnessOutcome {
+    /// validate judges the type detect.mime finds.
+    static let detector = DetectStage()
+
+    func validate(_ options: [String: JSONValue], _ file: String) async throws -> HarnessOutcome {
         let stage = try ValidateStage(options: .decode(options, specs: ValidateStage.options), context: StageHarness<ValidateStage>.buildContext())
-        return try await StageHarness(stage).process(file: file, configure: configure)
+        return try await StageHarness(stage).process(file: file, after: Self.detector)
+    }
+
+    @Test("validate uses detect.mime's verdict: a pipeline file without detect.mime before it is refused; one built in code stops the run")
+    func needsDetection() async throws {
+        let directory = TemporaryDirectory()
+        let refused = PipelineBuilder(registry: .builtins, environment: [:]).check(
+            data: Data(#"{"stages": [{"kind": "source.directory", "with": {"path": "."}}, {"kind": "validate"}, {"kind": "detect.mime"}]}"#.utf8),
+            file: directory.file("pipelines/p.json"), baseDirectory: directory.path)
+        #expect(refused.errors.map(\.description) == [#"stages[1].kind: "validate" needs a detect stage before it (add {"kind": "detect.mime"} earlier in "stages")"#])
+        let stage = try ValidateStage(options: .decode([:], specs: ValidateStage.options), context: StageHarness<ValidateStage>.buildContext())
+        let pipeline = Pipeline.testing(files: [Corpus.path("images/jpeg/gps_minimal.jpg"), Corpus.path("images/png/iccp.png")], stages: [Pipeline.Component(stage)], concurrency: 1)
+        let report = await PipelineRunner(pipeline: pipeline).run()
+        #expect(report.outcome == .aborted)
+        #expect(report.aborted == "validate needs the type detect.mime finds: put a detect.mime stage before it")
+        #expect(report.assets.first?.code == "run_aborted" || report.assets.first?.status == .failed, "\(report.assets)")
     }
 
     @Test("size, type and dimension rules name the limit and the value")
@@ -128,7 +146,6 @@ struct ValidateTests {
         #expect(try await validate(["maxPixels": "1MP"], iphone).rejection?.code == .tooManyPixels)
         let pass = try await validate(["allow": ["image/*"], "maxBytes": "1MB", "maxPixels": "2MP"], iphone)
         #expect(pass.asset?.dimensions == PixelSize(width: 1296, height: 968))
-        #expect(pass.asset?.mime?.mime == "image/jpeg", "validate detects the type itself when no detect stage ran")
         // The Wix profile's per-type limit applies unless maxBytes overrides it: SVG is limited to 250KB.
         #expect(try await validate(["profile": "wix"], Corpus.path("images/svg/minimal.svg")).asset != nil)
         #expect(try await validate(["profile": "wix", "maxBytes": "10B"], Corpus.path("images/svg/minimal.svg")).rejection?.code == .tooLarge)
@@ -147,7 +164,7 @@ struct ValidateTests {
             "images/png/broken_no_ihdr.png": .extensionMismatch,
         ]
         for file in Corpus.expectations where !file.path.hasPrefix("adversarial/") {
-            let outcome = try await harness.process(file: file.absolutePath)
+            let outcome = try await harness.process(file: file.absolutePath, after: Self.detector)
             #expect(outcome.rejection?.code == expectedRejections[file.path], "\(file.path): \(outcome.rejection?.description ?? "passed")")
         }
     }
@@ -222,7 +239,7 @@ struct HostileSVGTests {
         let path = directory.file(name)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let stage = try ValidateStage(options: .decode(["profile": "wix"], specs: ValidateStage.options), context: StageHarness<ValidateStage>.buildContext())
-        return try await StageHarness(stage).process(file: path)
+        return try await StageHarness(stage).process(file: path, after: ValidateTests.detector)
     }
 
     @Test("XXE, parameter entities, billion laughs, external DTDs, XInclude, UTF-7 and a second DOCTYPE are rejected", arguments: cases.map(\.name))

@@ -57,7 +57,7 @@ extension IngestCommand {
                 }
                 if errors.isEmpty {
                     if let pipeline = result.pipeline {
-                        Console.out("\(path): ok (\((pipeline.sources.map(\.name) + pipeline.stages.map(\.name)).joined(separator: " → ")))")
+                        Console.out("\(path): ok (\(pipeline.componentNames.joined(separator: " → ")))")
                     } else {
                         // Options that reference missing environment variables keep the pipeline from being built here.
                         Console.out("\(path): ok as far as it can be checked without the missing environment variables")

@@ -93,7 +93,7 @@ extension IngestCommand {
                 let result = builder.check(fileAt: path)
                 let description: String
                 if let pipeline = result.pipeline {
-                    description = pipeline.description.isEmpty ? (pipeline.sources.map(\.kind) + pipeline.stages.map(\.kind)).joined(separator: " → ") : pipeline.description
+                    description = pipeline.description.isEmpty ? (pipeline.sources.map(\.kind) + pipeline.stages.map(\.kind) + pipeline.observers.map(\.kind)).joined(separator: " → ") : pipeline.description
                 } else {
                     description = "(invalid: \(result.errors.count) error\(result.errors.count == 1 ? "" : "s"); see `ingest check \(name)`)"
                 }

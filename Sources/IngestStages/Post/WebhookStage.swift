@@ -10,10 +10,11 @@ import Synchronization
 ///
 /// Per run: `{"pipeline", "runId", "outcome", "counts", "bytes", "durationSeconds", "failed": [{path, code, reason}],
 /// "rejected": [...]}`. Per asset: `{"pipeline", "runId", "path", "status", "code", "reason", "target": {id, url,
-/// status}}`. It never changes an asset; a webhook that cannot be delivered is logged, not fatal.
-public struct WebhookStage: Stage, StageDefinition {
+/// status}}`. An observer: it never changes an asset, and sees every asset wherever it stands in the list; a webhook
+/// that cannot be delivered is logged, not fatal.
+public struct WebhookStage: AssetObserver, StageDefinition {
     public static let kind = "notify.webhook"
-    public static let phase = StagePhase.post
+    public static let phase = StagePhase.report
     public static let summary = "POST a JSON summary per run (or per asset) to a URL, retried with backoff; never fails the run."
 
     public enum Event: String, OptionEnum {
@@ -50,8 +51,6 @@ public struct WebhookStage: Stage, StageDefinition {
         let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(30))))
         client.set(created)
     }
-
-    public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome { .next(asset) }
 
     public func assetDidFinish(_ result: AssetResult, context: PipelineContext) async {
         guard event == .asset, result.status != .skipped, result.status != .planned else { return }

@@ -6,8 +6,8 @@ import Synchronization
 
 /// `report.manifest`: appends one JSON line per asset — done, rejected, failed or planned — to a manifest file.
 ///
-/// The line is written when the asset leaves the pipeline, wherever the stage stands in the list (a rejected asset
-/// never reaches later stages, but still gets its line). Each line is one `write(2)` on a file opened with
+/// An observer: the line is written when the asset leaves the pipeline, wherever the entry stands in the list (a
+/// rejected asset never reaches later stages, but still gets its line), and `when` does not apply. Each line is one `write(2)` on a file opened with
 /// `O_APPEND`, so lines from concurrent workers (or two processes) never interleave.
 ///
 /// ```json
@@ -15,9 +15,9 @@ import Synchronization
 ///  "source":"/data/inbox/IMG_0007.jpg","path":"IMG_0007.jpg","sha256":"…","size":2291734,"mime":"image/jpeg",
 ///  "status":"done","target":{"id":"…","url":"…","status":"READY",…},"facts":{"strip":{…}}}
 /// ```
-public struct ManifestStage: Stage, StageDefinition {
+public struct ManifestStage: AssetObserver, StageDefinition {
     public static let kind = "report.manifest"
-    public static let phase = StagePhase.post
+    public static let phase = StagePhase.report
     public static let summary = "Append one JSON line per asset (source, sha256, size, MIME, outcome, reason, target id/url) to a manifest."
 
     static let path = StageOption<String>("path", default: "manifests/{pipeline}.jsonl", doc: "The manifest file; {pipeline}, {date} (UTC yyyy-mm-dd) and {run} are replaced.")
@@ -66,10 +66,6 @@ public struct ManifestStage: Stage, StageDefinition {
 
     public var reportInfo: [String: JSONValue] {
         writer.path.map { ["manifest": .string($0)] } ?? [:]
-    }
-
-    public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
-        .next(asset)
     }
 
     public func assetDidFinish(_ result: AssetResult, context: PipelineContext) async {

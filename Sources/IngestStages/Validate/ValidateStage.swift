@@ -13,6 +13,8 @@ import MediaIngest
 public struct ValidateStage: Stage, StageDefinition {
     public static let kind = "validate"
     public static let phase = StagePhase.validate
+    /// It judges the type `detect.mime` found (one verdict per file, from the run's one set of libmagic handles).
+    public static let requiredEarlierPhases: [StagePhase] = [.detect]
     public static let summary = "Reject files by size, MIME type (allow/deny), extension mismatch, pixel limits, structure (truncation, polyglots, loops), embedded code and metadata bombs; optional Wix profile and quarantine."
 
     /// Named limit tables.
@@ -73,7 +75,6 @@ public struct ValidateStage: Stage, StageDefinition {
 
     /// The rules in force.
     public let rules: Rules
-    private let detector = DetectStage()
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         var rules = Rules()
@@ -124,7 +125,7 @@ public struct ValidateStage: Stage, StageDefinition {
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         var asset = asset
-        let verdict = try check(&asset, worker: context.worker)
+        let verdict = try check(&asset)
         guard let rejection = verdict else { return .next(asset) }
         if let quarantine = rules.quarantine, !context.pipeline.isDryRun {
             do {
@@ -138,9 +139,9 @@ public struct ValidateStage: Stage, StageDefinition {
     }
 
     /// Applies every rule to an asset; returns the first rejection, or `nil` when the asset passes. Sets the
-    /// asset's MIME type (detecting it if no stage did) and its dimensions.
+    /// asset's dimensions. The asset must carry the type `detect.mime` found.
     /// - Throws: ``FileError`` or ``IOFailure`` for trouble reading the file, which is not a verdict about it.
-    public func check(_ asset: inout Asset, worker: Int = 0) throws -> Rejection? {
+    public func check(_ asset: inout Asset) throws -> Rejection? {
         guard let path = asset.contentPath else { return nil }
         // A file that cannot be read now is trouble that may pass (a flaky mount): thrown, so it fails and is retried.
         let status = try FileStatus.of(path)
@@ -149,10 +150,7 @@ public struct ValidateStage: Stage, StageDefinition {
         if let minBytes = rules.minBytes, size < minBytes.bytes {
             return Rejection(.tooSmall, "\(ByteSize.format(size)) is under the \(minBytes) minimum", details: ["size": .int(size), "limit": .int(minBytes.bytes)])
         }
-        if asset.mime == nil {
-            asset.mime = try detector.detect(path: path, fileExtension: asset.sourceExtension, worker: worker).type
-        }
-        guard let type = asset.mime else { return nil }
+        guard let type = asset.mime else { throw MissingDetection() }
         let fileExtension = asset.sourceExtension
 
         if let denied = rules.deny.first(where: { $0.matches(type.mime) }) {
@@ -395,4 +393,11 @@ extension Rejection.Code {
     public static let unsafeSVG: Rejection.Code = "unsafe_svg"
     /// Compressed metadata inflates to an unreasonable size.
     public static let metadataBomb: Rejection.Code = "metadata_bomb"
+}
+
+/// `validate` saw an asset no detect stage had typed: a pipeline built in code without `detect.mime` before
+/// `validate` (a pipeline file cannot: the builder refuses it). No asset can pass, so the run stops.
+struct MissingDetection: RunAbortingError, CustomStringConvertible {
+    var abortReason: String { description }
+    var description: String { "validate needs the type detect.mime finds: put a detect.mime stage before it" }
 }

@@ -12,6 +12,8 @@ public struct Pipeline: Sendable {
     public let sources: [Component<any AssetSource>]
     /// The processing stages, in order.
     public let stages: [Component<any Stage>]
+    /// The observers (manifest, per-asset webhooks): they see every asset that leaves the pipeline.
+    public let observers: [Component<any AssetObserver>]
     /// Ledger and lock settings (the `state` block).
     public let state: StateSettings
     /// The pipeline file, if it came from one.
@@ -24,30 +26,35 @@ public struct Pipeline: Sendable {
     /// Creates a pipeline directly (programmatic use and tests); files go through ``PipelineBuilder``.
     public init(
         name: String, description: String = "", concurrency: Int, sources: [Component<any AssetSource>],
-        stages: [Component<any Stage>], state: StateSettings? = nil, file: String? = nil, baseDirectory: String,
-        warnings: [ConfigWarning] = []
+        stages: [Component<any Stage>], observers: [Component<any AssetObserver>] = [], state: StateSettings? = nil, file: String? = nil,
+        baseDirectory: String, warnings: [ConfigWarning] = []
     ) {
         self.name = name
         self.description = description
         self.concurrency = max(1, concurrency)
         self.sources = sources
         self.stages = stages
+        self.observers = observers
         self.state = state ?? StateSettings.defaults(pipelineName: name, baseDirectory: baseDirectory)
         self.file = file
         self.baseDirectory = baseDirectory
         self.warnings = warnings
     }
 
-    /// Every component, sources first.
+    /// Every component: sources, stages, observers.
     public var components: [any PipelineComponent] {
         sources.map { $0.value as any PipelineComponent } + stages.map { $0.value as any PipelineComponent }
+            + observers.map { $0.value as any PipelineComponent }
     }
+
+    /// The instance names of ``components``, in the same order.
+    public var componentNames: [String] { sources.map(\.name) + stages.map(\.name) + observers.map(\.name) }
 
     /// A copy with another concurrency (`--concurrency`).
     public func withConcurrency(_ concurrency: Int) -> Pipeline {
         Pipeline(
-            name: name, description: description, concurrency: concurrency, sources: sources, stages: stages, state: state,
-            file: file, baseDirectory: baseDirectory, warnings: warnings)
+            name: name, description: description, concurrency: concurrency, sources: sources, stages: stages, observers: observers,
+            state: state, file: file, baseDirectory: baseDirectory, warnings: warnings)
     }
 
     /// A source or stage with its place in the pipeline.
@@ -84,6 +91,13 @@ extension Pipeline.Component where Value == any Stage {
     /// Wraps a stage whose kind is declared by its type.
     public init<S: Stage & StageDefinition>(_ stage: S, name: String? = nil, condition: StageCondition? = nil) {
         self.init(stage, kind: S.kind, name: name, phase: S.phase, hasSideEffects: S.hasSideEffects, condition: condition)
+    }
+}
+
+extension Pipeline.Component where Value == any AssetObserver {
+    /// Wraps an observer whose kind is declared by its type.
+    public init<S: AssetObserver & StageDefinition>(_ observer: S, name: String? = nil) {
+        self.init(observer, kind: S.kind, name: name, phase: .report, hasSideEffects: S.hasSideEffects)
     }
 }
 

@@ -143,6 +143,7 @@ public struct PipelineBuilder: Sendable {
 
         var sources: [Pipeline.Component<any AssetSource>] = []
         var stages: [Pipeline.Component<any Stage>] = []
+        var observers: [Pipeline.Component<any AssetObserver>] = []
         var complete = true
         if readsStateOnly {
             guard errors.isEmpty, let state else { return CheckResult(pipeline: nil, errors: errors, warnings: warnings) }
@@ -173,7 +174,19 @@ public struct PipelineBuilder: Sendable {
                         }
                         sources.append(component)
                     case .stage(let component)?:
+                        if let entry = registry.entry(for: component.kind) {
+                            let earlier = Set(stages.map(\.phase))
+                            for needed in entry.requiredEarlierPhases where !earlier.contains(needed) {
+                                let providers = registry.allEntries.filter { $0.phase == needed }.map(\.kind)
+                                errors.append(
+                                    ConfigError(
+                                        at: path.appending("kind"), "\"\(component.name)\" needs a \(needed.rawValue) stage before it",
+                                        suggestion: providers.isEmpty ? nil : "add {\"kind\": \"\(providers[0])\"} earlier in \"stages\""))
+                            }
+                        }
                         stages.append(component)
+                    case .observer(let component)?:
+                        observers.append(component)
                     case nil:
                         complete = false
                     }
@@ -193,14 +206,15 @@ public struct PipelineBuilder: Sendable {
             return CheckResult(pipeline: nil, errors: errors, warnings: warnings)
         }
         let pipeline = Pipeline(
-            name: name, description: description, concurrency: concurrency, sources: sources, stages: stages, state: state,
-            file: file, baseDirectory: baseDirectory, warnings: warnings)
+            name: name, description: description, concurrency: concurrency, sources: sources, stages: stages, observers: observers,
+            state: state, file: file, baseDirectory: baseDirectory, warnings: warnings)
         return CheckResult(pipeline: pipeline, errors: [], warnings: warnings)
     }
 
     private enum BuiltEntry {
         case source(Pipeline.Component<any AssetSource>)
         case stage(Pipeline.Component<any Stage>)
+        case observer(Pipeline.Component<any AssetObserver>)
     }
 
     private func buildStage(
@@ -249,6 +263,11 @@ public struct PipelineBuilder: Sendable {
         if let when = members["when"] {
             if registered.phase == .source {
                 errors.append(ConfigError(at: path.appending("when"), "sources take no \"when\" condition"))
+            } else if registered.phase == .report {
+                errors.append(
+                    ConfigError(
+                        at: path.appending("when"), "\"\(kind)\" observes every asset that leaves the pipeline; it takes no \"when\" condition",
+                        suggestion: "remove \"when\""))
             } else if let values = OptionValues.decodeOptions(
                 when, specs: StageCondition.specs, at: path.appending("when"), resolver: resolver, errors: &errors, warnings: &warnings)
             {
@@ -273,6 +292,8 @@ public struct PipelineBuilder: Sendable {
                     Pipeline.Component(
                         stage, kind: kind, name: instanceName, phase: registered.phase, hasSideEffects: registered.hasSideEffects,
                         condition: condition))
+            case .observer(let observer):
+                return .observer(Pipeline.Component(observer, kind: kind, name: instanceName, phase: .report, hasSideEffects: registered.hasSideEffects))
             }
         } catch let error as ConfigError {
             errors.append(error)

@@ -23,6 +23,8 @@ public struct StageRegistry: Sendable {
         public let options: [OptionSpec]
         /// `true` when the kind acts outside the run.
         public let hasSideEffects: Bool
+        /// Phases one of whose stages must come before it.
+        public let requiredEarlierPhases: [StagePhase]
         /// The module that registered it (for the catalogue), e.g. `IngestStages`.
         public let module: String
         let make: @Sendable (OptionValues, StageBuildContext) throws -> BuiltComponent
@@ -37,15 +39,23 @@ public struct StageRegistry: Sendable {
     public mutating func register<S: Stage & StageDefinition>(_ type: S.Type) {
         entries[S.kind] = Entry(
             kind: S.kind, phase: S.phase, summary: S.summary, options: S.options, hasSideEffects: S.hasSideEffects,
-            module: Self.moduleName(of: S.self),
+            requiredEarlierPhases: S.requiredEarlierPhases, module: Self.moduleName(of: S.self),
             make: { options, context in .stage(try S(options: options, context: context)) })
+    }
+
+    /// Registers an observer kind (phase ``StagePhase/report``).
+    public mutating func register<S: AssetObserver & StageDefinition>(_ type: S.Type) {
+        entries[S.kind] = Entry(
+            kind: S.kind, phase: .report, summary: S.summary, options: S.options, hasSideEffects: S.hasSideEffects,
+            requiredEarlierPhases: S.requiredEarlierPhases, module: Self.moduleName(of: S.self),
+            make: { options, context in .observer(try S(options: options, context: context)) })
     }
 
     /// Registers a source kind.
     public mutating func register<S: AssetSource & StageDefinition>(_ type: S.Type) {
         entries[S.kind] = Entry(
             kind: S.kind, phase: .source, summary: S.summary, options: S.options, hasSideEffects: false,
-            module: Self.moduleName(of: S.self),
+            requiredEarlierPhases: [], module: Self.moduleName(of: S.self),
             make: { options, context in .source(try S(options: options, context: context)) })
     }
 
@@ -73,16 +83,18 @@ public struct StageRegistry: Sendable {
     }
 }
 
-/// A built pipeline component: a source or a processing stage.
+/// A built pipeline component: a source, a processing stage or an observer.
 public enum BuiltComponent: Sendable {
     case source(any AssetSource)
     case stage(any Stage)
+    case observer(any AssetObserver)
 
     /// The component, whatever its role.
     public var component: any PipelineComponent {
         switch self {
         case .source(let source): return source
         case .stage(let stage): return stage
+        case .observer(let observer): return observer
         }
     }
 }

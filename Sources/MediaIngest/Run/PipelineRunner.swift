@@ -123,7 +123,7 @@ public struct PipelineRunner: Sendable {
         }
 
         var info: [String: JSONValue] = [:]
-        for (name, component) in zip(pipeline.sources.map(\.name) + pipeline.stages.map(\.name), pipeline.components) {
+        for (name, component) in zip(pipeline.componentNames, pipeline.components) {
             let facts = component.reportInfo
             if !facts.isEmpty { info[name] = .object(facts) }
         }

@@ -11,8 +11,9 @@ public protocol PipelineComponent: Sendable {
     /// Sets up per-run resources (open files, clients). Throwing ends the run before any asset is read.
     func prepare(_ context: PipelineContext) async throws
 
-    /// Observes the final result of every asset (done, rejected, failed, skipped…). The manifest writer
-    /// and per-asset webhooks use this; it must not throw and should be quick.
+    /// Observes the final result of every asset (done, rejected, failed, skipped…). Called concurrently, from the
+    /// worker that finished the asset, for different assets at once; it must not throw and should be quick (the
+    /// worker waits for it). The manifest writer and per-asset webhooks (``AssetObserver``s) use this.
     func assetDidFinish(_ result: AssetResult, context: PipelineContext) async
 
     /// Releases per-run resources and sees the run report (per-run webhooks use this).
@@ -53,6 +54,18 @@ public protocol Stage: PipelineComponent {
     /// - Returns: the asset to continue with, or a rejection.
     /// - Throws: any error to mark the asset failed (retried by a later run).
     func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome
+}
+
+/// A component that sees every asset as it leaves the pipeline — done, rejected, failed or planned — without taking
+/// part in processing: the manifest, per-asset webhooks. Listed among a pipeline file's stages (phase
+/// ``StagePhase/report``), but its position does not matter and it takes no `when`: a rejected asset that never
+/// reached a later stage still reaches every observer.
+///
+/// ``assetDidFinish(_:context:)`` runs concurrently for different assets (from the worker that finished each);
+/// synchronise what it writes (one `write(2)` per line with `O_APPEND`, a lock, an actor).
+public protocol AssetObserver: PipelineComponent {
+    /// Sees the final result of one asset. Must not throw; should be quick.
+    func assetDidFinish(_ result: AssetResult, context: PipelineContext) async
 }
 
 /// A source: produces the assets of a run as an asynchronous sequence.

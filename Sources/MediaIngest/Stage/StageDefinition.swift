@@ -19,13 +19,16 @@ public enum StagePhase: String, Sendable, Hashable, Codable, CaseIterable, Compa
     case upload
     /// Waits for the target to confirm the upload.
     case confirm
-    /// Acts after the upload: manifest, archiving, notification.
+    /// Acts after the upload, in order with the other stages: archiving the source.
     case post
+    /// Observes every asset as it leaves the pipeline (manifests, per-asset webhooks): an ``AssetObserver``, not a
+    /// stage — its place in the list does not matter and it takes no `when`.
+    case report
 
     /// `true` for phases whose stages act outside the run (upload, confirm, post); `--dry-run` stops before them.
     public var hasSideEffects: Bool {
         switch self {
-        case .upload, .confirm, .post: return true
+        case .upload, .confirm, .post, .report: return true
         default: return false
         }
     }
@@ -63,6 +66,9 @@ public protocol StageDefinition: Sendable {
     static var options: [OptionSpec] { get }
     /// `true` when the stage acts outside the run (`--dry-run` stops before it). Defaults to the phase's answer.
     static var hasSideEffects: Bool { get }
+    /// Phases one of whose stages must come earlier in the pipeline (`validate` needs `detect`: it judges the
+    /// detected type). `ingest check` refuses a pipeline without one. Defaults to none.
+    static var requiredEarlierPhases: [StagePhase] { get }
 
     /// Builds the stage from its decoded options. Called once per pipeline build, before any file is touched.
     /// - Throws: ``ConfigError`` (use ``OptionValues/error(_:_:suggestion:)``) for values that are wrong together.
@@ -71,6 +77,7 @@ public protocol StageDefinition: Sendable {
 
 extension StageDefinition {
     public static var hasSideEffects: Bool { phase.hasSideEffects }
+    public static var requiredEarlierPhases: [StagePhase] { [] }
 }
 
 /// What a stage may know while it is built from the pipeline file.
