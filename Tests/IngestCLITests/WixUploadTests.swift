@@ -42,10 +42,12 @@ struct WixUploadTests {
         }
     }
 
-    static func start(files: [String], faults: FaultSettings = FaultSettings(), upload: String = "{}", awaitReady: Bool = true) async throws -> Setup {
+    static func start(
+        files: [String], faults: FaultSettings = FaultSettings(), upload: String = "{}", awaitReady: Bool = true, processingDelay: Duration = .milliseconds(800)
+    ) async throws -> Setup {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("wix-e2e-\(UUID().uuidString)").path
         var configuration = EmulatorConfiguration(apiKey: apiKey, siteID: siteID, dataDirectory: data, port: 0)
-        configuration.mediaProcessingDelay = .milliseconds(800)
+        configuration.mediaProcessingDelay = processingDelay
         configuration.faults = emulatorFaults(faults)
         let emulator = try await WixMediaEmulator.start(configuration)
         let project = try makeProject(files: files)
@@ -130,6 +132,39 @@ struct WixUploadTests {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any])
         let codes = (report["assets"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "failed" }.compactMap { $0["code"] as? String }
         #expect(codes == ["verify_mismatch", "verify_mismatch"], "\(report)")
+    }
+
+    @Test("a second Ctrl-C ends a run waiting in wix.await-ready within 2 s (not after readyTimeout); the uploads stay, once each")
+    func secondInterruptEndsAwaitReady() async throws {
+        let files = ["video/plain.mp4", "video/sample.3gp"]  // video stays PENDING for the processing delay
+        let setup = try await Self.start(files: files, processingDelay: .seconds(3600))
+        defer { Task { await setup.stop() } }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ingest)
+        process.arguments = ["run", "wix", "--quiet"]
+        process.currentDirectoryURL = URL(fileURLWithPath: setup.project.path)
+        process.environment = ProcessInfo.processInfo.environment.merging(["WIX_API_KEY": Self.apiKey, "WIX_BASE_URL": setup.emulator.baseURL]) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Both files uploaded and PENDING for an hour: the run is waiting in wix.await-ready.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, try await setup.storedFiles().count < files.count || (setup.emulator.requestCounts["POST /site-media/v1/files/get-files 200"] ?? 0) == 0 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(process.isRunning)
+        kill(process.processIdentifier, SIGINT)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(process.isRunning, "the first Ctrl-C lets in-flight files finish: still waiting")
+        let second = Date()
+        kill(process.processIdentifier, SIGINT)
+        while process.isRunning && Date().timeIntervalSince(second) < 30 { try await Task.sleep(for: .milliseconds(20)) }
+        let waited = Date().timeIntervalSince(second)
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(waited < 2, "the second Ctrl-C ended the wait after \(waited) s")
+        #expect(process.terminationStatus == 130)
+        #expect(try await setup.storedFiles().count == files.count)
     }
 
     @Test("a 200 MB file goes through tus in chunks and survives injected connection resets")
