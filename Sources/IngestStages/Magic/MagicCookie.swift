@@ -1,5 +1,6 @@
 import CMagic
 import Foundation
+import MediaIngest
 
 /// A libmagic handle (`magic_t`). One owner frees it; it is used by one thread at a time (never shared between
 /// concurrent workers: libmagic keeps per-handle state and crashes when two threads share one).
@@ -51,8 +52,8 @@ final class MagicCookie {
     }
 }
 
-/// A libmagic failure, with the library's own message.
-struct MagicError: Error, CustomStringConvertible {
+/// A libmagic failure, with the library's own message. As a thrown error: failure `magic` (retried).
+struct MagicError: Error, CustomStringConvertible, AssetFailureDescribing {
     var operation: String
     var message: String
 
@@ -63,28 +64,6 @@ struct MagicError: Error, CustomStringConvertible {
     }
 
     var description: String { "libmagic \(operation): \(message)" }
-}
-
-/// Versions of the C libraries, for `ingest version` and run reports.
-public enum LibraryVersions {
-    /// libmagic's version, e.g. `5.44`.
-    public static var libmagic: String {
-        let version = magic_version()
-        return "\(version / 100).\(version % 100)"
-    }
-
-    /// The magic database path libmagic loads by default.
-    public static var magicDatabase: String {
-        magic_getpath(nil, 0).map { String(cString: $0) } ?? "unknown"
-    }
-
-    /// The libexif shared object in use (libexif exposes no version function; its file name carries the ABI version).
-    public static var libexif: String {
-        ExifLibrary.sharedObjectName ?? "libexif"
-    }
-
-    /// Every version, for `ingest version`.
-    public static var all: [(String, String)] {
-        [("libmagic", libmagic), ("magic database", magicDatabase), ("libexif", libexif)]
-    }
+    var failureCode: String { "magic" }
+    var failureMessage: String { description }
 }

@@ -97,9 +97,7 @@ public struct StripStage: Stage, StageDefinition {
         } catch let error as StripError {
             switch error {
             case .unsupported(let text): return unsupported(asset, text)
-            case .damaged(.truncated(let text)): return .reject(asset, Rejection(.truncated, text))
-            case .damaged(.malformed(let text)), .damaged(.loop(let text)): return .reject(asset, Rejection(.malformed, text))
-            case .damaged(.io(let text)): throw IOFailure(text)
+            case .damaged(let damage): return .reject(asset, try damage.verdict())
             }
         }
         if hashesSource, result.output != nil { asset.sourceSHA256 = Digest.hex(hasher.finalize()) }

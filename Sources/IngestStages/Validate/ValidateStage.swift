@@ -198,12 +198,7 @@ public struct ValidateStage: Stage, StageDefinition {
             guard let inspected = try ImageHeaders.inspect(FileBytes(path: path), deep: rules.checkStructure) else { return nil }
             info = inspected
         } catch let error as FormatError {
-            switch error {
-            case .truncated(let text): return Rejection(.truncated, text)
-            case .loop(let text): return Rejection(.malformed, text)
-            case .malformed(let text): return Rejection(.malformed, text)
-            case .io(let text): throw IOFailure(text)
-            }
+            return try error.verdict()
         }
         asset.dimensions = PixelSize(info.size)
         if let truncation = info.truncation, rules.checkStructure {

@@ -30,17 +30,9 @@ public struct AssetFailure: Sendable, Hashable, Codable, CustomStringConvertible
         self.stage = stage
     }
 
-    /// Describes any error thrown by a stage.
+    /// Describes any error thrown by a stage (``ErrorPolicy/failure(of:stage:)``).
     public init(error: any Error, stage: String?) {
-        if let described = error as? any AssetFailureDescribing {
-            self.init(code: described.failureCode, message: described.failureMessage, stage: stage)
-        } else if error is CancellationError {
-            self.init(code: "interrupted", message: "cancelled before it finished", stage: stage)
-        } else if let aborting = error as? any RunAbortingError {
-            self.init(code: "aborted", message: aborting.abortReason, stage: stage)
-        } else {
-            self.init(code: "error", message: String(describing: error), stage: stage)
-        }
+        self = ErrorPolicy.failure(of: error, stage: stage)
     }
 
     public var description: String { "\(code): \(message)" }

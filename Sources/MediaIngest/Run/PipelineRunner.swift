@@ -341,12 +341,15 @@ public struct PipelineRunner: Sendable {
                     return AssetResult(asset: rejected, status: .rejected, stage: stage.name, rejection: rejection, duration: clock.now - began)
                 }
             } catch {
-                if let aborting = error as? any RunAbortingError {
-                    context.control.abort(reason: aborting.abortReason)
+                switch ErrorPolicy.outcome(of: error, stage: stage.kind) {
+                case .rejected(let rejection):
+                    stageLogger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
+                    return AssetResult(asset: asset, status: .rejected, stage: stage.name, rejection: rejection, duration: clock.now - began)
+                case .failed(let failure, let abortReason):
+                    if let abortReason { context.control.abort(reason: abortReason) }
+                    stageLogger.warning("failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
+                    return AssetResult(asset: asset, status: .failed, stage: stage.name, failure: failure, duration: clock.now - began)
                 }
-                let failure = AssetFailure(error: error, stage: stage.kind)
-                stageLogger.warning("failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
-                return AssetResult(asset: asset, status: .failed, stage: stage.name, failure: failure, duration: clock.now - began)
             }
         }
         logger.debug("done")

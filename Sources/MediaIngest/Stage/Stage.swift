@@ -115,33 +115,3 @@ public struct SourceItem: Sendable {
         self.facts = facts
     }
 }
-
-/// An error that stops the whole run, not only the asset: nothing else can succeed (revoked credentials,
-/// a retry budget spent on a dead endpoint). The asset that hit it is recorded as failed.
-public protocol RunAbortingError: Error {
-    /// One line for the report and the terminal.
-    var abortReason: String { get }
-}
-
-/// Lets an error say whether a later run may succeed and give a stable code for the manifest.
-public protocol AssetFailureDescribing: Error {
-    /// A stable code, e.g. `http_503` or `timeout`.
-    var failureCode: String { get }
-    /// One line for the report.
-    var failureMessage: String { get }
-}
-
-/// Trouble reading or writing a file that may pass — a flaky network mount, a full disk, a file another program holds
-/// — as opposed to a verdict about its bytes: stages throw it (or ``FileError``), so the asset fails with code `io`
-/// and a later run tries again, instead of rejecting it for good.
-public struct IOFailure: Error, AssetFailureDescribing, CustomStringConvertible {
-    /// One line naming the file and the reason.
-    public var message: String
-
-    /// Creates a failure.
-    public init(_ message: String) { self.message = message }
-
-    public var failureCode: String { "io" }
-    public var failureMessage: String { message }
-    public var description: String { message }
-}
