@@ -12,9 +12,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// Linux only: the stages and the core call Linux system interfaces directly (Glibc, copy_file_range, FICLONE,
+// SEEK_DATA/SEEK_HOLE, O_NOFOLLOW|O_NONBLOCK opens, flock), so no other platform is declared.
 let package = Package(
     name: "MediaIngest",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ingest", targets: ["ingest"]),
         .executable(name: "wix-media-emulator", targets: ["wix-media-emulator"]),
@@ -61,11 +62,12 @@ let package = Package(
         // Linux system calls behind static inline wrappers (copy_file_range, the FICLONE ioctl).
         .target(name: "CLinux"),
 
-        // MARK: Core (no NIO, no C)
+        // MARK: Core (no NIO, no system C libraries)
         .target(
             name: "MediaIngest",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"), .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"), "MediaFormats",
             ],
             swiftSettings: swiftSettings
         ),
@@ -135,7 +137,7 @@ let package = Package(
         .target(
             name: "WixMediaEmulator",
             dependencies: [
-                "MediaFormats",
+                "MediaFormats", "MediaIngest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

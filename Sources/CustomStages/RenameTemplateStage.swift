@@ -115,7 +115,7 @@ public struct RenameTemplateStage: Stage, StageDefinition {
         values["camera"] = Self.sanitizedWord(exif?.model ?? exif?.make ?? "unknown-camera")
         values["family"] = asset.mime?.family.rawValue ?? "other"
         if template.uses("sha8") {
-            if asset.sourceSHA256 == nil, let path = asset.origin.path { asset.sourceSHA256 = try Digest.sha256(ofFileAt: path) }
+            if asset.sourceSHA256 == nil, let path = asset.origin.path { asset.sourceSHA256 = try FileHashing.sha256(ofFileAt: path) }
             values["sha8"] = String((asset.sourceSHA256 ?? "00000000").prefix(8))
         }
 

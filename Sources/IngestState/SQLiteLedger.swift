@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 import MediaIngest
@@ -93,7 +92,7 @@ public final class SQLiteLedger: RunStateStore {
         let identity = asset.ledgerKey
         let size = asset.size
         let mtime = asset.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
-        let contentHash: String? = dedupeByContent ? asset.origin.path.flatMap { try? Self.sha256(ofFileAt: $0) } : nil
+        let contentHash: String? = dedupeByContent ? asset.origin.path.flatMap { try? FileHashing.sha256(ofFileAt: $0) } : nil
         let pipeline = pipeline
         let runID = runID
         let maxAttempts = maxAttempts
@@ -242,12 +241,6 @@ public final class SQLiteLedger: RunStateStore {
 
     /// Releases the pipeline's lock. The database closes when the last reference goes.
     public func close() async { lock?.release() }
-
-    static func sha256(ofFileAt path: String) throws -> String {
-        var hash = SHA256()
-        try FileSystem.forEachBlock(of: path) { hash.update(bufferPointer: $0) }
-        return hash.finalize().map { String(format: "%02x", $0) }.joined()
-    }
 }
 
 /// A read-only view of a ledger for `ingest status` and `ingest retry`.

@@ -3,8 +3,8 @@ public enum ImageFormat: String, Sendable, Hashable, CaseIterable {
     case jpeg, png, gif, webp, tiff, bmp, heif, svg
 }
 
-/// Width and height in pixels.
-public struct ImageSize: Sendable, Hashable, CustomStringConvertible {
+/// Width and height in pixels: what a header read finds, and what an asset carries (`PixelSize` in the core).
+public struct ImageSize: Sendable, Hashable, Codable, CustomStringConvertible {
     public var width: Int
     public var height: Int
 

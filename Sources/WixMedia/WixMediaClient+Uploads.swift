@@ -180,16 +180,6 @@ final class StreamingDigest: Sendable {
 
     func finalize() -> (md5: String?, sha256: String) {
         let state = lock.withLock { $0 }
-        return (state.md5.map { Self.hex($0.finalize()) }, Self.hex(state.sha256.finalize()))
-    }
-
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        for byte in digest {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        return (state.md5.map { FileHashing.hex($0.finalize()) }, FileHashing.hex(state.sha256.finalize()))
     }
 }

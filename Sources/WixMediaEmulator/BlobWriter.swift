@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Glibc
+import MediaIngest
 import NIOCore
 
 /// The running digests of the bytes written to a blob so far. A tus upload keeps one between PATCH requests, so
@@ -112,7 +113,7 @@ func hashFile(_ path: String) throws -> (md5: String, sha256: String, count: Int
     return digest.finalized()
 }
 
-func hex(_ digest: some Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+func hex(_ digest: some Digest) -> String { FileHashing.hex(digest) }
 
 /// A failed file operation in the emulator's data folder.
 struct EmulatorIOError: Error, CustomStringConvertible {

@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import MediaIngest
 
 /// Renders stored objects in the documented JSON shapes (FileDescriptor, Folder).
 struct DescriptorRenderer: Sendable {
@@ -13,7 +13,7 @@ struct DescriptorRenderer: Sendable {
     /// What `hash` shows for a stored MD5: the MD5, or (opaque) the first 32 hex digits of a SHA-256 of it.
     func hash(_ md5: String) -> String {
         guard opaqueHash, !md5.isEmpty else { return md5 }
-        return SHA256.hash(data: Data(("wix-emulator-hash:" + md5).utf8)).map { String(format: "%02x", $0) }.joined().prefix(32).description
+        return String(FileHashing.sha256(Data(("wix-emulator-hash:" + md5).utf8)).prefix(32))
     }
 
     static func date(_ date: Date) -> String { date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }

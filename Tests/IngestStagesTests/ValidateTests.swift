@@ -1,5 +1,6 @@
 import Foundation
 import IngestStages
+import MediaFormats
 import MediaIngest
 import PipelineTesting
 import Testing

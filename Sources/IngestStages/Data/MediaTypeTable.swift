@@ -199,3 +199,11 @@ public struct MediaTypeTable: Sendable {
 }
 """#
 }
+
+extension Asset {
+    /// The type to declare to a target: what `detect.mime` found, else what the source's extension suggests, else
+    /// `application/octet-stream` — the one fallback every upload stage uses.
+    public var declaredMIME: String {
+        mime?.mime ?? MediaTypeTable.standard.entry(forExtension: sourceExtension)?.mime ?? "application/octet-stream"
+    }
+}

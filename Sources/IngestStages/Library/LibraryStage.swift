@@ -72,11 +72,11 @@ public struct LibraryStage: Stage, StageDefinition {
             FileSystem.removeFile(temporary)
             throw error
         }
-        let sha256 = Digest.hex(sha.finalize())
-        let md5Hex = Digest.hex(md5.finalize())
+        let sha256 = FileHashing.hex(sha.finalize())
+        let md5Hex = FileHashing.hex(md5.finalize())
         if content == asset.origin.path { asset.sourceSHA256 = sha256 }
 
-        let mime = asset.mime?.mime ?? MediaTypeTable.standard.entry(forExtension: asset.sourceExtension)?.mime ?? "application/octet-stream"
+        let mime = asset.declaredMIME
         let family = asset.mime?.family ?? MediaTypeTable.standard.family(forMIME: mime)
         let ext = Self.fileExtension(for: asset, mime: mime)
         let shard = String(sha256.prefix(2))
@@ -104,7 +104,7 @@ public struct LibraryStage: Stage, StageDefinition {
             descriptor = existing
         } else {
             if asset.dimensions == nil, family == .image || family == .vector, let dimensions = try? ImageHeaders.dimensions(ofFileAt: storedPath) {
-                asset.dimensions = PixelSize(dimensions)
+                asset.dimensions = dimensions
             }
             descriptor = makeDescriptor(
                 asset: asset, sha256: sha256, md5: md5Hex, size: size, mime: mime, family: family, ext: ext, storedPath: storedPath)

@@ -100,7 +100,7 @@ public struct StripStage: Stage, StageDefinition {
             case .damaged(let damage): return .reject(asset, try damage.verdict())
             }
         }
-        if hashesSource, result.output != nil { asset.sourceSHA256 = Digest.hex(hasher.finalize()) }
+        if hashesSource, result.output != nil { asset.sourceSHA256 = FileHashing.hex(hasher.finalize()) }
         var facts = Self.facts(result.report, policy: policy)
         if let output = result.output {
             asset.contentPath = output
@@ -158,7 +158,7 @@ public struct StripStage: Stage, StageDefinition {
                 FileSystem.removeFile(destination)
                 throw error
             }
-            return Stripped(report: report, output: destination, outputSHA256: hashingOutput ? Digest.hex(outputHasher.finalize()) : nil)
+            return Stripped(report: report, output: destination, outputSHA256: hashingOutput ? FileHashing.hex(outputHasher.finalize()) : nil)
         }
 
         // Streamed formats: the stripped copy is never larger than the source plus a minimal EXIF.
@@ -176,7 +176,7 @@ public struct StripStage: Stage, StageDefinition {
                 FileSystem.removeFile(destination)
                 return Stripped(report: report, output: nil)
             }
-            let digest = hashingOutput && !writer.patchedWrittenBytes ? Digest.hex(outputHasher.finalize()) : nil
+            let digest = hashingOutput && !writer.patchedWrittenBytes ? FileHashing.hex(outputHasher.finalize()) : nil
             return Stripped(report: report, output: destination, outputSHA256: digest)
         } catch {
             FileSystem.removeFile(destination)

@@ -200,7 +200,7 @@ public struct ValidateStage: Stage, StageDefinition {
         } catch let error as FormatError {
             return try error.verdict()
         }
-        asset.dimensions = PixelSize(info.size)
+        asset.dimensions = info.size
         if let truncation = info.truncation, rules.checkStructure {
             return Rejection(.truncated, truncation)
         }
@@ -376,18 +376,6 @@ public struct PixelCount: OptionValue, Hashable {
         throw input.typeMismatch(expected: "a pixel count like 100000000 or \"100MP\"")
     }
     public var optionJSON: JSONValue { .int(Int64(pixels)) }
-}
-
-extension Rejection.Code {
-    /// An archive, executable or document is appended to an image (a polyglot file).
-    public static let polyglot: Rejection.Code = "polyglot"
-    /// Script code hides in metadata, or an SVG carries scripts.
-    public static let embeddedCode: Rejection.Code = "embedded_code"
-    /// An SVG declares entities, names an external DTD, uses XInclude or an encoding that hides markup (XXE, entity
-    /// expansion).
-    public static let unsafeSVG: Rejection.Code = "unsafe_svg"
-    /// Compressed metadata inflates to an unreasonable size.
-    public static let metadataBomb: Rejection.Code = "metadata_bomb"
 }
 
 /// `validate` saw an asset no detect stage had typed: a pipeline built in code without `detect.mime` before

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MediaFormats
 import MediaIngest
 import Synchronization
 import WixMedia

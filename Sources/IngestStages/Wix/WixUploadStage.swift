@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import MediaFormats
 import MediaIngest
 import WixMedia
 
@@ -99,7 +100,7 @@ public struct WixUploadStage: Stage, StageDefinition {
 
     func upload(_ asset: Asset, client: WixMediaClient, context: StageContext) async throws -> StageOutcome {
         var asset = asset
-        let mime = asset.mime?.mime ?? MediaTypeTable.standard.entry(forExtension: asset.sourceExtension)?.mime ?? "application/octet-stream"
+        let mime = asset.declaredMIME
         let fileName = UploadOptions.sanitizedFileName(asset.fileName)
         // A routing stage's placement replaces the configured folder options (parentFolderId and filePath) for this asset.
         var folderPath = asset.placement == nil ? pathTemplate?.render(asset, pipeline: context.pipeline.pipelineName) : nil
@@ -138,7 +139,7 @@ public struct WixUploadStage: Stage, StageDefinition {
             if let known = asset.contentDigest, known.path == path, known.size == size {
                 sha256 = known.sha256
             } else {
-                sha256 = try Digest.sha256(ofFileAt: path)
+                sha256 = try FileHashing.sha256(ofFileAt: path)
             }
             options.externalInfo = ExternalInfo(origin: origin, externalIds: [sha256])
             if path == asset.origin.path { asset.sourceSHA256 = sha256 }
@@ -235,7 +236,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         return .object(facts)
     }
 
-    static func urlIdentity(_ url: String) -> String { Digest.hex(SHA256.hash(data: Data(url.utf8))) }
+    static func urlIdentity(_ url: String) -> String { FileHashing.hex(SHA256.hash(data: Data(url.utf8))) }
 }
 
 /// `verify`: what is checked of the descriptor Wix returns (`true`/`false`, from earlier versions, mean `size`/`off`).

@@ -1,4 +1,5 @@
 import Foundation
+import MediaFormats
 
 /// One media file on its way through a pipeline. The single value type every stage receives and returns.
 ///
@@ -232,25 +233,9 @@ public enum MediaFamily: String, Sendable, Hashable, Codable, CaseIterable {
     case image, vector, video, audio, document, archive, model3d, other
 }
 
-/// Width and height in pixels.
-public struct PixelSize: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var width: Int
-    public var height: Int
-
-    /// Creates a size.
-    public init(width: Int, height: Int) {
-        self.width = width
-        self.height = height
-    }
-
-    /// `width × height`, saturating instead of overflowing.
-    public var pixels: Int {
-        let (product, overflow) = width.multipliedReportingOverflow(by: height)
-        return overflow ? Int.max : product
-    }
-
-    public var description: String { "\(width)×\(height)" }
-}
+/// Width and height in pixels — one type with the header readers' (``MediaFormats/ImageSize``), so a size read
+/// from a file needs no conversion.
+public typealias PixelSize = ImageSize
 
 /// Where an upload stage stored an asset.
 public struct TargetRecord: Sendable, Hashable, Codable {

@@ -74,6 +74,15 @@ public struct Rejection: Sendable, Hashable, Codable, CustomStringConvertible {
         public static let processingFailed: Code = "processing_failed"
         /// A custom stage or an external command rejected the file.
         public static let custom: Code = "rejected"
+        /// An archive, executable or document is appended to an image (a polyglot file).
+        public static let polyglot: Code = "polyglot"
+        /// Script code hides in metadata, or an SVG carries scripts.
+        public static let embeddedCode: Code = "embedded_code"
+        /// An SVG declares entities, names an external DTD, uses XInclude or an encoding that hides markup (XXE, entity
+        /// expansion).
+        public static let unsafeSVG: Code = "unsafe_svg"
+        /// Compressed metadata inflates to an unreasonable size.
+        public static let metadataBomb: Code = "metadata_bomb"
     }
 }
 

@@ -1,9 +1,9 @@
 import Crypto
 import Foundation
-import MediaIngest
 
-/// Hex digests of files and buffers (swift-crypto).
-public enum Digest {
+/// Hex digests of files and buffers (swift-crypto): the one home for hashing, for stages, the ledger, the Wix client
+/// and the emulator alike.
+public enum FileHashing {
     /// Hex SHA-256 of a file, streamed in 1 MiB blocks.
     /// - Throws: ``FileError``.
     public static func sha256(ofFileAt path: String) throws -> String {
@@ -12,24 +12,14 @@ public enum Digest {
         return hex(hasher.finalize())
     }
 
-    /// Hex SHA-256 and MD5 of a file in one pass.
-    /// - Throws: ``FileError``.
-    public static func sha256AndMD5(ofFileAt path: String) throws -> (sha256: String, md5: String, size: Int64) {
-        var sha = SHA256()
-        var md5 = Insecure.MD5()
-        var size: Int64 = 0
-        try FileSystem.forEachBlock(of: path) { block in
-            sha.update(bufferPointer: block)
-            md5.update(bufferPointer: block)
-            size += Int64(block.count)
-        }
-        return (hex(sha.finalize()), hex(md5.finalize()), size)
-    }
+    /// Hex SHA-256 of bytes in memory.
+    public static func sha256(_ bytes: some DataProtocol) -> String { hex(SHA256.hash(data: bytes)) }
 
-    /// Lower-case hex of a digest.
+    /// Lower-case hex of a digest (or any bytes).
     public static func hex(_ digest: some Sequence<UInt8>) -> String {
         let table = Array("0123456789abcdef".utf8)
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(digest.underestimatedCount * 2)
         for byte in digest {
             bytes.append(table[Int(byte >> 4)])
             bytes.append(table[Int(byte & 0x0f)])
@@ -45,7 +35,7 @@ extension Asset {
         if let sourceSHA256 { return sourceSHA256 }
         // An asset without content (rejected by its source: a link leaving the root, a device) is never read.
         guard let path = origin.path, contentPath != nil else { return nil }
-        let digest = try Digest.sha256(ofFileAt: path)
+        let digest = try FileHashing.sha256(ofFileAt: path)
         sourceSHA256 = digest
         return digest
     }
