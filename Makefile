@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libmagic-dev libexif-dev libsqlite3-dev zlib1g-dev libimage-exiftool-perl libjpeg-turbo-progs webp file curl python3 ffmpeg libheif-examples
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test clean fuzz bench
+.PHONY: all deps build demo test clean fuzz bench lint format
 
 all: build
 
@@ -31,12 +31,19 @@ demo: deps
 
 # Unit and integration tests (the Wix suites twice: default and strict emulator), then the extension paths: the
 # new-stage and check-pipelines plugins and the external package in Examples/ (Scripts/check-extensions.sh).
-test: deps
+test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@# The Wix suites once more against the emulator's strict readings of what Wix leaves undocumented.
 	WIX_EMULATOR_STRICT=1 $(SWIFT) test --skip-build --filter "WixUploadTests|CustomStagesWixTests|StateTests"
 	SWIFT=$(SWIFT) Scripts/check-extensions.sh
+
+# swift-format (bundled with the toolchain), configured in .swift-format: 4 spaces, 120 columns, as swift-nio.
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Plugins Fuzz Package.swift
+
+format:
+	$(SWIFT) format --in-place --recursive --parallel Sources Tests Plugins Fuzz Package.swift
 
 clean:
 	rm -rf .build demo-output .ingest Examples/ExternalStage/.build Examples/ExternalStage/output

@@ -66,7 +66,8 @@ let package = Package(
         .target(
             name: "MediaIngest",
             dependencies: [
-                .product(name: "Logging", package: "swift-log"), .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"), "MediaFormats",
             ],
             swiftSettings: swiftSettings
@@ -165,10 +166,14 @@ let package = Package(
         .plugin(
             name: "NewStage",
             capability: .command(
-                intent: .custom(verb: "new-stage", description: "Scaffold a custom stage in Sources/CustomStages, register it and add a test."),
+                intent: .custom(
+                    verb: "new-stage",
+                    description: "Scaffold a custom stage in Sources/CustomStages, register it and add a test."),
                 permissions: [
                     .writeToPackageDirectory(
-                        reason: "writes Sources/CustomStages/NAMEStage.swift and Tests/CustomStagesTests/NAMEStageTests.swift and registers the stage")
+                        reason:
+                            "writes Sources/CustomStages/NAMEStage.swift and Tests/CustomStagesTests/NAMEStageTests.swift and registers the stage"
+                    )
                 ]
             ),
             path: "Plugins/NewStage"
@@ -176,7 +181,9 @@ let package = Package(
         .plugin(
             name: "CheckPipelines",
             capability: .command(
-                intent: .custom(verb: "check-pipelines", description: "Build ingest and run `ingest check` on every pipeline in pipelines/.")
+                intent: .custom(
+                    verb: "check-pipelines",
+                    description: "Build ingest and run `ingest check` on every pipeline in pipelines/.")
             ),
             path: "Plugins/CheckPipelines"
         ),

@@ -8,15 +8,19 @@ struct FuzzEditor: MetadataEditor {
         guard tiff.count >= 8 else { return .unreadable }
         let flags = tiff[tiff.count / 2]
         return EXIFSummary(
-            orientation: Int(flags % 9) == 0 ? nil : Int(flags % 9), copyright: flags & 0x10 != 0 ? "c" : nil, artist: nil,
-            hasGPS: flags & 0x20 != 0, hasGPSDirectory: flags & 0x40 != 0, hasMakerNote: flags & 0x80 != 0, hasThumbnail: false,
+            orientation: Int(flags % 9) == 0 ? nil : Int(flags % 9), copyright: flags & 0x10 != 0 ? "c" : nil,
+            artist: nil,
+            hasGPS: flags & 0x20 != 0, hasGPSDirectory: flags & 0x40 != 0, hasMakerNote: flags & 0x80 != 0,
+            hasThumbnail: false,
             bigEndian: tiff[0] == 0x4D, readable: flags & 0x01 == 0)
     }
 
     func minimalEXIF(orientation: Int?, copyright: String?, artist: String?, bigEndian: Bool) -> [UInt8]? {
         guard let orientation else { return nil }
-        return [0x4D, 0x4D, 0x00, 0x2A, 0x00, 0x00, 0x00, 0x08, 0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01,
-                0x00, UInt8(orientation), 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
+        return [
+            0x4D, 0x4D, 0x00, 0x2A, 0x00, 0x00, 0x00, 0x08, 0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01,
+            0x00, UInt8(orientation), 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ]
     }
 
     func removingGPS(tiff: [UInt8]) -> [UInt8]? { tiff.count % 3 == 0 ? nil : Array(tiff.prefix(tiff.count / 2)) }
@@ -39,7 +43,9 @@ func exercise(_ bytes: [UInt8]) {
         _ = try? MetadataStripper.strip(&input, to: &output, policy: StripPolicy(mode: mode), editor: FuzzEditor())
     }
     // The same input as each format's body, so the fuzzer need not discover the signatures first.
-    for signature in [[0xFF, 0xD8], PNG.signature, Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBP".utf8), Array("GIF89a".utf8)] as [[UInt8]] {
+    for signature in [[0xFF, 0xD8], PNG.signature, Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBP".utf8), Array("GIF89a".utf8)]
+        as [[UInt8]]
+    {
         var input = BufferedInput(MemoryReader(signature + bytes), capacity: 64)
         var output = MemoryWriter()
         _ = try? MetadataStripper.strip(&input, to: &output, policy: StripPolicy(), editor: FuzzEditor())
@@ -49,12 +55,16 @@ func exercise(_ bytes: [UInt8]) {
     for candidate in [bytes, ftyp(Array("heic".utf8)) + bytes, ftyp(Array("qt  ".utf8)) + bytes] {
         for mode in StripPolicy.Mode.allCases {
             let source = MemoryBytes(candidate)
-            guard let (plan, report) = try? MetadataStripper.plan(source, policy: StripPolicy(mode: mode, keepCopyright: true), editor: FuzzEditor()) else { continue }
+            guard
+                let (plan, report) = try? MetadataStripper.plan(
+                    source, policy: StripPolicy(mode: mode, keepCopyright: true), editor: FuzzEditor())
+            else { continue }
             var output = MemoryWriter()
             var observed = 0
             try? plan.write(from: source, to: &output, observe: { observed += $0.count })
             // The plan's own arithmetic must hold: what it says it writes, it writes, and every source byte is seen once.
-            precondition(output.count == plan.outputLength && report.bytesOut == plan.outputLength, "plan length mismatch")
+            precondition(
+                output.count == plan.outputLength && report.bytesOut == plan.outputLength, "plan length mismatch")
             precondition(observed == candidate.count, "source bytes not observed exactly once")
         }
     }
@@ -70,7 +80,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
 
 @_silgen_name("LLVMFuzzerRunDriver")
 func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
     _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
 ) -> CInt
 
@@ -93,8 +104,11 @@ struct Replay {
         for argument in CommandLine.arguments.dropFirst() {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else { continue }
-            let files = isDirectory.boolValue
-                ? (FileManager.default.enumerator(atPath: argument)?.compactMap { $0 as? String }.map { argument + "/" + $0 } ?? [])
+            let files =
+                isDirectory.boolValue
+                ? (FileManager.default.enumerator(atPath: argument)?.compactMap { $0 as? String }.map {
+                    argument + "/" + $0
+                } ?? [])
                 : [argument]
             for file in files {
                 guard let data = FileManager.default.contents(atPath: file) else { continue }

@@ -14,12 +14,17 @@ struct CheckPipelines: CommandPlugin {
         let strict = extractor.extractFlag(named: "strict") > 0
         let requested = extractor.remainingArguments
 
-        let build = try packageManager.build(.product("ingest"), parameters: .init(configuration: .debug, logging: .concise))
+        let build = try packageManager.build(
+            .product("ingest"), parameters: .init(configuration: .debug, logging: .concise))
         guard build.succeeded else {
             print(build.logText)
             throw Failure(description: "building ingest failed")
         }
-        guard let ingest = build.builtArtifacts.first(where: { $0.kind == .executable && $0.url.lastPathComponent == "ingest" }) else {
+        guard
+            let ingest = build.builtArtifacts.first(where: {
+                $0.kind == .executable && $0.url.lastPathComponent == "ingest"
+            })
+        else {
             throw Failure(description: "the build produced no ingest executable")
         }
 
@@ -27,7 +32,9 @@ struct CheckPipelines: CommandPlugin {
         let files: [URL]
         if requested.isEmpty {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-            files = names.filter { $0.hasSuffix(".json") && !$0.hasSuffix(".schema.json") }.sorted().map { directory.appending(path: $0) }
+            files = names.filter { $0.hasSuffix(".json") && !$0.hasSuffix(".schema.json") }.sorted().map {
+                directory.appending(path: $0)
+            }
         } else {
             files = requested.map { URL(fileURLWithPath: $0, relativeTo: context.package.directoryURL) }
         }

@@ -17,16 +17,24 @@ struct NewStage: CommandPlugin {
         let explicitKind = extractor.extractOption(named: "kind").last
         let names = extractor.remainingArguments
         guard names.count == 1, let name = names.first else {
-            throw Failure(description: "usage: swift package --allow-writing-to-package-directory new-stage NAME [--kind KIND] [--phase PHASE]")
+            throw Failure(
+                description:
+                    "usage: swift package --allow-writing-to-package-directory new-stage NAME [--kind KIND] [--phase PHASE]"
+            )
         }
         let typeName = name.prefix(1).uppercased() + name.dropFirst()
         guard typeName.range(of: "^[A-Z][A-Za-z0-9]*$", options: .regularExpression) != nil else {
-            throw Failure(description: "\"\(name)\" is not a Swift type name: use letters and digits, like Watermark or AddLabels")
+            throw Failure(
+                description: "\"\(name)\" is not a Swift type name: use letters and digits, like Watermark or AddLabels"
+            )
         }
         let baseName = typeName.hasSuffix("Stage") && typeName != "Stage" ? String(typeName.dropLast(5)) : typeName
         let kind = explicitKind ?? Self.kebabCase(baseName)
         guard kind.range(of: "^[a-z][a-z0-9]*([.-][a-z0-9]+)*$", options: .regularExpression) != nil else {
-            throw Failure(description: "\"\(kind)\" is not a stage kind: lower-case words joined by - or ., like watermark or route.by-type")
+            throw Failure(
+                description:
+                    "\"\(kind)\" is not a stage kind: lower-case words joined by - or ., like watermark or route.by-type"
+            )
         }
         guard Self.phases.contains(phase) else {
             throw Failure(description: "unknown phase \"\(phase)\"; use one of \(Self.phases.joined(separator: ", "))")
@@ -47,17 +55,24 @@ struct NewStage: CommandPlugin {
         }
         let marker = "// new-stage: registrations above this line"
         guard let markerRange = registry.range(of: marker) else {
-            throw Failure(description: "\(registration.path) has no \"\(marker)\" line; add `register(\(baseName)Stage.self)` to registerCustomStages() yourself")
+            throw Failure(
+                description:
+                    "\(registration.path) has no \"\(marker)\" line; add `register(\(baseName)Stage.self)` to registerCustomStages() yourself"
+            )
         }
-        let lineStart = registry[..<markerRange.lowerBound].lastIndex(of: "\n").map { registry.index(after: $0) } ?? registry.startIndex
+        let lineStart =
+            registry[..<markerRange.lowerBound].lastIndex(of: "\n").map { registry.index(after: $0) }
+            ?? registry.startIndex
         let indent = String(registry[lineStart..<markerRange.lowerBound])
         registry.insert(contentsOf: "\(indent)register(\(baseName)Stage.self)\n", at: lineStart)
 
         try manager.createDirectory(at: tests, withIntermediateDirectories: true)
-        try Self.stageSource(type: "\(baseName)Stage", kind: kind, phase: phase).write(to: stageFile, atomically: true, encoding: .utf8)
+        try Self.stageSource(type: "\(baseName)Stage", kind: kind, phase: phase).write(
+            to: stageFile, atomically: true, encoding: .utf8)
         try Self.testSource(type: "\(baseName)Stage", kind: kind).write(to: testFile, atomically: true, encoding: .utf8)
         try registry.write(to: registration, atomically: true, encoding: .utf8)
-        print("""
+        print(
+            """
             Created \(stageFile.path)
             Created \(testFile.path)
             Registered \(baseName)Stage in \(registration.path)

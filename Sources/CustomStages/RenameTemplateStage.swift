@@ -14,7 +14,8 @@ import MediaIngest
 public struct RenameTemplateStage: Stage, StageDefinition {
     public static let kind = "rename.template"
     public static let phase = StagePhase.transform
-    public static let summary = "Rename the file at the target from a template: EXIF date taken, camera, original name, detected extension."
+    public static let summary =
+        "Rename the file at the target from a template: EXIF date taken, camera, original name, detected extension."
 
     /// What to do with files that have no EXIF date.
     public enum Fallback: String, OptionEnum {
@@ -28,16 +29,27 @@ public struct RenameTemplateStage: Stage, StageDefinition {
 
     static let template = StageOption<String>(
         "template",
-        doc: "The new name. Placeholders: {name} (original name without extension), {ext} (extension fitting the content), {yyyy} {mm} {dd} {hh} {min} {ss}, {date} (yyyy-mm-dd), {time} (hhmmss), {camera}, {family}, {sha8} (first 8 hex digits of the content SHA-256).")
-    static let fallback = StageOption<Fallback>("fallback", default: .mtime, doc: "Files without an EXIF date: use the modification time, keep the name, or reject.")
-    static let timeZone = StageOption<String>("timeZone", default: "UTC", doc: "Time zone the modification-time fallback is rendered in (EXIF dates are the camera's local time and stay as written).")
-    static let maxLength = StageOption<Int>("maxLength", default: 200, doc: "Longer names are cut short before the extension.")
+        doc:
+            "The new name. Placeholders: {name} (original name without extension), {ext} (extension fitting the content), {yyyy} {mm} {dd} {hh} {min} {ss}, {date} (yyyy-mm-dd), {time} (hhmmss), {camera}, {family}, {sha8} (first 8 hex digits of the content SHA-256)."
+    )
+    static let fallback = StageOption<Fallback>(
+        "fallback", default: .mtime,
+        doc: "Files without an EXIF date: use the modification time, keep the name, or reject.")
+    static let timeZone = StageOption<String>(
+        "timeZone", default: "UTC",
+        doc:
+            "Time zone the modification-time fallback is rendered in (EXIF dates are the camera's local time and stay as written)."
+    )
+    static let maxLength = StageOption<Int>(
+        "maxLength", default: 200, doc: "Longer names are cut short before the extension.")
     public static let options = [template.spec, fallback.spec, timeZone.spec, maxLength.spec]
 
     /// The rejection code for files without a date when `fallback` is `reject`.
     public static let noDateTaken: Rejection.Code = "no_date_taken"
 
-    static let placeholders = ["name", "ext", "yyyy", "mm", "dd", "hh", "min", "ss", "date", "time", "camera", "family", "sha8"]
+    static let placeholders = [
+        "name", "ext", "yyyy", "mm", "dd", "hh", "min", "ss", "date", "time", "camera", "family", "sha8",
+    ]
     static let datePlaceholders: Set<String> = ["yyyy", "mm", "dd", "hh", "min", "ss", "date", "time"]
 
     let template: PlaceholderTemplate
@@ -54,16 +66,22 @@ public struct RenameTemplateStage: Stage, StageDefinition {
         }
         if template.parts.isEmpty { throw options.error(Self.template, "the template is empty") }
         if template.anyText({ $0.contains("/") }) {
-            throw options.error(Self.template, "a file name cannot contain \"/\"; use upload.wix's filePath or route.by-type for folders")
+            throw options.error(
+                Self.template,
+                "a file name cannot contain \"/\"; use upload.wix's filePath or route.by-type for folders")
         }
         fallbackPolicy = try options[Self.fallback]
         let zoneName = try options[Self.timeZone]
         guard let zone = TimeZone(identifier: zoneName) else {
-            throw options.error(Self.timeZone, "unknown time zone \"\(zoneName)\"", suggestion: "use an IANA name such as \"UTC\" or \"Europe/Berlin\"")
+            throw options.error(
+                Self.timeZone, "unknown time zone \"\(zoneName)\"",
+                suggestion: "use an IANA name such as \"UTC\" or \"Europe/Berlin\"")
         }
         self.zone = zone
         lengthLimit = try options[Self.maxLength]
-        if !(16...255).contains(lengthLimit) { throw options.error(Self.maxLength, "expected 16 to 255, got \(lengthLimit)") }
+        if !(16...255).contains(lengthLimit) {
+            throw options.error(Self.maxLength, "expected 16 to 255, got \(lengthLimit)")
+        }
     }
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
@@ -87,10 +105,19 @@ public struct RenameTemplateStage: Stage, StageDefinition {
                 asset.facts["rename"] = ["kept": .bool(true), "reason": "no EXIF date taken"]
                 return .next(asset)
             case .reject:
-                return .reject(asset, Rejection(Self.noDateTaken, "rename.template: \(asset.displayPath) has no EXIF date taken (DateTimeOriginal, DateTimeDigitized or DateTime)"))
+                return .reject(
+                    asset,
+                    Rejection(
+                        Self.noDateTaken,
+                        "rename.template: \(asset.displayPath) has no EXIF date taken (DateTimeOriginal, DateTimeDigitized or DateTime)"
+                    ))
             case .mtime:
                 guard let modified = asset.modificationDate else {
-                    return .reject(asset, Rejection(Self.noDateTaken, "rename.template: \(asset.displayPath) has neither an EXIF date nor a modification time"))
+                    return .reject(
+                        asset,
+                        Rejection(
+                            Self.noDateTaken,
+                            "rename.template: \(asset.displayPath) has neither an EXIF date nor a modification time"))
                 }
                 date = EXIFDateTime(modified, timeZone: zone)
                 dateSource = "mtime"
@@ -115,14 +142,17 @@ public struct RenameTemplateStage: Stage, StageDefinition {
         values["camera"] = Self.sanitizedWord(exif?.model ?? exif?.make ?? "unknown-camera")
         values["family"] = asset.mime?.family.rawValue ?? "other"
         if template.uses("sha8") {
-            if asset.sourceSHA256 == nil, let path = asset.origin.path { asset.sourceSHA256 = try FileHashing.sha256(ofFileAt: path) }
+            if asset.sourceSHA256 == nil, let path = asset.origin.path {
+                asset.sourceSHA256 = try FileHashing.sha256(ofFileAt: path)
+            }
             values["sha8"] = String((asset.sourceSHA256 ?? "00000000").prefix(8))
         }
 
         let rendered = template.render { values[$0] ?? "" }
         let name = Self.limited(Self.sanitizedFileName(rendered), to: lengthLimit)
         guard !name.isEmpty, name != ".", name != ".." else {
-            return .reject(asset, Rejection(.custom, "rename.template: the template gives an empty name for \(asset.displayPath)"))
+            return .reject(
+                asset, Rejection(.custom, "rename.template: the template gives an empty name for \(asset.displayPath)"))
         }
         var fact: [String: JSONValue] = ["from": .string(original), "to": .string(name)]
         if let dateSource { fact["dateSource"] = .string(dateSource) }
@@ -135,7 +165,9 @@ public struct RenameTemplateStage: Stage, StageDefinition {
 
     /// The source extension, lower-cased, or the detected type's preferred one when the source's does not fit.
     static func fileExtension(for asset: Asset) -> String {
-        if let mime = asset.mime, !mime.extensionMatches || asset.sourceExtension.isEmpty, let preferred = mime.extensions.first {
+        if let mime = asset.mime, !mime.extensionMatches || asset.sourceExtension.isEmpty,
+            let preferred = mime.extensions.first
+        {
             return preferred
         }
         return asset.sourceExtension.isEmpty ? "bin" : asset.sourceExtension

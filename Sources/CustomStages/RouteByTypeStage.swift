@@ -17,7 +17,8 @@ import MediaIngest
 public struct RouteByTypeStage: Stage, StageDefinition {
     public static let kind = "route.by-type"
     public static let phase = StagePhase.transform
-    public static let summary = "Send each detected type (image/*, video/*, application/pdf…) to its own folder at the target."
+    public static let summary =
+        "Send each detected type (image/*, video/*, application/pdf…) to its own folder at the target."
 
     /// One route: MIME patterns and where matching files go.
     public struct Route: OptionValue, Hashable {
@@ -35,7 +36,9 @@ public struct RouteByTypeStage: Stage, StageDefinition {
                 "required": ["match"],
                 "additionalProperties": false,
                 "properties": [
-                    "match": ["anyOf": [["type": "string"], ["type": "array", "items": ["type": "string"], "minItems": 1]]],
+                    "match": [
+                        "anyOf": [["type": "string"], ["type": "array", "items": ["type": "string"], "minItems": 1]]
+                    ],
                     "folderId": ["type": "string", "minLength": 1, "maxLength": 100],
                     "path": ["type": "string", "minLength": 1, "maxLength": 100],
                 ],
@@ -43,18 +46,25 @@ public struct RouteByTypeStage: Stage, StageDefinition {
         }
 
         public init(option input: OptionInput) throws {
-            guard let members = input.value.objectValue else { throw input.typeMismatch(expected: "an object like {\"match\": \"image/*\", \"path\": \"/photos\"}") }
+            guard let members = input.value.objectValue else {
+                throw input.typeMismatch(expected: "an object like {\"match\": \"image/*\", \"path\": \"/photos\"}")
+            }
             for key in members.keys where !["match", "folderId", "path"].contains(key) {
-                throw input.child(members[key]!, at: .key(key)).error("unknown key \"\(key)\"; a route has match, folderId and path")
+                throw input.child(members[key]!, at: .key(key)).error(
+                    "unknown key \"\(key)\"; a route has match, folderId and path")
             }
             guard let matchValue = members["match"] else { throw input.error("a route needs \"match\"") }
             let matchInput = input.child(matchValue, at: .key("match"))
             let patterns = try [String](option: matchInput)
             if patterns.isEmpty { throw matchInput.error("expected at least one pattern") }
-            for (index, pattern) in patterns.enumerated() where MediaFamily(rawValue: pattern) == nil && MIMEPattern(pattern) == nil {
-                let element = patterns.count == 1 && matchValue.arrayValue == nil ? matchInput : matchInput.child(.string(pattern), at: .index(index))
+            for (index, pattern) in patterns.enumerated()
+            where MediaFamily(rawValue: pattern) == nil && MIMEPattern(pattern) == nil {
+                let element =
+                    patterns.count == 1 && matchValue.arrayValue == nil
+                    ? matchInput : matchInput.child(.string(pattern), at: .index(index))
                 throw element.error(
-                    "expected a MIME pattern like \"image/*\" or a family (\(MediaFamily.allCases.map(\.rawValue).joined(separator: ", "))), got \"\(pattern)\"")
+                    "expected a MIME pattern like \"image/*\" or a family (\(MediaFamily.allCases.map(\.rawValue).joined(separator: ", "))), got \"\(pattern)\""
+                )
             }
             match = patterns
             if let folder = members["folderId"] {
@@ -100,8 +110,10 @@ public struct RouteByTypeStage: Stage, StageDefinition {
         case reject
     }
 
-    static let routes = StageOption<[Route]>("routes", doc: "Routes tried in order; the first whose match fits the detected type sets the folder.")
-    static let otherwise = StageOption<Otherwise>("otherwise", default: .pass, doc: "Files no route takes: keep the upload stage's folder (pass) or reject them.")
+    static let routes = StageOption<[Route]>(
+        "routes", doc: "Routes tried in order; the first whose match fits the detected type sets the folder.")
+    static let otherwise = StageOption<Otherwise>(
+        "otherwise", default: .pass, doc: "Files no route takes: keep the upload stage's folder (pass) or reject them.")
     public static let options = [routes.spec, otherwise.spec]
 
     /// The rejection code for unrouted files when `otherwise` is `reject`.
@@ -118,7 +130,8 @@ public struct RouteByTypeStage: Stage, StageDefinition {
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         guard let type = asset.mime else {
-            return .reject(asset, Rejection(.custom, "route.by-type needs the detected type; put detect.mime before it"))
+            return .reject(
+                asset, Rejection(.custom, "route.by-type needs the detected type; put detect.mime before it"))
         }
         guard let index = routeList.firstIndex(where: { $0.matches(type) }) else {
             if otherwisePolicy == .reject {

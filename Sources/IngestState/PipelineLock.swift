@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,7 +40,9 @@ public final class PipelineLock: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + wait
         while try !tryLock(descriptor, path: path) {
-            guard clock.now < deadline, (try? await Task.sleep(for: .milliseconds(200))) != nil else { throw held(descriptor, path: path) }
+            guard clock.now < deadline, (try? await Task.sleep(for: .milliseconds(200))) != nil else {
+                throw held(descriptor, path: path)
+            }
         }
         return PipelineLock(locked: descriptor, path: path)
     }
@@ -53,7 +56,8 @@ public final class PipelineLock: Sendable {
     }
 
     private static func openFile(_ path: String) throws(Failure) -> Int32 {
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .unusable(path: path, reason: String(cString: strerror(errno))) }
         return descriptor
@@ -73,7 +77,8 @@ public final class PipelineLock: Sendable {
 
     /// Closes the file and describes who holds the lock.
     private static func held(_ descriptor: Int32, path: String) -> Failure {
-        let owner = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let owner =
+            (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         close(descriptor)
         return .held(path: path, owner: owner)
     }

@@ -25,8 +25,12 @@ public final class SQLiteLedger: RunStateStore {
     let dedupeByContent: Bool
 
     /// Opens (creating if needed) the ledger at `path`.
-    public init(path: String, pipeline: String, runID: String, maxAttempts: Int, dedupeByContent: Bool, lock: PipelineLock? = nil) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    public init(
+        path: String, pipeline: String, runID: String, maxAttempts: Int, dedupeByContent: Bool,
+        lock: PipelineLock? = nil
+    ) throws {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
@@ -92,46 +96,65 @@ public final class SQLiteLedger: RunStateStore {
         let identity = asset.ledgerKey
         let size = asset.size
         let mtime = asset.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
-        let contentHash: String? = dedupeByContent ? asset.origin.path.flatMap { try? FileHashing.sha256(ofFileAt: $0) } : nil
+        let contentHash: String? =
+            dedupeByContent ? asset.origin.path.flatMap { try? FileHashing.sha256(ofFileAt: $0) } : nil
         let pipeline = pipeline
         let runID = runID
         let maxAttempts = maxAttempts
         return try await database.write { db -> LedgerDecision in
             let now = Date()
-            let row = try Row.fetchOne(db, sql: "SELECT * FROM asset WHERE pipeline = ? AND identity = ?", arguments: [pipeline, identity])
+            let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM asset WHERE pipeline = ? AND identity = ?", arguments: [pipeline, identity])
             if let contentHash, row?["status"] as String? != "done",
-                let twin = try Row.fetchOne(db, sql: "SELECT identity, runId FROM asset WHERE pipeline = ? AND sha256 = ? AND status = 'done' AND identity != ?", arguments: [pipeline, contentHash, identity])
+                let twin = try Row.fetchOne(
+                    db,
+                    sql:
+                        "SELECT identity, runId FROM asset WHERE pipeline = ? AND sha256 = ? AND status = 'done' AND identity != ?",
+                    arguments: [pipeline, contentHash, identity])
             {
-                return .skip(reason: "same content as \(twin["identity"] as String), done in run \(twin["runId"] as String? ?? "?")")
+                return .skip(
+                    reason:
+                        "same content as \(twin["identity"] as String), done in run \(twin["runId"] as String? ?? "?")")
             }
             guard let row else {
                 try db.execute(
-                    sql: "INSERT INTO asset (pipeline, identity, size, mtimeNs, sha256, status, attempts, runId, firstSeen, updatedAt) VALUES (?, ?, ?, ?, ?, 'in_flight', 1, ?, ?, ?)",
+                    sql:
+                        "INSERT INTO asset (pipeline, identity, size, mtimeNs, sha256, status, attempts, runId, firstSeen, updatedAt) VALUES (?, ?, ?, ?, ?, 'in_flight', 1, ?, ?, ?)",
                     arguments: [pipeline, identity, size, mtime, contentHash, runID, now, now])
                 return .process(recovery: nil)
             }
             let status: String = row["status"]
-            let changed = (size != nil && row["size"] as Int64? != size) || (mtime != nil && row["mtimeNs"] as Int64? != mtime)
+            let changed =
+                (size != nil && row["size"] as Int64? != size) || (mtime != nil && row["mtimeNs"] as Int64? != mtime)
             let attempts: Int = row["attempts"]
             if !changed {
                 switch status {
                 case "done":
                     return .skip(reason: "done in run \(row["runId"] as String? ?? "?")")
                 case "rejected":
-                    return .skip(reason: "rejected in run \(row["runId"] as String? ?? "?"): \(row["error"] as String? ?? "")")
+                    return .skip(
+                        reason: "rejected in run \(row["runId"] as String? ?? "?"): \(row["error"] as String? ?? "")")
                 case "failed" where attempts >= maxAttempts:
-                    return .skip(reason: "failed \(attempts) times (last: \(row["error"] as String? ?? "?")); `ingest retry` re-queues it")
+                    return .skip(
+                        reason:
+                            "failed \(attempts) times (last: \(row["error"] as String? ?? "?")); `ingest retry` re-queues it"
+                    )
                 default:
                     break
                 }
             }
             let pending: PendingUpload? = (row["uploadStartedAt"] as Date?).map { started in
                 PendingUpload(
-                    target: "wix", startedAt: started, fileName: row["uploadName"] ?? "", size: row["uploadSize"] ?? -1, folderID: row["uploadFolder"],
+                    target: "wix", startedAt: started, fileName: row["uploadName"] ?? "", size: row["uploadSize"] ?? -1,
+                    folderID: row["uploadFolder"],
                     folderPath: row["uploadPath"])
             }
-            let recovery: Asset.Recovery? = changed && status != "in_flight" ? nil : Asset.Recovery(
-                attempt: attempts + 1, wasInFlight: status == "in_flight", previousTargetID: row["targetId"], previousUpload: pending)
+            let recovery: Asset.Recovery? =
+                changed && status != "in_flight"
+                ? nil
+                : Asset.Recovery(
+                    attempt: attempts + 1, wasInFlight: status == "in_flight", previousTargetID: row["targetId"],
+                    previousUpload: pending)
             try db.execute(
                 sql: """
                     UPDATE asset SET size = ?, mtimeNs = ?, sha256 = COALESCE(?, sha256), status = 'in_flight', attempts = ?, runId = ?, updatedAt = ?
@@ -159,8 +182,10 @@ public final class SQLiteLedger: RunStateStore {
                     WHERE pipeline = ? AND identity = ?
                     """,
                 arguments: [
-                    asset.target?.id, asset.target?.url, asset.target?.status, asset.target?.sentMD5, asset.target?.reportedHash, asset.sourceSHA256,
-                    pending?.startedAt, pending?.fileName, pending?.size, pending?.folderID, pending?.folderPath, Date(), pipeline, identity,
+                    asset.target?.id, asset.target?.url, asset.target?.status, asset.target?.sentMD5,
+                    asset.target?.reportedHash, asset.sourceSHA256,
+                    pending?.startedAt, pending?.fileName, pending?.size, pending?.folderID, pending?.folderPath,
+                    Date(), pipeline, identity,
                 ])
         }
     }
@@ -193,8 +218,11 @@ public final class SQLiteLedger: RunStateStore {
                     sha256 = COALESCE(?, sha256), runId = ?, updatedAt = ?
                     WHERE pipeline = ? AND identity = ?
                     """,
-                arguments: [finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status, asset.target?.sentMD5,
-                            asset.target?.reportedHash, asset.sourceSHA256, runID, Date(), pipeline, identity])
+                arguments: [
+                    finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status,
+                    asset.target?.sentMD5,
+                    asset.target?.reportedHash, asset.sourceSHA256, runID, Date(), pipeline, identity,
+                ])
         }
     }
 
@@ -208,7 +236,8 @@ public final class SQLiteLedger: RunStateStore {
         let (pipeline, runID) = (pipeline, runID)
         return try await database.write { db in
             try db.execute(
-                sql: "UPDATE asset SET status = 'done', updatedAt = ? WHERE pipeline = ? AND status = 'in_flight' AND runId != ? AND targetStatus = 'READY'",
+                sql:
+                    "UPDATE asset SET status = 'done', updatedAt = ? WHERE pipeline = ? AND status = 'in_flight' AND runId != ? AND targetStatus = 'READY'",
                 arguments: [Date(), pipeline, runID])
             var changed = db.changesCount
             try db.execute(
@@ -226,7 +255,9 @@ public final class SQLiteLedger: RunStateStore {
     public func runStarted(at date: Date) async throws {
         let (pipeline, runID) = (pipeline, runID)
         try await database.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO run (runId, pipeline, startedAt) VALUES (?, ?, ?)", arguments: [runID, pipeline, date])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO run (runId, pipeline, startedAt) VALUES (?, ?, ?)",
+                arguments: [runID, pipeline, date])
         }
     }
 
@@ -235,7 +266,9 @@ public final class SQLiteLedger: RunStateStore {
         let encoded = String(decoding: (try? JSONEncoder().encode(counts)) ?? Data(), as: UTF8.self)
         let runID = runID
         try await database.write { db in
-            try db.execute(sql: "UPDATE run SET finishedAt = ?, exitCode = ?, counts = ?, note = ? WHERE runId = ?", arguments: [Date(), Int(exitCode), encoded, note, runID])
+            try db.execute(
+                sql: "UPDATE run SET finishedAt = ?, exitCode = ?, counts = ?, note = ? WHERE runId = ?",
+                arguments: [Date(), Int(exitCode), encoded, note, runID])
         }
     }
 
@@ -254,16 +287,40 @@ public struct LedgerSummary: Sendable {
 
     /// Reads the summary of `pipeline` from the ledger at `path`.
     public static func read(path: String, pipeline: String) throws -> LedgerSummary {
-        let database = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let database = try DatabaseQueue(
+            path: path,
+            configuration: {
+                var c = Configuration()
+                c.readonly = true
+                return c
+            }())
         return try database.read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM asset WHERE pipeline = ? GROUP BY status", arguments: [pipeline]) {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT status, COUNT(*) AS n FROM asset WHERE pipeline = ? GROUP BY status",
+                arguments: [pipeline])
+            {
                 counts[row["status"]] = row["n"]
             }
-            let failures = try Row.fetchAll(db, sql: "SELECT identity, attempts, errorCode, error FROM asset WHERE pipeline = ? AND status = 'failed' ORDER BY identity", arguments: [pipeline])
-                .map { (identity: $0["identity"] as String, attempts: $0["attempts"] as Int, code: $0["errorCode"] as String?, error: $0["error"] as String?) }
-            let last = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE pipeline = ? ORDER BY startedAt DESC LIMIT 1", arguments: [pipeline]).map {
-                (id: $0["runId"] as String, startedAt: $0["startedAt"] as Date, finishedAt: $0["finishedAt"] as Date?, exitCode: $0["exitCode"] as Int?)
+            let failures = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT identity, attempts, errorCode, error FROM asset WHERE pipeline = ? AND status = 'failed' ORDER BY identity",
+                arguments: [pipeline]
+            )
+            .map {
+                (
+                    identity: $0["identity"] as String, attempts: $0["attempts"] as Int,
+                    code: $0["errorCode"] as String?, error: $0["error"] as String?
+                )
+            }
+            let last = try Row.fetchOne(
+                db, sql: "SELECT * FROM run WHERE pipeline = ? ORDER BY startedAt DESC LIMIT 1", arguments: [pipeline]
+            ).map {
+                (
+                    id: $0["runId"] as String, startedAt: $0["startedAt"] as Date,
+                    finishedAt: $0["finishedAt"] as Date?, exitCode: $0["exitCode"] as Int?
+                )
             }
             return LedgerSummary(counts: counts, failures: failures, lastRun: last)
         }
@@ -275,7 +332,8 @@ public struct LedgerSummary: Sendable {
         let database = try DatabaseQueue(path: path)
         return try database.write { db in
             try db.execute(
-                sql: "UPDATE asset SET status = 'failed', attempts = 0, updatedAt = ? WHERE pipeline = ? AND (status = 'failed'\(includeRejected ? " OR status = 'rejected'" : ""))",
+                sql:
+                    "UPDATE asset SET status = 'failed', attempts = 0, updatedAt = ? WHERE pipeline = ? AND (status = 'failed'\(includeRejected ? " OR status = 'rejected'" : ""))",
                 arguments: [Date(), pipeline])
             return db.changesCount
         }

@@ -6,7 +6,9 @@ import MediaIngest
 public struct SQLiteRunState: RunStateProvider {
     public init() {}
 
-    public func open(for pipeline: Pipeline, runID: String, waitingUpTo wait: Duration) async throws(RunStateError) -> any RunStateStore {
+    public func open(
+        for pipeline: Pipeline, runID: String, waitingUpTo wait: Duration
+    ) async throws(RunStateError) -> any RunStateStore {
         let settings = pipeline.state
         let lock: PipelineLock
         do {

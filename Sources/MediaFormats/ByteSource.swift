@@ -143,10 +143,12 @@ public enum FormatError: Error, Sendable, Hashable, CustomStringConvertible {
 @inline(__always) func be16(_ bytes: [UInt8], _ index: Int) -> Int { Int(bytes[index]) << 8 | Int(bytes[index + 1]) }
 @inline(__always) func le16(_ bytes: [UInt8], _ index: Int) -> Int { Int(bytes[index]) | Int(bytes[index + 1]) << 8 }
 @inline(__always) func be32(_ bytes: [UInt8], _ index: Int) -> UInt32 {
-    UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16 | UInt32(bytes[index + 2]) << 8 | UInt32(bytes[index + 3])
+    UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16 | UInt32(bytes[index + 2]) << 8
+        | UInt32(bytes[index + 3])
 }
 @inline(__always) func le32(_ bytes: [UInt8], _ index: Int) -> UInt32 {
-    UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3]) << 24
+    UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3])
+        << 24
 }
 @inline(__always) func le24(_ bytes: [UInt8], _ index: Int) -> Int {
     Int(bytes[index]) | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2]) << 16

@@ -33,7 +33,9 @@ public enum ContentChecks {
         var names: [String] = []
         var position = 0
         while position + 46 <= directory.count, names.count < min(limit, max(entryCount, 1) + 1000) {
-            guard directory[position] == 0x50, directory[position + 1] == 0x4B, directory[position + 2] == 0x01, directory[position + 3] == 0x02 else {
+            guard directory[position] == 0x50, directory[position + 1] == 0x4B, directory[position + 2] == 0x01,
+                directory[position + 3] == 0x02
+            else {
                 break
             }
             let nameLength = le16(directory, position + 28)
@@ -57,9 +59,15 @@ public enum ContentChecks {
                     ? "application/vnd.openxmlformats-officedocument.wordprocessingml.template"
                     : "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
             }
-            if names.contains(where: { $0.hasPrefix("xl/") }) { return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" }
-            if names.contains(where: { $0.hasPrefix("ppt/") }) { return "application/vnd.openxmlformats-officedocument.presentationml.presentation" }
-            if names.contains(where: { $0.hasPrefix("Documents/") || $0.hasPrefix("FixedDocSeq") }) { return "application/vnd.ms-xpsdocument" }
+            if names.contains(where: { $0.hasPrefix("xl/") }) {
+                return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+            if names.contains(where: { $0.hasPrefix("ppt/") }) {
+                return "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+            }
+            if names.contains(where: { $0.hasPrefix("Documents/") || $0.hasPrefix("FixedDocSeq") }) {
+                return "application/vnd.ms-xpsdocument"
+            }
         }
         if names.first == "mimetype" {
             // The local header of the first entry is at offset 0; "mimetype" is stored, so its content follows the name.
@@ -75,7 +83,9 @@ public enum ContentChecks {
                 }
             }
         }
-        if set.contains("META-INF/MANIFEST.MF") && names.contains(where: { $0.hasSuffix(".class") }) { return "application/java-archive" }
+        if set.contains("META-INF/MANIFEST.MF") && names.contains(where: { $0.hasSuffix(".class") }) {
+            return "application/java-archive"
+        }
         return nil
     }
 
@@ -104,7 +114,10 @@ public enum ContentChecks {
         units.reserveCapacity(bytes.count / 2)
         var index = 0
         while index + 1 < bytes.count {
-            units.append(littleEndian ? UInt16(bytes[index]) | UInt16(bytes[index + 1]) << 8 : UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1]))
+            units.append(
+                littleEndian
+                    ? UInt16(bytes[index]) | UInt16(bytes[index + 1]) << 8
+                    : UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1]))
             index += 2
         }
         return String(decoding: units, as: UTF16.self)
@@ -174,16 +187,23 @@ public enum ContentChecks {
     /// Looks for server-side scripts, HTML scripts, and the headers of archives and executables.
     public static func hostileSignature(in bytes: some Collection<UInt8>, includingArchives: Bool) -> String? {
         let lowered = bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
-        let scripts: [(String, String)] = [("<?php", "PHP code"), ("<?=", "PHP code"), ("<script", "a <script> element"), ("<%@", "server-side script"), ("<% ", "server-side script"), ("javascript:", "a javascript: URL")]
+        let scripts: [(String, String)] = [
+            ("<?php", "PHP code"), ("<?=", "PHP code"), ("<script", "a <script> element"),
+            ("<%@", "server-side script"), ("<% ", "server-side script"), ("javascript:", "a javascript: URL"),
+        ]
         for (needle, name) in scripts where containsSequence(lowered, Array(needle.utf8)) { return name }
         guard includingArchives else { return nil }
         let raw = Array(bytes)
         let binaries: [([UInt8], String)] = [
-            ([0x50, 0x4B, 0x03, 0x04], "a ZIP archive"), ([0x50, 0x4B, 0x05, 0x06], "a ZIP archive"), (Array("Rar!\u{1A}\u{07}".utf8), "a RAR archive"),
-            ([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C], "a 7z archive"), ([0x7F, 0x45, 0x4C, 0x46], "an ELF executable"), (Array("%PDF-".utf8), "a PDF document"),
+            ([0x50, 0x4B, 0x03, 0x04], "a ZIP archive"), ([0x50, 0x4B, 0x05, 0x06], "a ZIP archive"),
+            (Array("Rar!\u{1A}\u{07}".utf8), "a RAR archive"),
+            ([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C], "a 7z archive"), ([0x7F, 0x45, 0x4C, 0x46], "an ELF executable"),
+            (Array("%PDF-".utf8), "a PDF document"),
             (Array("<html".utf8), "an HTML document"),
         ]
-        for (needle, name) in binaries where containsSequence(name == "an HTML document" ? lowered : raw, needle) { return name }
+        for (needle, name) in binaries where containsSequence(name == "an HTML document" ? lowered : raw, needle) {
+            return name
+        }
         return nil
     }
 

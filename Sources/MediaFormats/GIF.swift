@@ -32,7 +32,8 @@ enum GIF {
                 offset = try skipSubBlocks(source, from: offset + 1)
                 if !deep && frames >= 10_000 { break }
             } else {
-                throw FormatError.malformed("unexpected byte 0x\(String(introducer, radix: 16)) at \(offset) in GIF block stream")
+                throw FormatError.malformed(
+                    "unexpected byte 0x\(String(introducer, radix: 16)) at \(offset) in GIF block stream")
             }
         }
         info.frames = max(frames, 1)
@@ -47,7 +48,9 @@ enum GIF {
     static func skipSubBlocks(_ source: some ByteSource, from start: Int64) throws -> Int64 {
         var offset = start
         while true {
-            guard let length = try source.byte(at: offset) else { throw FormatError.truncated("file ends inside a GIF data block") }
+            guard let length = try source.byte(at: offset) else {
+                throw FormatError.truncated("file ends inside a GIF data block")
+            }
             offset += 1
             if length == 0 { return offset }
             offset += Int64(length)

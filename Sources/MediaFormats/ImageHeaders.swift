@@ -86,12 +86,16 @@ public enum ImageHeaders {
         if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
         if starts(Array("GIF87a".utf8)) || starts(Array("GIF89a".utf8)) { return .gif }
         if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) { return .webp }
-        if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) || starts([0x49, 0x49, 0x2B, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2B]) {
+        if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) || starts([0x49, 0x49, 0x2B, 0x00])
+            || starts([0x4D, 0x4D, 0x00, 0x2B])
+        {
             return .tiff
         }
         if starts(Array("BM".utf8)) && head.count >= 26 { return .bmp }
         if starts(Array("ftyp".utf8), at: 4) {
-            let brands = ["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis", "mif2"].map { Array($0.utf8) }
+            let brands = ["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis", "mif2"].map {
+                Array($0.utf8)
+            }
             if head.count >= 12, brands.contains(Array(head[8..<12])) { return .heif }
             // compatible brands
             let end = min(head.count, Int(be32(head, 0)))

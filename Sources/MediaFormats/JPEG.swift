@@ -1,10 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-import Foundation
 
 /// JPEG structure: markers, segments and the entropy-coded scans between them.
 public enum JPEG {
@@ -65,7 +65,10 @@ public enum JPEG {
             }
             let lengthBytes = try source.exactly(2, at: markerOffset + 2, "a JPEG segment length")
             let length = be16(lengthBytes, 0)
-            guard length >= 2 else { throw FormatError.malformed(String(format: "JPEG segment FF%02X has an invalid length %d", marker, length)) }
+            guard length >= 2 else {
+                throw FormatError.malformed(
+                    String(format: "JPEG segment FF%02X has an invalid length %d", marker, length))
+            }
             let payloadOffset = markerOffset + 4
             if isStartOfFrame(marker) {
                 let header = try source.exactly(5, at: payloadOffset, "the JPEG frame header")
@@ -73,7 +76,9 @@ public enum JPEG {
                 if size == nil { size = ImageSize(width: be16(header, 3), height: be16(header, 1)) }
             } else if (0xE0...0xEF).contains(marker) || marker == 0xFE {
                 let head = try source.bytes(at: payloadOffset, count: min(40, length - 2))
-                blocks.append(MetadataBlock(kind: classify(marker: marker, payloadHead: head), offset: payloadOffset, length: length - 2))
+                blocks.append(
+                    MetadataBlock(
+                        kind: classify(marker: marker, payloadHead: head), offset: payloadOffset, length: length - 2))
             }
             offset = markerOffset + 2 + Int64(length)
             if marker == 0xDA {
@@ -123,7 +128,8 @@ public enum JPEG {
             }
             guard let found else {
                 if window.count < 65_536 { return nil }
-                throw FormatError.malformed(String(format: "expected a JPEG marker at byte %lld, found 0x%02X", position, first))
+                throw FormatError.malformed(
+                    String(format: "expected a JPEG marker at byte %lld, found 0x%02X", position, first))
             }
             position += Int64(found)
         }
@@ -150,7 +156,8 @@ public enum JPEG {
                 // memchr: the entropy-coded data is most of the file, and a byte-by-byte search was a twentieth of
                 // an end-to-end run (perf).
                 let hit = chunk.withUnsafeBufferPointer { buffer -> Int? in
-                    guard let base = buffer.baseAddress, let pointer = memchr(base + index, 0xFF, buffer.count - index) else { return nil }
+                    guard let base = buffer.baseAddress, let pointer = memchr(base + index, 0xFF, buffer.count - index)
+                    else { return nil }
                     return UnsafeRawPointer(pointer) - UnsafeRawPointer(base)
                 }
                 guard let found = hit else {
@@ -175,7 +182,9 @@ public enum JPEG {
                     continue
                 }
                 // A segment between scans (DHT, SOS, DQT… in progressive files): skip it by its length.
-                guard let lengthBytes = try? source.exactly(2, at: markerOffset + 2, "segment"), be16(lengthBytes, 0) >= 2 else {
+                guard let lengthBytes = try? source.exactly(2, at: markerOffset + 2, "segment"),
+                    be16(lengthBytes, 0) >= 2
+                else {
                     return .truncated
                 }
                 offset = markerOffset + 2 + Int64(be16(lengthBytes, 0))

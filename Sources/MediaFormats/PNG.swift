@@ -10,7 +10,8 @@ public enum PNG {
         case "zTXt": return "ztxt"
         case "iTXt":
             let keyword = Array("XML:com.adobe.xmp".utf8)
-            return payloadHead.count >= keyword.count && Array(payloadHead[0..<keyword.count]) == keyword ? "xmp" : "itxt"
+            return payloadHead.count >= keyword.count && Array(payloadHead[0..<keyword.count]) == keyword
+                ? "xmp" : "itxt"
         case "eXIf": return "exif"
         case "iCCP": return "icc"
         case "tIME": return "time"
@@ -20,8 +21,12 @@ public enum PNG {
 
     static func inspect(_ source: some ByteSource, deep: Bool) throws -> ImageInfo {
         let header = try source.exactly(33, at: 0, "the PNG header")
-        guard header[12..<16].elementsEqual("IHDR".utf8) else { throw FormatError.malformed("PNG does not start with an IHDR chunk") }
-        guard be32(header, 8) == 13 else { throw FormatError.malformed("PNG IHDR chunk has length \(be32(header, 8)), expected 13") }
+        guard header[12..<16].elementsEqual("IHDR".utf8) else {
+            throw FormatError.malformed("PNG does not start with an IHDR chunk")
+        }
+        guard be32(header, 8) == 13 else {
+            throw FormatError.malformed("PNG IHDR chunk has length \(be32(header, 8)), expected 13")
+        }
         let width = Int(be32(header, 16))
         let height = Int(be32(header, 20))
         var info = ImageInfo(format: .png, size: ImageSize(width: width, height: height))
@@ -35,7 +40,9 @@ public enum PNG {
             }
             let chunkHeader = try source.exactly(8, at: offset, "a PNG chunk header")
             let length = Int64(be32(chunkHeader, 0))
-            guard length <= 0x7FFF_FFFF else { throw FormatError.malformed("PNG chunk at byte \(offset) claims \(length) bytes") }
+            guard length <= 0x7FFF_FFFF else {
+                throw FormatError.malformed("PNG chunk at byte \(offset) claims \(length) bytes")
+            }
             let type = String(decoding: chunkHeader[4..<8], as: UTF8.self)
             guard chunkHeader[4..<8].allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else {
                 throw FormatError.malformed("PNG chunk at byte \(offset) has an invalid type")
@@ -46,7 +53,9 @@ public enum PNG {
                 return info
             }
             let payloadOffset = offset + 8
-            if let kind = metadataKind(type: type, payloadHead: try source.bytes(at: payloadOffset, count: Int(min(length, 20)))) {
+            if let kind = metadataKind(
+                type: type, payloadHead: try source.bytes(at: payloadOffset, count: Int(min(length, 20))))
+            {
                 info.metadataBlocks.append(MetadataBlock(kind: kind, offset: payloadOffset, length: Int(length)))
             }
             if type == "acTL", length >= 8 {

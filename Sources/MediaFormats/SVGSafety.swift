@@ -12,10 +12,13 @@ import Foundation
 public enum SVGSafety {
     /// The public identifiers of the W3C SVG DTDs that may appear in a DOCTYPE.
     static let allowedPublicIDs = [
-        "-//w3c//dtd svg 1.0//en", "-//w3c//dtd svg 20010904//en", "-//w3c//dtd svg 1.1//en", "-//w3c//dtd svg 1.1 basic//en",
+        "-//w3c//dtd svg 1.0//en", "-//w3c//dtd svg 20010904//en", "-//w3c//dtd svg 1.1//en",
+        "-//w3c//dtd svg 1.1 basic//en",
         "-//w3c//dtd svg 1.1 tiny//en", "-//w3c//dtd svg 1.2 tiny//en",
     ]
-    static let allowedEncodings: Set<String> = ["utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii", "iso-8859-1", "latin1", "windows-1252"]
+    static let allowedEncodings: Set<String> = [
+        "utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii", "iso-8859-1", "latin1", "windows-1252",
+    ]
 
     /// What is wrong with an SVG.
     public struct Problem: Sendable, Hashable, CustomStringConvertible {
@@ -44,12 +47,18 @@ public enum SVGSafety {
         func declarations(_ text: String) -> Problem { Problem(kind: .declarations, description: text) }
         func active(_ text: String) -> Problem { Problem(kind: .activeContent, description: text) }
         if let problem = declarationProblem(lowered) { return declarations(problem) }
-        if lowered.contains("<!entity") { return declarations("an entity declaration (<!ENTITY: XXE or entity expansion)") }
-        if lowered.contains("http://www.w3.org/2001/xinclude") || lowered.contains(":include ") || lowered.contains("<include ") {
+        if lowered.contains("<!entity") {
+            return declarations("an entity declaration (<!ENTITY: XXE or entity expansion)")
+        }
+        if lowered.contains("http://www.w3.org/2001/xinclude") || lowered.contains(":include ")
+            || lowered.contains("<include ")
+        {
             return declarations("an XInclude element (makes XML processors read other files)")
         }
         if lowered.contains("<script") { return active("a <script> element") }
-        if lowered.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) != nil { return active("an event handler attribute (on…=)") }
+        if lowered.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) != nil {
+            return active("an event handler attribute (on…=)")
+        }
         if lowered.contains("javascript:") { return active("a javascript: URL") }
         if lowered.contains("<foreignobject") { return active("a <foreignObject> element (embedded HTML)") }
         return nil
@@ -60,8 +69,12 @@ public enum SVGSafety {
         if text.hasPrefix("<?xml"), let end = text.range(of: "?>") {
             let declaration = text[..<end.lowerBound]
             if let encoding = declaration.range(of: #"encoding\s*=\s*["'][^"']*["']"#, options: .regularExpression) {
-                let value = declaration[encoding].split(whereSeparator: { $0 == "\"" || $0 == "'" }).dropFirst().first.map(String.init) ?? ""
-                if !allowedEncodings.contains(value.trimmingWhitespace) { return "an XML encoding (\(value)) that hides markup from checks" }
+                let value =
+                    declaration[encoding].split(whereSeparator: { $0 == "\"" || $0 == "'" }).dropFirst().first.map(
+                        String.init) ?? ""
+                if !allowedEncodings.contains(value.trimmingWhitespace) {
+                    return "an XML encoding (\(value)) that hides markup from checks"
+                }
             }
         }
         var searchFrom = text.startIndex
@@ -70,10 +83,14 @@ public enum SVGSafety {
             doctypes += 1
             guard doctypes == 1 else { return "more than one DOCTYPE" }
             var cursor = start.upperBound
-            func skipSpace() { while cursor < text.endIndex, text[cursor].isWhitespace { cursor = text.index(after: cursor) } }
+            func skipSpace() {
+                while cursor < text.endIndex, text[cursor].isWhitespace { cursor = text.index(after: cursor) }
+            }
             func word() -> String {
                 let begin = cursor
-                while cursor < text.endIndex, !text[cursor].isWhitespace, !"[>\"'".contains(text[cursor]) { cursor = text.index(after: cursor) }
+                while cursor < text.endIndex, !text[cursor].isWhitespace, !"[>\"'".contains(text[cursor]) {
+                    cursor = text.index(after: cursor)
+                }
                 return String(text[begin..<cursor])
             }
             func quoted() -> String? {
@@ -95,7 +112,9 @@ public enum SVGSafety {
                 skipSpace()
                 let systemID = quoted() ?? ""
                 let normalized = publicID.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-                guard allowedPublicIDs.contains(normalized), systemID.isEmpty || systemID.hasPrefix("http://www.w3.org/") else {
+                guard allowedPublicIDs.contains(normalized),
+                    systemID.isEmpty || systemID.hasPrefix("http://www.w3.org/")
+                else {
                     return "an external DTD (PUBLIC \"\(publicID)\"), which XML parsers may fetch"
                 }
             case "system":
@@ -106,7 +125,9 @@ public enum SVGSafety {
             }
             skipSpace()
             guard cursor < text.endIndex else { return "a DOCTYPE that does not end" }
-            if text[cursor] == "[" { return "a DOCTYPE with an internal subset (entity or DTD declarations: XXE, entity expansion)" }
+            if text[cursor] == "[" {
+                return "a DOCTYPE with an internal subset (entity or DTD declarations: XXE, entity expansion)"
+            }
             guard text[cursor] == ">" else { return "a malformed DOCTYPE" }
             searchFrom = cursor
         }

@@ -22,7 +22,9 @@ enum TIFF {
                 throw FormatError.loop("TIFF directory chain loops back to byte \(ifdOffset)")
             }
             guard visited.count <= 10_000 else { throw FormatError.malformed("TIFF has more than 10000 directories") }
-            guard ifdOffset < UInt64(source.count) else { throw FormatError.truncated("TIFF directory at byte \(ifdOffset) is past the end of the file") }
+            guard ifdOffset < UInt64(source.count) else {
+                throw FormatError.truncated("TIFF directory at byte \(ifdOffset) is past the end of the file")
+            }
             let countBytes = try source.exactly(big ? 8 : 2, at: Int64(ifdOffset), "a TIFF directory")
             let entryCount = big ? Int(min(u64(countBytes, 0), 100_000)) : u16(countBytes, 0)
             let entriesStart = Int64(ifdOffset) + (big ? 8 : 2)
@@ -54,7 +56,9 @@ enum TIFF {
         guard let first = pages.first else { throw FormatError.malformed("TIFF has no image width and length") }
         var info = ImageInfo(format: .tiff, size: first)
         info.frames = pages.count
-        if let largest = pages.max(by: { $0.pixels < $1.pixels }), largest.pixels > first.pixels { info.extent = largest }
+        if let largest = pages.max(by: { $0.pixels < $1.pixels }), largest.pixels > first.pixels {
+            info.extent = largest
+        }
         return info
     }
 }

@@ -21,14 +21,18 @@ public enum WebP {
                 size = ImageSize(width: le24(data, 4) + 1, height: le24(data, 7) + 1)
             case "VP8 ":
                 let data = try source.exactly(10, at: payload, "the VP8 frame header")
-                guard data[3] == 0x9D, data[4] == 0x01, data[5] == 0x2A else { throw FormatError.malformed("VP8 frame has no start code") }
+                guard data[3] == 0x9D, data[4] == 0x01, data[5] == 0x2A else {
+                    throw FormatError.malformed("VP8 frame has no start code")
+                }
                 if size == nil { size = ImageSize(width: le16(data, 6) & 0x3FFF, height: le16(data, 8) & 0x3FFF) }
                 frames += 1
             case "VP8L":
                 let data = try source.exactly(5, at: payload, "the VP8L header")
                 guard data[0] == 0x2F else { throw FormatError.malformed("VP8L chunk has no signature") }
                 let bits = le32(data, 1)
-                if size == nil { size = ImageSize(width: Int(bits & 0x3FFF) + 1, height: Int((bits >> 14) & 0x3FFF) + 1) }
+                if size == nil {
+                    size = ImageSize(width: Int(bits & 0x3FFF) + 1, height: Int((bits >> 14) & 0x3FFF) + 1)
+                }
                 frames += 1
             case "ANMF":
                 frames += 1

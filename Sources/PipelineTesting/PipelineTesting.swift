@@ -16,20 +16,29 @@ public struct StageHarness<S: Stage>: Sendable {
     public let stage: S
     /// The run context the stage sees.
     public let context: PipelineContext
+    /// Removes the work folder when the last copy of the harness goes (or at ``cleanUp()``).
+    private let workFolder: WorkFolder
 
-    /// Wraps a stage. A private work folder is created under the temporary folder.
-    public init(_ stage: S, concurrency: Int = 1, logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    /// Wraps a stage. A private work folder is made under the temporary folder and removed with the harness.
+    public init(
+        _ stage: S, concurrency: Int = 1,
+        logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.stage = stage
         let runID = "test-\(UUID().uuidString.prefix(8))"
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-\(runID)").path
         self.context = PipelineContext(
             pipelineName: "test", runID: runID, logger: logger, workDirectory: work,
             baseDirectory: FileManager.default.currentDirectoryPath, concurrency: concurrency)
+        self.workFolder = WorkFolder(path: work)
     }
 
     /// A build context for constructing stages in tests.
-    public static func buildContext(baseDirectory: String = FileManager.default.currentDirectoryPath, concurrency: Int = 1) -> StageBuildContext {
-        StageBuildContext(pipelineName: "test", baseDirectory: baseDirectory, concurrency: concurrency, instanceName: "test")
+    public static func buildContext(
+        baseDirectory: String = FileManager.default.currentDirectoryPath, concurrency: Int = 1
+    ) -> StageBuildContext {
+        StageBuildContext(
+            pipelineName: "test", baseDirectory: baseDirectory, concurrency: concurrency, instanceName: "test")
     }
 
     /// Calls `prepare`, then processes an asset made from `file`.
@@ -38,7 +47,9 @@ public struct StageHarness<S: Stage>: Sendable {
     ///   - worker: the worker index the stage sees.
     ///   - configure: adjusts the asset before the stage sees it (set a MIME type, for instance).
     /// - Returns: the stage's outcome.
-    public func process(file: String, worker: Int = 0, configure: (inout Asset) -> Void = { _ in }) async throws -> HarnessOutcome {
+    public func process(
+        file: String, worker: Int = 0, configure: (inout Asset) -> Void = { _ in }
+    ) async throws -> HarnessOutcome {
         try await stage.prepare(context)
         var asset = Self.asset(for: file)
         configure(&asset)
@@ -52,7 +63,8 @@ public struct StageHarness<S: Stage>: Sendable {
         for stage in earlier {
             try await stage.prepare(context)
             let stageContext = StageContext(
-                pipeline: context, logger: context.logger, worker: worker, stageName: String(describing: type(of: stage)),
+                pipeline: context, logger: context.logger, worker: worker,
+                stageName: String(describing: type(of: stage)),
                 assetWorkDirectory: context.workDirectory + "/\(asset.id)")
             switch try await stage.process(asset, context: stageContext) {
             case .next(let next): asset = next
@@ -66,7 +78,8 @@ public struct StageHarness<S: Stage>: Sendable {
     /// Processes an asset (call `prepare` yourself, once, when the stage needs it).
     public func process(_ asset: Asset, worker: Int = 0) async throws -> HarnessOutcome {
         let stageContext = StageContext(
-            pipeline: context, logger: context.logger, worker: worker, stageName: (S.self as? any StageDefinition.Type)?.kind ?? "stage",
+            pipeline: context, logger: context.logger, worker: worker,
+            stageName: (S.self as? any StageDefinition.Type)?.kind ?? "stage",
             assetWorkDirectory: context.workDirectory + "/\(asset.id)")
         switch try await stage.process(asset, context: stageContext) {
         case .next(let next): return .next(next)
@@ -80,13 +93,20 @@ public struct StageHarness<S: Stage>: Sendable {
         let root = (file as NSString).deletingLastPathComponent
         return Asset(
             id: id, origin: .file(path: file, root: root, relativePath: (file as NSString).lastPathComponent),
-            fileName: (file as NSString).lastPathComponent, contentPath: file, size: status?.size, modificationDate: status?.modificationDate)
+            fileName: (file as NSString).lastPathComponent, contentPath: file, size: status?.size,
+            modificationDate: status?.modificationDate)
     }
 
-    /// Removes the harness's work folder.
-    public func cleanUp() {
-        try? FileManager.default.removeItem(atPath: context.workDirectory)
-    }
+    /// Removes the harness's work folder now (it goes anyway when the harness does).
+    public func cleanUp() { workFolder.remove() }
+}
+
+/// A harness's work folder, removed when the last harness sharing it is released.
+private final class WorkFolder: Sendable {
+    let path: String
+    init(path: String) { self.path = path }
+    func remove() { FileSystem.removeTree(path) }
+    deinit { remove() }
 }
 
 /// A stage's outcome, with accessors that read well in tests.
@@ -124,7 +144,9 @@ public struct InMemorySource: AssetSource, StageDefinition {
             if file.hasPrefix("http://") || file.hasPrefix("https://") { return SourceItem(origin: .url(file)) }
             let status = try? FileStatus.of(file)
             return SourceItem(
-                origin: .file(path: file, root: (file as NSString).deletingLastPathComponent, relativePath: (file as NSString).lastPathComponent),
+                origin: .file(
+                    path: file, root: (file as NSString).deletingLastPathComponent,
+                    relativePath: (file as NSString).lastPathComponent),
                 size: status?.size, modificationDate: status?.modificationDate)
         }
     }
@@ -179,7 +201,8 @@ extension Pipeline {
         baseDirectory: String = FileManager.default.currentDirectoryPath
     ) -> Pipeline {
         Pipeline(
-            name: name, concurrency: concurrency, sources: [Pipeline.Component(InMemorySource(files: files))], stages: stages,
+            name: name, concurrency: concurrency, sources: [Pipeline.Component(InMemorySource(files: files))],
+            stages: stages,
             baseDirectory: baseDirectory)
     }
 }

@@ -71,11 +71,16 @@ actor WixAuthorizer {
     }
 
     private func fetch() async throws -> (String, Duration) {
-        guard case .oauth(let appID, let appSecret, let instanceID) = authorization else { throw WixClientError.malformedResponse("not OAuth") }
+        guard case .oauth(let appID, let appSecret, let instanceID) = authorization else {
+            throw WixClientError.malformedResponse("not OAuth")
+        }
         var request = HTTPClientRequest(url: baseURL + "/oauth2/token")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        let body: JSONValue = ["grant_type": "client_credentials", "client_id": .string(appID), "client_secret": .string(appSecret), "instance_id": .string(instanceID)]
+        let body: JSONValue = [
+            "grant_type": "client_credentials", "client_id": .string(appID), "client_secret": .string(appSecret),
+            "instance_id": .string(instanceID),
+        ]
         request.body = .bytes(ByteBuffer(string: body.jsonText()))
         let response: HTTPClientResponse
         let bytes: ByteBuffer
@@ -88,10 +93,14 @@ actor WixAuthorizer {
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
             // Wrong app id or secret, or an instance that is not installed: no call can succeed.
-            throw WixClientError.http(status: status == 400 ? 401 : status, code: nil, message: "Wix refused the OAuth client credentials (HTTP \(status))", retryAfter: nil, host: .api)
+            throw WixClientError.http(
+                status: status == 400 ? 401 : status, code: nil,
+                message: "Wix refused the OAuth client credentials (HTTP \(status))", retryAfter: nil, host: .api)
         }
         let json = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))
-        guard let value = json?["access_token"]?.stringValue, !value.isEmpty else { throw WixClientError.malformedResponse("the token answer has no access_token") }
+        guard let value = json?["access_token"]?.stringValue, !value.isEmpty else {
+            throw WixClientError.malformedResponse("the token answer has no access_token")
+        }
         let seconds = json?["expires_in"]?.intValue ?? 14_400
         return (value, .seconds(max(120, seconds)))
     }

@@ -53,7 +53,8 @@ public enum WixClientError: Error, Sendable, CustomStringConvertible, AssetFailu
     public var description: String {
         switch self {
         case .http(let status, let code, let message, _, let host):
-            return "Wix \(host == .upload ? "upload host " : "")answered \(status)\(code.map { " \($0)" } ?? ""): \(message)"
+            return
+                "Wix \(host == .upload ? "upload host " : "")answered \(status)\(code.map { " \($0)" } ?? ""): \(message)"
         case .transport(let reason): return "connection to Wix failed: \(reason)"
         case .malformedResponse(let reason): return "unexpected answer from Wix: \(reason)"
         case .budgetExhausted(let summary): return "retry budget exhausted: \(summary)"

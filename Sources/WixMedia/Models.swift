@@ -40,7 +40,10 @@ public struct FileDescriptor: Sendable, Hashable {
         let media = json["media"]
         let image = media?["image"]?["image"] ?? media?["vector"]?["image"]
         let renditions = media?["video"]?["resolutions"]?.arrayValue ?? []
-        let video = renditions.max { ($0["width"]?.intValue ?? 0) * ($0["height"]?.intValue ?? 0) < ($1["width"]?.intValue ?? 0) * ($1["height"]?.intValue ?? 0) }
+        let video = renditions.max {
+            ($0["width"]?.intValue ?? 0) * ($0["height"]?.intValue ?? 0) < ($1["width"]?.intValue ?? 0)
+                * ($1["height"]?.intValue ?? 0)
+        }
         width = (image?["width"] ?? video?["width"])?.intValue.map { Int($0) }
         height = (image?["height"] ?? video?["height"])?.intValue.map { Int($0) }
         createdDate = json["createdDate"]?.stringValue.flatMap(Self.date)
@@ -49,7 +52,9 @@ public struct FileDescriptor: Sendable, Hashable {
 
     /// Wix writes dates with and without fractional seconds (`2022-09-11T15:13:24.000Z`, `2022-08-21T15:39:09Z`).
     static func date(_ text: String) -> Date? {
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+        for options: ISO8601DateFormatter.Options in [
+            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
+        ] {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = options
             if let date = formatter.date(from: text) { return date }
@@ -86,7 +91,8 @@ public struct UploadOptions: Sendable, Hashable {
     public var externalInfo: ExternalInfo?
 
     public init(
-        mimeType: String, fileName: String, sizeInBytes: Int64? = nil, parentFolderId: String? = nil, filePath: String? = nil,
+        mimeType: String, fileName: String, sizeInBytes: Int64? = nil, parentFolderId: String? = nil,
+        filePath: String? = nil,
         labels: [String] = [], isPrivate: Bool = false, externalInfo: ExternalInfo? = nil
     ) {
         self.mimeType = mimeType
@@ -101,7 +107,9 @@ public struct UploadOptions: Sendable, Hashable {
 
     /// The JSON body of a generate-upload-url (or, `resumable`, generate-resumable-upload-url) request.
     func generateBody(resumable: Bool) -> JSONValue {
-        var body: [String: JSONValue] = ["mimeType": .string(mimeType), "fileName": .string(fileName), "private": .bool(isPrivate)]
+        var body: [String: JSONValue] = [
+            "mimeType": .string(mimeType), "fileName": .string(fileName), "private": .bool(isPrivate),
+        ]
         if let sizeInBytes { body["sizeInBytes"] = .string(String(sizeInBytes)) }
         if let parentFolderId { body["parentFolderId"] = .string(parentFolderId) }
         if let filePath { body["filePath"] = .string(filePath) }
@@ -118,7 +126,10 @@ public struct UploadOptions: Sendable, Hashable {
     /// characters (keeping the extension).
     public static func sanitizedFileName(_ name: String) -> String {
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        var clean = String(String.UnicodeScalarView(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F && !(0x80...0x9F).contains($0.value) }))
+        var clean = String(
+            String.UnicodeScalarView(
+                last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F && !(0x80...0x9F).contains($0.value) }
+            ))
         clean = clean.trimmingCharacters(in: .whitespaces)
         if clean.isEmpty || clean == "." || clean == ".." { clean = "file" }
         if clean.count > 200 {

@@ -81,9 +81,12 @@ public final class RetryBudget: Sendable {
     /// connection ×30; last: …".
     public var summary: String {
         state.withLock { state in
-            let kinds = state.byKind.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }
+            let kinds = state.byKind.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }.map {
+                "\($0.key) ×\($0.value)"
+            }
             let total = base + Int(perAsset * Double(state.assets))
-            return "\(state.spent) retries spent (budget \(total) for \(state.assets) asset\(state.assets == 1 ? "" : "s")): \(kinds.joined(separator: ", "))"
+            return
+                "\(state.spent) retries spent (budget \(total) for \(state.assets) asset\(state.assets == 1 ? "" : "s")): \(kinds.joined(separator: ", "))"
                 + (state.last.isEmpty ? "" : "; last: \(state.last)")
         }
     }

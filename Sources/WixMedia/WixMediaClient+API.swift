@@ -27,15 +27,20 @@ extension WixMediaClient {
 
     /// `POST /site-media/v1/files/generate-upload-url` → the signed upload URL.
     public func generateUploadURL(_ options: UploadOptions) async throws -> String {
-        let reply = try await api(.POST, "/site-media/v1/files/generate-upload-url", body: options.generateBody(resumable: false))
-        guard let url = reply["uploadUrl"]?.stringValue else { throw WixClientError.malformedResponse("generate-upload-url returned no uploadUrl") }
+        let reply = try await api(
+            .POST, "/site-media/v1/files/generate-upload-url", body: options.generateBody(resumable: false))
+        guard let url = reply["uploadUrl"]?.stringValue else {
+            throw WixClientError.malformedResponse("generate-upload-url returned no uploadUrl")
+        }
         return url
     }
 
     /// `POST /site-media/v1/files/generate-resumable-upload-url` → the tus endpoint and the single-use token.
     /// `externalInfo` is not sent: no version of Wix's docs lists it for this call.
-    public func generateResumableUploadURL(_ options: UploadOptions) async throws -> (uploadURL: String, token: String) {
-        let reply = try await api(.POST, "/site-media/v1/files/generate-resumable-upload-url", body: options.generateBody(resumable: true))
+    public func generateResumableUploadURL(_ options: UploadOptions) async throws -> (uploadURL: String, token: String)
+    {
+        let reply = try await api(
+            .POST, "/site-media/v1/files/generate-resumable-upload-url", body: options.generateBody(resumable: true))
         guard let url = reply["uploadUrl"]?.stringValue, let token = reply["uploadToken"]?.stringValue else {
             throw WixClientError.malformedResponse("generate-resumable-upload-url returned no uploadUrl/uploadToken")
         }
@@ -44,7 +49,9 @@ extension WixMediaClient {
 
     /// `POST /site-media/v1/files/import`: Wix fetches `url` itself.
     public func importFile(url: String, options: UploadOptions) async throws -> FileDescriptor {
-        guard case .object(var body) = options.generateBody(resumable: false) else { throw WixClientError.malformedResponse("request") }
+        guard case .object(var body) = options.generateBody(resumable: false) else {
+            throw WixClientError.malformedResponse("request")
+        }
         body["url"] = .string(url)
         body["displayName"] = body.removeValue(forKey: "fileName")
         body.removeValue(forKey: "sizeInBytes")
@@ -56,7 +63,8 @@ extension WixMediaClient {
 
     /// `GET /site-media/v1/files/get-file-by-id?fileId=…`.
     public func file(id: String) async throws -> FileDescriptor {
-        try Self.descriptor(in: try await api(.GET, "/site-media/v1/files/get-file-by-id?fileId=\(Self.queryValue(id))", body: nil))
+        try Self.descriptor(
+            in: try await api(.GET, "/site-media/v1/files/get-file-by-id?fileId=\(Self.queryValue(id))", body: nil))
     }
 
     /// `POST /site-media/v1/files/get-files` for up to 100 ids. Files Wix does not know are left out — whether Wix
@@ -65,7 +73,8 @@ extension WixMediaClient {
     public func files(ids: [String]) async throws -> [FileDescriptor] {
         guard !ids.isEmpty else { return [] }
         do {
-            let reply = try await api(.POST, "/site-media/v1/files/get-files", body: ["fileIds": .array(ids.map { .string($0) })])
+            let reply = try await api(
+                .POST, "/site-media/v1/files/get-files", body: ["fileIds": .array(ids.map { .string($0) })])
             return try (reply["files"]?.arrayValue ?? []).map { try FileDescriptor(json: $0) }
         } catch let error as WixClientError {
             guard case .http(let status, _, _, _, _) = error, [400, 404].contains(status) else { throw error }
@@ -84,9 +93,11 @@ extension WixMediaClient {
 
     /// `GET /site-media/v1/files` for one folder, one page, sorted by `sort` (newest first).
     public func listFiles(
-        parentFolderId: String = "media-root", limit: Int = 100, cursor: String? = nil, sortField: String = "updatedDate"
+        parentFolderId: String = "media-root", limit: Int = 100, cursor: String? = nil,
+        sortField: String = "updatedDate"
     ) async throws -> (files: [FileDescriptor], next: String?) {
-        var path = "/site-media/v1/files?parentFolderId=\(Self.queryValue(parentFolderId))&paging.limit=\(limit)&sort.fieldName=\(sortField)&sort.order=DESC"
+        var path =
+            "/site-media/v1/files?parentFolderId=\(Self.queryValue(parentFolderId))&paging.limit=\(limit)&sort.fieldName=\(sortField)&sort.order=DESC"
         if let cursor { path += "&paging.cursor=\(Self.queryValue(cursor))" }
         let reply = try await api(.GET, path, body: nil)
         let files = try (reply["files"]?.arrayValue ?? []).map { try FileDescriptor(json: $0) }
@@ -96,7 +107,9 @@ extension WixMediaClient {
     /// `POST /site-media/v1/bulk/files/delete`: removes files (to the trash, or for good with `permanent`).
     public func deleteFiles(ids: [String], permanent: Bool) async throws {
         guard !ids.isEmpty else { return }
-        _ = try await api(.POST, "/site-media/v1/bulk/files/delete", body: ["fileIds": .array(ids.map { .string($0) }), "permanent": .bool(permanent)])
+        _ = try await api(
+            .POST, "/site-media/v1/bulk/files/delete",
+            body: ["fileIds": .array(ids.map { .string($0) }), "permanent": .bool(permanent)])
     }
 
     static func descriptor(in reply: JSONValue) throws -> FileDescriptor {
@@ -124,7 +137,9 @@ extension WixMediaClient {
                 var query = "/site-media/v1/folders?parentFolderId=\(Self.queryValue(current))"
                 if let cursor { query += "&paging.cursor=\(Self.queryValue(cursor))" }
                 let reply = try await api(.GET, query, body: nil)
-                found = reply["folders"]?.arrayValue?.first { $0["displayName"]?.stringValue == component }?["id"]?.stringValue
+                found =
+                    reply["folders"]?.arrayValue?.first { $0["displayName"]?.stringValue == component }?["id"]?
+                    .stringValue
                 cursor = reply["nextCursor"]?["cursors"]?["next"]?.stringValue
             } while found == nil && cursor != nil
             guard let found else { return nil }

@@ -18,7 +18,10 @@ public struct UploadJob: Sendable {
     /// Whether to take the MD5 of the bytes sent (for a check against Wix's `hash`); SHA-256 is always taken.
     public var takesMD5: Bool
 
-    public init(path: String, size: Int64, options: UploadOptions, resumableAbove: Int64, chunkSize: Int64, startedAt: Date, takesMD5: Bool = true) {
+    public init(
+        path: String, size: Int64, options: UploadOptions, resumableAbove: Int64, chunkSize: Int64, startedAt: Date,
+        takesMD5: Bool = true
+    ) {
         self.path = path
         self.size = size
         self.options = options
@@ -51,15 +54,19 @@ extension WixMediaClient {
             do {
                 if job.size > job.resumableAbove {
                     let (url, token) = try await generateResumableUploadURL(job.options)
-                    logger.debug("resumable upload", metadata: ["file": "\(job.options.fileName)", "url": "\(Self.redact(url))"])
+                    logger.debug(
+                        "resumable upload", metadata: ["file": "\(job.options.fileName)", "url": "\(Self.redact(url))"])
                     let (descriptor, digest) = try await tusUpload(
-                        file: job.path, size: job.size, uploadURL: url, token: token, mimeType: job.options.mimeType, fileName: job.options.fileName,
+                        file: job.path, size: job.size, uploadURL: url, token: token, mimeType: job.options.mimeType,
+                        fileName: job.options.fileName,
                         chunkSize: job.chunkSize, md5: job.takesMD5)
                     _ = memory.claim(descriptor.id)
                     return UploadOutcome(descriptor: descriptor, method: "tus", digest: digest, attempts: attempt)
                 }
                 let url = try await generateUploadURL(job.options)
-                let (descriptor, digest) = try await put(file: job.path, size: job.size, to: url, mimeType: job.options.mimeType, fileName: job.options.fileName, md5: job.takesMD5)
+                let (descriptor, digest) = try await put(
+                    file: job.path, size: job.size, to: url, mimeType: job.options.mimeType,
+                    fileName: job.options.fileName, md5: job.takesMD5)
                 _ = memory.claim(descriptor.id)
                 return UploadOutcome(descriptor: descriptor, method: "put", digest: digest, attempts: attempt)
             } catch let error as WixClientError {
@@ -69,7 +76,9 @@ extension WixMediaClient {
                 // The upload host's verdicts about the file itself (400, 413, 415…) stand too.
                 guard error.isRetryable || error.isUnusableUploadURL else { throw error }
                 if let found = try await findUploaded(job) {
-                    logger.info("the upload arrived although its answer did not; not sending it again", metadata: ["file": "\(job.options.fileName)", "wixId": "\(found.id)"])
+                    logger.info(
+                        "the upload arrived although its answer did not; not sending it again",
+                        metadata: ["file": "\(job.options.fileName)", "wixId": "\(found.id)"])
                     return UploadOutcome(descriptor: found, method: "found", digest: nil, attempts: attempt)
                 }
                 guard attempt < retry.maxAttempts else { throw error }
@@ -79,7 +88,12 @@ extension WixMediaClient {
                     throw WixClientError.budgetExhausted(summary: budget.summary)
                 }
                 let delay = retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
-                logger.info("upload failed; trying again with a fresh URL", metadata: ["file": "\(job.options.fileName)", "attempt": "\(attempt + 1)", "error": "\(error)", "delay": "\(delay)"])
+                logger.info(
+                    "upload failed; trying again with a fresh URL",
+                    metadata: [
+                        "file": "\(job.options.fileName)", "attempt": "\(attempt + 1)", "error": "\(error)",
+                        "delay": "\(delay)",
+                    ])
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
@@ -103,8 +117,10 @@ extension WixMediaClient {
         for _ in 0..<5 {
             let page = try await listFiles(parentFolderId: folder, limit: 100, cursor: cursor, sortField: "createdDate")
             for file in page.files {
-                if let created = file.createdDate, created < earliest { return nil }  // newest first: older ones are not ours
-                guard file.displayName == name, file.sizeInBytes == job.size, !file.isFailed, !memory.isClaimed(file.id) else { continue }
+                // Newest first: older ones are not ours.
+                if let created = file.createdDate, created < earliest { return nil }
+                guard file.displayName == name, file.sizeInBytes == job.size, !file.isFailed, !memory.isClaimed(file.id)
+                else { continue }
                 guard memory.claim(file.id) else { continue }
                 return file
             }

@@ -21,11 +21,14 @@ extension WixMediaClient {
     /// PUTs a file to a signed upload URL, streamed from disk (`?filename=` sanitised), hashing it on the way. One
     /// request: upload URLs may be single-use, so a failed PUT is never re-sent to the same URL (see
     /// ``upload(_:)``).
-    public func put(file path: String, size: Int64, to uploadURL: String, mimeType: String, fileName: String, md5: Bool = true) async throws -> (
+    public func put(
+        file path: String, size: Int64, to uploadURL: String, mimeType: String, fileName: String, md5: Bool = true
+    ) async throws -> (
         descriptor: FileDescriptor, digest: SentDigest
     ) {
         let separator = uploadURL.contains("?") ? "&" : "?"
-        var request = HTTPClientRequest(url: uploadURL + separator + "filename=" + Self.queryValue(UploadOptions.sanitizedFileName(fileName)))
+        var request = HTTPClientRequest(
+            url: uploadURL + separator + "filename=" + Self.queryValue(UploadOptions.sanitizedFileName(fileName)))
         request.method = .PUT
         request.headers.add(name: "Content-Type", value: mimeType)
         let hasher = StreamingDigest(StreamingDigest.State(md5: md5))
@@ -47,7 +50,8 @@ extension WixMediaClient {
     /// once each, so the file is read once. A refused URL or token (``WixClientError/isUnusableUploadURL``) ends it:
     /// the caller starts over with a fresh one.
     public func tusUpload(
-        file path: String, size: Int64, uploadURL: String, token: String, mimeType: String, fileName: String, chunkSize: Int64, md5: Bool = true
+        file path: String, size: Int64, uploadURL: String, token: String, mimeType: String, fileName: String,
+        chunkSize: Int64, md5: Bool = true
     ) async throws -> (descriptor: FileDescriptor, digest: SentDigest) {
         let name = UploadOptions.sanitizedFileName(fileName)
         let metadata = [("filename", name), ("contentType", mimeType), ("token", token)]
@@ -59,9 +63,12 @@ extension WixMediaClient {
         create.headers.add(name: "Upload-Metadata", value: metadata)
         let (status, headers, body) = try await send(create, describe: "tus create")
         try Self.check(status: status, headers: headers, body: body, host: .upload)
-        guard let locationHeader = headers.first(name: "Location") else { throw WixClientError.malformedResponse("tus creation without Location") }
+        guard let locationHeader = headers.first(name: "Location") else {
+            throw WixClientError.malformedResponse("tus creation without Location")
+        }
         // tus allows a relative Location: resolve it against the creation URL.
-        guard let location = URL(string: locationHeader, relativeTo: URL(string: uploadURL))?.absoluteURL.absoluteString else {
+        guard let location = URL(string: locationHeader, relativeTo: URL(string: uploadURL))?.absoluteURL.absoluteString
+        else {
             throw WixClientError.malformedResponse("tus creation with an unusable Location \"\(locationHeader)\"")
         }
 
@@ -86,11 +93,15 @@ extension WixMediaClient {
             } catch let error as WixClientError where error.isRetryable {
                 failures += 1
                 guard failures < retry.maxAttempts else { throw error }
-                guard budget.take(kind: error.failureCode, detail: "tus PATCH: \(error)") else { throw WixClientError.budgetExhausted(summary: budget.summary) }
+                guard budget.take(kind: error.failureCode, detail: "tus PATCH: \(error)") else {
+                    throw WixClientError.budgetExhausted(summary: budget.summary)
+                }
                 logger.info("tus chunk interrupted; resuming", metadata: ["offset": "\(offset)", "error": "\(error)"])
                 try await Task.sleep(for: retry.delay(afterAttempt: failures, retryAfter: error.retryAfter))
                 let resumed = try await tusOffset(location: location)
-                guard resumed >= offset, resumed <= end else { throw WixClientError.malformedResponse("tus HEAD offset \(resumed) outside \(offset)…\(end)") }
+                guard resumed >= offset, resumed <= end else {
+                    throw WixClientError.malformedResponse("tus HEAD offset \(resumed) outside \(offset)…\(end)")
+                }
                 committed = try await Self.digest(path, from: offset, to: resumed, continuing: committed)
                 offset = resumed
             }
@@ -100,13 +111,15 @@ extension WixMediaClient {
         request.method = .PUT
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: "{}"))
-        let (finalStatus, finalHeaders, finalBody) = try await send(request, describe: "PUT " + Self.redact(finalizeURL))
+        let (finalStatus, finalHeaders, finalBody) = try await send(
+            request, describe: "PUT " + Self.redact(finalizeURL))
         try Self.check(status: finalStatus, headers: finalHeaders, body: finalBody, host: .upload)
         let (md5, sha256) = StreamingDigest(committed).finalize()
         return (try Self.descriptor(in: try Self.parse(finalBody)), SentDigest(size: size, md5: md5, sha256: sha256))
     }
 
-    func patch(location: String, file path: String, range: Range<Int64>, hasher: StreamingDigest) async throws -> Int64 {
+    func patch(location: String, file path: String, range: Range<Int64>, hasher: StreamingDigest) async throws -> Int64
+    {
         var request = HTTPClientRequest(url: location)
         request.method = .PATCH
         request.headers.add(name: "Tus-Resumable", value: "1.0.0")
@@ -134,17 +147,23 @@ extension WixMediaClient {
             request.headers.add(name: "Tus-Resumable", value: "1.0.0")
             let (status, headers, body) = try await self.send(request, describe: "tus HEAD")
             try Self.check(status: status, headers: headers, body: body, host: .upload)
-            guard let offset = headers.first(name: "Upload-Offset").flatMap({ Int64($0) }) else { throw WixClientError.malformedResponse("tus HEAD without Upload-Offset") }
+            guard let offset = headers.first(name: "Upload-Offset").flatMap({ Int64($0) }) else {
+                throw WixClientError.malformedResponse("tus HEAD without Upload-Offset")
+            }
             return offset
         }
     }
 
     /// Continues a digest over bytes [start, end) of a file.
-    static func digest(_ path: String, from start: Int64, to end: Int64, continuing state: StreamingDigest.State) async throws -> StreamingDigest.State {
+    static func digest(
+        _ path: String, from start: Int64, to end: Int64, continuing state: StreamingDigest.State
+    ) async throws -> StreamingDigest.State {
         guard end > start else { return state }
         let hasher = StreamingDigest(state)
         try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            for try await chunk in handle.readChunks(in: start..<end, chunkLength: .mebibytes(1)) { hasher.update(chunk) }
+            for try await chunk in handle.readChunks(in: start..<end, chunkLength: .mebibytes(1)) {
+                hasher.update(chunk)
+            }
         }
         return hasher.state
     }

@@ -32,8 +32,10 @@ public final class WixMediaClient: Sendable, RunResource {
 
     /// Creates a client with its own connection pool; call ``shutdown()`` when done.
     public init(
-        baseURL: String, authorization: WixAuthorization, retry: RetryPolicy = RetryPolicy(), budget: RetryBudget = RetryBudget(base: 50, perAsset: 0.5),
-        pacer: RequestPacer = RequestPacer(), connections: Int = 8, requestTimeout: Duration = .seconds(60), logger: Logger
+        baseURL: String, authorization: WixAuthorization, retry: RetryPolicy = RetryPolicy(),
+        budget: RetryBudget = RetryBudget(base: 50, perAsset: 0.5),
+        pacer: RequestPacer = RequestPacer(), connections: Int = 8, requestTimeout: Duration = .seconds(60),
+        logger: Logger
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.retry = retry
@@ -43,7 +45,8 @@ public final class WixMediaClient: Sendable, RunResource {
         self.requestTimeout = .seconds(max(1, seconds))
         var configuration = HTTPClient.Configuration(
             timeout: .init(connect: .seconds(10), read: .seconds(max(1, seconds))),
-            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections)),
+            connectionPool: .init(
+                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections)),
             decompression: .disabled)
         configuration.httpVersion = .http1Only
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -54,11 +57,13 @@ public final class WixMediaClient: Sendable, RunResource {
 
     /// An API-key client (the common case).
     public convenience init(
-        baseURL: String, apiKey: String, siteID: String, retry: RetryPolicy = RetryPolicy(), budget: RetryBudget = RetryBudget(base: 50, perAsset: 0.5),
+        baseURL: String, apiKey: String, siteID: String, retry: RetryPolicy = RetryPolicy(),
+        budget: RetryBudget = RetryBudget(base: 50, perAsset: 0.5),
         connections: Int = 8, requestTimeout: Duration = .seconds(60), logger: Logger
     ) {
         self.init(
-            baseURL: baseURL, authorization: .apiKey(key: apiKey, siteID: siteID), retry: retry, budget: budget, connections: connections,
+            baseURL: baseURL, authorization: .apiKey(key: apiKey, siteID: siteID), retry: retry, budget: budget,
+            connections: connections,
             requestTimeout: requestTimeout, logger: logger)
     }
 
@@ -88,7 +93,9 @@ public final class WixMediaClient: Sendable, RunResource {
             try await self.pacer.acquire()
             var request = HTTPClientRequest(url: self.baseURL + path)
             request.method = method
-            for (header, value) in try await self.authorizer.headers() { request.headers.add(name: header, value: value) }
+            for (header, value) in try await self.authorizer.headers() {
+                request.headers.add(name: header, value: value)
+            }
             request.headers.add(name: "Accept", value: "application/json")
             if let body {
                 request.headers.add(name: "Content-Type", value: "application/json")
@@ -99,7 +106,9 @@ public final class WixMediaClient: Sendable, RunResource {
                 // An access token can be revoked or expire early: one fresh token, then the answer stands.
                 refreshedToken.withLock { $0 = true }
                 await self.authorizer.invalidate()
-                throw WixClientError.http(status: 503, code: nil, message: "access token refused; fetching a new one", retryAfter: 0, host: .api)
+                throw WixClientError.http(
+                    status: 503, code: nil, message: "access token refused; fetching a new one", retryAfter: 0,
+                    host: .api)
             }
             try Self.check(status: status, headers: headers, body: reply, host: .api)
             return try Self.parse(reply)
@@ -108,7 +117,9 @@ public final class WixMediaClient: Sendable, RunResource {
 
     /// Runs `operation`, retrying what may pass with backoff until the request's attempts or the run's budget run
     /// out. A 429 with `Retry-After` slows the whole site down (the pacer) and is retried without spending either.
-    public func withRetries<T: Sendable>(describe: String, _ operation: @Sendable () async throws -> T) async throws -> T {
+    public func withRetries<T: Sendable>(
+        describe: String, _ operation: @Sendable () async throws -> T
+    ) async throws -> T {
         var attempt = 1
         var pacingRetries = 0
         while true {
@@ -117,14 +128,20 @@ public final class WixMediaClient: Sendable, RunResource {
             } catch let error as WixClientError where error.isPacingHint && pacingRetries < 30 {
                 pacingRetries += 1
                 await pacer.throttled(retryAfter: error.retryAfter)
-                logger.debug("throttled; pacing requests", metadata: ["request": "\(describe)", "retryAfter": "\(error.retryAfter ?? 0)"])
+                logger.debug(
+                    "throttled; pacing requests",
+                    metadata: ["request": "\(describe)", "retryAfter": "\(error.retryAfter ?? 0)"])
             } catch let error as WixClientError where error.isRetryable && attempt < retry.maxAttempts {
                 if case .http(429, _, _, _, _) = error { await pacer.throttled(retryAfter: nil) }
                 guard budget.take(kind: error.failureCode, detail: "\(describe): \(error)") else {
                     throw WixClientError.budgetExhausted(summary: budget.summary)
                 }
                 let delay = retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
-                logger.info("retrying", metadata: ["request": "\(describe)", "attempt": "\(attempt + 1)", "error": "\(error)", "delay": "\(delay)"])
+                logger.info(
+                    "retrying",
+                    metadata: [
+                        "request": "\(describe)", "attempt": "\(attempt + 1)", "error": "\(error)", "delay": "\(delay)",
+                    ])
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
@@ -150,12 +167,17 @@ public final class WixMediaClient: Sendable, RunResource {
         guard !(200..<300).contains(status) else { return }
         let json = try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
         let code = json?["details"]?["applicationError"]?["code"]?.stringValue
-        var message = json?["message"]?.stringValue ?? String(decoding: body.readableBytesView.prefix(200), as: UTF8.self)
+        var message =
+            json?["message"]?.stringValue ?? String(decoding: body.readableBytesView.prefix(200), as: UTF8.self)
         if let violations = json?["details"]?["validationError"]?["fieldViolations"]?.arrayValue, !violations.isEmpty {
-            message = violations.map { "\($0["field"]?.stringValue ?? "?"): \($0["description"]?.stringValue ?? "invalid")" }.joined(separator: "; ")
+            message = violations.map {
+                "\($0["field"]?.stringValue ?? "?"): \($0["description"]?.stringValue ?? "invalid")"
+            }.joined(separator: "; ")
         }
         let retryAfter = headers.first(name: "Retry-After").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        throw WixClientError.http(status: status, code: code, message: message.isEmpty ? "HTTP \(status)" : message, retryAfter: retryAfter, host: host)
+        throw WixClientError.http(
+            status: status, code: code, message: message.isEmpty ? "HTTP \(status)" : message, retryAfter: retryAfter,
+            host: host)
     }
 
     static func parse(_ body: ByteBuffer) throws -> JSONValue {
@@ -169,6 +191,8 @@ public final class WixMediaClient: Sendable, RunResource {
     /// Percent-encodes a query value: only RFC 3986's unreserved characters stay (cursors are opaque and may hold
     /// `+`, `/` and `=`).
     static func queryValue(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
+        text.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet(
+                charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
     }
 }

@@ -104,7 +104,9 @@ struct BlobWriter: ~Copyable {
 
 /// Hashes a whole file by streaming it (tus finalize when the emulator restarted between PATCHes).
 func hashFile(_ path: String) throws -> (md5: String, sha256: String, count: Int64, head: [UInt8]) {
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw EmulatorIOError(path: path, operation: "open", code: ENOENT) }
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+        throw EmulatorIOError(path: path, operation: "open", code: ENOENT)
+    }
     defer { try? handle.close() }
     var digest = BlobDigest()
     while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {

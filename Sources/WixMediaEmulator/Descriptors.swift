@@ -16,7 +16,9 @@ struct DescriptorRenderer: Sendable {
         return String(FileHashing.sha256(Data(("wix-emulator-hash:" + md5).utf8)).prefix(32))
     }
 
-    static func date(_ date: Date) -> String { date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
+    static func date(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
 
     /// The file's public URL, in Wix's shapes: `…/media/<id>` for images and documents, `…/video/<id>/file` for video.
     func url(for file: StoredFile) -> String {
@@ -32,34 +34,74 @@ struct DescriptorRenderer: Sendable {
             let size = String(file.sizeInBytes)
             switch file.mediaType {
             case "IMAGE", "VECTOR":
-                var image: [String: Any] = ["id": file.id, "url": url, "filename": file.displayName, "sizeInBytes": size, "altText": NSNull(), "urlExpirationDate": NSNull()]
+                var image: [String: Any] = [
+                    "id": file.id, "url": url, "filename": file.displayName, "sizeInBytes": size, "altText": NSNull(),
+                    "urlExpirationDate": NSNull(),
+                ]
                 if let width = file.width, let height = file.height {
                     image["width"] = width
                     image["height"] = height
                 }
-                media = [file.mediaType == "VECTOR" ? "vector" : "image": ["image": image, "colors": NSNull(), "faces": [Any](), "previewImage": NSNull(), "caption": NSNull()]]
+                media = [
+                    file.mediaType == "VECTOR" ? "vector" : "image": [
+                        "image": image, "colors": NSNull(), "faces": [Any](), "previewImage": NSNull(),
+                        "caption": NSNull(),
+                    ]
+                ]
             case "VIDEO":
                 var resolutions: [[String: Any]] = []
                 if status == "READY" {
-                    let original: [String: Any] = ["url": url, "height": file.height ?? 0, "width": file.width ?? 0, "format": "mp4", "quality": "original", "filename": file.displayName, "sizeInBytes": size, "urlExpirationDate": NSNull(), "poster": NSNull()]
+                    let original: [String: Any] = [
+                        "url": url, "height": file.height ?? 0, "width": file.width ?? 0, "format": "mp4",
+                        "quality": "original", "filename": file.displayName, "sizeInBytes": size,
+                        "urlExpirationDate": NSNull(), "poster": NSNull(),
+                    ]
                     resolutions = [original]
                     if smallestRenditionFirst {
                         func scaled(_ lines: Int, _ quality: String) -> [String: Any] {
                             let height = min(lines, file.height ?? lines)
                             let width = (file.width ?? 0) * height / max(file.height ?? 1, 1)
-                            return ["url": url + "?quality=\(quality)", "height": height, "width": width, "format": "mp4", "quality": quality, "filename": file.displayName, "sizeInBytes": NSNull(), "urlExpirationDate": NSNull(), "poster": NSNull()]
+                            return [
+                                "url": url + "?quality=\(quality)", "height": height, "width": width, "format": "mp4",
+                                "quality": quality, "filename": file.displayName, "sizeInBytes": NSNull(),
+                                "urlExpirationDate": NSNull(), "poster": NSNull(),
+                            ]
                         }
-                        let hls: [String: Any] = ["url": url + ".m3u8", "height": 0, "width": 0, "format": "hls", "quality": "auto", "filename": NSNull(), "sizeInBytes": NSNull(), "urlExpirationDate": NSNull(), "poster": NSNull()]
+                        let hls: [String: Any] = [
+                            "url": url + ".m3u8", "height": 0, "width": 0, "format": "hls", "quality": "auto",
+                            "filename": NSNull(), "sizeInBytes": NSNull(), "urlExpirationDate": NSNull(),
+                            "poster": NSNull(),
+                        ]
                         resolutions = [scaled(240, "240p"), hls, scaled(144, "144p"), original]
                     }
                 }
-                media = ["video": ["id": file.id, "url": url, "filename": file.displayName, "resolutions": resolutions, "posters": [Any](), "sizeInBytes": size, "urlExpirationDate": NSNull()]]
+                media = [
+                    "video": [
+                        "id": file.id, "url": url, "filename": file.displayName, "resolutions": resolutions,
+                        "posters": [Any](), "sizeInBytes": size, "urlExpirationDate": NSNull(),
+                    ]
+                ]
             case "AUDIO":
-                media = ["audio": ["id": file.id, "assets": [["id": file.id, "url": url, "filename": file.displayName]], "bitrate": NSNull(), "format": NSNull(), "duration": NSNull(), "sizeInBytes": size]]
+                media = [
+                    "audio": [
+                        "id": file.id, "assets": [["id": file.id, "url": url, "filename": file.displayName]],
+                        "bitrate": NSNull(), "format": NSNull(), "duration": NSNull(), "sizeInBytes": size,
+                    ]
+                ]
             case "ARCHIVE":
-                media = ["archive": ["id": file.id, "url": url, "filename": file.displayName, "sizeInBytes": size, "urlExpirationDate": NSNull()]]
+                media = [
+                    "archive": [
+                        "id": file.id, "url": url, "filename": file.displayName, "sizeInBytes": size,
+                        "urlExpirationDate": NSNull(),
+                    ]
+                ]
             case "MODEL3D":
-                media = ["model3d": ["id": file.id, "url": url, "filename": file.displayName, "sizeInBytes": size, "thumbnail": NSNull(), "altText": NSNull(), "urlExpirationDate": NSNull()]]
+                media = [
+                    "model3d": [
+                        "id": file.id, "url": url, "filename": file.displayName, "sizeInBytes": size,
+                        "thumbnail": NSNull(), "altText": NSNull(), "urlExpirationDate": NSNull(),
+                    ]
+                ]
             default:
                 media = ["document": ["id": file.id, "url": url, "filename": file.displayName]]
             }
@@ -89,7 +131,8 @@ struct DescriptorRenderer: Sendable {
     func folder(_ folder: StoredFolder) -> [String: Any] {
         [
             "id": folder.id, "displayName": folder.displayName, "parentFolderId": folder.parentFolderId,
-            "createdDate": Self.date(folder.createdDate), "updatedDate": Self.date(folder.updatedDate), "state": folder.state,
+            "createdDate": Self.date(folder.createdDate), "updatedDate": Self.date(folder.updatedDate),
+            "state": folder.state,
         ]
     }
 }
@@ -115,7 +158,9 @@ struct FieldReader {
             return nil
         }
         if required && text.isEmpty { violation(field, "must not be empty", rule: "MIN_LENGTH") }
-        if text.count > maxLength { violation(field, "must be at most \(maxLength) characters, got \(text.count)", rule: "MAX_LENGTH") }
+        if text.count > maxLength {
+            violation(field, "must be at most \(maxLength) characters, got \(text.count)", rule: "MAX_LENGTH")
+        }
         return text
     }
 
@@ -132,8 +177,11 @@ struct FieldReader {
     /// An int64 sent as a decimal string, as Wix's JSON mapping requires.
     mutating func int64String(_ field: String) -> String? {
         guard let value = object[field], !(value is NSNull) else { return nil }
-        guard let text = value as? String, !text.isEmpty, text.allSatisfy(\.isASCII), Int64(text).map({ $0 >= 0 }) == true else {
-            violation(field, "must be a non-negative int64 written as a decimal string, like \"2608831\"", rule: "FORMAT")
+        guard let text = value as? String, !text.isEmpty, text.allSatisfy(\.isASCII),
+            Int64(text).map({ $0 >= 0 }) == true
+        else {
+            violation(
+                field, "must be a non-negative int64 written as a decimal string, like \"2608831\"", rule: "FORMAT")
             return nil
         }
         return text
@@ -145,7 +193,9 @@ struct FieldReader {
             violation(field, "must be an array of strings", rule: "FORMAT")
             return nil
         }
-        if items.count > maxItems { violation(field, "must have at most \(maxItems) items, got \(items.count)", rule: "MAX_ITEMS") }
+        if items.count > maxItems {
+            violation(field, "must have at most \(maxItems) items, got \(items.count)", rule: "MAX_ITEMS")
+        }
         for (index, item) in items.enumerated() where item.count > maxLength {
             violation("\(field)[\(index)]", "must be at most \(maxLength) characters", rule: "MAX_LENGTH")
         }
@@ -161,7 +211,9 @@ struct FieldReader {
         var nested = FieldReader(info)
         let origin = nested.string("origin", maxLength: 100)
         let ids = nested.strings("externalIds", maxItems: 100, maxLength: 200)
-        violations += nested.violations.map { .init(field: "externalInfo.\($0.field)", description: $0.description, violatedRule: $0.violatedRule) }
+        violations += nested.violations.map {
+            .init(field: "externalInfo.\($0.field)", description: $0.description, violatedRule: $0.violatedRule)
+        }
         return (origin, ids)
     }
 }

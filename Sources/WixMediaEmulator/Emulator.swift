@@ -6,8 +6,8 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
-import UnixSignals
 import Synchronization
+import UnixSignals
 
 /// The Wix Media Manager emulator: a Hummingbird server that answers the documented Media Manager REST paths, the
 /// upload endpoints (plain PUT and tus) and an `/_emulator` admin API, keeping files under a data folder.
@@ -28,31 +28,39 @@ public struct WixMediaEmulator: Sendable {
     public func run(onStarted: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
         let store = try EmulatorStore(directory: configuration.dataDirectory)
         let faults = FaultInjector(settings: configuration.faults)
-        try await run(store: store, faults: faults, counter: RequestCounter(), signals: [.sigint, .sigterm], control: ShutdownControl(), onStarted: onStarted)
+        try await run(
+            store: store, faults: faults, counter: RequestCounter(), signals: [.sigint, .sigterm],
+            control: ShutdownControl(), onStarted: onStarted)
     }
 
     func run(
-        store: EmulatorStore, faults: FaultInjector, counter: RequestCounter, signals: [UnixSignal], control: ShutdownControl,
+        store: EmulatorStore, faults: FaultInjector, counter: RequestCounter, signals: [UnixSignal],
+        control: ShutdownControl,
         onStarted: @escaping @Sendable (String) async -> Void
     ) async throws {
         let base = BaseURLBox(configuration.publicBaseURL ?? "http://\(configuration.host):\(configuration.port)")
         let (jobs, continuation) = AsyncStream.makeStream(of: BackgroundJob.self)
         let routes = EmulatorRoutes(
-            configuration: configuration, store: store, faults: faults, counter: counter, base: base, jobs: continuation, logger: logger)
+            configuration: configuration, store: store, faults: faults, counter: counter, base: base,
+            jobs: continuation, logger: logger)
         var serverLogger = logger
         serverLogger.logLevel = min(logger.logLevel, .warning) == logger.logLevel ? logger.logLevel : .warning
         let publicBaseURL = configuration.publicBaseURL
         let host = configuration.host
         let app = Application(
             router: routes.buildRouter(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wix-media-emulator"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "wix-media-emulator"),
             onServerRunning: { channel in
                 if publicBaseURL == nil, let port = channel.localAddress?.port { base.set("http://\(host):\(port)") }
                 await onStarted(base.url)
             },
             logger: serverLogger)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
-                redirectConfiguration: .follow(max: 5, allowCycles: false), timeout: .init(connect: .seconds(3), read: .seconds(60))))
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(
+                redirectConfiguration: .follow(max: 5, allowCycles: false),
+                timeout: .init(connect: .seconds(3), read: .seconds(60))))
         defer { continuation.finish() }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -68,17 +76,23 @@ public struct WixMediaEmulator: Sendable {
                             running += 1
                             imports.addTask {
                                 switch job {
-                                case .importFile(let id, let url, let headers): await routes.runImport(id: id, url: url, headers: headers, client: client)
+                                case .importFile(let id, let url, let headers):
+                                    await routes.runImport(id: id, url: url, headers: headers, client: client)
                                 }
                             }
                         }
                     }
                 }
-                group.addTask { await WebhookNotifier(configuration: configuration, store: store, base: base, client: client, logger: logger).run() }
+                group.addTask {
+                    await WebhookNotifier(
+                        configuration: configuration, store: store, base: base, client: client, logger: logger
+                    ).run()
+                }
                 // The server runs until a signal or ``RunningEmulator/stop()`` shuts it down gracefully; the background
                 // workers stop with it.
                 defer { group.cancelAll() }
-                let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: signals, logger: logger))
+                let services = ServiceGroup(
+                    configuration: .init(services: [app], gracefulShutdownSignals: signals, logger: logger))
                 await control.attach(services)
                 try await services.run()
             }
@@ -90,7 +104,9 @@ public struct WixMediaEmulator: Sendable {
     }
 
     /// Starts the emulator in this process and returns once it accepts connections (port 0 picks a free port).
-    public static func start(_ configuration: EmulatorConfiguration, logger: Logger = Logger(label: "wix-media-emulator")) async throws -> RunningEmulator {
+    public static func start(
+        _ configuration: EmulatorConfiguration, logger: Logger = Logger(label: "wix-media-emulator")
+    ) async throws -> RunningEmulator {
         let emulator = WixMediaEmulator(configuration: configuration, logger: logger)
         let store = try EmulatorStore(directory: configuration.dataDirectory)
         let faults = FaultInjector(settings: configuration.faults)
@@ -99,7 +115,9 @@ public struct WixMediaEmulator: Sendable {
         let (started, continuation) = AsyncStream.makeStream(of: String.self)
         let task = Task {
             do {
-                try await emulator.run(store: store, faults: faults, counter: counter, signals: [], control: control) { url in continuation.yield(url) }
+                try await emulator.run(store: store, faults: faults, counter: counter, signals: [], control: control) {
+                    url in continuation.yield(url)
+                }
             } catch {
                 logger.error("emulator stopped: \(error)")
             }
@@ -107,7 +125,8 @@ public struct WixMediaEmulator: Sendable {
         }
         var iterator = started.makeAsyncIterator()
         guard let url = await iterator.next() else { throw EmulatorStartError() }
-        return RunningEmulator(baseURL: url, task: task, control: control, store: store, faults: faults, counter: counter)
+        return RunningEmulator(
+            baseURL: url, task: task, control: control, store: store, faults: faults, counter: counter)
     }
 }
 
@@ -126,7 +145,10 @@ public final class RunningEmulator: Sendable {
     let faults: FaultInjector
     let counter: RequestCounter
 
-    init(baseURL: String, task: Task<Void, Never>, control: ShutdownControl, store: EmulatorStore, faults: FaultInjector, counter: RequestCounter) {
+    init(
+        baseURL: String, task: Task<Void, Never>, control: ShutdownControl, store: EmulatorStore, faults: FaultInjector,
+        counter: RequestCounter
+    ) {
         self.baseURL = baseURL
         self.task = task
         self.control = control
@@ -197,21 +219,32 @@ struct WebhookNotifier: Sendable {
     func deliver(_ file: StoredFile, to target: String, now: Date) async -> Bool {
         let ready = file.outcome == "READY"
         let slug = ready ? "file_ready" : "file_failed"
-        let externalInfo: [String: Any] = ["origin": file.externalOrigin ?? NSNull(), "externalIds": file.externalIds ?? []]
-        let body: [String: Any] = ready
-            ? ["file": DescriptorRenderer(baseURL: base.url).file(file, now: now), "externalInfo": externalInfo, "triggeredByUndelete": false]
+        let externalInfo: [String: Any] = [
+            "origin": file.externalOrigin ?? NSNull(), "externalIds": file.externalIds ?? [],
+        ]
+        let body: [String: Any] =
+            ready
+            ? [
+                "file": DescriptorRenderer(baseURL: base.url).file(file, now: now), "externalInfo": externalInfo,
+                "triggeredByUndelete": false,
+            ]
             : ["externalInfo": externalInfo]
         let event: [String: Any] = [
-            "id": UUID().uuidString.lowercased(), "entityFqdn": "wix.media.site_media.v1.file_descriptor", "slug": slug, "entityId": file.id,
-            "eventTime": DescriptorRenderer.date(now), "triggeredByAnonymizeRequest": false, "actionEvent": ["body": body],
+            "id": UUID().uuidString.lowercased(), "entityFqdn": "wix.media.site_media.v1.file_descriptor", "slug": slug,
+            "entityId": file.id,
+            "eventTime": DescriptorRenderer.date(now), "triggeredByAnonymizeRequest": false,
+            "actionEvent": ["body": body],
         ]
-        guard let eventData = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys]) else { return true }
+        guard let eventData = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys]) else {
+            return true
+        }
         let envelope: [String: Any] = [
             "instanceId": configuration.siteID, "eventType": "wix.media.site_media.v1.file_descriptor_\(slug)",
             "identity": ["identityType": "APP"], "data": String(decoding: eventData, as: UTF8.self),
         ]
         guard let envelopeData = try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys]),
-            let payload = try? JSONSerialization.data(withJSONObject: ["data": String(decoding: envelopeData, as: UTF8.self)], options: [.sortedKeys])
+            let payload = try? JSONSerialization.data(
+                withJSONObject: ["data": String(decoding: envelopeData, as: UTF8.self)], options: [.sortedKeys])
         else { return true }
         let header = UploadToken.base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
         let signingInput = header + "." + UploadToken.base64URL(payload)

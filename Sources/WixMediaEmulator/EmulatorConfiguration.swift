@@ -41,10 +41,12 @@ public struct EmulatorConfiguration: Sendable {
 
     /// Creates a configuration with the defaults the README documents.
     public init(
-        apiKey: String = "emulator-api-key", siteID: String = "emulator-site-id", dataDirectory: String, host: String = "127.0.0.1",
+        apiKey: String = "emulator-api-key", siteID: String = "emulator-site-id", dataDirectory: String,
+        host: String = "127.0.0.1",
         port: Int = 8787, publicBaseURL: String? = nil, uploadURLLifetime: Duration = .seconds(86_400),
         resumableTokenLifetime: Duration = .seconds(7 * 86_400), imageProcessingDelay: Duration = .zero,
-        mediaProcessingDelay: Duration = .seconds(2), otherProcessingDelay: Duration = .zero, faults: FaultSettings = FaultSettings(),
+        mediaProcessingDelay: Duration = .seconds(2), otherProcessingDelay: Duration = .zero,
+        faults: FaultSettings = FaultSettings(),
         webhookURL: String? = nil, maxUploadBytes: Int64 = 8 << 30
     ) {
         self.apiKey = apiKey
@@ -122,8 +124,10 @@ public struct FaultSettings: Sendable, Codable, Hashable {
 
     /// No faults.
     public init(
-        serverErrorRate: Double = 0, rateLimitRate: Double = 0, connectionResetRate: Double = 0, processingFailureRate: Double = 0,
-        latencyMilliseconds: Int = 0, requestsPerMinute: Int? = nil, retryAfterSeconds: Int = 1, seed: UInt64 = 1, lostResponseRate: Double = 0
+        serverErrorRate: Double = 0, rateLimitRate: Double = 0, connectionResetRate: Double = 0,
+        processingFailureRate: Double = 0,
+        latencyMilliseconds: Int = 0, requestsPerMinute: Int? = nil, retryAfterSeconds: Int = 1, seed: UInt64 = 1,
+        lostResponseRate: Double = 0
     ) {
         self.serverErrorRate = serverErrorRate
         self.rateLimitRate = rateLimitRate
@@ -137,8 +141,10 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case serverErrorRate, rateLimitRate, connectionResetRate, processingFailureRate, latencyMilliseconds, requestsPerMinute,
-            retryAfterSeconds, seed, lostResponseRate, singleUseUploadURLs, plainExpiredResponse, opaqueHash, strictGetFiles, relativeTusLocation,
+        case serverErrorRate, rateLimitRate, connectionResetRate, processingFailureRate, latencyMilliseconds,
+            requestsPerMinute,
+            retryAfterSeconds, seed, lostResponseRate, singleUseUploadURLs, plainExpiredResponse, opaqueHash,
+            strictGetFiles, relativeTusLocation,
             opaqueCursors, smallestRenditionFirst, ignoreResumableExternalInfo, strict, rateLimitWindowSeconds
     }
 
@@ -167,18 +173,25 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = FaultSettings()
-        serverErrorRate = try container.decodeIfPresent(Double.self, forKey: .serverErrorRate) ?? defaults.serverErrorRate
+        serverErrorRate =
+            try container.decodeIfPresent(Double.self, forKey: .serverErrorRate) ?? defaults.serverErrorRate
         rateLimitRate = try container.decodeIfPresent(Double.self, forKey: .rateLimitRate) ?? defaults.rateLimitRate
-        connectionResetRate = try container.decodeIfPresent(Double.self, forKey: .connectionResetRate) ?? defaults.connectionResetRate
-        processingFailureRate = try container.decodeIfPresent(Double.self, forKey: .processingFailureRate) ?? defaults.processingFailureRate
-        latencyMilliseconds = try container.decodeIfPresent(Int.self, forKey: .latencyMilliseconds) ?? defaults.latencyMilliseconds
+        connectionResetRate =
+            try container.decodeIfPresent(Double.self, forKey: .connectionResetRate) ?? defaults.connectionResetRate
+        processingFailureRate =
+            try container.decodeIfPresent(Double.self, forKey: .processingFailureRate) ?? defaults.processingFailureRate
+        latencyMilliseconds =
+            try container.decodeIfPresent(Int.self, forKey: .latencyMilliseconds) ?? defaults.latencyMilliseconds
         requestsPerMinute = try container.decodeIfPresent(Int.self, forKey: .requestsPerMinute)
-        retryAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? defaults.retryAfterSeconds
+        retryAfterSeconds =
+            try container.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? defaults.retryAfterSeconds
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
         lostResponseRate = try container.decodeIfPresent(Double.self, forKey: .lostResponseRate) ?? 0
         rateLimitWindowSeconds = try container.decodeIfPresent(Double.self, forKey: .rateLimitWindowSeconds) ?? 60
         if try container.decodeIfPresent(Bool.self, forKey: .strict) == true { makeStrict() }
-        func flag(_ key: CodingKeys, _ current: Bool) throws -> Bool { try container.decodeIfPresent(Bool.self, forKey: key) ?? current }
+        func flag(_ key: CodingKeys, _ current: Bool) throws -> Bool {
+            try container.decodeIfPresent(Bool.self, forKey: key) ?? current
+        }
         singleUseUploadURLs = try flag(.singleUseUploadURLs, singleUseUploadURLs)
         plainExpiredResponse = try flag(.plainExpiredResponse, plainExpiredResponse)
         opaqueHash = try flag(.opaqueHash, opaqueHash)
@@ -187,9 +200,14 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         opaqueCursors = try flag(.opaqueCursors, opaqueCursors)
         smallestRenditionFirst = try flag(.smallestRenditionFirst, smallestRenditionFirst)
         ignoreResumableExternalInfo = try flag(.ignoreResumableExternalInfo, ignoreResumableExternalInfo)
-        for (name, rate) in [("serverErrorRate", serverErrorRate), ("rateLimitRate", rateLimitRate), ("connectionResetRate", connectionResetRate), ("processingFailureRate", processingFailureRate), ("lostResponseRate", lostResponseRate)]
+        for (name, rate) in [
+            ("serverErrorRate", serverErrorRate), ("rateLimitRate", rateLimitRate),
+            ("connectionResetRate", connectionResetRate), ("processingFailureRate", processingFailureRate),
+            ("lostResponseRate", lostResponseRate),
+        ]
         where !(0...1).contains(rate) {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(name) must be between 0 and 1"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "\(name) must be between 0 and 1"))
         }
     }
 }

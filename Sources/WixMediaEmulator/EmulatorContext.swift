@@ -45,7 +45,9 @@ struct FaultMiddleware: RouterMiddleware {
     let faults: FaultInjector
     let counter: RequestCounter
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let path = request.uri.path
         let route = Self.routeName(path)
         let faultable = path.hasPrefix("/site-media/") || path.hasPrefix("/upload/")
@@ -60,11 +62,14 @@ struct FaultMiddleware: RouterMiddleware {
             case .serverError(let status):
                 counter.record("\(request.method) \(route) \(status)")
                 throw WixError(
-                    status: .init(code: status), message: status == 503 ? "Service temporarily unavailable (injected fault)" : "Internal error (injected fault)",
+                    status: .init(code: status),
+                    message: status == 503
+                        ? "Service temporarily unavailable (injected fault)" : "Internal error (injected fault)",
                     code: status == 503 ? "UNAVAILABLE" : "INTERNAL")
             case .rateLimited(let retryAfter):
                 counter.record("\(request.method) \(route) 429")
-                var error = WixError(status: .tooManyRequests, message: "Too many requests, retry later", code: "RESOURCE_EXHAUSTED")
+                var error = WixError(
+                    status: .tooManyRequests, message: "Too many requests, retry later", code: "RESOURCE_EXHAUSTED")
                 error.headers[.retryAfter] = String(retryAfter)
                 throw error
             }
@@ -88,8 +93,12 @@ struct FaultMiddleware: RouterMiddleware {
         if path.hasPrefix("/upload/") && path != "/upload/tus" { return "/upload/*" }
         if path.hasPrefix("/media/") || path.hasPrefix("/video/") { return "/media/*" }
         if path.hasPrefix("/site-media/v1/folders/") { return "/site-media/v1/folders/*" }
-        let known = ["generate-upload-url", "generate-resumable-upload-url", "import", "get-file-by-id", "get-files", "search"]
-        if path.hasPrefix("/site-media/v1/files/"), !known.contains(String(path.dropFirst("/site-media/v1/files/".count))) {
+        let known = [
+            "generate-upload-url", "generate-resumable-upload-url", "import", "get-file-by-id", "get-files", "search",
+        ]
+        if path.hasPrefix("/site-media/v1/files/"),
+            !known.contains(String(path.dropFirst("/site-media/v1/files/".count)))
+        {
             return "/site-media/v1/files/*"
         }
         return path

@@ -84,7 +84,9 @@ actor EmulatorStore {
             try manager.createDirectory(atPath: directory + "/" + folder, withIntermediateDirectories: true)
         }
         let keyPath = directory + "/signing-key"
-        if let existing = try? String(contentsOfFile: keyPath, encoding: .utf8), let data = Data(base64Encoded: existing.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 {
+        if let existing = try? String(contentsOfFile: keyPath, encoding: .utf8),
+            let data = Data(base64Encoded: existing.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32
+        {
             signingKeyBytes = Array(data)
         } else {
             let key = SymmetricKey(size: .bits256)
@@ -96,14 +98,28 @@ actor EmulatorStore {
         var files: [String: StoredFile] = [:]
         var folders: [String: StoredFolder] = [:]
         var uploads: [String: TusUpload] = [:]
-        for name in (try? manager.contentsOfDirectory(atPath: directory + "/files")) ?? [] where name.hasSuffix(".json") {
-            if let data = manager.contents(atPath: directory + "/files/" + name), let file = try? decoder.decode(StoredFile.self, from: data) { files[file.id] = file }
+        for name in (try? manager.contentsOfDirectory(atPath: directory + "/files")) ?? [] where name.hasSuffix(".json")
+        {
+            if let data = manager.contents(atPath: directory + "/files/" + name),
+                let file = try? decoder.decode(StoredFile.self, from: data)
+            {
+                files[file.id] = file
+            }
         }
-        for name in (try? manager.contentsOfDirectory(atPath: directory + "/folders")) ?? [] where name.hasSuffix(".json") {
-            if let data = manager.contents(atPath: directory + "/folders/" + name), let folder = try? decoder.decode(StoredFolder.self, from: data) { folders[folder.id] = folder }
+        for name in (try? manager.contentsOfDirectory(atPath: directory + "/folders")) ?? []
+        where name.hasSuffix(".json") {
+            if let data = manager.contents(atPath: directory + "/folders/" + name),
+                let folder = try? decoder.decode(StoredFolder.self, from: data)
+            {
+                folders[folder.id] = folder
+            }
         }
         for name in (try? manager.contentsOfDirectory(atPath: directory + "/tus")) ?? [] where name.hasSuffix(".json") {
-            if let data = manager.contents(atPath: directory + "/tus/" + name), let upload = try? decoder.decode(TusUpload.self, from: data) { uploads[upload.id] = upload }
+            if let data = manager.contents(atPath: directory + "/tus/" + name),
+                let upload = try? decoder.decode(TusUpload.self, from: data)
+            {
+                uploads[upload.id] = upload
+            }
         }
         self.files = files
         self.folders = folders
@@ -150,7 +166,8 @@ actor EmulatorStore {
     /// Creates a folder.
     func createFolder(displayName: String, parent: String, now: Date) throws -> StoredFolder {
         let folder = StoredFolder(
-            id: Self.hexID(), displayName: displayName, parentFolderId: parent, createdDate: now, updatedDate: now, state: "OK")
+            id: Self.hexID(), displayName: displayName, parentFolderId: parent, createdDate: now, updatedDate: now,
+            state: "OK")
         folders[folder.id] = folder
         try persist(folder, to: "folders/\(folder.id).json")
         return folder
@@ -160,7 +177,9 @@ actor EmulatorStore {
     func folder(forPath path: String, under parent: String, now: Date) throws -> String {
         var current = parent
         for name in path.split(separator: "/").map(String.init) where !name.isEmpty {
-            if let existing = folders.values.first(where: { $0.parentFolderId == current && $0.displayName == name && $0.state == "OK" }) {
+            if let existing = folders.values.first(where: {
+                $0.parentFolderId == current && $0.displayName == name && $0.state == "OK"
+            }) {
                 current = existing.id
             } else {
                 current = try createFolder(displayName: name, parent: current, now: now).id
@@ -233,7 +252,8 @@ actor EmulatorStore {
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot write \(path): \(reason)"])
+            throw CocoaError(
+                .fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot write \(path): \(reason)"])
         }
     }
 

@@ -56,7 +56,9 @@ actor FaultInjector {
             alternate.toggle()
             return .serverError(alternate ? 500 : 503)
         }
-        if settings.rateLimitRate > 0, roll() < settings.rateLimitRate { return .rateLimited(retryAfter: settings.retryAfterSeconds) }
+        if settings.rateLimitRate > 0, roll() < settings.rateLimitRate {
+            return .rateLimited(retryAfter: settings.retryAfterSeconds)
+        }
         return .proceed
     }
 

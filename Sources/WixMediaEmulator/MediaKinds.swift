@@ -11,11 +11,16 @@ enum MediaKinds {
         if lowered.hasPrefix("video/") || lowered == "application/mxf" { return "VIDEO" }
         if lowered.hasPrefix("audio/") { return "AUDIO" }
         if lowered.hasPrefix("model/") { return "MODEL3D" }
-        if ["application/zip", "application/x-rar", "application/vnd.rar", "application/x-tar", "application/gzip", "application/x-7z-compressed", "application/java-archive"].contains(lowered) {
+        if [
+            "application/zip", "application/x-rar", "application/vnd.rar", "application/x-tar", "application/gzip",
+            "application/x-7z-compressed", "application/java-archive",
+        ].contains(lowered) {
             return "ARCHIVE"
         }
-        if lowered.hasPrefix("text/") || lowered.hasPrefix("application/pdf") || lowered.contains("officedocument") || lowered.contains("opendocument")
-            || lowered.hasPrefix("application/vnd.ms-") || lowered == "application/msword" || lowered == "application/json" || lowered == "application/rtf"
+        if lowered.hasPrefix("text/") || lowered.hasPrefix("application/pdf") || lowered.contains("officedocument")
+            || lowered.contains("opendocument")
+            || lowered.hasPrefix("application/vnd.ms-") || lowered == "application/msword"
+            || lowered == "application/json" || lowered == "application/rtf"
             || lowered == "application/epub+zip" || lowered == "application/postscript"
         {
             return "DOCUMENT"
@@ -26,9 +31,12 @@ enum MediaKinds {
     /// The extension file ids end with.
     static func fileExtension(mime: String, fileName: String?) -> String {
         let known: [String: String] = [
-            "image/jpeg": "jpeg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "image/heic": "heic", "image/heif": "heif",
-            "image/avif": "avif", "image/tiff": "tiff", "image/bmp": "bmp", "image/svg+xml": "svg", "video/mp4": "mp4", "video/quicktime": "mov",
-            "audio/mpeg": "mp3", "application/pdf": "pdf", "application/zip": "zip", "text/csv": "csv", "text/plain": "txt", "application/json": "json",
+            "image/jpeg": "jpeg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "image/heic": "heic",
+            "image/heif": "heif",
+            "image/avif": "avif", "image/tiff": "tiff", "image/bmp": "bmp", "image/svg+xml": "svg", "video/mp4": "mp4",
+            "video/quicktime": "mov",
+            "audio/mpeg": "mp3", "application/pdf": "pdf", "application/zip": "zip", "text/csv": "csv",
+            "text/plain": "txt", "application/json": "json",
         ]
         if let ext = known[mime.lowercased()] { return ext }
         if let fileName, let dot = fileName.lastIndex(of: "."), dot != fileName.startIndex {
@@ -43,10 +51,14 @@ enum MediaKinds {
         guard let fileName, let dot = fileName.lastIndex(of: ".") else { return nil }
         let ext = fileName[fileName.index(after: dot)...].lowercased()
         let table: [String: String] = [
-            "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp", "heic": "image/heic",
-            "heif": "image/heif", "avif": "image/avif", "tif": "image/tiff", "tiff": "image/tiff", "bmp": "image/bmp", "svg": "image/svg+xml",
-            "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska", "mp3": "audio/mpeg", "wav": "audio/wav",
-            "pdf": "application/pdf", "zip": "application/zip", "csv": "text/csv", "txt": "text/plain", "json": "application/json",
+            "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
+            "heic": "image/heic",
+            "heif": "image/heif", "avif": "image/avif", "tif": "image/tiff", "tiff": "image/tiff", "bmp": "image/bmp",
+            "svg": "image/svg+xml",
+            "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska",
+            "mp3": "audio/mpeg", "wav": "audio/wav",
+            "pdf": "application/pdf", "zip": "application/zip", "csv": "text/csv", "txt": "text/plain",
+            "json": "application/json",
         ]
         return table[ext]
     }
@@ -69,14 +81,20 @@ enum MediaKinds {
             let bytes = Array(text.utf8)
             return head.count >= offset + bytes.count && head[offset..<(offset + bytes.count)].elementsEqual(bytes)
         }
-        if starts("ftyp", at: 4) { return starts("qt  ", at: 8) ? "video/quicktime" : (starts("3gp", at: 8) ? "video/3gpp" : "video/mp4") }
+        if starts("ftyp", at: 4) {
+            return starts("qt  ", at: 8) ? "video/quicktime" : (starts("3gp", at: 8) ? "video/3gpp" : "video/mp4")
+        }
         if head.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "video/webm" }
         if starts("ID3") || head.starts(with: [0xFF, 0xFB]) || head.starts(with: [0xFF, 0xF3]) { return "audio/mpeg" }
         if starts("RIFF") && starts("WAVE", at: 8) { return "audio/wav" }
         if starts("RIFF") && starts("AVI ", at: 8) { return "video/x-msvideo" }
         if starts("%PDF-") { return "application/pdf" }
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return "application/zip" }
-        if starts("<svg") || starts("<?xml") && String(decoding: head, as: UTF8.self).contains("<svg") { return "image/svg+xml" }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+            return "application/zip"
+        }
+        if starts("<svg") || starts("<?xml") && String(decoding: head, as: UTF8.self).contains("<svg") {
+            return "image/svg+xml"
+        }
         return nil
     }
 
@@ -87,7 +105,9 @@ enum MediaKinds {
         let sniffed = sniff(head)
         switch declaredType {
         case "IMAGE", "VECTOR", "VIDEO", "AUDIO":
-            guard let sniffed else { return "the file's bytes are not \(declaredType.lowercased()) data (declared \(declared))" }
+            guard let sniffed else {
+                return "the file's bytes are not \(declaredType.lowercased()) data (declared \(declared))"
+            }
             if mediaType(for: sniffed) != declaredType && !(declaredType == "AUDIO" && sniffed.hasPrefix("video/mp4")) {
                 return "the file's bytes are \(sniffed), not \(declared)"
             }

@@ -21,7 +21,9 @@ extension EmulatorRoutes {
         }
         folders.get { request, _ in
             let parent = request.uri.queryParameters.get("parentFolderId") ?? "media-root"
-            let list = await store.allFolders().filter { $0.parentFolderId == parent && $0.state == "OK" }.sorted { $0.createdDate < $1.createdDate }
+            let list = await store.allFolders().filter { $0.parentFolderId == parent && $0.state == "OK" }.sorted {
+                $0.createdDate < $1.createdDate
+            }
             return json(["folders": list.map(renderer.folder), "nextCursor": ["cursors": ["next": NSNull()]]])
         }
         return folders
@@ -62,7 +64,9 @@ extension EmulatorRoutes {
         let name = fields.string("displayName", required: true, maxLength: 200)
         let parent = fields.string("parentFolderId", maxLength: 100) ?? "media-root"
         guard fields.violations.isEmpty, let name else { throw WixError.invalid(fields.violations) }
-        guard await store.folderExists(parent) else { throw WixError(status: .notFound, message: "Folder \(parent) not found", code: "FOLDER_NOT_FOUND") }
+        guard await store.folderExists(parent) else {
+            throw WixError(status: .notFound, message: "Folder \(parent) not found", code: "FOLDER_NOT_FOUND")
+        }
         let folder = try await store.createFolder(displayName: name, parent: parent, now: Date())
         return json(["folder": renderer.folder(folder)])
     }
@@ -73,14 +77,16 @@ extension EmulatorRoutes {
         guard let file = await store.file(id), file.blob != nil, file.state == "OK" else { throw HTTPError(.notFound) }
         guard !file.isPrivate else { throw HTTPError(.forbidden, message: "private file") }
         let body = try await FileIO().loadFile(path: store.blobPath(id), context: context)
-        return Response(status: .ok, headers: [.contentType: file.mimeType, .contentLength: String(file.sizeInBytes)], body: body)
+        return Response(
+            status: .ok, headers: [.contentType: file.mimeType, .contentLength: String(file.sizeInBytes)], body: body)
     }
 
     // MARK: Admin
 
     /// One stored file as the admin listing shows it.
     struct AdminFile: Encodable {
-        var id, displayName, mimeType, mediaType, sizeInBytes, md5, sha256, operationStatus, parentFolderId, createdDate, state: String
+        var id, displayName, mimeType, mediaType, sizeInBytes, md5, sha256, operationStatus, parentFolderId,
+            createdDate, state: String
         var failureReason, sourceUrl, externalOrigin: String?
         var externalIds: [String]?
         var labels: [String]
@@ -90,13 +96,19 @@ extension EmulatorRoutes {
 
     func adminFiles() async throws -> Response {
         let now = Date()
-        let files = await store.allFiles().sorted { $0.createdDate == $1.createdDate ? $0.id < $1.id : $0.createdDate < $1.createdDate }
+        let files = await store.allFiles().sorted {
+            $0.createdDate == $1.createdDate ? $0.id < $1.id : $0.createdDate < $1.createdDate
+        }
         let rows = files.map { file in
             AdminFile(
-                id: file.id, displayName: file.displayName, mimeType: file.mimeType, mediaType: file.mediaType, sizeInBytes: String(file.sizeInBytes),
-                md5: file.hash, sha256: file.sha256, operationStatus: file.operationStatus(at: now), parentFolderId: file.parentFolderId,
-                createdDate: DescriptorRenderer.date(file.createdDate), state: file.state, failureReason: file.failureReason, sourceUrl: file.sourceUrl,
-                externalOrigin: file.externalOrigin, externalIds: file.externalIds, labels: file.labels, private: file.isPrivate, width: file.width,
+                id: file.id, displayName: file.displayName, mimeType: file.mimeType, mediaType: file.mediaType,
+                sizeInBytes: String(file.sizeInBytes),
+                md5: file.hash, sha256: file.sha256, operationStatus: file.operationStatus(at: now),
+                parentFolderId: file.parentFolderId,
+                createdDate: DescriptorRenderer.date(file.createdDate), state: file.state,
+                failureReason: file.failureReason, sourceUrl: file.sourceUrl,
+                externalOrigin: file.externalOrigin, externalIds: file.externalIds, labels: file.labels,
+                private: file.isPrivate, width: file.width,
                 height: file.height)
         }
         struct Listing: Encodable {

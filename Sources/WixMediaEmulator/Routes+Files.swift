@@ -13,8 +13,12 @@ extension EmulatorRoutes {
     /// `/site-media/v1/files`: upload URLs, import, descriptors, listing.
     func fileRoutes() -> RouteCollection<EmulatorRequestContext> {
         let files = RouteCollection(context: EmulatorRequestContext.self)
-        files.post("generate-upload-url") { request, context in try await generateUploadURL(request, context, resumable: false) }
-        files.post("generate-resumable-upload-url") { request, context in try await generateUploadURL(request, context, resumable: true) }
+        files.post("generate-upload-url") { request, context in
+            try await generateUploadURL(request, context, resumable: false)
+        }
+        files.post("generate-resumable-upload-url") { request, context in
+            try await generateUploadURL(request, context, resumable: true)
+        }
         files.post("import") { request, context in try await importFile(request, context) }
         files.get("get-file-by-id") { request, _ in
             guard let fileID = request.uri.queryParameters.get("fileId"), !fileID.isEmpty else {
@@ -37,7 +41,9 @@ extension EmulatorRoutes {
 
     // MARK: Generate upload URL (§1, §3)
 
-    func generateUploadURL(_ request: Request, _ context: EmulatorRequestContext, resumable: Bool) async throws -> Response {
+    func generateUploadURL(
+        _ request: Request, _ context: EmulatorRequestContext, resumable: Bool
+    ) async throws -> Response {
         var fields = FieldReader(try await jsonObject(request, context))
         let mimeType = fields.string("mimeType", required: true, maxLength: 100)
         let fileName = fields.string("fileName", maxLength: 200)
@@ -61,10 +67,14 @@ extension EmulatorRoutes {
         let lifetime = resumable ? configuration.resumableTokenLifetime : configuration.uploadURLLifetime
         let fileID = Self.fileID(siteID: configuration.siteID, mime: mimeType, fileName: fileName)
         let token = UploadToken(
-            jti: UUID().uuidString.lowercased(), aud: "urn:service:upload", iss: "urn:app:wix-media-emulator", iat: Int64(now.timeIntervalSince1970),
-            exp: Int64(now.timeIntervalSince1970 + lifetime.seconds), path: "media/\(fileID)", fileId: fileID, mimeType: mimeType,
-            fileName: fileName, sizeInBytes: sizeInBytes, parentFolderId: parent, filePath: filePath, labels: labels, private: isPrivate,
-            externalOrigin: external.origin, externalIds: external.ids, siteId: configuration.siteID, acl: isPrivate ? "private" : "public",
+            jti: UUID().uuidString.lowercased(), aud: "urn:service:upload", iss: "urn:app:wix-media-emulator",
+            iat: Int64(now.timeIntervalSince1970),
+            exp: Int64(now.timeIntervalSince1970 + lifetime.seconds), path: "media/\(fileID)", fileId: fileID,
+            mimeType: mimeType,
+            fileName: fileName, sizeInBytes: sizeInBytes, parentFolderId: parent, filePath: filePath, labels: labels,
+            private: isPrivate,
+            externalOrigin: external.origin, externalIds: external.ids, siteId: configuration.siteID,
+            acl: isPrivate ? "private" : "public",
             protocol: resumable ? "tus" : nil)
         let encoded = try token.encoded(secret: store.signingKey)
         if resumable {
@@ -111,7 +121,9 @@ extension EmulatorRoutes {
         let filePath = fields.string("filePath", maxLength: 100)
         let external = fields.externalInfo()
         let urlHeaders = (object["urlHeaders"] as? [String: String]) ?? [:]
-        if let url, !url.isEmpty, !(url.hasPrefix("http://") || url.hasPrefix("https://")) || URL(string: url)?.host == nil {
+        if let url, !url.isEmpty,
+            !(url.hasPrefix("http://") || url.hasPrefix("https://")) || URL(string: url)?.host == nil
+        {
             fields.violation("url", "must be a public http(s) URL", rule: "FORMAT")
         }
         let mediaTypes = ["UNKNOWN", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "VECTOR", "ARCHIVE", "MODEL3D", "OTHER"]
@@ -123,19 +135,24 @@ extension EmulatorRoutes {
         let name = Self.displayName(displayName ?? pathName ?? "imported")
         guard let mime = mimeType ?? MediaKinds.mime(forFileName: name) ?? MediaKinds.mime(forFileName: pathName) else {
             throw WixError(
-                status: .badRequest, message: "Cannot tell the file type: send mimeType, or a displayName or URL with an extension",
+                status: .badRequest,
+                message: "Cannot tell the file type: send mimeType, or a displayName or URL with an extension",
                 code: "UNKNOWN_FILE_TYPE")
         }
         if let mediaType, mediaType != "UNKNOWN", MediaKinds.mediaType(for: mime) != mediaType {
-            throw WixError.invalid(field: "mediaType", "\(mediaType) does not match the file type \(mime)", rule: "FORMAT")
+            throw WixError.invalid(
+                field: "mediaType", "\(mediaType) does not match the file type \(mime)", rule: "FORMAT")
         }
         let parent = try await resolveFolder(parentFolderId: parentFolderId, filePath: filePath)
         let now = Date()
         let id = Self.fileID(siteID: configuration.siteID, mime: mime, fileName: name)
         let file = StoredFile(
-            id: id, displayName: name, parentFolderId: parent, mimeType: mime, mediaType: MediaKinds.mediaType(for: mime), hash: "", sha256: "",
-            sizeInBytes: 0, isPrivate: isPrivate, labels: labels, siteId: configuration.siteID, createdDate: now, updatedDate: now, sourceUrl: url,
-            width: nil, height: nil, state: "OK", readyAt: nil, outcome: "READY", failureReason: nil, externalOrigin: external.origin,
+            id: id, displayName: name, parentFolderId: parent, mimeType: mime,
+            mediaType: MediaKinds.mediaType(for: mime), hash: "", sha256: "",
+            sizeInBytes: 0, isPrivate: isPrivate, labels: labels, siteId: configuration.siteID, createdDate: now,
+            updatedDate: now, sourceUrl: url,
+            width: nil, height: nil, state: "OK", readyAt: nil, outcome: "READY", failureReason: nil,
+            externalOrigin: external.origin,
             externalIds: external.ids, blob: nil, notified: configuration.webhookURL == nil)
         try await store.put(file)
         jobs.yield(.importFile(id: id, url: url, headers: urlHeaders))
@@ -151,11 +168,15 @@ extension EmulatorRoutes {
             var request = HTTPClientRequest(url: url)
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             let response = try await client.execute(request, timeout: .seconds(60))
-            guard (200..<300).contains(response.status.code) else { throw ImportFailure(reason: "the URL answered \(response.status.code)") }
+            guard (200..<300).contains(response.status.code) else {
+                throw ImportFailure(reason: "the URL answered \(response.status.code)")
+            }
             var writer = try BlobWriter(path: temporary)
             for try await buffer in response.body {
                 try writer.write(buffer)
-                if writer.count > configuration.maxUploadBytes { throw ImportFailure(reason: "the file is larger than the emulator's limit") }
+                if writer.count > configuration.maxUploadBytes {
+                    throw ImportFailure(reason: "the file is larger than the emulator's limit")
+                }
             }
             let digest = try writer.finish()
             try FileManager.default.moveItemReplacing(at: temporary, to: store.blobPath(id))
@@ -193,7 +214,10 @@ extension EmulatorRoutes {
         var fields = FieldReader(try await jsonObject(request, context))
         let ids = fields.strings("fileIds", maxItems: 100, maxLength: 1000)
         guard fields.violations.isEmpty, let ids, !ids.isEmpty else {
-            throw WixError.invalid(fields.violations.isEmpty ? [.init(field: "fileIds", description: "is required", violatedRule: "REQUIRED_FIELD")] : fields.violations)
+            throw WixError.invalid(
+                fields.violations.isEmpty
+                    ? [.init(field: "fileIds", description: "is required", violatedRule: "REQUIRED_FIELD")]
+                    : fields.violations)
         }
         let now = Date()
         let renderer = await fileRenderer()
@@ -220,7 +244,9 @@ extension EmulatorRoutes {
         let privateFilter = query.get("private").map { $0 == "true" }
         let limitText = query.get("paging.limit")
         let limit = limitText.flatMap(Int.init) ?? 50
-        guard (1...100).contains(limit) else { throw WixError.invalid(field: "paging.limit", "must be between 1 and 100", rule: "RANGE") }
+        guard (1...100).contains(limit) else {
+            throw WixError.invalid(field: "paging.limit", "must be between 1 and 100", rule: "RANGE")
+        }
         var offset = 0
         let opaque = await faults.settings.opaqueCursors
         if let cursor = Self.formValue(request.uri.query, "paging.cursor"), !cursor.isEmpty {
@@ -232,7 +258,8 @@ extension EmulatorRoutes {
         let field = query.get("sort.fieldName") ?? "updatedDate"
         let descending = (query.get("sort.order") ?? "DESC").uppercased() != "ASC"
         var files = await store.allFiles().filter { file in
-            file.parentFolderId == parent && file.state == "OK" && (mediaTypes.isEmpty || mediaTypes.contains(file.mediaType))
+            file.parentFolderId == parent && file.state == "OK"
+                && (mediaTypes.isEmpty || mediaTypes.contains(file.mediaType))
                 && (privateFilter == nil || privateFilter == file.isPrivate)
         }
         files.sort { a, b in
@@ -241,7 +268,8 @@ extension EmulatorRoutes {
         }
         let page = files.dropFirst(offset).prefix(limit)
         let now = Date()
-        let next: Any = offset + page.count < files.count ? Self.cursor(offset: offset + page.count, opaque: opaque) : NSNull()
+        let next: Any =
+            offset + page.count < files.count ? Self.cursor(offset: offset + page.count, opaque: opaque) : NSNull()
         let renderer = await fileRenderer()
         return json(["files": page.map { renderer.file($0, now: now) }, "nextCursor": ["cursors": ["next": next]]])
     }
@@ -264,7 +292,9 @@ extension EmulatorRoutes {
         guard opaque else { return UploadToken.base64URL(text) }
         var encoded = (Data([0xFB, 0xFF, 0xBF]) + text).base64EncodedString()
         if !encoded.hasSuffix("=") { encoded = (Data([0xFB, 0xFF, 0xBF]) + text + Data([0x20])).base64EncodedString() }
-        if !encoded.hasSuffix("=") { encoded = (Data([0xFB, 0xFF, 0xBF]) + text + Data([0x20, 0x20])).base64EncodedString() }
+        if !encoded.hasSuffix("=") {
+            encoded = (Data([0xFB, 0xFF, 0xBF]) + text + Data([0x20, 0x20])).base64EncodedString()
+        }
         return encoded
     }
 
@@ -294,7 +324,6 @@ extension EmulatorRoutes {
         return a.id < b.id
     }
 
-
     // MARK: Bulk delete
 
     /// `POST /site-media/v1/bulk/files/delete {fileIds, permanent}`: to the trash, or for good. Unknown ids and files
@@ -305,7 +334,10 @@ extension EmulatorRoutes {
         let ids = fields.strings("fileIds", maxItems: 1000, maxLength: 1000)
         let permanent = fields.bool("permanent") ?? false
         guard fields.violations.isEmpty, let ids, !ids.isEmpty else {
-            throw WixError.invalid(fields.violations.isEmpty ? [.init(field: "fileIds", description: "is required", violatedRule: "REQUIRED_FIELD")] : fields.violations)
+            throw WixError.invalid(
+                fields.violations.isEmpty
+                    ? [.init(field: "fileIds", description: "is required", violatedRule: "REQUIRED_FIELD")]
+                    : fields.violations)
         }
         for id in ids { try await store.delete(Self.fileID(fromReference: id), permanently: permanent, now: Date()) }
         return json([:])

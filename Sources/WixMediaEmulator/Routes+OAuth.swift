@@ -19,7 +19,8 @@ struct AccessToken: Codable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let signingInput = header + "." + UploadToken.base64URL(try encoder.encode(self))
-        return signingInput + "." + UploadToken.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: secret)))
+        return signingInput + "."
+            + UploadToken.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: secret)))
     }
 
     /// The token's claims when its signature holds, it is an access token and it has not expired.
@@ -27,8 +28,10 @@ struct AccessToken: Codable, Sendable {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let signature = UploadToken.data(base64URL: String(parts[2])),
             let payload = UploadToken.data(base64URL: String(parts[1])),
-            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data((parts[0] + "." + parts[1]).utf8), using: secret),
-            let claims = try? JSONDecoder().decode(AccessToken.self, from: payload), claims.kind == "access", Int64(now.timeIntervalSince1970) < claims.exp
+            HMAC<SHA256>.isValidAuthenticationCode(
+                signature, authenticating: Data((parts[0] + "." + parts[1]).utf8), using: secret),
+            let claims = try? JSONDecoder().decode(AccessToken.self, from: payload), claims.kind == "access",
+            Int64(now.timeIntervalSince1970) < claims.exp
         else { return nil }
         return claims
     }
@@ -53,12 +56,19 @@ extension EmulatorRoutes {
                 throw WixError.unauthenticated("Invalid app id or app secret")
             }
             guard instance == configuration.instanceID else {
-                throw WixError(status: .notFound, message: "The app is not installed as instance \(instance ?? "")", code: "INSTANCE_NOT_FOUND")
+                throw WixError(
+                    status: .notFound, message: "The app is not installed as instance \(instance ?? "")",
+                    code: "INSTANCE_NOT_FOUND")
             }
             let now = Int64(Date().timeIntervalSince1970)
             let lifetime = Int64(configuration.accessTokenLifetime.seconds)
-            let token = AccessToken(appId: configuration.appID, instanceId: configuration.instanceID, iat: now, exp: now + lifetime, jti: UUID().uuidString)
-            return json(["access_token": try token.encoded(secret: store.signingKey), "token_type": "Bearer", "expires_in": lifetime])
+            let token = AccessToken(
+                appId: configuration.appID, instanceId: configuration.instanceID, iat: now, exp: now + lifetime,
+                jti: UUID().uuidString)
+            return json([
+                "access_token": try token.encoded(secret: store.signingKey), "token_type": "Bearer",
+                "expires_in": lifetime,
+            ])
         }
         return oauth
     }
@@ -71,7 +81,9 @@ struct AuthMiddleware: RouterMiddleware {
     let configuration: EmulatorConfiguration
     let store: EmulatorStore
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard request.uri.path.hasPrefix("/site-media/") else { return try await next(request, context) }
         guard var token = request.headers[.authorization], !token.isEmpty else {
             throw WixError.unauthenticated("Missing Authorization header")
@@ -91,7 +103,9 @@ struct AuthMiddleware: RouterMiddleware {
         guard let site, !site.isEmpty else {
             throw WixError.permissionDenied("Media Manager APIs are site-level: the wix-site-id header is required")
         }
-        guard site == configuration.siteID else { throw WixError.permissionDenied("The API key has no access to site \(site)") }
+        guard site == configuration.siteID else {
+            throw WixError.permissionDenied("The API key has no access to site \(site)")
+        }
         return try await next(request, context)
     }
 }

@@ -24,7 +24,9 @@ extension EmulatorRoutes {
 
     func checkTusVersion(_ request: Request) throws {
         guard request.headers[.tusResumable] == "1.0.0" else {
-            var error = WixError(status: .preconditionFailed, message: "Tus-Resumable: 1.0.0 is required", code: "TUS_VERSION_UNSUPPORTED")
+            var error = WixError(
+                status: .preconditionFailed, message: "Tus-Resumable: 1.0.0 is required",
+                code: "TUS_VERSION_UNSUPPORTED")
             error.headers[.tusVersion] = "1.0.0"
             throw error
         }
@@ -36,7 +38,9 @@ extension EmulatorRoutes {
         for pair in (header ?? "").split(separator: ",") {
             let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 1)
             guard let key = parts.first else { continue }
-            let value = parts.count > 1 ? Data(base64Encoded: String(parts[1])).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""
+            let value =
+                parts.count > 1
+                ? Data(base64Encoded: String(parts[1])).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""
             metadata[String(key)] = value
         }
         return metadata
@@ -45,13 +49,17 @@ extension EmulatorRoutes {
     func tusCreate(_ request: Request) async throws -> Response {
         try checkTusVersion(request)
         if request.headers[.uploadDeferLength] != nil {
-            throw WixError(status: .badRequest, message: "Upload-Defer-Length is not supported; send Upload-Length", code: "TUS_DEFER_UNSUPPORTED")
+            throw WixError(
+                status: .badRequest, message: "Upload-Defer-Length is not supported; send Upload-Length",
+                code: "TUS_DEFER_UNSUPPORTED")
         }
         guard let lengthText = request.headers[.uploadLength], let length = Int64(lengthText), length >= 0 else {
             throw WixError(status: .badRequest, message: "Upload-Length is required", code: "TUS_LENGTH_REQUIRED")
         }
         guard length <= configuration.maxUploadBytes else {
-            throw WixError(status: .contentTooLarge, message: "Upload-Length exceeds Tus-Max-Size \(configuration.maxUploadBytes)", code: "FILE_TOO_LARGE")
+            throw WixError(
+                status: .contentTooLarge, message: "Upload-Length exceeds Tus-Max-Size \(configuration.maxUploadBytes)",
+                code: "FILE_TOO_LARGE")
         }
         let metadata = Self.tusMetadata(request.headers[.uploadMetadata])
         guard let tokenText = metadata["token"], !tokenText.isEmpty else {
@@ -62,7 +70,9 @@ extension EmulatorRoutes {
         if let existing = await store.upload(forToken: tokenText), existing.finalizedFileId != nil {
             throw WixError(status: .conflict, message: "This upload token was already used", code: "ALREADY_EXISTS")
         }
-        let upload = TusUpload(id: EmulatorStore.hexID(), token: tokenText, length: length, metadata: metadata, createdDate: Date(), finalizedFileId: nil)
+        let upload = TusUpload(
+            id: EmulatorStore.hexID(), token: tokenText, length: length, metadata: metadata, createdDate: Date(),
+            finalizedFileId: nil)
         _ = token
         guard FileManager.default.createFile(atPath: store.partialPath(upload.id), contents: nil) else {
             throw WixError(status: .internalServerError, message: "Cannot create the upload's file", code: "INTERNAL")
@@ -71,14 +81,16 @@ extension EmulatorRoutes {
         var headers = Self.tusHeaders
         // `--relative-tus-location`: tus allows a relative Location; the strict reading sends a relative-path
         // reference ("tus/<id>", resolved against the creation URL .../upload/tus per RFC 3986).
-        headers[.location] = await faults.settings.relativeTusLocation ? "tus/\(upload.id)" : "\(base.url)/upload/tus/\(upload.id)"
+        headers[.location] =
+            await faults.settings.relativeTusLocation ? "tus/\(upload.id)" : "\(base.url)/upload/tus/\(upload.id)"
         return Response(status: .created, headers: headers)
     }
 
     func tusUpload(_ context: EmulatorRequestContext) async throws -> TusUpload {
         let id = try context.parameters.require("id")
         guard let upload = await store.upload(id) else {
-            throw WixError(status: .notFound, message: "Upload \(id) not found", code: "NOT_FOUND", headers: Self.tusHeaders)
+            throw WixError(
+                status: .notFound, message: "Upload \(id) not found", code: "NOT_FOUND", headers: Self.tusHeaders)
         }
         _ = try await decodeToken(upload.token, expectTus: true)
         return upload
@@ -97,41 +109,57 @@ extension EmulatorRoutes {
     func tusPatch(_ request: Request, _ context: EmulatorRequestContext) async throws -> Response {
         try checkTusVersion(request)
         guard request.headers[.contentType]?.lowercased() == "application/offset+octet-stream" else {
-            throw WixError(status: .unsupportedMediaType, message: "PATCH needs Content-Type: application/offset+octet-stream", code: "TUS_CONTENT_TYPE", headers: Self.tusHeaders)
+            throw WixError(
+                status: .unsupportedMediaType, message: "PATCH needs Content-Type: application/offset+octet-stream",
+                code: "TUS_CONTENT_TYPE", headers: Self.tusHeaders)
         }
         let upload = try await tusUpload(context)
         guard let offsetText = request.headers[.uploadOffset], let offset = Int64(offsetText) else {
-            throw WixError(status: .badRequest, message: "Upload-Offset is required", code: "TUS_OFFSET_REQUIRED", headers: Self.tusHeaders)
+            throw WixError(
+                status: .badRequest, message: "Upload-Offset is required", code: "TUS_OFFSET_REQUIRED",
+                headers: Self.tusHeaders)
         }
         guard upload.finalizedFileId == nil else {
-            throw WixError(status: .conflict, message: "The upload was already finalized", code: "ALREADY_EXISTS", headers: Self.tusHeaders)
+            throw WixError(
+                status: .conflict, message: "The upload was already finalized", code: "ALREADY_EXISTS",
+                headers: Self.tusHeaders)
         }
         guard await store.beginPatch(upload.id) else {
-            throw WixError(status: .conflict, message: "Another PATCH for this upload is in progress", code: "TUS_LOCKED", headers: Self.tusHeaders)
+            throw WixError(
+                status: .conflict, message: "Another PATCH for this upload is in progress", code: "TUS_LOCKED",
+                headers: Self.tusHeaders)
         }
         let path = store.partialPath(upload.id)
         do {
             let current = fileSize(path)
             guard offset == current else {
-                throw WixError(status: .conflict, message: "Upload-Offset \(offset) does not match the server's offset \(current)", code: "TUS_OFFSET_MISMATCH", headers: Self.tusHeaders)
+                throw WixError(
+                    status: .conflict, message: "Upload-Offset \(offset) does not match the server's offset \(current)",
+                    code: "TUS_OFFSET_MISMATCH", headers: Self.tusHeaders)
             }
             var writer = try BlobWriter(appendingTo: path, size: current, continuing: await store.tusDigest(upload.id))
             let remaining = upload.length - current
             let chunk = request.headers[.contentLength].flatMap { Int64($0) }
             if let chunk, chunk > remaining {
-                throw WixError(status: .contentTooLarge, message: "The chunk goes past Upload-Length", code: "TUS_LENGTH_EXCEEDED", headers: Self.tusHeaders)
+                throw WixError(
+                    status: .contentTooLarge, message: "The chunk goes past Upload-Length", code: "TUS_LENGTH_EXCEEDED",
+                    headers: Self.tusHeaders)
             }
             let resetAt = await faults.resetPoint(expectedBytes: chunk ?? remaining)
             for try await buffer in request.body {
                 if let resetAt, writer.count + Int64(buffer.readableBytes) > resetAt {
                     // The bytes received before the reset stay: tus servers keep partial PATCH data so clients resume.
-                    try writer.write(buffer.getSlice(at: buffer.readerIndex, length: Int(max(0, resetAt - writer.count))) ?? ByteBuffer())
+                    try writer.write(
+                        buffer.getSlice(at: buffer.readerIndex, length: Int(max(0, resetAt - writer.count)))
+                            ?? ByteBuffer())
                     await store.setTusDigest(upload.id, try? writer.finishPartial())
                     await resetConnection(context.channel)
                     throw ConnectionResetFault()
                 }
                 guard writer.count + Int64(buffer.readableBytes) <= remaining else {
-                    throw WixError(status: .contentTooLarge, message: "The chunk goes past Upload-Length", code: "TUS_LENGTH_EXCEEDED", headers: Self.tusHeaders)
+                    throw WixError(
+                        status: .contentTooLarge, message: "The chunk goes past Upload-Length",
+                        code: "TUS_LENGTH_EXCEEDED", headers: Self.tusHeaders)
                 }
                 try writer.write(buffer)
             }
@@ -159,7 +187,8 @@ extension EmulatorRoutes {
         let tokenText = try context.parameters.require("id")
         let token = try await decodeToken(tokenText, expectTus: true)
         guard var upload = await store.upload(forToken: tokenText) else {
-            throw WixError(status: .badRequest, message: "No tus upload was created with this token", code: "UPLOAD_NOT_FOUND")
+            throw WixError(
+                status: .badRequest, message: "No tus upload was created with this token", code: "UPLOAD_NOT_FOUND")
         }
         try await spend(token, for: "finalize")
         if let fileID = upload.finalizedFileId, let file = await store.file(fileID) {
@@ -168,12 +197,18 @@ extension EmulatorRoutes {
         let path = store.partialPath(upload.id)
         let received = fileSize(path)
         guard received == upload.length else {
-            throw WixError(status: .badRequest, message: "The upload is incomplete: \(received) of \(upload.length) bytes received", code: "UPLOAD_INCOMPLETE")
+            throw WixError(
+                status: .badRequest,
+                message: "The upload is incomplete: \(received) of \(upload.length) bytes received",
+                code: "UPLOAD_INCOMPLETE")
         }
-        let digest = try await store.tusDigest(upload.id).flatMap { $0.count == received ? $0.finalized() : nil } ?? hashFile(path)
+        let digest =
+            try await store.tusDigest(upload.id).flatMap { $0.count == received ? $0.finalized() : nil }
+            ?? hashFile(path)
         let fileName = request.uri.queryParameters.get("filename") ?? upload.metadata["filename"]
         let contentType = upload.metadata["contentType"] ?? upload.metadata["filetype"]
-        let file = try await storeUpload(token: token, from: path, digest: digest, contentType: contentType, fileName: fileName)
+        let file = try await storeUpload(
+            token: token, from: path, digest: digest, contentType: contentType, fileName: fileName)
         upload.finalizedFileId = file.id
         try await store.put(upload)
         try await maybeLoseResponse(context)

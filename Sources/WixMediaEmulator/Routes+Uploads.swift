@@ -31,9 +31,13 @@ extension EmulatorRoutes {
         // `--plain-expired-403`: Wix documents no body for upload-host errors; the strict reading gives none.
         let plain = await faults.settings.plainExpiredResponse
         func refused(_ message: String, code: String) -> WixError {
-            plain ? WixError(status: .forbidden, message: "Forbidden", code: nil) : WixError(status: .forbidden, message: message, code: code)
+            plain
+                ? WixError(status: .forbidden, message: "Forbidden", code: nil)
+                : WixError(status: .forbidden, message: message, code: code)
         }
-        switch Result(catching: { () throws(UploadToken.Problem) in try UploadToken.decode(text, secret: store.signingKey, now: Date()) }) {
+        switch Result(catching: { () throws(UploadToken.Problem) in
+            try UploadToken.decode(text, secret: store.signingKey, now: Date())
+        }) {
         case .success(let decoded):
             token = decoded
         case .failure(.expired):
@@ -44,7 +48,10 @@ extension EmulatorRoutes {
             throw refused("The upload token is malformed", code: "INVALID_UPLOAD_TOKEN")
         }
         guard (token.protocol == "tus") == expectTus else {
-            throw WixError.permissionDenied(expectTus ? "This is not a resumable upload token" : "Resumable upload tokens must be used with the tus endpoint")
+            throw WixError.permissionDenied(
+                expectTus
+                    ? "This is not a resumable upload token"
+                    : "Resumable upload tokens must be used with the tus endpoint")
         }
         return token
     }
@@ -72,7 +79,10 @@ extension EmulatorRoutes {
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         let expected = request.headers[.contentLength].flatMap { Int64($0) }
         if let expected, expected > configuration.maxUploadBytes {
-            throw WixError(status: .contentTooLarge, message: "The body is larger than the emulator's limit of \(configuration.maxUploadBytes) bytes", code: "FILE_TOO_LARGE")
+            throw WixError(
+                status: .contentTooLarge,
+                message: "The body is larger than the emulator's limit of \(configuration.maxUploadBytes) bytes",
+                code: "FILE_TOO_LARGE")
         }
         var writer = try BlobWriter(path: temporary)
         let resetAt = await faults.resetPoint(expectedBytes: expected)
@@ -80,13 +90,16 @@ extension EmulatorRoutes {
         let written = try writer.finish()
         let contentType = request.headers[.contentType]
         let file = try await storeUpload(
-            token: token, from: temporary, digest: written, contentType: contentType, fileName: request.uri.queryParameters.get("filename"))
+            token: token, from: temporary, digest: written, contentType: contentType,
+            fileName: request.uri.queryParameters.get("filename"))
         try await maybeLoseResponse(context)
         return json(["file": await fileRenderer().file(file, now: Date())])
     }
 
     /// Streams a body into `writer`, resetting the connection after `resetAt` bytes when a fault asks for it.
-    func receive(_ body: RequestBody, into writer: inout BlobWriter, resetAt: Int64?, context: EmulatorRequestContext) async throws {
+    func receive(
+        _ body: RequestBody, into writer: inout BlobWriter, resetAt: Int64?, context: EmulatorRequestContext
+    ) async throws {
         for try await buffer in body {
             if let resetAt, writer.count + Int64(buffer.readableBytes) > resetAt {
                 let keep = Int(max(0, resetAt - writer.count))
@@ -96,7 +109,9 @@ extension EmulatorRoutes {
             }
             try writer.write(buffer)
             if writer.count > configuration.maxUploadBytes {
-                throw WixError(status: .contentTooLarge, message: "The body is larger than the emulator's limit", code: "FILE_TOO_LARGE")
+                throw WixError(
+                    status: .contentTooLarge, message: "The body is larger than the emulator's limit",
+                    code: "FILE_TOO_LARGE")
             }
         }
     }
@@ -112,20 +127,27 @@ extension EmulatorRoutes {
     /// Turns received bytes into a stored file: display name, MIME (the token's, or sniffed for octet-stream),
     /// content check, dimensions, processing schedule.
     func storeUpload(
-        token: UploadToken, from path: String, digest: (md5: String, sha256: String, count: Int64, head: [UInt8]), contentType: String?, fileName: String?
+        token: UploadToken, from path: String, digest: (md5: String, sha256: String, count: Int64, head: [UInt8]),
+        contentType: String?, fileName: String?
     ) async throws -> StoredFile {
         let now = Date()
         let name = Self.displayName(fileName ?? token.fileName ?? token.fileId)
         var mime = token.mimeType
-        let declared = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let declared = contentType?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
         if token.mimeType == "application/octet-stream" || declared == "application/octet-stream" {
             mime = MediaKinds.sniff(digest.head) ?? MediaKinds.mime(forFileName: name) ?? token.mimeType
         }
         var file = StoredFile(
-            id: token.fileId, displayName: name, parentFolderId: token.parentFolderId, mimeType: mime, mediaType: MediaKinds.mediaType(for: mime),
-            hash: digest.md5, sha256: digest.sha256, sizeInBytes: digest.count, isPrivate: token.private, labels: token.labels, siteId: token.siteId,
-            createdDate: now, updatedDate: now, sourceUrl: nil, width: nil, height: nil, state: "OK", readyAt: nil, outcome: "READY", failureReason: nil,
-            externalOrigin: token.externalOrigin, externalIds: token.externalIds, blob: token.fileId, notified: configuration.webhookURL == nil)
+            id: token.fileId, displayName: name, parentFolderId: token.parentFolderId, mimeType: mime,
+            mediaType: MediaKinds.mediaType(for: mime),
+            hash: digest.md5, sha256: digest.sha256, sizeInBytes: digest.count, isPrivate: token.private,
+            labels: token.labels, siteId: token.siteId,
+            createdDate: now, updatedDate: now, sourceUrl: nil, width: nil, height: nil, state: "OK", readyAt: nil,
+            outcome: "READY", failureReason: nil,
+            externalOrigin: token.externalOrigin, externalIds: token.externalIds, blob: token.fileId,
+            notified: configuration.webhookURL == nil)
         if let existing = await store.file(token.fileId) { file.createdDate = existing.createdDate }
         try FileManager.default.moveItemReplacing(at: path, to: store.blobPath(token.fileId))
         await finishProcessing(&file, head: digest.head, now: now)
@@ -139,11 +161,12 @@ extension EmulatorRoutes {
             file.width = info.size.width
             file.height = info.size.height
         }
-        let delay: Duration = switch file.mediaType {
-        case "IMAGE", "VECTOR": configuration.imageProcessingDelay
-        case "VIDEO", "AUDIO": configuration.mediaProcessingDelay
-        default: configuration.otherProcessingDelay
-        }
+        let delay: Duration =
+            switch file.mediaType {
+            case "IMAGE", "VECTOR": configuration.imageProcessingDelay
+            case "VIDEO", "AUDIO": configuration.mediaProcessingDelay
+            default: configuration.otherProcessingDelay
+            }
         file.readyAt = now.addingTimeInterval(delay.seconds)
         if file.sizeInBytes == 0 {
             file.outcome = "FAILED"
@@ -162,7 +185,8 @@ extension EmulatorRoutes {
     /// A display name from a client-supplied name: no folders, no control characters, at most 200 characters.
     static func displayName(_ name: String) -> String {
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? name
-        let clean = String(last.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }.map(Character.init))
+        let clean = String(
+            last.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }.map(Character.init))
         return clean.isEmpty ? "file" : String(clean.prefix(200))
     }
 

@@ -75,14 +75,19 @@ struct ImportFailure: Error, CustomStringConvertible {
 }
 
 func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    let data =
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        ?? Data("{}".utf8)
+    return Response(
+        status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 
 func encodedJSON(_ value: some Encodable) throws -> Response {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    return Response(
+        status: .ok, headers: [.contentType: "application/json"],
+        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
 }
 
 extension Duration {
@@ -93,6 +98,8 @@ extension Duration {
 extension FileManager {
     /// Moves `source` to `destination`, replacing what is there (rename(2): atomic within one file system).
     func moveItemReplacing(at source: String, to destination: String) throws {
-        guard rename(source, destination) == 0 else { throw EmulatorIOError(path: destination, operation: "rename", code: errno) }
+        guard rename(source, destination) == 0 else {
+            throw EmulatorIOError(path: destination, operation: "rename", code: errno)
+        }
     }
 }

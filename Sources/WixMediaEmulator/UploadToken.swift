@@ -45,11 +45,15 @@ struct UploadToken: Sendable, Codable, Hashable {
 
     static func decode(_ token: String, secret: SymmetricKey, now: Date) throws(Problem) -> UploadToken {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let signature = data(base64URL: String(parts[2])), let payload = data(base64URL: String(parts[1])) else {
+        guard parts.count == 3, let signature = data(base64URL: String(parts[2])),
+            let payload = data(base64URL: String(parts[1]))
+        else {
             throw .malformed
         }
         let signingInput = Data((parts[0] + "." + parts[1]).utf8)
-        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: secret) else { throw .badSignature }
+        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: secret) else {
+            throw .badSignature
+        }
         guard let claims = try? JSONDecoder().decode(UploadToken.self, from: payload) else { throw .malformed }
         guard Int64(now.timeIntervalSince1970) < claims.exp else { throw .expired }
         return claims

@@ -20,12 +20,19 @@ struct WixError: HTTPResponseError {
     var violations: [FieldViolation] = []
     var headers: HTTPFields = [:]
 
-    static func unauthenticated(_ message: String) -> WixError { WixError(status: .unauthorized, message: message, code: "UNAUTHENTICATED") }
-    static func permissionDenied(_ message: String) -> WixError { WixError(status: .forbidden, message: message, code: "PERMISSION_DENIED") }
-    static func notFound(_ message: String) -> WixError { WixError(status: .notFound, message: message, code: "NOT_FOUND") }
+    static func unauthenticated(_ message: String) -> WixError {
+        WixError(status: .unauthorized, message: message, code: "UNAUTHENTICATED")
+    }
+    static func permissionDenied(_ message: String) -> WixError {
+        WixError(status: .forbidden, message: message, code: "PERMISSION_DENIED")
+    }
+    static func notFound(_ message: String) -> WixError {
+        WixError(status: .notFound, message: message, code: "NOT_FOUND")
+    }
     static func invalid(_ violations: [FieldViolation]) -> WixError {
         WixError(
-            status: .badRequest, message: violations.map { "\($0.field): \($0.description)" }.joined(separator: "; "), code: nil,
+            status: .badRequest, message: violations.map { "\($0.field): \($0.description)" }.joined(separator: "; "),
+            code: nil,
             violations: violations)
     }
     static func invalid(field: String, _ description: String, rule: String = "FORMAT") -> WixError {
@@ -35,7 +42,11 @@ struct WixError: HTTPResponseError {
     var body: [String: Any] {
         var details: [String: Any] = [:]
         if !violations.isEmpty {
-            details["validationError"] = ["fieldViolations": violations.map { ["field": $0.field, "description": $0.description, "violatedRule": $0.violatedRule] }]
+            details["validationError"] = [
+                "fieldViolations": violations.map {
+                    ["field": $0.field, "description": $0.description, "violatedRule": $0.violatedRule]
+                }
+            ]
         } else if let code {
             details["applicationError"] = ["code": code, "description": message, "data": [String: Any]()]
         }

@@ -37,10 +37,13 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Seed of the fault dice.") var seed: UInt64 = 1
     @Option(help: "URL to POST File Ready / File Failed events to.") var webhook: String?
     @Option(help: "Largest upload accepted, in bytes.") var maxUploadBytes: Int64 = 8 << 30
-    @Option(help: "Share (0–1) of uploads (PUT, tus finalize) stored but whose answer is lost (the connection drops).") var lostResponseRate: Double = 0
+    @Option(help: "Share (0–1) of uploads (PUT, tus finalize) stored but whose answer is lost (the connection drops).")
+    var lostResponseRate: Double = 0
     @Flag(help: "Every stricter reading of what Wix's docs leave open (the flags below).") var strict = false
     @Flag(help: "Upload URLs and tus tokens work once; a second use gets 429 with no code.") var singleUseUrls = false
-    @Flag(name: .customLong("plain-expired-403"), help: "An expired or unknown upload token gets a plain 403 with no code.") var plainExpired403 = false
+    @Flag(
+        name: .customLong("plain-expired-403"),
+        help: "An expired or unknown upload token gets a plain 403 with no code.") var plainExpired403 = false
     @Flag(help: "hash is 32 hex characters that are not the MD5.") var opaqueHash = false
     @Flag(help: "get-files answers 404 for the whole batch when any id is unknown.") var strictGetFiles = false
     @Flag(help: "tus creation answers with a relative Location.") var relativeTusLocation = false
@@ -54,7 +57,10 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel = "info"
 
     func validate() throws {
-        for (name, rate) in [("--fail-rate", failRate), ("--rate-limit-rate", rateLimitRate), ("--reset-rate", resetRate), ("--processing-fail-rate", processingFailRate), ("--lost-response-rate", lostResponseRate)]
+        for (name, rate) in [
+            ("--fail-rate", failRate), ("--rate-limit-rate", rateLimitRate), ("--reset-rate", resetRate),
+            ("--processing-fail-rate", processingFailRate), ("--lost-response-rate", lostResponseRate),
+        ]
         where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be between 0 and 1, got \(rate)")
         }
@@ -68,8 +74,10 @@ struct EmulatorCommand: AsyncParsableCommand {
             return handler
         }
         var faults = FaultSettings(
-            serverErrorRate: failRate, rateLimitRate: rateLimitRate, connectionResetRate: resetRate, processingFailureRate: processingFailRate,
-            latencyMilliseconds: latency, requestsPerMinute: requestsPerMinute, retryAfterSeconds: retryAfter, seed: seed, lostResponseRate: lostResponseRate)
+            serverErrorRate: failRate, rateLimitRate: rateLimitRate, connectionResetRate: resetRate,
+            processingFailureRate: processingFailRate,
+            latencyMilliseconds: latency, requestsPerMinute: requestsPerMinute, retryAfterSeconds: retryAfter,
+            seed: seed, lostResponseRate: lostResponseRate)
         if strict { faults.makeStrict() }
         faults.singleUseUploadURLs = faults.singleUseUploadURLs || singleUseUrls
         faults.plainExpiredResponse = faults.plainExpiredResponse || plainExpired403
@@ -81,9 +89,12 @@ struct EmulatorCommand: AsyncParsableCommand {
         faults.ignoreResumableExternalInfo = faults.ignoreResumableExternalInfo || ignoreResumableExternalInfo
         let configuration = EmulatorConfiguration(
             apiKey: apiKey, siteID: siteId, dataDirectory: data, host: host, port: port, publicBaseURL: publicUrl,
-            uploadURLLifetime: .milliseconds(Int64(uploadUrlTtl * 1000)), resumableTokenLifetime: .milliseconds(Int64(resumableTokenTtl * 1000)),
-            imageProcessingDelay: .milliseconds(Int64(imageDelay * 1000)), mediaProcessingDelay: .milliseconds(Int64(mediaDelay * 1000)),
-            otherProcessingDelay: .milliseconds(Int64(otherDelay * 1000)), faults: faults, webhookURL: webhook, maxUploadBytes: maxUploadBytes)
+            uploadURLLifetime: .milliseconds(Int64(uploadUrlTtl * 1000)),
+            resumableTokenLifetime: .milliseconds(Int64(resumableTokenTtl * 1000)),
+            imageProcessingDelay: .milliseconds(Int64(imageDelay * 1000)),
+            mediaProcessingDelay: .milliseconds(Int64(mediaDelay * 1000)),
+            otherProcessingDelay: .milliseconds(Int64(otherDelay * 1000)), faults: faults, webhookURL: webhook,
+            maxUploadBytes: maxUploadBytes)
         var settings = configuration
         settings.appID = appId
         settings.appSecret = appSecret

@@ -1,16 +1,18 @@
-@testable import CustomStages
 import Foundation
 import IngestStages
 import MediaIngest
 import PipelineTesting
-import Testing
 import TestSupport
+import Testing
+
+@testable import CustomStages
 
 /// Builds a pipeline from JSON with the built-in and the in-repo custom stages, relative to `base`.
 func buildPipeline(_ json: String, base: String) throws -> Pipeline {
     var registry = StageRegistry.builtins
     registry.registerCustomStages()
-    return try PipelineBuilder(registry: registry, environment: [:]).build(data: Data(json.utf8), file: base + "/pipelines/test.json", baseDirectory: base)
+    return try PipelineBuilder(registry: registry, environment: [:]).build(
+        data: Data(json.utf8), file: base + "/pipelines/test.json", baseDirectory: base)
 }
 
 /// The configuration errors building `json` raises, as `path: message` lines.
@@ -29,15 +31,20 @@ func configErrors(_ json: String) -> [String] {
 /// EXIF DateTimeOriginal, then CreateDate (DateTimeDigitized), then ModifyDate (IFD0 DateTime).
 func exiftoolDateTaken(_ path: String) async throws -> String? {
     let result = try await runProcessAsync(
-        "/usr/bin/exiftool", ["-s3", "-d", "%Y-%m-%dT%H:%M:%S", "-EXIF:DateTimeOriginal", "-EXIF:CreateDate", "-EXIF:ModifyDate", path])
-    return result.stdout.split(separator: "\n").map(String.init).first { $0.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"#, options: .regularExpression) != nil }
+        "/usr/bin/exiftool",
+        ["-s3", "-d", "%Y-%m-%dT%H:%M:%S", "-EXIF:DateTimeOriginal", "-EXIF:CreateDate", "-EXIF:ModifyDate", path])
+    return result.stdout.split(separator: "\n").map(String.init).first {
+        $0.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"#, options: .regularExpression) != nil
+    }
 }
 
 @Suite("EXIF date taken, read with libexif")
 struct EXIFReaderTests {
     @Test("agrees with exiftool on every JPEG, PNG and WebP in the corpus")
     func agreesWithExiftool() async throws {
-        let files = Corpus.expectations.filter { ["image/jpeg", "image/png", "image/webp"].contains($0.mime) && !$0.path.hasPrefix("adversarial/") }
+        let files = Corpus.expectations.filter {
+            ["image/jpeg", "image/png", "image/webp"].contains($0.mime) && !$0.path.hasPrefix("adversarial/")
+        }
         #expect(files.count > 50)
         // Where libexif and exiftool read the same bytes differently (checked by hand with `exiftool -v3`):
         let knownDifferences: [String: (libexif: String?, exiftool: String?)] = [
@@ -50,10 +57,14 @@ struct EXIFReaderTests {
         ]
         var withDates = 0
         for file in files {
-            let ours = (try? EXIFReader.facts(ofFileAt: file.absolutePath))??.dateTaken.map { String($0.description.prefix(19)) }
+            let ours = (try? EXIFReader.facts(ofFileAt: file.absolutePath))??.dateTaken.map {
+                String($0.description.prefix(19))
+            }
             let theirs = try await exiftoolDateTaken(file.absolutePath)
             if let known = knownDifferences[file.path] {
-                #expect(ours == known.libexif && theirs == known.exiftool, "\(file.path): libexif \(ours ?? "none"), exiftool \(theirs ?? "none")")
+                #expect(
+                    ours == known.libexif && theirs == known.exiftool,
+                    "\(file.path): libexif \(ours ?? "none"), exiftool \(theirs ?? "none")")
             } else {
                 #expect(ours == theirs, "\(file.path): libexif \(ours ?? "none"), exiftool \(theirs ?? "none")")
             }
@@ -65,11 +76,16 @@ struct EXIFReaderTests {
     @Test("orientation agrees with exiftool's EXIF:Orientation (expected.tsv's may come from XMP)")
     func orientation() async throws {
         var compared = 0
-        for file in Corpus.expectations where ["image/jpeg", "image/webp", "image/png"].contains(file.mime) && file.orientation != nil {
+        for file in Corpus.expectations
+        where ["image/jpeg", "image/webp", "image/png"].contains(file.mime) && file.orientation != nil {
             let ours = try EXIFReader.facts(ofFileAt: file.absolutePath)?.orientation
-            let theirs = try await runProcessAsync("/usr/bin/exiftool", ["-s3", "-n", "-EXIF:Orientation", file.absolutePath]).stdout
+            let theirs = try await runProcessAsync(
+                "/usr/bin/exiftool", ["-s3", "-n", "-EXIF:Orientation", file.absolutePath]
+            ).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(ours.map(String.init) ?? "" == theirs, "\(file.path): libexif \(String(describing: ours)), exiftool \(theirs)")
+            #expect(
+                ours.map(String.init) ?? "" == theirs,
+                "\(file.path): libexif \(String(describing: ours)), exiftool \(theirs)")
             compared += 1
         }
         #expect(compared >= 10)
@@ -88,17 +104,21 @@ struct EXIFReaderTests {
 @Suite("rename.template")
 struct RenameTemplateTests {
     static let files = [
-        "images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/jpeg/gps_Apple_iPhone_4.jpg", "images/webp/exif_gps_icc_HTC_Desire.webp",
+        "images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/jpeg/gps_Apple_iPhone_4.jpg",
+        "images/webp/exif_gps_icc_HTC_Desire.webp",
         "images/jpeg/no_app_segments_beach.jpg", "adversarial/png_named_photo.jpg", "documents/minimal.pdf",
     ]
 
-    func run(_ with: String, files: [String] = RenameTemplateTests.files, strip: Bool = true) async throws -> (RunReport, TemporaryDirectory) {
+    func run(
+        _ with: String, files: [String] = RenameTemplateTests.files, strip: Bool = true
+    ) async throws -> (RunReport, TemporaryDirectory) {
         let project = TemporaryDirectory()
         try copyCorpus(files, into: project.file("inbox"))
         // A fixed modification time for the fallback.
         for file in files {
             try FileManager.default.setAttributes(
-                [.modificationDate: Date(timeIntervalSince1970: 1_700_000_000)], ofItemAtPath: project.file("inbox/" + file))
+                [.modificationDate: Date(timeIntervalSince1970: 1_700_000_000)],
+                ofItemAtPath: project.file("inbox/" + file))
         }
         let pipeline = try buildPipeline(
             """
@@ -116,12 +136,18 @@ struct RenameTemplateTests {
         try #require(report.assets.first { $0.path.hasSuffix(name) }, "\(name) not in the report")
     }
 
-    @Test("EXIF date taken (read from the source, after strip removed it from the work copy), mtime fallback, detected extension")
+    @Test(
+        "EXIF date taken (read from the source, after strip removed it from the work copy), mtime fallback, detected extension"
+    )
     func renamesFromEXIF() async throws {
         let (report, _) = try await run(#"{"template": "{date}_{time}_{camera}_{name}.{ext}"}"#)
         #expect(report.count(.done) == 6)
-        #expect(try record(report, "Canon_DIGITAL_IXUS_400.jpg").fileName == "2004-08-27_135255_Canon-DIGITAL-IXUS-400_Canon_DIGITAL_IXUS_400.jpg")
-        #expect(try record(report, "gps_Apple_iPhone_4.jpg").fileName == "2011-01-13_143339_iPhone-4_gps_Apple_iPhone_4.jpg")
+        #expect(
+            try record(report, "Canon_DIGITAL_IXUS_400.jpg").fileName
+                == "2004-08-27_135255_Canon-DIGITAL-IXUS-400_Canon_DIGITAL_IXUS_400.jpg")
+        #expect(
+            try record(report, "gps_Apple_iPhone_4.jpg").fileName == "2011-01-13_143339_iPhone-4_gps_Apple_iPhone_4.jpg"
+        )
         #expect(try record(report, "exif_gps_icc_HTC_Desire.webp").fileName.hasPrefix("2011-05-06_095948_"))
         // No EXIF: the modification time (UTC), and no camera.
         let beach = try record(report, "no_app_segments_beach.jpg")
@@ -130,7 +156,8 @@ struct RenameTemplateTests {
         // A PNG named .jpg keeps its name but gets the extension of its content.
         #expect(try record(report, "png_named_photo.jpg").fileName.hasSuffix("_png_named_photo.png"))
         #expect(try record(report, "Canon_DIGITAL_IXUS_400.jpg").facts?["rename"]?["dateSource"] == "DateTimeOriginal")
-        #expect(try record(report, "Canon_DIGITAL_IXUS_400.jpg").facts?["rename"]?["from"] == "Canon_DIGITAL_IXUS_400.jpg")
+        #expect(
+            try record(report, "Canon_DIGITAL_IXUS_400.jpg").facts?["rename"]?["from"] == "Canon_DIGITAL_IXUS_400.jpg")
     }
 
     @Test("fallback reject and keep; {sha8} is the content hash")
@@ -143,7 +170,8 @@ struct RenameTemplateTests {
         let digest = try sha256sum(project.file("inbox/images/jpeg/Canon_DIGITAL_IXUS_400.jpg"))
         #expect(canon.fileName == "20040827-\(digest.prefix(8)).jpg")
 
-        let (kept, _) = try await run(#"{"template": "{date}.{ext}", "fallback": "keep"}"#, files: ["images/jpeg/no_app_segments_beach.jpg"])
+        let (kept, _) = try await run(
+            #"{"template": "{date}.{ext}", "fallback": "keep"}"#, files: ["images/jpeg/no_app_segments_beach.jpg"])
         #expect(try record(kept, "no_app_segments_beach.jpg").fileName == "no_app_segments_beach.jpg")
         #expect(try record(kept, "no_app_segments_beach.jpg").status == .done)
     }
@@ -151,13 +179,23 @@ struct RenameTemplateTests {
     @Test("template mistakes are configuration errors at their JSON path")
     func configuration() {
         let stage = #"{"kind": "source.directory", "with": {"path": "inbox"}}"#
-        #expect(configErrors(#"{"stages": [\#(stage), {"kind": "rename.template", "with": {"template": "{date}_{nmae}.{ext}"}}]}"#)
+        #expect(
+            configErrors(
+                #"{"stages": [\#(stage), {"kind": "rename.template", "with": {"template": "{date}_{nmae}.{ext}"}}]}"#
+            )
             .contains { $0.hasPrefix("stages[1].with.template: unknown placeholder {nmae}") })
-        #expect(configErrors(#"{"stages": [\#(stage), {"kind": "rename.template", "with": {"template": "{yyyy}/{name}"}}]}"#)
+        #expect(
+            configErrors(
+                #"{"stages": [\#(stage), {"kind": "rename.template", "with": {"template": "{yyyy}/{name}"}}]}"#
+            )
             .contains { $0.hasPrefix("stages[1].with.template: a file name cannot contain \"/\"") })
-        #expect(configErrors(#"{"stages": [\#(stage), {"kind": "rename.template", "with": {"template": "{name}", "timeZone": "Mars/Olympus"}}]}"#)
+        #expect(
+            configErrors(
+                #"{"stages": [\#(stage), {"kind": "rename.template", "with": {"template": "{name}", "timeZone": "Mars/Olympus"}}]}"#
+            )
             .contains { $0.hasPrefix("stages[1].with.timeZone: unknown time zone") })
-        #expect(configErrors(#"{"stages": [\#(stage), {"kind": "rename.template"}]}"#).contains { $0.contains("template") })
+        #expect(
+            configErrors(#"{"stages": [\#(stage), {"kind": "rename.template"}]}"#).contains { $0.contains("template") })
     }
 
     @Test("names are sanitised and limited")
@@ -173,7 +211,8 @@ struct RenameTemplateTests {
 @Suite("route.by-type")
 struct RouteByTypeTests {
     static let files = [
-        "images/jpeg/gps_minimal.jpg", "images/png/iccp.png", "images/svg/minimal.svg", "video/plain.mp4", "documents/minimal.pdf",
+        "images/jpeg/gps_minimal.jpg", "images/png/iccp.png", "images/svg/minimal.svg", "video/plain.mp4",
+        "documents/minimal.pdf",
         "documents/issue311.docx", "documents/global-temp.csv",
     ]
     static let routes = #"""
@@ -201,7 +240,9 @@ struct RouteByTypeTests {
     func routes() async throws {
         let report = try await run(otherwise: "pass")
         #expect(report.count(.done) == 7)
-        func asset(_ name: String) throws -> AssetRecord { try #require(report.assets.first { $0.path.hasSuffix(name) }) }
+        func asset(_ name: String) throws -> AssetRecord {
+            try #require(report.assets.first { $0.path.hasSuffix(name) })
+        }
         #expect(try asset("gps_minimal.jpg").facts?["route"]?["path"] == "/photos/{yyyy}")
         #expect(try asset("iccp.png").facts?["route"]?["route"] == 0)
         // SVG is image/svg+xml: the first route takes it.
@@ -240,13 +281,25 @@ struct RouteByTypeTests {
     @Test("route mistakes are configuration errors at their JSON path")
     func configuration() {
         func errors(_ routes: String) -> [String] {
-            configErrors(#"{"stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "route.by-type", "with": {"routes": \#(routes)}}]}"#)
+            configErrors(
+                #"{"stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "route.by-type", "with": {"routes": \#(routes)}}]}"#
+            )
         }
-        #expect(errors(#"[{"match": "image/*", "path": "/p"}, {"match": ["video/*", "imgae"], "path": "/v"}]"#)
-            .contains { $0.hasPrefix("stages[1].with.routes[1].match[1]: expected a MIME pattern") })
-        #expect(errors(#"[{"match": "image/*"}]"#).contains { $0.hasPrefix("stages[1].with.routes[0]: a route needs \"folderId\", \"path\" or both") })
-        #expect(errors(#"[{"match": "image/*", "path": "/p/{month}"}]"#).contains { $0.hasPrefix("stages[1].with.routes[0].path: unknown placeholder {month}") })
-        #expect(errors(#"[{"match": "image/*", "folder": "x"}]"#).contains { $0.hasPrefix("stages[1].with.routes[0].folder: unknown key") })
+        #expect(
+            errors(#"[{"match": "image/*", "path": "/p"}, {"match": ["video/*", "imgae"], "path": "/v"}]"#)
+                .contains { $0.hasPrefix("stages[1].with.routes[1].match[1]: expected a MIME pattern") })
+        #expect(
+            errors(#"[{"match": "image/*"}]"#).contains {
+                $0.hasPrefix("stages[1].with.routes[0]: a route needs \"folderId\", \"path\" or both")
+            })
+        #expect(
+            errors(#"[{"match": "image/*", "path": "/p/{month}"}]"#).contains {
+                $0.hasPrefix("stages[1].with.routes[0].path: unknown placeholder {month}")
+            })
+        #expect(
+            errors(#"[{"match": "image/*", "folder": "x"}]"#).contains {
+                $0.hasPrefix("stages[1].with.routes[0].folder: unknown key")
+            })
         #expect(errors("[]").contains { $0.hasPrefix("stages[1].with.routes: expected at least one route") })
     }
 }

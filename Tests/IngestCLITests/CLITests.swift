@@ -1,11 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 let ingest = builtProduct("ingest")
 
 /// A project folder with `pipelines/` and an inbox of corpus files.
-func makeProject(files: [String] = ["images/png/iccp.png", "images/jpeg/gps_minimal.jpg", "documents/minimal.pdf"]) throws -> TemporaryDirectoryHandle {
+func makeProject(
+    files: [String] = ["images/png/iccp.png", "images/jpeg/gps_minimal.jpg", "documents/minimal.pdf"]
+) throws -> TemporaryDirectoryHandle {
     let project = TemporaryDirectoryHandle()
     try FileManager.default.createDirectory(atPath: project.file("pipelines"), withIntermediateDirectories: true)
     try copyCorpus(files, into: project.file("inbox"))
@@ -17,7 +19,9 @@ final class TemporaryDirectoryHandle: Sendable {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-cli-\(UUID().uuidString)").path
     init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
     func file(_ name: String) -> String { path + "/" + name }
-    func write(_ name: String, _ text: String) throws { try text.write(toFile: file(name), atomically: true, encoding: .utf8) }
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: file(name), atomically: true, encoding: .utf8)
+    }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
@@ -26,7 +30,9 @@ struct CLITests {
     @Test("`ingest check` prints every mistake with its JSON path and exits 2")
     func checkReportsAllMistakes() throws {
         let project = try makeProject()
-        try project.write("pipelines/broken.json", #"""
+        try project.write(
+            "pipelines/broken.json",
+            #"""
             {"name": "broken", "stages": [
               {"kind": "source.directory", "with": {"path": "inbox", "minAge": "soon"}},
               {"kind": "upload.libary", "with": {"path": "library"}},
@@ -36,11 +42,16 @@ struct CLITests {
         let result = try runProcess(ingest, ["check", "broken"], currentDirectory: project.path)
         #expect(result.status == 2)
         #expect(result.stdout.contains("broken.json: 3 errors"))
-        #expect(result.stdout.contains(#"error: stages[0].with.minAge: expected a duration like "30s" or "5m", got "soon""#))
-        #expect(result.stdout.contains(#"error: stages[1].kind: unknown stage kind "upload.libary" (did you mean "upload.library"?)"#))
+        #expect(
+            result.stdout.contains(#"error: stages[0].with.minAge: expected a duration like "30s" or "5m", got "soon""#)
+        )
+        #expect(
+            result.stdout.contains(
+                #"error: stages[1].kind: unknown stage kind "upload.libary" (did you mean "upload.library"?)"#))
         #expect(result.stdout.contains(#"error: stages[2].with.pth: unknown option "pth" (did you mean "path"?)"#))
 
-        try project.write("pipelines/good.json", #"{"stages": [{"kind": "source.directory", "with": {"path": "inbox"}}]}"#)
+        try project.write(
+            "pipelines/good.json", #"{"stages": [{"kind": "source.directory", "with": {"path": "inbox"}}]}"#)
         let good = try runProcess(ingest, ["check", "good"], currentDirectory: project.path)
         #expect(good.status == 0)
         #expect(good.stdout.contains("good.json: ok (source.directory)"))
@@ -48,14 +59,16 @@ struct CLITests {
         #expect(all.status == 2, "checking every pipeline fails when one is broken")
         let missing = try runProcess(ingest, ["check", "godo"], currentDirectory: project.path)
         #expect(missing.status == 2)
-        #expect(missing.stderr.contains(#"no pipeline named "godo""#) && missing.stderr.contains(#"did you mean "good"?"#))
+        #expect(
+            missing.stderr.contains(#"no pipeline named "godo""#) && missing.stderr.contains(#"did you mean "good"?"#))
     }
 
     @Test("`ingest stages` lists every registered kind with its options")
     func stagesCatalogue() throws {
         let result = try runProcess(ingest, ["stages", "--json"])
         #expect(result.status == 0)
-        let catalogue = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        let catalogue = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         let kinds = Set(catalogue.compactMap { $0["kind"] as? String })
         #expect(kinds.isSuperset(of: ["source.directory", "source.list", "upload.library", "report.manifest"]))
         for entry in catalogue {
@@ -75,7 +88,9 @@ struct CLITests {
     @Test("`ingest run` stores files, prints a summary or JSON, and maps outcomes to exit codes")
     func runAndExitCodes() throws {
         let project = try makeProject()
-        try project.write("pipelines/lib.json", #"""
+        try project.write(
+            "pipelines/lib.json",
+            #"""
             {"stages": [{"kind": "source.directory", "with": {"path": "inbox"}},
                         {"kind": "upload.library", "with": {"path": "library"}},
                         {"kind": "report.manifest", "with": {"path": "manifest.jsonl"}}]}
@@ -95,13 +110,18 @@ struct CLITests {
         #expect(dry.status == 0)
         #expect(dry.stdout.contains("dry run of lib: 3 planned"))
 
-        try project.write("pipelines/gone.json", #"{"stages": [{"kind": "source.directory", "with": {"path": "no-such-inbox"}}]}"#)
+        try project.write(
+            "pipelines/gone.json", #"{"stages": [{"kind": "source.directory", "with": {"path": "no-such-inbox"}}]}"#)
         let gone = try runProcess(ingest, ["run", "gone"], currentDirectory: project.path)
         #expect(gone.status == 5)
-        #expect(gone.stdout.contains("aborted: source \"source.directory\" failed: cannot read \(project.path)/no-such-inbox: No such file or directory"))
+        #expect(
+            gone.stdout.contains(
+                "aborted: source \"source.directory\" failed: cannot read \(project.path)/no-such-inbox: No such file or directory"
+            ))
 
         try FileManager.default.createDirectory(atPath: project.file("empty"), withIntermediateDirectories: true)
-        try project.write("pipelines/idle.json", #"{"stages": [{"kind": "source.directory", "with": {"path": "empty"}}]}"#)
+        try project.write(
+            "pipelines/idle.json", #"{"stages": [{"kind": "source.directory", "with": {"path": "empty"}}]}"#)
         #expect(try runProcess(ingest, ["run", "idle"], currentDirectory: project.path).status == 0)
         #expect(try runProcess(ingest, ["run", "idle", "--error-on-idle"], currentDirectory: project.path).status == 3)
 
@@ -109,7 +129,8 @@ struct CLITests {
         let bad = try runProcess(ingest, ["run", "bad"], currentDirectory: project.path)
         #expect(bad.status == 2)
         #expect(bad.stderr.contains(#"stages[0].with.path: missing required option "path""#))
-        #expect(try runProcess(ingest, ["run", "lib", "--concurrency", "0"], currentDirectory: project.path).status == 64)
+        #expect(
+            try runProcess(ingest, ["run", "lib", "--concurrency", "0"], currentDirectory: project.path).status == 64)
 
         let quiet = try runProcess(ingest, ["run", "lib", "--quiet"], currentDirectory: project.path)
         #expect(quiet.status == 0)
@@ -128,7 +149,9 @@ struct CLITests {
             copy.append(contentsOf: withUnsafeBytes(of: UInt32(index).bigEndian, Array.init))
             try copy.write(to: URL(fileURLWithPath: inbox + "/img\(index).jpg"))
         }
-        try project.write("pipelines/many.json", #"""
+        try project.write(
+            "pipelines/many.json",
+            #"""
             {"concurrency": 2, "stages": [{"kind": "source.directory", "with": {"path": "inbox"}},
                         {"kind": "upload.library", "with": {"path": "library"}},
                         {"kind": "report.manifest", "with": {"path": "manifest.jsonl"}}]}
@@ -143,7 +166,9 @@ struct CLITests {
         try process.run()
         // Interrupt once files are flowing (the manifest has lines), however slow the machine is today.
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, ((try? String(contentsOfFile: project.file("manifest.jsonl"), encoding: .utf8))?.count ?? 0) == 0 {
+        while Date() < deadline,
+            ((try? String(contentsOfFile: project.file("manifest.jsonl"), encoding: .utf8))?.count ?? 0) == 0
+        {
             try await Task.sleep(for: .milliseconds(20))
         }
         kill(process.processIdentifier, SIGINT)
@@ -178,7 +203,9 @@ struct CLITests {
                 print("valid", path)
             """
         try project.write("validate.py", script)
-        let result = try runProcess("/usr/bin/env", ["python3", project.file("validate.py"), project.file("schema.json"), repositoryRoot + "/pipelines"])
+        let result = try runProcess(
+            "/usr/bin/env",
+            ["python3", project.file("validate.py"), project.file("schema.json"), repositoryRoot + "/pipelines"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("valid \(repositoryRoot)/pipelines/demo.json"))
     }

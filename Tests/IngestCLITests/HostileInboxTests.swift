@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The defects a reliability run found in a hostile inbox, each reproduced with real files made here: a symlink to
 /// `/dev/zero`, a FIFO, sparse 2 GiB files, file names that forge log lines, broken pipeline files.
@@ -18,15 +18,20 @@ struct HostileInboxTests {
 
     static func manifest(_ project: TemporaryDirectoryHandle) throws -> [[String: Any]] {
         let text = (try? String(contentsOfFile: project.file("manifest.jsonl"), encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        return text.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
     }
 
-    @Test("a link to /dev/zero and one to /etc/passwd: rejected, never read (no hang, no hash), skipped quietly next run")
+    @Test(
+        "a link to /dev/zero and one to /etc/passwd: rejected, never read (no hang, no hash), skipped quietly next run")
     func linksLeavingTheRoot() async throws {
         let project = try makeProject(files: ["images/png/iccp.png"])
         try project.write("pipelines/hostile.json", Self.pipeline)
-        try FileManager.default.createSymbolicLink(atPath: project.file("inbox/z.jpg"), withDestinationPath: "/dev/zero")
-        try FileManager.default.createSymbolicLink(atPath: project.file("inbox/passwd.jpg"), withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(
+            atPath: project.file("inbox/z.jpg"), withDestinationPath: "/dev/zero")
+        try FileManager.default.createSymbolicLink(
+            atPath: project.file("inbox/passwd.jpg"), withDestinationPath: "/etc/passwd")
         let started = Date()
         let result = try await runProcessAsync(ingest, ["run", "hostile"], currentDirectory: project.path, timeout: 60)
         #expect(Date().timeIntervalSince(started) < 30, "the run ended instead of reading /dev/zero for ever")
@@ -38,7 +43,8 @@ struct HostileInboxTests {
             #expect(line["sha256"] == nil, "\(name): nothing is read through a rejected link")
         }
         // The verdict is remembered: the next run does not reject (or report) them again.
-        let again = try await runProcessAsync(ingest, ["run", "hostile", "--json"], currentDirectory: project.path, timeout: 60)
+        let again = try await runProcessAsync(
+            ingest, ["run", "hostile", "--json"], currentDirectory: project.path, timeout: 60)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
         #expect((report["counts"] as? [String: Int])?["rejected"] == 0, "\(again.stdout)")
         #expect((report["counts"] as? [String: Int])?["skipped"] == 3)
@@ -49,7 +55,8 @@ struct HostileInboxTests {
         let project = try makeProject(files: ["images/png/iccp.png"])
         try project.write("pipelines/hostile.json", Self.pipeline)
         #expect(mkfifo(project.file("inbox/pipe.jpg"), 0o644) == 0)
-        try FileManager.default.createSymbolicLink(atPath: project.file("inbox/to-pipe.png"), withDestinationPath: project.file("inbox/pipe.jpg"))
+        try FileManager.default.createSymbolicLink(
+            atPath: project.file("inbox/to-pipe.png"), withDestinationPath: project.file("inbox/pipe.jpg"))
         let result = try await runProcessAsync(ingest, ["run", "hostile"], currentDirectory: project.path, timeout: 60)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let lines = try Self.manifest(project)
@@ -68,26 +75,39 @@ struct HostileInboxTests {
         try FileManager.default.createDirectory(atPath: project.file("inbox"), withIntermediateDirectories: true)
         for name in ["huge1.jpg", "huge2.jpg"] {
             let path = project.file("inbox/" + name)
-            try Data(try Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/jpeg/gps_minimal.jpg")))).write(to: URL(fileURLWithPath: path))
+            try Data(try Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/jpeg/gps_minimal.jpg")))).write(
+                to: URL(fileURLWithPath: path))
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             try handle.truncate(atOffset: 2 << 30)
             try handle.close()
         }
-        let result = try await runProcessAsync(ingest, ["run", "hostile"], currentDirectory: project.path, timeout: 120)
+        let result = try await runProcessAsync(
+            ingest, ["run", "hostile"], currentDirectory: project.path, timeout: 120)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        let usage = try runProcess("/usr/bin/du", ["-sk", project.file("quarantine")]).stdout.split(separator: "\t").first.flatMap { Int($0) } ?? .max
+        let usage =
+            try runProcess("/usr/bin/du", ["-sk", project.file("quarantine")]).stdout.split(separator: "\t").first
+            .flatMap { Int($0) } ?? .max
         #expect(usage < 10_000, "quarantine uses \(usage) KiB of disk")
         for name in ["huge1.jpg", "huge2.jpg"] {
-            let reason = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: project.file("quarantine/\(name).reason.json")))) as? [String: Any])
+            let reason = try #require(
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: project.file("quarantine/\(name).reason.json"))))
+                    as? [String: Any])
             #expect(reason["code"] as? String == "too_large")
             #expect(["reflink", "hard-link", "sparse-copy"].contains(reason["method"] as? String ?? ""), "\(reason)")
-            #expect((try FileManager.default.attributesOfItem(atPath: project.file("quarantine/" + name))[.size] as? Int) == 2 << 30)
+            #expect(
+                (try FileManager.default.attributesOfItem(atPath: project.file("quarantine/" + name))[.size] as? Int)
+                    == 2 << 30)
         }
         // The sources are where they were, unchanged.
-        #expect((try FileManager.default.attributesOfItem(atPath: project.file("inbox/huge1.jpg"))[.size] as? Int) == 2 << 30)
+        #expect(
+            (try FileManager.default.attributesOfItem(atPath: project.file("inbox/huge1.jpg"))[.size] as? Int) == 2
+                << 30)
     }
 
-    @Test("file names with newlines and escape sequences cannot forge log lines or reach the terminal; JSON keeps them exact")
+    @Test(
+        "file names with newlines and escape sequences cannot forge log lines or reach the terminal; JSON keeps them exact"
+    )
     func forgedNames() async throws {
         let project = try makeProject(files: [])
         try project.write("pipelines/hostile.json", Self.pipeline)
@@ -99,13 +119,16 @@ struct HostileInboxTests {
             try Data("not an image".utf8).write(to: URL(fileURLWithPath: project.file("inbox/" + name)))
         }
         let result = try await runProcessAsync(
-            ingest, ["run", "hostile", "--verbose", "--log-file", project.file("ingest.log")], currentDirectory: project.path, timeout: 60)
+            ingest, ["run", "hostile", "--verbose", "--log-file", project.file("ingest.log")],
+            currentDirectory: project.path, timeout: 60)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let log = try String(contentsOfFile: project.file("ingest.log"), encoding: .utf8)
         for output in [result.stdout, result.stderr, log] {
             #expect(!output.contains("\u{1B}"), "an escape sequence got through")
             #expect(!output.contains("\u{202E}"), "a bidi override got through")
-            #expect(!output.split(separator: "\n").contains { $0.hasPrefix("2026-12-01T00:00:00.000Z") }, "a forged line got through")
+            #expect(
+                !output.split(separator: "\n").contains { $0.hasPrefix("2026-12-01T00:00:00.000Z") },
+                "a forged line got through")
         }
         #expect(result.stdout.contains(#"a.jpg\n2026-12-01T00:00:00.000Z info [asset=evil.jpg] uploaded"#))
         #expect(result.stdout.contains(#"\x1b[31mred\x1b[0m.jpg"#))
@@ -115,20 +138,30 @@ struct HostileInboxTests {
         #expect(names == [forged, coloured, reversed])
     }
 
-    @Test("broken pipeline files: a cut-off file names line and column, a duplicate key its path, negative limits are refused")
+    @Test(
+        "broken pipeline files: a cut-off file names line and column, a duplicate key its path, negative limits are refused"
+    )
     func brokenPipelineFiles() throws {
         let project = try makeProject()
-        try project.write("pipelines/cut.json", "{\"name\": \"cut\",\n  \"stages\": [\n    {\"kind\": \"source.directory\", \"with\": {\"path\": \"in")
+        try project.write(
+            "pipelines/cut.json",
+            "{\"name\": \"cut\",\n  \"stages\": [\n    {\"kind\": \"source.directory\", \"with\": {\"path\": \"in")
         let cut = try runProcess(ingest, ["check", "cut"], currentDirectory: project.path)
         #expect(cut.status == 2)
         #expect(cut.stdout.contains("line 3, column"), "\(cut.stdout)")
-        try project.write("pipelines/twice.json", #"""
+        try project.write(
+            "pipelines/twice.json",
+            #"""
             {"stages": [{"kind": "source.directory", "with": {"path": "inbox", "path": "elsewhere"}}]}
             """#)
         let twice = try runProcess(ingest, ["check", "twice"], currentDirectory: project.path)
         #expect(twice.status == 2)
-        #expect(twice.stdout.contains(#"stages[0].with.path: not valid JSON at line 1, column 68: duplicate key "path""#), "\(twice.stdout)")
-        try project.write("pipelines/negative.json", #"""
+        #expect(
+            twice.stdout.contains(#"stages[0].with.path: not valid JSON at line 1, column 68: duplicate key "path""#),
+            "\(twice.stdout)")
+        try project.write(
+            "pipelines/negative.json",
+            #"""
             {"stages": [{"kind": "source.directory", "with": {"path": "inbox", "maxDepth": -1}},
                         {"kind": "validate", "with": {"maxWidth": -5}}]}
             """#)
@@ -141,12 +174,15 @@ struct HostileInboxTests {
     @Test("ingest status reads the ledger without the pipeline's secrets")
     func statusWithoutSecrets() throws {
         let project = try makeProject()
-        try project.write("pipelines/wix.json", #"""
+        try project.write(
+            "pipelines/wix.json",
+            #"""
             {"stages": [{"kind": "source.directory", "with": {"path": "inbox"}},
                         {"kind": "upload.wix", "with": {"siteId": "s", "apiKey": {"env": "NO_SUCH_KEY_VAR"}}},
                         {"kind": "upload.wix", "name": "second", "with": {"siteId": "s", "apiKey": {"file": "no/such/key/file"}}}]}
             """#)
-        let status = try runProcess(ingest, ["status", "wix"], environment: ["NO_SUCH_KEY_VAR": ""], currentDirectory: project.path)
+        let status = try runProcess(
+            ingest, ["status", "wix"], environment: ["NO_SUCH_KEY_VAR": ""], currentDirectory: project.path)
         #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
         #expect(status.stdout.contains("no runs yet"))
     }
@@ -156,7 +192,9 @@ struct HostileInboxTests {
         let files = Corpus.expectations(under: "images/jpeg/orientation_").map(\.path)
         let project = try makeProject(files: files)
         for name in ["first", "second"] {
-            try project.write("pipelines/\(name).json", """
+            try project.write(
+                "pipelines/\(name).json",
+                """
                 {"name": "\(name)", "concurrency": 1, "stages": [
                   {"kind": "source.directory", "with": {"path": "inbox"}},
                   {"kind": "exec", "with": {"command": ["sleep", "0.2"]}},
@@ -171,7 +209,8 @@ struct HostileInboxTests {
         _ = try await (first, second)
         for name in ["first", "second"] {
             let status = try runProcess(ingest, ["status", name, "--json"], currentDirectory: project.path)
-            let summary = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+            let summary = try #require(
+                try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
             let counts = summary["counts"] as? [String: Int] ?? [:]
             #expect(counts["failed"] == nil, "\(name): \(status.stdout)")
             #expect((counts["done"] ?? 0) + (counts["vanished"] ?? 0) == files.count, "\(name): \(counts)")

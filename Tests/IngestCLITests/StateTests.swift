@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import WixMediaEmulator
 
 /// The ledger, the lock, crash safety, archiving, `status`/`retry`/`schedule` and metrics, through the `ingest`
@@ -8,11 +8,15 @@ import WixMediaEmulator
 @Suite("cron-ready runs: ledger, lock, crash safety, archive")
 struct StateTests {
     static func wixProject(
-        files: [String], emulator: RunningEmulator, post: String = "", state: String = "", concurrency: Int = 4, upload: String = ""
+        files: [String], emulator: RunningEmulator, post: String = "", state: String = "", concurrency: Int = 4,
+        upload: String = ""
     ) throws -> TemporaryDirectoryHandle {
         let project = try makeProject(files: files)
-        let connection = #""baseURL": "\#(emulator.baseURL)", "siteId": "site", "apiKey": "${WIX_API_KEY}", "retryBudget": 0, "maxAttempts": 1"#
-        try project.write("pipelines/cron.json", """
+        let connection =
+            #""baseURL": "\#(emulator.baseURL)", "siteId": "site", "apiKey": "${WIX_API_KEY}", "retryBudget": 0, "maxAttempts": 1"#
+        try project.write(
+            "pipelines/cron.json",
+            """
             {"name": "cron", "concurrency": \(concurrency), \(state.isEmpty ? "" : #""state": \#(state),"#) "stages": [
               {"kind": "source.directory", "with": {"path": "inbox"}},
               {"kind": "detect.mime"},
@@ -23,7 +27,9 @@ struct StateTests {
         return project
     }
 
-    static func startEmulator(_ configure: (inout EmulatorConfiguration) -> Void = { _ in }) async throws -> (RunningEmulator, String) {
+    static func startEmulator(
+        _ configure: (inout EmulatorConfiguration) -> Void = { _ in }
+    ) async throws -> (RunningEmulator, String) {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)").path
         var configuration = EmulatorConfiguration(apiKey: "key", siteID: "site", dataDirectory: data, port: 0)
         configuration.mediaProcessingDelay = .milliseconds(200)
@@ -34,22 +40,33 @@ struct StateTests {
 
     static func stored(_ emulator: RunningEmulator) async throws -> [[String: Any]] {
         let result = try await runProcessAsync("/usr/bin/curl", ["-sf", emulator.baseURL + "/_emulator/files"])
-        return ((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any])?["files"] as? [[String: Any]] ?? []
+        return ((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any])?["files"]
+            as? [[String: Any]] ?? []
     }
 
-    static func run(_ project: TemporaryDirectoryHandle, _ arguments: [String] = ["run", "cron"]) async throws -> ProcessResult {
-        try await runProcessAsync(ingest, arguments, environment: ["WIX_API_KEY": "key"], currentDirectory: project.path)
+    static func run(
+        _ project: TemporaryDirectoryHandle, _ arguments: [String] = ["run", "cron"]
+    ) async throws -> ProcessResult {
+        try await runProcessAsync(
+            ingest, arguments, environment: ["WIX_API_KEY": "key"], currentDirectory: project.path)
     }
 
     static let files = [
-        "images/jpeg/gps_minimal.jpg", "images/png/iccp.png", "video/plain.mp4", "documents/minimal.pdf", "images/jpeg/orientation_landscape_2.jpg",
-        "images/jpeg/orientation_landscape_3.jpg", "images/jpeg/orientation_landscape_4.jpg", "images/jpeg/orientation_landscape_5.jpg",
+        "images/jpeg/gps_minimal.jpg", "images/png/iccp.png", "video/plain.mp4", "documents/minimal.pdf",
+        "images/jpeg/orientation_landscape_2.jpg",
+        "images/jpeg/orientation_landscape_3.jpg", "images/jpeg/orientation_landscape_4.jpg",
+        "images/jpeg/orientation_landscape_5.jpg",
     ]
 
     @Test("re-runs never upload twice; changed files go again; status shows the ledger; metrics are written")
     func rerunsAndStatus() async throws {
         let (emulator, data) = try await Self.startEmulator()
-        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        defer {
+            Task {
+                await emulator.stop()
+                try? FileManager.default.removeItem(atPath: data)
+            }
+        }
         let project = try Self.wixProject(files: Self.files, emulator: emulator)
         let first = try await Self.run(project)
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
@@ -60,30 +77,44 @@ struct StateTests {
 
         // A changed file is uploaded again (size differs), the others stay skipped.
         let changed = project.file("inbox/documents/minimal.pdf")
-        try (try Data(contentsOf: URL(fileURLWithPath: changed)) + Data("\n% changed\n".utf8)).write(to: URL(fileURLWithPath: changed))
+        try (try Data(contentsOf: URL(fileURLWithPath: changed)) + Data("\n% changed\n".utf8)).write(
+            to: URL(fileURLWithPath: changed))
         let third = try await Self.run(project)
         #expect(third.stdout.contains("1 done"), "\(third.stdout)")
         #expect(try await Self.stored(emulator).count == Self.files.count + 1)
 
         let status = try await Self.run(project, ["status", "cron"])
-        #expect(status.stdout.contains("cron: \(Self.files.count) done, 0 rejected, 0 failed, 0 in flight"), "\(status.stdout)")
+        #expect(
+            status.stdout.contains("cron: \(Self.files.count) done, 0 rejected, 0 failed, 0 in flight"),
+            "\(status.stdout)")
         #expect(status.stdout.contains("exit code 0"))
         let metrics = try String(contentsOfFile: project.file("metrics/ingest.prom"), encoding: .utf8)
-        #expect(metrics.contains(#"ingest_last_run_assets{pipeline="cron",status="skipped"} \#(Self.files.count)"#), "\(metrics)")
+        #expect(
+            metrics.contains(#"ingest_last_run_assets{pipeline="cron",status="skipped"} \#(Self.files.count)"#),
+            "\(metrics)")
         #expect(metrics.contains(#"ingest_last_run_exit_code{pipeline="cron"} 0"#))
     }
 
     @Test("a second run exits at once with code 4 while the lock is held; --wait waits for it")
     func locking() async throws {
         let (emulator, data) = try await Self.startEmulator()
-        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        defer {
+            Task {
+                await emulator.stop()
+                try? FileManager.default.removeItem(atPath: data)
+            }
+        }
         let project = try Self.wixProject(files: ["images/png/iccp.png"], emulator: emulator)
         try FileManager.default.createDirectory(atPath: project.file(".ingest"), withIntermediateDirectories: true)
         // A single process holding the same kind of lock (flock) another ingest run would.
         let lockFile = project.file(".ingest/cron.lock")
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["python3", "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(120)", lockFile]
+        holder.arguments = [
+            "python3", "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(120)",
+            lockFile,
+        ]
         holder.standardOutput = FileHandle.nullDevice
         holder.standardError = FileHandle.nullDevice
         try holder.run()
@@ -108,7 +139,12 @@ struct StateTests {
     @Test("kill -9 in the middle of a run, then re-run: every file lands exactly once")
     func crashSafety() async throws {
         let (emulator, data) = try await Self.startEmulator { $0.faults.latencyMilliseconds = 150 }
-        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        defer {
+            Task {
+                await emulator.stop()
+                try? FileManager.default.removeItem(atPath: data)
+            }
+        }
         let names = Corpus.expectations(under: "images/jpeg/").prefix(24).map(\.path)
         let project = try Self.wixProject(files: names, emulator: emulator, concurrency: 2)
         let process = Process()
@@ -138,7 +174,9 @@ struct StateTests {
         #expect(Set(stored).count == stored.count)
     }
 
-    @Test("300 files, kill -9 at 20 random moments and 5 double Ctrl-Cs, re-run: 0 duplicates, 0 missing, nothing archived before READY, ledger consistent; concurrent runs: one runs")
+    @Test(
+        "300 files, kill -9 at 20 random moments and 5 double Ctrl-Cs, re-run: 0 duplicates, 0 missing, nothing archived before READY, ledger consistent; concurrent runs: one runs"
+    )
     func crashTwentyTimes() async throws {
         try await crashTest(filePath: nil, strict: false)
     }
@@ -155,9 +193,15 @@ struct StateTests {
             configuration.faults.latencyMilliseconds = 5
             if strict { configuration.faults.makeStrict() }
         }
-        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        defer {
+            Task {
+                await emulator.stop()
+                try? FileManager.default.removeItem(atPath: data)
+            }
+        }
         let project = try Self.wixProject(
-            files: [], emulator: emulator, post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#, concurrency: 4,
+            files: [], emulator: emulator, post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#,
+            concurrency: 4,
             upload: filePath.map { #", "filePath": "\#($0)""# } ?? "")
         // 300 distinct files derived from the corpus JPEGs (a trailing byte makes each content unique).
         let sources = Corpus.expectations(under: "images/jpeg/").map(\.absolutePath)
@@ -205,8 +249,11 @@ struct StateTests {
         let stored = try await Self.stored(emulator).filter { $0["state"] as? String != "DELETED" }
         let names = stored.compactMap { $0["displayName"] as? String }
         #expect(names.count == 300, "0 duplicates and 0 missing: \(names.count) stored")
-        #expect(Set(names).count == names.count, "duplicates: \(Dictionary(grouping: names, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted())")
-        let ready = Set(stored.filter { $0["operationStatus"] as? String == "READY" }.compactMap { $0["displayName"] as? String })
+        #expect(
+            Set(names).count == names.count,
+            "duplicates: \(Dictionary(grouping: names, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted())")
+        let ready = Set(
+            stored.filter { $0["operationStatus"] as? String == "READY" }.compactMap { $0["displayName"] as? String })
         let archived = (try? FileManager.default.contentsOfDirectory(atPath: project.file("archive/batch"))) ?? []
         #expect(archived.count == 300)
         #expect(archived.allSatisfy { ready.contains($0) }, "nothing archived without a READY upload")
@@ -217,9 +264,15 @@ struct StateTests {
     @Test("source.archive moves a file only after READY; a FAILED upload leaves it in place; status and retry")
     func archiveAfterReady() async throws {
         let (emulator, data) = try await Self.startEmulator()
-        defer { Task { await emulator.stop(); try? FileManager.default.removeItem(atPath: data) } }
+        defer {
+            Task {
+                await emulator.stop()
+                try? FileManager.default.removeItem(atPath: data)
+            }
+        }
         let project = try Self.wixProject(
-            files: ["images/png/iccp.png"], emulator: emulator, post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#)
+            files: ["images/png/iccp.png"], emulator: emulator,
+            post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#)
         let run = try await Self.run(project)
         #expect(run.status == 0, "\(run.stdout)")
         // READY: moved, keeping its relative path.
@@ -234,7 +287,9 @@ struct StateTests {
         #expect(failedProcessing.stdout.contains("processing_failed"), "\(failedProcessing.stdout)")
         #expect(FileManager.default.fileExists(atPath: project.file("inbox/images/jpeg/gps_minimal.jpg")))
         #expect(!FileManager.default.fileExists(atPath: project.file("archive/images/jpeg/gps_minimal.jpg")))
-        #expect(try await Self.stored(emulator).filter { $0["displayName"] as? String == "gps_minimal.jpg" }.isEmpty, "no FAILED leftover at Wix")
+        #expect(
+            try await Self.stored(emulator).filter { $0["displayName"] as? String == "gps_minimal.jpg" }.isEmpty,
+            "no FAILED leftover at Wix")
         // …and the next run uploads it again: READY, archived, one copy at Wix.
         await emulator.setFaults(emulatorFaults(FaultSettings()))
         let reprocessed = try await Self.run(project)
@@ -260,8 +315,12 @@ struct StateTests {
     @Test("schedule prints an absolute, quiet, logged crontab line and validates the cron expression")
     func schedule() async throws {
         let project = try makeProject(files: [])
-        try project.write("pipelines/lib.json", #"{"stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "upload.library", "with": {"path": "library"}}]}"#)
-        let line = try await runProcessAsync(ingest, ["schedule", "lib", "--cron", "*/10 6-22 * * mon-fri"], currentDirectory: project.path)
+        try project.write(
+            "pipelines/lib.json",
+            #"{"stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "upload.library", "with": {"path": "library"}}]}"#
+        )
+        let line = try await runProcessAsync(
+            ingest, ["schedule", "lib", "--cron", "*/10 6-22 * * mon-fri"], currentDirectory: project.path)
         #expect(line.status == 0)
         let resolvedProject = URL(fileURLWithPath: project.path).resolvingSymlinksInPath().path
         #expect(line.stdout.hasPrefix("*/10 6-22 * * mon-fri cd "), "\(line.stdout)")
@@ -269,7 +328,8 @@ struct StateTests {
         #expect(line.stdout.contains(" run lib --quiet --log-file .ingest/lib.log # media-ingest:lib:"))
         #expect(line.stdout.contains(" /") && line.stdout.contains("/ingest run"), "absolute binary path")
         for bad in ["* * * *", "61 * * * *", "* 5-2 * * *", "@sometimes", "*/0 * * * *"] {
-            let refused = try await runProcessAsync(ingest, ["schedule", "lib", "--cron", bad], currentDirectory: project.path)
+            let refused = try await runProcessAsync(
+                ingest, ["schedule", "lib", "--cron", bad], currentDirectory: project.path)
             #expect(refused.status == 64, "\(bad) must be refused")
         }
     }

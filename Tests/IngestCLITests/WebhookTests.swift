@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("notify.webhook")
 struct WebhookTests {
@@ -34,13 +34,16 @@ struct WebhookTests {
         // SIGKILL: the test runner ignores SIGTERM, and children inherit ignored signals.
         defer { kill(server.processIdentifier, SIGKILL) }
         try await Task.sleep(for: .milliseconds(500))
-        try project.write("pipelines/hook.json", """
+        try project.write(
+            "pipelines/hook.json",
+            """
             {"stages": [{"kind": "source.directory", "with": {"path": "inbox"}},
                         {"kind": "detect.mime"}, {"kind": "validate"},
                         {"kind": "upload.library", "with": {"path": "library"}},
                         {"kind": "notify.webhook", "with": {"url": "http://127.0.0.1:\(port)/hook", "bearerToken": "${HOOK_TOKEN}"}}]}
             """)
-        let result = try await runProcessAsync(ingest, ["run", "hook"], environment: ["HOOK_TOKEN": "t0ken"], currentDirectory: project.path)
+        let result = try await runProcessAsync(
+            ingest, ["run", "hook"], environment: ["HOOK_TOKEN": "t0ken"], currentDirectory: project.path)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let lines = try String(contentsOfFile: project.file("hooks.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 1, "one summary per run, delivered on the second attempt")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import WixMediaEmulator
 
 /// Long runs against a flaky, throttled, strict Wix: the pacer, the retry budget, lost answers, single-use URLs.
@@ -32,13 +32,18 @@ struct WixReliabilityTests {
         func run(_ pipeline: String = "wix", environment: [String: String] = [:]) async throws -> ProcessResult {
             try await runProcessAsync(
                 ingest, ["run", pipeline],
-                environment: ["WIX_API_KEY": "rel-key", "WIX_SITE_ID": "rel-site", "WIX_BASE_URL": emulator.baseURL, "WIX_INBOX": "inbox"].merging(environment) { _, new in new },
+                environment: [
+                    "WIX_API_KEY": "rel-key", "WIX_SITE_ID": "rel-site", "WIX_BASE_URL": emulator.baseURL,
+                    "WIX_INBOX": "inbox",
+                ].merging(environment) { _, new in new },
                 currentDirectory: project.path, timeout: 900)
         }
 
         func stored() async throws -> [[String: Any]] {
             let result = try await runProcessAsync("/usr/bin/curl", ["-sf", emulator.baseURL + "/_emulator/files"])
-            return (((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any])?["files"] as? [[String: Any]] ?? [])
+            return
+                (((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any])?["files"]
+                as? [[String: Any]] ?? [])
                 .filter { $0["state"] as? String != "DELETED" }
         }
 
@@ -49,7 +54,8 @@ struct WixReliabilityTests {
     }
 
     static func start(_ faults: FaultSettings) async throws -> Setup {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("reliability-\(UUID().uuidString)").path
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("reliability-\(UUID().uuidString)")
+            .path
         var configuration = EmulatorConfiguration(apiKey: "rel-key", siteID: "rel-site", dataDirectory: data, port: 0)
         configuration.faults = faults
         configuration.mediaProcessingDelay = .milliseconds(300)
@@ -57,20 +63,27 @@ struct WixReliabilityTests {
         return Setup(emulator: emulator, data: data, project: try makeProject(files: []))
     }
 
-    @Test("300 files through the shipped wix.json (filePath) against strict Wix with 5 % 5xx, resets and lost answers at 200 requests/min: READY in ≤ 3 runs, 0 duplicates, 0 missing, no abort, 429s < 5 %")
+    @Test(
+        "300 files through the shipped wix.json (filePath) against strict Wix with 5 % 5xx, resets and lost answers at 200 requests/min: READY in ≤ 3 runs, 0 duplicates, 0 missing, no abort, 429s < 5 %"
+    )
     func shippedPipelineOnAFlakyStrictWix() async throws {
-        var faults = FaultSettings(serverErrorRate: 0.05, connectionResetRate: 0.05, requestsPerMinute: 200, retryAfterSeconds: 1, seed: 16, lostResponseRate: 0.05)
+        var faults = FaultSettings(
+            serverErrorRate: 0.05, connectionResetRate: 0.05, requestsPerMinute: 200, retryAfterSeconds: 1, seed: 16,
+            lostResponseRate: 0.05)
         faults.makeStrict()
         let setup = try await Self.start(faults)
         defer { Task { await setup.stop() } }
-        try setup.project.write("pipelines/wix.json", try String(contentsOfFile: repositoryRoot + "/pipelines/wix.json", encoding: .utf8))
+        try setup.project.write(
+            "pipelines/wix.json", try String(contentsOfFile: repositoryRoot + "/pipelines/wix.json", encoding: .utf8))
         try await Self.writePNGs(300, into: setup.project.file("inbox"))
         var runs = 0
         var ready = 0
         while runs < 3 {
             runs += 1
             let result = try await setup.run()
-            #expect(result.status == 0 || result.status == 1, "run \(runs) must not abort: \(result.stdout)\n\(result.stderr)")
+            #expect(
+                result.status == 0 || result.status == 1,
+                "run \(runs) must not abort: \(result.stdout)\n\(result.stderr)")
             ready = try await setup.stored().filter { $0["operationStatus"] as? String == "READY" }.count
             if result.status == 0, ready == 300 { break }
         }
@@ -85,14 +98,18 @@ struct WixReliabilityTests {
         #expect(Double(throttled) < 0.05 * Double(total), "\(throttled) of \(total) requests were 429s: \(counts)")
     }
 
-    @Test("a run throttled at its rate limit for longer than a fixed budget lasts finishes: Retry-After 429s spend nothing")
+    @Test(
+        "a run throttled at its rate limit for longer than a fixed budget lasts finishes: Retry-After 429s spend nothing"
+    )
     func throttledLongRun() async throws {
         // 10 requests per 3 s window is Wix's 200 a minute; a budget of 3 retries would be spent by the first 429s.
         var faults = FaultSettings(requestsPerMinute: 10, retryAfterSeconds: 1, seed: 3)
         faults.rateLimitWindowSeconds = 3
         let setup = try await Self.start(faults)
         defer { Task { await setup.stop() } }
-        try setup.project.write("pipelines/paced.json", #"""
+        try setup.project.write(
+            "pipelines/paced.json",
+            #"""
             {"name": "paced", "concurrency": 4, "stages": [
               {"kind": "source.directory", "with": {"path": "inbox"}},
               {"kind": "upload.wix", "with": {"baseURL": "${WIX_BASE_URL}", "siteId": "${WIX_SITE_ID}", "apiKey": "${WIX_API_KEY}", "retryBudget": 3}},
@@ -109,7 +126,9 @@ struct WixReliabilityTests {
     func steadyServerErrors() async throws {
         let setup = try await Self.start(FaultSettings(serverErrorRate: 0.1, retryAfterSeconds: 0, seed: 21))
         defer { Task { await setup.stop() } }
-        try setup.project.write("pipelines/many.json", #"""
+        try setup.project.write(
+            "pipelines/many.json",
+            #"""
             {"name": "many", "concurrency": 8, "state": {"enabled": false}, "stages": [
               {"kind": "source.directory", "with": {"path": "inbox"}},
               {"kind": "upload.wix", "with": {"baseURL": "${WIX_BASE_URL}", "siteId": "${WIX_SITE_ID}", "apiKey": "${WIX_API_KEY}"}}
@@ -125,7 +144,9 @@ struct WixReliabilityTests {
     func deadEndpointAbortMessage() async throws {
         let setup = try await Self.start(FaultSettings(serverErrorRate: 1, retryAfterSeconds: 0, seed: 1))
         defer { Task { await setup.stop() } }
-        try setup.project.write("pipelines/dead.json", #"""
+        try setup.project.write(
+            "pipelines/dead.json",
+            #"""
             {"name": "dead", "concurrency": 2, "state": {"enabled": false}, "stages": [
               {"kind": "source.directory", "with": {"path": "inbox"}},
               {"kind": "upload.wix", "with": {"baseURL": "${WIX_BASE_URL}", "siteId": "${WIX_SITE_ID}", "apiKey": "${WIX_API_KEY}", "maxAttempts": 3}}

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import WixMediaEmulator
 
 /// The emulator's faults for the Wix suites: as given, plus every stricter reading of what Wix leaves undocumented
@@ -32,18 +32,23 @@ struct WixUploadTests {
         /// The admin listing, parsed.
         func storedFiles() async throws -> [[String: Any]] {
             let result = try await runProcessAsync("/usr/bin/curl", ["-sf", emulator.baseURL + "/_emulator/files"])
-            return ((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any])?["files"] as? [[String: Any]] ?? []
+            return ((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any])?["files"]
+                as? [[String: Any]] ?? []
         }
 
-        func run(_ pipeline: String, key: String = WixUploadTests.apiKey, extra: [String] = []) async throws -> ProcessResult {
+        func run(
+            _ pipeline: String, key: String = WixUploadTests.apiKey, extra: [String] = []
+        ) async throws -> ProcessResult {
             try await runProcessAsync(
                 ingest, ["run", pipeline, "--verbose", "--log-file", project.file("logs/ingest.log")] + extra,
-                environment: ["WIX_API_KEY": key, "WIX_BASE_URL": emulator.baseURL], currentDirectory: project.path, timeout: 600)
+                environment: ["WIX_API_KEY": key, "WIX_BASE_URL": emulator.baseURL], currentDirectory: project.path,
+                timeout: 600)
         }
     }
 
     static func start(
-        files: [String], faults: FaultSettings = FaultSettings(), upload: String = "{}", awaitReady: Bool = true, processingDelay: Duration = .milliseconds(800)
+        files: [String], faults: FaultSettings = FaultSettings(), upload: String = "{}", awaitReady: Bool = true,
+        processingDelay: Duration = .milliseconds(800)
     ) async throws -> Setup {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("wix-e2e-\(UUID().uuidString)").path
         var configuration = EmulatorConfiguration(apiKey: apiKey, siteID: siteID, dataDirectory: data, port: 0)
@@ -51,9 +56,12 @@ struct WixUploadTests {
         configuration.faults = emulatorFaults(faults)
         let emulator = try await WixMediaEmulator.start(configuration)
         let project = try makeProject(files: files)
-        let connection = #""baseURL": "${WIX_BASE_URL}", "siteId": "\#(siteID)", "apiKey": "${WIX_API_KEY}", "retryBudget": 400"#
+        let connection =
+            #""baseURL": "${WIX_BASE_URL}", "siteId": "\#(siteID)", "apiKey": "${WIX_API_KEY}", "retryBudget": 400"#
         let extra = upload.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-        try project.write("pipelines/wix.json", """
+        try project.write(
+            "pipelines/wix.json",
+            """
             {"name": "wix", "concurrency": 4, "stages": [
               {"kind": "source.directory", "with": {"path": "inbox"}},
               {"kind": "detect.mime"},
@@ -68,12 +76,16 @@ struct WixUploadTests {
 
     static func manifest(_ setup: Setup) throws -> [[String: Any]] {
         let text = try String(contentsOfFile: setup.project.file("manifest.jsonl"), encoding: .utf8)
-        return text.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        return text.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
     }
 
     static let mediaFiles = [
-        "images/jpeg/gps_minimal.jpg", "images/jpeg/orientation_landscape_6.jpg", "images/jpeg/icc_9_segments.jpg", "images/jpeg/Nikon_COOLPIX_P1.jpg",
-        "images/png/iccp.png", "images/webp/exif_orient6.webp", "images/gif/animated_dispose.gif", "video/plain.mp4", "video/sample.3gp",
+        "images/jpeg/gps_minimal.jpg", "images/jpeg/orientation_landscape_6.jpg", "images/jpeg/icc_9_segments.jpg",
+        "images/jpeg/Nikon_COOLPIX_P1.jpg",
+        "images/png/iccp.png", "images/webp/exif_orient6.webp", "images/gif/animated_dispose.gif", "video/plain.mp4",
+        "video/sample.3gp",
         "documents/minimal.pdf", "documents/global-temp.csv",
     ]
 
@@ -97,16 +109,25 @@ struct WixUploadTests {
             let facts = (line["facts"] as? [String: Any])?["wix"] as? [String: Any]
             #expect(byID[id]?["sha256"] as? String == facts?["sha256"] as? String, "hash of \(line["path"] ?? "")")
             #expect(facts?["md5"] == nil, "MD5 is taken only with verify: md5")
-            #expect(byID[id]?["externalIds"] as? [String] == [(line["facts"] as? [String: Any])?["strip"] == nil ? line["sha256"] as? String ?? "" : byID[id]?["sha256"] as? String ?? ""])
+            #expect(
+                byID[id]?["externalIds"] as? [String] == [
+                    (line["facts"] as? [String: Any])?["strip"] == nil
+                        ? line["sha256"] as? String ?? "" : byID[id]?["sha256"] as? String ?? ""
+                ])
         }
         // The stripped JPEG that reached Wix has no GPS left: the emulator's copy is the work file, not the source.
         let gps = try #require(stored.first { $0["displayName"] as? String == "gps_minimal.jpg" })
-        #expect(gps["md5"] as? String != (try await runProcessAsync("/usr/bin/md5sum", [Corpus.path("images/jpeg/gps_minimal.jpg")]).stdout.prefix(32)).description)
+        #expect(
+            gps["md5"] as? String
+                != (try await runProcessAsync("/usr/bin/md5sum", [Corpus.path("images/jpeg/gps_minimal.jpg")]).stdout
+                .prefix(32)).description)
         // filePath placeholders made one folder per family.
         #expect(Set(stored.compactMap { $0["parentFolderId"] as? String }).count == 3)
     }
 
-    @Test("verify md5: passes when Wix's hash is the MD5 of the bytes sent (the manifest carries it), fails verify_mismatch when it is not")
+    @Test(
+        "verify md5: passes when Wix's hash is the MD5 of the bytes sent (the manifest carries it), fails verify_mismatch when it is not"
+    )
     func verifyMD5() async throws {
         let files = ["images/jpeg/gps_minimal.jpg", "images/png/iccp.png"]
         let setup = try await Self.start(files: files, upload: #"{"verify": "md5"}"#, awaitReady: false)
@@ -125,16 +146,24 @@ struct WixUploadTests {
         var opaque = FaultSettings()
         opaque.opaqueHash = true
         await setup.emulator.setFaults(opaque)
-        try FileManager.default.createDirectory(atPath: setup.project.file("inbox/again"), withIntermediateDirectories: true)
-        for file in files { try FileManager.default.copyItem(atPath: Corpus.path(file), toPath: setup.project.file("inbox/again/" + (file as NSString).lastPathComponent)) }
+        try FileManager.default.createDirectory(
+            atPath: setup.project.file("inbox/again"), withIntermediateDirectories: true)
+        for file in files {
+            try FileManager.default.copyItem(
+                atPath: Corpus.path(file),
+                toPath: setup.project.file("inbox/again/" + (file as NSString).lastPathComponent))
+        }
         let failed = try await setup.run("wix", extra: ["--json"])
         #expect(failed.status == 1, "\(failed.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any])
-        let codes = (report["assets"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "failed" }.compactMap { $0["code"] as? String }
+        let codes = (report["assets"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "failed" }
+            .compactMap { $0["code"] as? String }
         #expect(codes == ["verify_mismatch", "verify_mismatch"], "\(report)")
     }
 
-    @Test("a second Ctrl-C ends a run waiting in wix.await-ready within 2 s (not after readyTimeout); the uploads stay, once each")
+    @Test(
+        "a second Ctrl-C ends a run waiting in wix.await-ready within 2 s (not after readyTimeout); the uploads stay, once each"
+    )
     func secondInterruptEndsAwaitReady() async throws {
         let files = ["video/plain.mp4", "video/sample.3gp"]  // video stays PENDING for the processing delay
         let setup = try await Self.start(files: files, processingDelay: .seconds(3600))
@@ -143,13 +172,18 @@ struct WixUploadTests {
         process.executableURL = URL(fileURLWithPath: ingest)
         process.arguments = ["run", "wix", "--quiet"]
         process.currentDirectoryURL = URL(fileURLWithPath: setup.project.path)
-        process.environment = ProcessInfo.processInfo.environment.merging(["WIX_API_KEY": Self.apiKey, "WIX_BASE_URL": setup.emulator.baseURL]) { _, new in new }
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "WIX_API_KEY": Self.apiKey, "WIX_BASE_URL": setup.emulator.baseURL,
+        ]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Both files uploaded and PENDING for an hour: the run is waiting in wix.await-ready.
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, try await setup.storedFiles().count < files.count || (setup.emulator.requestCounts["POST /site-media/v1/files/get-files 200"] ?? 0) == 0 {
+        while Date() < deadline,
+            try await setup.storedFiles().count < files.count
+                || (setup.emulator.requestCounts["POST /site-media/v1/files/get-files 200"] ?? 0) == 0
+        {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(process.isRunning)
@@ -158,7 +192,9 @@ struct WixUploadTests {
         #expect(process.isRunning, "the first Ctrl-C lets in-flight files finish: still waiting")
         let second = Date()
         kill(process.processIdentifier, SIGINT)
-        while process.isRunning && Date().timeIntervalSince(second) < 30 { try await Task.sleep(for: .milliseconds(20)) }
+        while process.isRunning && Date().timeIntervalSince(second) < 30 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let waited = Date().timeIntervalSince(second)
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
@@ -173,24 +209,40 @@ struct WixUploadTests {
         defer { Task { await setup.stop() } }
         try FileManager.default.createDirectory(atPath: setup.project.file("inbox"), withIntermediateDirectories: true)
         let path = setup.project.file("inbox/big.mp4")
-        let writer = try await runProcessAsync("/bin/bash", ["-c", "{ printf '\\x00\\x00\\x00\\x18ftypmp42\\x00\\x00\\x00\\x00mp42isom'; head -c 200000000 /dev/urandom; } > \"$1\"", "gen", path])
+        let writer = try await runProcessAsync(
+            "/bin/bash",
+            [
+                "-c",
+                "{ printf '\\x00\\x00\\x00\\x18ftypmp42\\x00\\x00\\x00\\x00mp42isom'; head -c 200000000 /dev/urandom; } > \"$1\"",
+                "gen", path,
+            ])
         #expect(writer.status == 0)
         await setup.emulator.setFaults(emulatorFaults(FaultSettings(connectionResetRate: 0.35, seed: 11)))
         let result = try await setup.run("wix")
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let stored = try await setup.storedFiles()
         #expect(stored.count == 1)
-        #expect(stored.first?["md5"] as? String == String(try await runProcessAsync("/usr/bin/md5sum", [path]).stdout.prefix(32)))
+        #expect(
+            stored.first?["md5"] as? String
+                == String(try await runProcessAsync("/usr/bin/md5sum", [path]).stdout.prefix(32)))
         let counts = setup.emulator.requestCounts
-        #expect((counts["HEAD /upload/tus/* 200"] ?? 0) >= 1, "at least one reset was resumed from the server's offset: \(counts)")
+        #expect(
+            (counts["HEAD /upload/tus/* 200"] ?? 0) >= 1,
+            "at least one reset was resumed from the server's offset: \(counts)")
         #expect(counts["PUT /upload/* 200"] == nil, "200 MB is above resumableAbove: no single PUT")
     }
 
     @Test("with ~20% injected 5xx, 429 and resets every file still lands exactly once")
     func faultsLandExactlyOnce() async throws {
-        let files = Self.mediaFiles + Corpus.expectations(under: "images/jpeg/orientation_").map(\.path).filter { !Self.mediaFiles.contains($0) }
+        let files =
+            Self.mediaFiles
+            + Corpus.expectations(under: "images/jpeg/orientation_").map(\.path).filter {
+                !Self.mediaFiles.contains($0)
+            }
         let setup = try await Self.start(
-            files: files, faults: FaultSettings(serverErrorRate: 0.1, rateLimitRate: 0.05, connectionResetRate: 0.05, retryAfterSeconds: 0, seed: 5))
+            files: files,
+            faults: FaultSettings(
+                serverErrorRate: 0.1, rateLimitRate: 0.05, connectionResetRate: 0.05, retryAfterSeconds: 0, seed: 5))
         defer { Task { await setup.stop() } }
         let result = try await setup.run("wix")
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
@@ -199,7 +251,10 @@ struct WixUploadTests {
         #expect(names.count == files.count)
         #expect(Set(names).count == names.count, "no duplicates")
         #expect(Set(names) == Set(files.map { ($0 as NSString).lastPathComponent }), "no losses")
-        let faulted = setup.emulator.requestCounts.filter { $0.key.hasSuffix(" 500") || $0.key.hasSuffix(" 503") || $0.key.hasSuffix(" 429") || $0.key.hasSuffix(" reset") }.values.reduce(0, +)
+        let faulted = setup.emulator.requestCounts.filter {
+            $0.key.hasSuffix(" 500") || $0.key.hasSuffix(" 503") || $0.key.hasSuffix(" 429")
+                || $0.key.hasSuffix(" reset")
+        }.values.reduce(0, +)
         #expect(faulted >= 3, "faults were injected: \(setup.emulator.requestCounts)")
     }
 
@@ -218,18 +273,28 @@ struct WixUploadTests {
 
     @Test("the API key never appears in output, logs or the manifest; upload URLs are logged without their token")
     func apiKeyNeverLogged() async throws {
-        let setup = try await Self.start(files: ["images/png/iccp.png", "video/plain.mp4"], faults: FaultSettings(serverErrorRate: 0.5, retryAfterSeconds: 0, seed: 2))
+        let setup = try await Self.start(
+            files: ["images/png/iccp.png", "video/plain.mp4"],
+            faults: FaultSettings(serverErrorRate: 0.5, retryAfterSeconds: 0, seed: 2))
         defer { Task { await setup.stop() } }
         let result = try await setup.run("wix", extra: ["--json"])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
-        let check = try await runProcessAsync(ingest, ["check", "wix"], environment: ["WIX_API_KEY": Self.apiKey, "WIX_BASE_URL": setup.emulator.baseURL], currentDirectory: setup.project.path)
+        let check = try await runProcessAsync(
+            ingest, ["check", "wix"],
+            environment: ["WIX_API_KEY": Self.apiKey, "WIX_BASE_URL": setup.emulator.baseURL],
+            currentDirectory: setup.project.path)
         let log = try String(contentsOfFile: setup.project.file("logs/ingest.log"), encoding: .utf8)
         let manifest = try String(contentsOfFile: setup.project.file("manifest.jsonl"), encoding: .utf8)
-        for (name, text) in [("stdout", result.stdout), ("stderr", result.stderr), ("log file", log), ("manifest", manifest), ("check", check.stdout + check.stderr)] {
+        for (name, text) in [
+            ("stdout", result.stdout), ("stderr", result.stderr), ("log file", log), ("manifest", manifest),
+            ("check", check.stdout + check.stderr),
+        ] {
             #expect(!text.contains(Self.apiKey), "the API key leaked into \(name)")
             #expect(!text.contains("eyJhbGciOi"), "an upload token leaked into \(name)")
         }
-        #expect(log.contains("retrying"), "retries were logged (so the check above saw failing requests): \(setup.emulator.requestCounts)\n\(log)")
+        #expect(
+            log.contains("retrying"),
+            "retries were logged (so the check above saw failing requests): \(setup.emulator.requestCounts)\n\(log)")
     }
 }
 
@@ -239,11 +304,16 @@ struct WixUploadTests {
 struct CustomStagesWixTests {
     @Test("route.by-type sends images and documents to their folders; rename.template names them by EXIF date")
     func routedAndRenamed() async throws {
-        let files = ["images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/png/iccp.png", "documents/minimal.pdf", "video/plain.mp4"]
+        let files = [
+            "images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/png/iccp.png", "documents/minimal.pdf", "video/plain.mp4",
+        ]
         let setup = try await WixUploadTests.start(files: files)
         defer { Task { await setup.stop() } }
-        let connection = #""baseURL": "${WIX_BASE_URL}", "siteId": "\#(WixUploadTests.siteID)", "apiKey": "${WIX_API_KEY}""#
-        try setup.project.write("pipelines/wix.json", """
+        let connection =
+            #""baseURL": "${WIX_BASE_URL}", "siteId": "\#(WixUploadTests.siteID)", "apiKey": "${WIX_API_KEY}""#
+        try setup.project.write(
+            "pipelines/wix.json",
+            """
             {"name": "wix", "concurrency": 2, "stages": [
               {"kind": "source.directory", "with": {"path": "inbox"}},
               {"kind": "detect.mime"},
@@ -265,9 +335,14 @@ struct CustomStagesWixTests {
             guard let id else { return "?" }
             let response = try await runProcessAsync(
                 "/usr/bin/curl",
-                ["-sf", "-H", "Authorization: \(WixUploadTests.apiKey)", "-H", "wix-site-id: \(WixUploadTests.siteID)",
-                 setup.emulator.baseURL + "/site-media/v1/folders/\(id)"])
-            let folder = ((try JSONSerialization.jsonObject(with: Data(response.stdout.utf8))) as? [String: Any])?["folder"] as? [String: Any]
+                [
+                    "-sf", "-H", "Authorization: \(WixUploadTests.apiKey)", "-H",
+                    "wix-site-id: \(WixUploadTests.siteID)",
+                    setup.emulator.baseURL + "/site-media/v1/folders/\(id)",
+                ])
+            let folder =
+                ((try JSONSerialization.jsonObject(with: Data(response.stdout.utf8))) as? [String: Any])?["folder"]
+                as? [String: Any]
             let name = folder?["displayName"] as? String ?? "?"
             let parent = folder?["parentFolderId"] as? String
             return parent == nil || parent == "media-root" ? "/" + name : try await folderName(parent) + "/" + name
@@ -277,7 +352,9 @@ struct CustomStagesWixTests {
             placed[file["displayName"] as? String ?? "?"] = try await folderName(file["parentFolderId"] as? String)
         }
         #expect(placed["2004-08-27_Canon_DIGITAL_IXUS_400.jpg"]?.hasPrefix("/photos/") == true, "\(placed)")
-        #expect(placed.keys.contains { $0.hasSuffix("_iccp.png") && placed[$0]?.hasPrefix("/photos/") == true }, "\(placed)")
+        #expect(
+            placed.keys.contains { $0.hasSuffix("_iccp.png") && placed[$0]?.hasPrefix("/photos/") == true }, "\(placed)"
+        )
         #expect(placed.first { $0.key.hasSuffix("_minimal.pdf") }?.value == "/documents", "\(placed)")
         // No route for video: the stage's own filePath.
         #expect(placed.first { $0.key.hasSuffix("_plain.mp4") }?.value == "/other", "\(placed)")
@@ -286,30 +363,40 @@ struct CustomStagesWixTests {
     @Test("the shipped pipelines/wix.json strips phone media: nothing the emulator stores has GPS, make, model or XMP")
     func shippedPipelineStripsPhoneMedia() async throws {
         let phone = [
-            "images/heic/gps_iphone_IMG_5195.HEIC", "images/heic/gps_android_HMD_Nokia_8.3_hdr.heif", "images/avif/exif.avif",
-            "video/gps_iphone.mov", "video/gps_udta.mp4", "video/xmp.mov", "images/gif/xmp.gif", "images/jpeg/gps_Apple_iPhone_4.jpg",
+            "images/heic/gps_iphone_IMG_5195.HEIC", "images/heic/gps_android_HMD_Nokia_8.3_hdr.heif",
+            "images/avif/exif.avif",
+            "video/gps_iphone.mov", "video/gps_udta.mp4", "video/xmp.mov", "images/gif/xmp.gif",
+            "images/jpeg/gps_Apple_iPhone_4.jpg",
         ]
         let setup = try await WixUploadTests.start(files: phone)
         defer { Task { await setup.stop() } }
         // The shipped file itself, not a test pipeline; its source waits for files to be 10 s old.
-        try setup.project.write("pipelines/wix.json", try String(contentsOfFile: repositoryRoot + "/pipelines/wix.json", encoding: .utf8))
-        _ = try await runProcessAsync("/usr/bin/find", [setup.project.file("inbox"), "-type", "f", "-exec", "touch", "-d", "1 hour ago", "{}", "+"])
+        try setup.project.write(
+            "pipelines/wix.json", try String(contentsOfFile: repositoryRoot + "/pipelines/wix.json", encoding: .utf8))
+        _ = try await runProcessAsync(
+            "/usr/bin/find",
+            [setup.project.file("inbox"), "-type", "f", "-exec", "touch", "-d", "1 hour ago", "{}", "+"])
         let result = try await runProcessAsync(
             ingest, ["run", "wix"],
-            environment: ["WIX_API_KEY": WixUploadTests.apiKey, "WIX_BASE_URL": setup.emulator.baseURL, "WIX_SITE_ID": WixUploadTests.siteID, "WIX_INBOX": "inbox"],
+            environment: [
+                "WIX_API_KEY": WixUploadTests.apiKey, "WIX_BASE_URL": setup.emulator.baseURL,
+                "WIX_SITE_ID": WixUploadTests.siteID, "WIX_INBOX": "inbox",
+            ],
             currentDirectory: setup.project.path, timeout: 600)
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let stored = try await setup.storedFiles()
         #expect(stored.count == phone.count, "\(stored.map { $0["displayName"] ?? "" })")
         #expect(stored.allSatisfy { $0["operationStatus"] as? String == "READY" })
         let blobs = setup.data + "/blobs"
-        let listing = try await runProcessAsync("/usr/bin/exiftool", ["-j", "-G0:1", "-a", "-n", "-ee", "-r", "-ext", "*", blobs])
+        let listing = try await runProcessAsync(
+            "/usr/bin/exiftool", ["-j", "-G0:1", "-a", "-n", "-ee", "-r", "-ext", "*", blobs])
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
         #expect(rows.count == phone.count)
         for row in rows {
             let found = row.keys.filter { key in
                 let lowered = key.lowercased()
-                return lowered.contains("gps") || key.hasPrefix("XMP") || key.hasPrefix("MakerNotes:") || key.hasSuffix(":Make") || key.hasSuffix(":Model")
+                return lowered.contains("gps") || key.hasPrefix("XMP") || key.hasPrefix("MakerNotes:")
+                    || key.hasSuffix(":Make") || key.hasSuffix(":Model")
             }
             #expect(found.isEmpty, "\(row["SourceFile"] ?? ""): \(found.sorted())")
         }

@@ -2,20 +2,26 @@ import Foundation
 import IngestStages
 import MediaIngest
 import PipelineTesting
-import Testing
 import TestSupport
+import Testing
 
 @Suite("detect.mime")
 struct DetectTests {
     /// Where detect.mime deliberately answers differently from `file --mime-type` (expected.tsv), and why.
     static let deliberateDifferences: [String: (mime: String, why: String)] = [
-        "video/minimal.webm": ("video/webm", "libmagic 5.44 calls it application/octet-stream; the EBML DocType says webm"),
-        "images/svg/utf16le.svg": ("image/svg+xml", "libmagic 5.44 calls UTF-16 SVG text/xml; the root element is <svg>"),
+        "video/minimal.webm": (
+            "video/webm", "libmagic 5.44 calls it application/octet-stream; the EBML DocType says webm"
+        ),
+        "images/svg/utf16le.svg": (
+            "image/svg+xml", "libmagic 5.44 calls UTF-16 SVG text/xml; the root element is <svg>"
+        ),
     ]
 
     static let stage = DetectStage()
 
-    @Test("every corpus file is classified as file(1) does, except the documented refinements", arguments: Corpus.expectations)
+    @Test(
+        "every corpus file is classified as file(1) does, except the documented refinements",
+        arguments: Corpus.expectations)
     func matchesExpected(file: Corpus.Expectation) throws {
         let detection = try Self.stage.detect(path: file.absolutePath, fileExtension: file.fileExtension)
         if let difference = Self.deliberateDifferences[file.path] {
@@ -45,9 +51,12 @@ struct DetectTests {
         #expect(try detect("documents/empty.zip").family == .archive)
         #expect(try detect("images/svg/minimal.svg").family == .vector)
         #expect(try detect("video/sample.3gp").family == .video)
-        for disguised in ["adversarial/elf_named_photo.png", "adversarial/html_named_photo.jpg", "adversarial/pe_exe_named_photo.gif",
-                          "adversarial/png_named_photo.jpg", "adversarial/shell_script_named_photo.jpg", "adversarial/text_named_photo.png",
-                          "images/png/broken_no_ihdr.png"] {
+        for disguised in [
+            "adversarial/elf_named_photo.png", "adversarial/html_named_photo.jpg", "adversarial/pe_exe_named_photo.gif",
+            "adversarial/png_named_photo.jpg", "adversarial/shell_script_named_photo.jpg",
+            "adversarial/text_named_photo.png",
+            "images/png/broken_no_ihdr.png",
+        ] {
             #expect(try detect(disguised).extensionMatches == false, "\(disguised)")
         }
         #expect(try detect("documents/global-temp.csv").extensionMatches)
@@ -75,7 +84,12 @@ struct DetectTests {
                     out.writestr(info.filename, src.read(info.filename))
             """
         try script.write(toFile: directory.file("reorder.py"), atomically: true, encoding: .utf8)
-        let result = try runProcess("/usr/bin/env", ["python3", directory.file("reorder.py"), Corpus.path("documents/issue311.docx"), directory.file("reordered.docx")])
+        let result = try runProcess(
+            "/usr/bin/env",
+            [
+                "python3", directory.file("reorder.py"), Corpus.path("documents/issue311.docx"),
+                directory.file("reordered.docx"),
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let docx = try Self.stage.detect(path: directory.file("reordered.docx"), fileExtension: "docx")
         #expect(docx.type.mime == "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
@@ -85,7 +99,8 @@ struct DetectTests {
     @Test("overrides replace libmagic's answer for matching files")
     func overrides() throws {
         let options = try OptionValues.decode(
-            ["overrides": [["extension": "heif", "detected": "image/heic", "mime": "image/heif"]]], specs: DetectStage.options)
+            ["overrides": [["extension": "heif", "detected": "image/heic", "mime": "image/heif"]]],
+            specs: DetectStage.options)
         let stage = try DetectStage(options: options, context: StageHarness<DetectStage>.buildContext())
         let detection = try stage.detect(path: Corpus.path("images/heic/minimal.heif"), fileExtension: "heif")
         #expect(detection.refinedBy == "override")
@@ -126,7 +141,8 @@ struct DetectTests {
             for worker in 0..<4 {
                 group.addTask {
                     for file in files {
-                        _ = try Self.stage.detect(path: file, fileExtension: (file as NSString).pathExtension, worker: worker)
+                        _ = try Self.stage.detect(
+                            path: file, fileExtension: (file as NSString).pathExtension, worker: worker)
                     }
                 }
             }

@@ -3,13 +3,14 @@ import IngestStages
 import Logging
 import MediaIngest
 import PipelineTesting
-import Testing
 import TestSupport
+import Testing
 
 /// Collects a source's events.
 func events(of source: DirectorySource, control: RunControl = RunControl()) async throws -> [SourceEvent] {
     let context = PipelineContext(
-        pipelineName: "t", runID: "t", logger: .init(label: "t"), workDirectory: "/tmp", baseDirectory: "/tmp", concurrency: 1, control: control)
+        pipelineName: "t", runID: "t", logger: .init(label: "t"), workDirectory: "/tmp", baseDirectory: "/tmp",
+        concurrency: 1, control: control)
     var result: [SourceEvent] = []
     for try await event in source.items(context: context) { result.append(event) }
     return result
@@ -20,7 +21,8 @@ func itemPaths(_ events: [SourceEvent]) -> [String] {
 }
 
 func setModificationTime(_ path: String, secondsAgo: Double) throws {
-    try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-secondsAgo)], ofItemAtPath: path)
+    try FileManager.default.setAttributes(
+        [.modificationDate: Date().addingTimeInterval(-secondsAgo)], ofItemAtPath: path)
 }
 
 @Suite("source.directory")
@@ -33,7 +35,8 @@ struct DirectorySourceTests {
     func tree() throws -> TemporaryDirectory {
         let directory = TemporaryDirectory()
         try copyCorpus(files, into: directory.path)
-        try FileManager.default.copyItem(atPath: Corpus.path("images/jpeg/gps_minimal.jpg"), toPath: directory.file("images/jpeg/UPPER.JPG"))
+        try FileManager.default.copyItem(
+            atPath: Corpus.path("images/jpeg/gps_minimal.jpg"), toPath: directory.file("images/jpeg/UPPER.JPG"))
         try Data("hidden".utf8).write(to: URL(fileURLWithPath: directory.file("images/.hidden.jpg")))
         try FileManager.default.createDirectory(atPath: directory.file(".cache"), withIntermediateDirectories: true)
         try Data("x".utf8).write(to: URL(fileURLWithPath: directory.file(".cache/c.jpg")))
@@ -53,21 +56,29 @@ struct DirectorySourceTests {
         }
         #expect(found.filter { if case .estimate = $0 { true } else { false } }.count == 1)
         #expect(count == 7)
-        #expect(bytes == files.reduce(0) { $0 + Corpus.expectation($1)!.size } + Corpus.expectation("images/jpeg/gps_minimal.jpg")!.size)
-        #expect(itemPaths(found) == [
-            "documents/minimal.pdf", "images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/jpeg/UPPER.JPG", "images/jpeg/gps_minimal.jpg",
-            "images/png/iccp.png", "images/webp/plain_lossy.webp", "video/minimal.webm",
-        ])
+        #expect(
+            bytes == files.reduce(0) { $0 + Corpus.expectation($1)!.size }
+                + Corpus.expectation("images/jpeg/gps_minimal.jpg")!.size)
+        #expect(
+            itemPaths(found) == [
+                "documents/minimal.pdf", "images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/jpeg/UPPER.JPG",
+                "images/jpeg/gps_minimal.jpg",
+                "images/png/iccp.png", "images/webp/plain_lossy.webp", "video/minimal.webm",
+            ])
     }
 
     @Test("include and exclude globs, case-insensitive by default")
     func globs() async throws {
         let directory = try tree()
         let jpegs = try await events(of: DirectorySource(root: directory.path, include: ["*.jpg"]))
-        #expect(itemPaths(jpegs) == ["images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/jpeg/UPPER.JPG", "images/jpeg/gps_minimal.jpg"])
+        #expect(
+            itemPaths(jpegs) == [
+                "images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/jpeg/UPPER.JPG", "images/jpeg/gps_minimal.jpg",
+            ])
         let noImages = try await events(of: DirectorySource(root: directory.path, exclude: ["images/**"]))
         #expect(itemPaths(noImages) == ["documents/minimal.pdf", "video/minimal.webm"])
-        let mixed = try await events(of: DirectorySource(root: directory.path, include: ["images/**/*.{jpg,png}"], exclude: ["*canon*"]))
+        let mixed = try await events(
+            of: DirectorySource(root: directory.path, include: ["images/**/*.{jpg,png}"], exclude: ["*canon*"]))
         #expect(itemPaths(mixed) == ["images/jpeg/UPPER.JPG", "images/jpeg/gps_minimal.jpg", "images/png/iccp.png"])
         let hidden = try await events(of: DirectorySource(root: directory.path, include: ["*.jpg"], skipHidden: false))
         #expect(itemPaths(hidden).contains(".cache/c.jpg"))
@@ -91,17 +102,31 @@ struct DirectorySourceTests {
         let outside = TemporaryDirectory()
         try copyCorpus(["images/png/minimal_transparent.png"], into: outside.path)
         let manager = FileManager.default
-        try manager.createSymbolicLink(atPath: directory.file("inside-link.png"), withDestinationPath: directory.file("images/png/iccp.png"))
-        try manager.createSymbolicLink(atPath: directory.file("escape.png"), withDestinationPath: outside.file("images/png/minimal_transparent.png"))
+        try manager.createSymbolicLink(
+            atPath: directory.file("inside-link.png"), withDestinationPath: directory.file("images/png/iccp.png"))
+        try manager.createSymbolicLink(
+            atPath: directory.file("escape.png"),
+            withDestinationPath: outside.file("images/png/minimal_transparent.png"))
         try manager.createSymbolicLink(atPath: directory.file("escape-dir"), withDestinationPath: outside.path)
-        try manager.createSymbolicLink(atPath: directory.file("relative-escape.png"), withDestinationPath: "../" + (outside.path as NSString).lastPathComponent + "/images/png/minimal_transparent.png")
-        try manager.createSymbolicLink(atPath: directory.file("broken.jpg"), withDestinationPath: directory.file("nowhere.jpg"))
-        try manager.createSymbolicLink(atPath: directory.file("images/loop"), withDestinationPath: directory.file("images"))
+        try manager.createSymbolicLink(
+            atPath: directory.file("relative-escape.png"),
+            withDestinationPath: "../" + (outside.path as NSString).lastPathComponent
+                + "/images/png/minimal_transparent.png")
+        try manager.createSymbolicLink(
+            atPath: directory.file("broken.jpg"), withDestinationPath: directory.file("nowhere.jpg"))
+        try manager.createSymbolicLink(
+            atPath: directory.file("images/loop"), withDestinationPath: directory.file("images"))
         let found = try await events(of: DirectorySource(root: directory.path))
         #expect(itemPaths(found).contains("inside-link.png"))
         var rejected: [String: Rejection.Code] = [:]
-        for event in found { if case .rejected(let item, let rejection) = event { rejected[item.origin.displayPath] = rejection.code } }
-        #expect(rejected == ["escape.png": .outsideRoot, "escape-dir": .outsideRoot, "relative-escape.png": .outsideRoot, "broken.jpg": .unreadable])
+        for event in found {
+            if case .rejected(let item, let rejection) = event { rejected[item.origin.displayPath] = rejection.code }
+        }
+        #expect(
+            rejected == [
+                "escape.png": .outsideRoot, "escape-dir": .outsideRoot, "relative-escape.png": .outsideRoot,
+                "broken.jpg": .unreadable,
+            ])
         // The loop link leads back into the tree: its folder is visited once, not forever.
         #expect(itemPaths(found).filter { $0.hasPrefix("images/loop/") }.isEmpty)
     }
@@ -119,7 +144,8 @@ struct DirectorySourceTests {
     func badOptions() throws {
         #expect {
             _ = try DirectorySource(
-                options: OptionValues.decode(["path": "/tmp", "include": ["ok/*", "[bad"]], specs: DirectorySource.options),
+                options: OptionValues.decode(
+                    ["path": "/tmp", "include": ["ok/*", "[bad"]], specs: DirectorySource.options),
                 context: StageHarness<CollectingStage>.buildContext())
         } throws: { error in
             (error as? ConfigError)?.description == #"include[1]: invalid pattern "[bad": unclosed "[""#

@@ -2,8 +2,8 @@ import Foundation
 import IngestStages
 import MediaIngest
 import PipelineTesting
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +13,8 @@ import Glibc
 @Suite("exec: external commands per asset")
 struct ExecTests {
     static let files = [
-        "images/jpeg/gps_Apple_iPhone_4.jpg", "images/png/iccp.png", "documents/minimal.pdf", "images/jpeg/Canon_DIGITAL_IXUS_400.jpg",
+        "images/jpeg/gps_Apple_iPhone_4.jpg", "images/png/iccp.png", "documents/minimal.pdf",
+        "images/jpeg/Canon_DIGITAL_IXUS_400.jpg",
     ]
 
     /// A project with the files in `inbox/` and `script` at `scripts/check.py`.
@@ -25,7 +26,9 @@ struct ExecTests {
         return project
     }
 
-    func run(_ project: TemporaryDirectory, exec: String, when: String? = nil, concurrency: Int = 2) async throws -> RunReport {
+    func run(
+        _ project: TemporaryDirectory, exec: String, when: String? = nil, concurrency: Int = 2
+    ) async throws -> RunReport {
         let pipeline = try buildPipeline(
             """
             {"name": "exec", "concurrency": \(concurrency), "stages": [
@@ -71,31 +74,38 @@ struct ExecTests {
                 #expect(asset.facts?["check"]?["mime"] == asset.mime.map { .string($0) })
                 #expect(asset.facts?["check"]?["stdinMime"] == asset.mime.map { .string($0) })
                 #expect(asset.facts?["check"]?["pipeline"] == "exec")
-                #expect(asset.facts?["check"]?["file"]?.stringValue?.hasSuffix((file as NSString).lastPathComponent) == true)
+                #expect(
+                    asset.facts?["check"]?["file"]?.stringValue?.hasSuffix((file as NSString).lastPathComponent) == true
+                )
             }
         }
         #expect(report.count(.rejected) >= 1 && report.count(.done) >= 1, "the threshold splits the sample")
     }
 
-    @Test("a command that overruns its timeout is stopped with everything it started; the asset is rejected, the run goes on")
+    @Test(
+        "a command that overruns its timeout is stopped with everything it started; the asset is rejected, the run goes on"
+    )
     func timeout() async throws {
-        let project = try project(script: #"""
-            import json, os, subprocess, sys, time
-            asset = json.load(sys.stdin)
-            if asset["fileName"].endswith(".pdf"):
-                child = subprocess.Popen(["sleep", "60"])
-                open(os.environ["PID_FILE"], "w").write(str(child.pid))
-                sys.stderr.write("thinking hard\n"); sys.stderr.flush()
-                time.sleep(60)
-            print("{}")
-            """#)
+        let project = try project(
+            script: #"""
+                import json, os, subprocess, sys, time
+                asset = json.load(sys.stdin)
+                if asset["fileName"].endswith(".pdf"):
+                    child = subprocess.Popen(["sleep", "60"])
+                    open(os.environ["PID_FILE"], "w").write(str(child.pid))
+                    sys.stderr.write("thinking hard\n"); sys.stderr.flush()
+                    time.sleep(60)
+                print("{}")
+                """#)
         let pidFile = project.file("child.pid")
         let clock = ContinuousClock()
         let start = clock.now
         // Only the PDF goes through the command: under the parallel test suites, other tests block the cooperative
         // threads for seconds (synchronous exiftool runs), which can delay any run past a short timeout.
         let report = try await run(
-            project, exec: #"{"command": ["python3", "scripts/check.py"], "timeout": "10s", "environment": {"PID_FILE": "\#(pidFile)"}}"#,
+            project,
+            exec:
+                #"{"command": ["python3", "scripts/check.py"], "timeout": "10s", "environment": {"PID_FILE": "\#(pidFile)"}}"#,
             when: #"{"mime": ["application/pdf"]}"#)
         let elapsed = clock.now - start
         #expect(elapsed < .seconds(55), "the run took \(elapsed), not the 60 s the script sleeps")
@@ -103,15 +113,24 @@ struct ExecTests {
         #expect(pdf.status == .rejected)
         #expect(pdf.code == "exec_timeout")
         // The last stderr line comes with the reason (unless a loaded machine kept Python from writing it in 10 s).
-        #expect(pdf.reason?.hasPrefix("python3 scripts/check.py: did not finish within 10s") == true, "\(pdf.reason ?? "")")
+        #expect(
+            pdf.reason?.hasPrefix("python3 scripts/check.py: did not finish within 10s") == true, "\(pdf.reason ?? "")")
         #expect(report.count(.done) == 3, "\(report.assets.map { "\($0.path): \($0.status) \($0.reason ?? "")" })")
         // The grandchild shared the process group and was stopped too.
         let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8)))
         var gone = false
         for _ in 0..<50 {
-            if kill(pid, 0) != 0 && errno == ESRCH { gone = true; break }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                gone = true
+                break
+            }
             // A zombie still answers kill(0): check its state.
-            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.split(separator: " ").dropFirst(2).first == "Z" { gone = true; break }
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                stat.split(separator: " ").dropFirst(2).first == "Z"
+            {
+                gone = true
+                break
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(gone, "sleep 60 (pid \(pid)) outlived the timeout")
@@ -136,12 +155,18 @@ struct ExecTests {
         #expect(report.count(.rejected) == 4)
         let pdf = try record(report, "minimal.pdf")
         #expect(pdf.code == "exec_bad_reply")
-        #expect(pdf.reason == #"python3 scripts/check.py: malformed reply: standard output is not JSON: "OK, looks fine to me""#)
-        #expect(try record(report, "iccp.png").reason == #"python3 scripts/check.py: malformed reply: action must be "continue" or "reject", got "explode""#)
+        #expect(
+            pdf.reason
+                == #"python3 scripts/check.py: malformed reply: standard output is not JSON: "OK, looks fine to me""#)
+        #expect(
+            try record(report, "iccp.png").reason
+                == #"python3 scripts/check.py: malformed reply: action must be "continue" or "reject", got "explode""#)
         let crashed = try record(report, "gps_Apple_iPhone_4.jpg")
         #expect(crashed.code == "exec_failed")
         #expect(crashed.reason == "python3 scripts/check.py: exited with status 3: Traceback: something broke")
-        #expect(try record(report, "Canon_DIGITAL_IXUS_400.jpg").reason?.contains(#"code "Bad Code!" must be lower_snake_case"#) == true)
+        #expect(
+            try record(report, "Canon_DIGITAL_IXUS_400.jpg").reason?.contains(
+                #"code "Bad Code!" must be lower_snake_case"#) == true)
     }
 
     @Test("oversized output, unknown keys and a non-zero exit carrying a rejection")
@@ -157,8 +182,11 @@ struct ExecTests {
                 elif name.startswith("gps_"):
                     print(json.dumps({"action": "reject", "code": "has_gps", "reason": "location present"})); sys.exit(1)
                 """#)
-        let report = try await run(project, exec: #"{"command": ["python3", "scripts/check.py"], "maxReplyBytes": "1KiB"}"#)
-        #expect(try record(report, "minimal.pdf").reason == "python3 scripts/check.py: the reply is larger than maxReplyBytes (1024 bytes)")
+        let report = try await run(
+            project, exec: #"{"command": ["python3", "scripts/check.py"], "maxReplyBytes": "1KiB"}"#)
+        #expect(
+            try record(report, "minimal.pdf").reason
+                == "python3 scripts/check.py: the reply is larger than maxReplyBytes (1024 bytes)")
         #expect(try record(report, "iccp.png").reason?.contains(#"unknown key "colour""#) == true)
         let gps = try record(report, "gps_Apple_iPhone_4.jpg")
         #expect(gps.code == "has_gps")
@@ -203,7 +231,9 @@ struct ExecTests {
         #expect(asset.storedSize == 13)
         #expect(asset.target?.descriptor?["displayName"] == "renamed-iccp.png")
         // The source is untouched.
-        #expect(try sha256sum(project.file("inbox/images/png/iccp.png")) == (try sha256sum(Corpus.path("images/png/iccp.png"))))
+        #expect(
+            try sha256sum(project.file("inbox/images/png/iccp.png"))
+                == (try sha256sum(Corpus.path("images/png/iccp.png"))))
     }
 
     @Test("no shell: arguments arrive literally; with shell: true, asset values come through the environment")
@@ -214,11 +244,13 @@ struct ExecTests {
                 json.load(sys.stdin)
                 print(json.dumps({"facts": {"argv": sys.argv[1:]}}))
                 """#, files: ["images/png/iccp.png"])
-        let report = try await run(project, exec: #"{"command": ["python3", "scripts/check.py", "$(touch pwned)", "; rm -rf /", "*"]}"#)
+        let report = try await run(
+            project, exec: #"{"command": ["python3", "scripts/check.py", "$(touch pwned)", "; rm -rf /", "*"]}"#)
         #expect(try record(report, "iccp.png").facts?["check"]?["argv"] == ["$(touch pwned)", "; rm -rf /", "*"])
         #expect(!FileManager.default.fileExists(atPath: project.file("pwned")))
 
-        let shell = try await run(project, exec: #"{"command": "printf '{\"fileName\": \"%s\"}' \"sh-$INGEST_FILE_NAME\"", "shell": true}"#)
+        let shell = try await run(
+            project, exec: #"{"command": "printf '{\"fileName\": \"%s\"}' \"sh-$INGEST_FILE_NAME\"", "shell": true}"#)
         #expect(try record(shell, "iccp.png").fileName == "sh-iccp.png")
     }
 
@@ -228,15 +260,22 @@ struct ExecTests {
         try "#!/bin/sh\n".write(toFile: base.file("not-executable.sh"), atomically: true, encoding: .utf8)
         func errors(_ with: String) -> String {
             do {
-                _ = try buildPipeline(#"{"stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "exec", "with": \#(with)}]}"#, base: base.path)
+                _ = try buildPipeline(
+                    #"{"stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "exec", "with": \#(with)}]}"#,
+                    base: base.path)
                 return ""
             } catch {
                 return "\(error)"
             }
         }
-        #expect(errors(#"{"command": ["no-such-program-xyz"]}"#).contains(#"stages[1].with.command: "no-such-program-xyz" is not found in PATH"#))
-        #expect(errors(#"{"command": ["./not-executable.sh"]}"#).contains("not-executable.sh is not an executable file"))
-        #expect(errors(#"{"command": ["echo", "hi"], "shell": true}"#).contains("with \"shell\": true, command is one string"))
+        #expect(
+            errors(#"{"command": ["no-such-program-xyz"]}"#).contains(
+                #"stages[1].with.command: "no-such-program-xyz" is not found in PATH"#))
+        #expect(
+            errors(#"{"command": ["./not-executable.sh"]}"#).contains("not-executable.sh is not an executable file"))
+        #expect(
+            errors(#"{"command": ["echo", "hi"], "shell": true}"#).contains(
+                "with \"shell\": true, command is one string"))
         #expect(errors(#"{"command": ["true"], "timeout": "0s"}"#).contains("stages[1].with.timeout"))
         #expect(errors(#"{"command": []}"#).contains("stages[1].with.command: expected the program and its arguments"))
     }

@@ -3,8 +3,8 @@ import IngestStages
 import MediaFormats
 import MediaIngest
 import PipelineTesting
-import Testing
 import TestSupport
+import Testing
 
 /// A box: 32-bit size, type ("©" is the single byte 0xA9 in box types), payload.
 func box(_ type: String, _ payload: [UInt8]) -> [UInt8] {
@@ -12,9 +12,13 @@ func box(_ type: String, _ payload: [UInt8]) -> [UInt8] {
 }
 
 /// A full box: version and flags, then the payload.
-func fullBox(_ type: String, version: UInt8 = 0, _ payload: [UInt8]) -> [UInt8] { box(type, [version, 0, 0, 0] + payload) }
+func fullBox(_ type: String, version: UInt8 = 0, _ payload: [UInt8]) -> [UInt8] {
+    box(type, [version, 0, 0, 0] + payload)
+}
 
-func be32(_ value: UInt32) -> [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)] }
+func be32(_ value: UInt32) -> [UInt8] {
+    [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+}
 func be16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
 
 /// Hand-made HEIF and MP4 files that break the rules in the ways the issue lists: each gets a clear rejection, never a
@@ -23,7 +27,9 @@ func be16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)]
 struct HostileBoxTests {
     let directory = TemporaryDirectory()
 
-    func strip(_ bytes: [UInt8], _ name: String = "file.mp4", stage: StripStage = StripStage()) async throws -> HarnessOutcome {
+    func strip(
+        _ bytes: [UInt8], _ name: String = "file.mp4", stage: StripStage = StripStage()
+    ) async throws -> HarnessOutcome {
         let path = directory.file(name)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return try await StageHarness(stage).process(file: path)
@@ -35,7 +41,9 @@ struct HostileBoxTests {
 
     /// A HEIF with one image item (1) and one Exif item (2) describing it; `exifOffset` moves the Exif extent.
     static func heif(exifOffset: Int? = nil, exifLength: Int = 24, imageLength: Int = 32) -> [UInt8] {
-        let exif: [UInt8] = [0, 0, 0, 6] + Array("Exif".utf8) + [0, 0] + [0x4D, 0x4D, 0, 0x2A, 0, 0, 0, 8] + [UInt8](repeating: 0, count: exifLength - 18)
+        let exif: [UInt8] =
+            [0, 0, 0, 6] + Array("Exif".utf8) + [0, 0] + [0x4D, 0x4D, 0, 0x2A, 0, 0, 0, 8]
+            + [UInt8](repeating: 0, count: exifLength - 18)
         func build(mdatStart: Int) -> [UInt8] {
             let imageStart = mdatStart + 8
             let exifStart = exifOffset ?? (imageStart + imageLength)
@@ -44,10 +52,15 @@ struct HostileBoxTests {
             iloc += be16(2) + be16(0) + be16(1) + be32(UInt32(exifStart)) + be32(UInt32(exifLength))
             let infe1 = fullBox("infe", version: 2, be16(1) + be16(0) + Array("hvc1".utf8) + [0])
             let infe2 = fullBox("infe", version: 2, be16(2) + be16(0) + Array("Exif".utf8) + [0])
-            let meta = fullBox("meta", fullBox("hdlr", [0, 0, 0, 0] + Array("pict".utf8) + [UInt8](repeating: 0, count: 13))
-                + fullBox("pitm", be16(1)) + fullBox("iloc", iloc) + fullBox("iinf", be16(2) + infe1 + infe2)
-                + fullBox("iref", box("cdsc", be16(2) + be16(1) + be16(1)))
-                + box("iprp", box("ipco", fullBox("ispe", be32(64) + be32(64))) + fullBox("ipma", be32(1) + be16(1) + [1, 0x81])))
+            let meta = fullBox(
+                "meta",
+                fullBox("hdlr", [0, 0, 0, 0] + Array("pict".utf8) + [UInt8](repeating: 0, count: 13))
+                    + fullBox("pitm", be16(1)) + fullBox("iloc", iloc) + fullBox("iinf", be16(2) + infe1 + infe2)
+                    + fullBox("iref", box("cdsc", be16(2) + be16(1) + be16(1)))
+                    + box(
+                        "iprp",
+                        box("ipco", fullBox("ispe", be32(64) + be32(64)))
+                            + fullBox("ipma", be32(1) + be16(1) + [1, 0x81])))
             return ftypHEIC + meta + box("mdat", [UInt8](repeating: 0x55, count: imageLength) + exif)
         }
         let draft = build(mdatStart: 0)
@@ -70,11 +83,14 @@ struct HostileBoxTests {
     func badExtents() async throws {
         let past = try await strip(Self.heif(exifOffset: 1 << 30), "past.heic")
         #expect(past.rejection?.code == .malformed)
-        #expect(past.rejection?.reason.contains("past the end of the file") == true, "\(String(describing: past.rejection))")
+        #expect(
+            past.rejection?.reason.contains("past the end of the file") == true, "\(String(describing: past.rejection))"
+        )
         let good = Self.heif()
         let overlapping = try await strip(Self.heif(exifOffset: good.count - 24 - 32 - 4), "overlap.heic")
         #expect(overlapping.rejection?.code == .malformed)
-        #expect(overlapping.rejection?.reason.contains("overlap") == true, "\(String(describing: overlapping.rejection))")
+        #expect(
+            overlapping.rejection?.reason.contains("overlap") == true, "\(String(describing: overlapping.rejection))")
     }
 
     @Test("boxes that run past their parent or the file, and impossible 64-bit sizes, are rejected")
@@ -83,36 +99,51 @@ struct HostileBoxTests {
         let child = be32(4096) + Array("udta".utf8) + [UInt8](repeating: 0, count: 8)
         let pastParent = try await strip(Self.ftypMovie + box("moov", Self.mvhd + child) + box("mdat", [1, 2, 3]))
         #expect(pastParent.rejection?.code == .malformed)
-        #expect(pastParent.rejection?.reason.contains("runs past its parent") == true, "\(String(describing: pastParent.rejection))")
+        #expect(
+            pastParent.rejection?.reason.contains("runs past its parent") == true,
+            "\(String(describing: pastParent.rejection))")
         // A top-level box that claims more than the file holds (a cut download).
-        let cut = try await strip(Self.ftypMovie + box("moov", Self.mvhd) + be32(1_000_000) + Array("mdat".utf8) + [1, 2, 3])
+        let cut = try await strip(
+            Self.ftypMovie + box("moov", Self.mvhd) + be32(1_000_000) + Array("mdat".utf8) + [1, 2, 3])
         #expect(cut.rejection?.code == .truncated, "\(String(describing: cut.rejection))")
         // A 64-bit size that is honest is fine; one past the file is not.
         let large = be32(1) + Array("mdat".utf8) + [0, 0, 0, 0] + be32(24) + [UInt8](repeating: 7, count: 8)
-        let honest = try await strip(Self.ftypMovie + large + box("moov", Self.mvhd + box("udta", box("©day", [1, 2]))))
+        let honest = try await strip(
+            Self.ftypMovie + large + box("moov", Self.mvhd + box("udta", box("©day", [1, 2]))))
         #expect(honest.asset != nil, "\(String(describing: honest.rejection))")
         let huge = be32(1) + Array("mdat".utf8) + [0x7F, 0xFF, 0xFF, 0xFF] + be32(0) + [1]
         #expect(try await strip(Self.ftypMovie + box("moov", Self.mvhd) + huge).rejection?.code == .truncated)
         // A size smaller than its header.
-        #expect(try await strip(Self.ftypMovie + box("moov", Self.mvhd) + be32(4) + Array("free".utf8)).rejection?.code == .malformed)
+        #expect(
+            try await strip(Self.ftypMovie + box("moov", Self.mvhd) + be32(4) + Array("free".utf8)).rejection?.code
+                == .malformed)
     }
 
     @Test("size-0 boxes, 10,000 nested boxes, two moovs, a compressed moov and an oversized moov")
     func oddStructures() async throws {
         // size 0: "to the end of the file" at the top level, "to the end of the parent" inside.
-        let toEnd = try await strip(Self.ftypMovie + box("moov", Self.mvhd + box("udta", box("©xyz", Array("+1+2/".utf8)))) + be32(0) + Array("mdat".utf8) + [9, 9, 9])
+        let toEnd = try await strip(
+            Self.ftypMovie + box("moov", Self.mvhd + box("udta", box("©xyz", Array("+1+2/".utf8)))) + be32(0)
+                + Array("mdat".utf8) + [9, 9, 9])
         #expect(toEnd.asset != nil, "\(String(describing: toEnd.rejection))")
-        let inside = try await strip(Self.ftypMovie + box("moov", Self.mvhd + be32(0) + Array("udta".utf8) + box("©day", [1, 2])) + box("mdat", [1]))
+        let inside = try await strip(
+            Self.ftypMovie + box("moov", Self.mvhd + be32(0) + Array("udta".utf8) + box("©day", [1, 2]))
+                + box("mdat", [1]))
         #expect(inside.asset != nil, "\(String(describing: inside.rejection))")
         // 10,000 nested udta boxes inside the movie header: removed as a whole, never walked down.
         var nested = box("©xyz", Array("+1+2/".utf8))
         for _ in 0..<10_000 { nested = box("udta", nested) }
         for mode in ["all", "gps-only"] {
-            let stage = try StripStage(options: .decode(["mode": .string(mode)], specs: StripStage.options), context: StageHarness<StripStage>.buildContext())
-            let outcome = try await strip(Self.ftypMovie + box("moov", Self.mvhd + nested) + box("mdat", [1]), "nested-\(mode).mp4", stage: stage)
+            let stage = try StripStage(
+                options: .decode(["mode": .string(mode)], specs: StripStage.options),
+                context: StageHarness<StripStage>.buildContext())
+            let outcome = try await strip(
+                Self.ftypMovie + box("moov", Self.mvhd + nested) + box("mdat", [1]), "nested-\(mode).mp4", stage: stage)
             #expect(outcome.asset != nil || outcome.rejection != nil)
         }
-        #expect(try await strip(Self.ftypMovie + box("moov", Self.mvhd) + box("moov", Self.mvhd)).rejection?.code == .malformed)
+        #expect(
+            try await strip(Self.ftypMovie + box("moov", Self.mvhd) + box("moov", Self.mvhd)).rejection?.code
+                == .malformed)
         let compressed = try await strip(Self.ftypMovie + box("moov", box("cmov", [1, 2, 3])))
         #expect(compressed.rejection?.code == .stripUnsupported)
         #expect(compressed.rejection?.reason.contains("compressed") == true)
@@ -133,14 +164,21 @@ struct HostileBoxTests {
     func fragmented() async throws {
         let hdlr = fullBox("hdlr", [0, 0, 0, 0] + Array("meta".utf8) + [UInt8](repeating: 0, count: 13))
         let stsd = fullBox("stsd", be32(1) + box("gpmd", [0, 0, 0, 0, 0, 0, 0, 1]))
-        let track = box("trak", fullBox("tkhd", [UInt8](repeating: 0, count: 8) + be32(2) + [UInt8](repeating: 0, count: 68))
-            + box("mdia", hdlr + box("minf", box("stbl", stsd))))
+        let track = box(
+            "trak",
+            fullBox("tkhd", [UInt8](repeating: 0, count: 8) + be32(2) + [UInt8](repeating: 0, count: 68))
+                + box("mdia", hdlr + box("minf", box("stbl", stsd))))
         let fragments = box("moof", fullBox("mfhd", be32(1))) + box("mdat", [1, 2, 3, 4])
         let outcome = try await strip(Self.ftypMovie + box("moov", Self.mvhd + track + box("mvex", [])) + fragments)
         #expect(outcome.rejection?.code == .stripUnsupported)
-        #expect(outcome.rejection?.reason.contains("timed metadata track 2 ('gpmd')") == true, "\(String(describing: outcome.rejection))")
+        #expect(
+            outcome.rejection?.reason.contains("timed metadata track 2 ('gpmd')") == true,
+            "\(String(describing: outcome.rejection))")
         // Without the metadata track: the moov loses its user data, the fragments stay byte for byte.
-        let plain = Self.ftypMovie + box("moov", Self.mvhd + box("udta", box("©xyz", Array("+48.8584+002.2945/".utf8))) + box("mvex", [])) + fragments
+        let plain =
+            Self.ftypMovie
+            + box("moov", Self.mvhd + box("udta", box("©xyz", Array("+48.8584+002.2945/".utf8))) + box("mvex", []))
+            + fragments
         let stripped = try await strip(plain, "fragmented.mp4")
         let output = Array(try Data(contentsOf: URL(fileURLWithPath: try #require(stripped.asset?.contentPath))))
         #expect(output.count == plain.count)
@@ -151,7 +189,10 @@ struct HostileBoxTests {
     @Test("every cut-off prefix of the corpus HEIF and movie files gives an answer, never a crash")
     func prefixes() async throws {
         let harness = StageHarness(StripStage())
-        for file in ["images/heic/exif_xmp_samplefilehub.heif", "images/avif/minimal.avif", "video/minimal_with_audio.mp4", "video/sample.3gp"] {
+        for file in [
+            "images/heic/exif_xmp_samplefilehub.heif", "images/avif/minimal.avif", "video/minimal_with_audio.mp4",
+            "video/sample.3gp",
+        ] {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: Corpus.path(file)))
             for length in stride(from: 0, to: min(bytes.count, 4000), by: 13) {
                 let path = directory.file("cut-\(length)-" + (file as NSString).lastPathComponent)

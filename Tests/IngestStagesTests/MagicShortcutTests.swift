@@ -1,7 +1,8 @@
 import Foundation
-@testable import IngestStages
-import Testing
 import TestSupport
+import Testing
+
+@testable import IngestStages
 
 /// `MagicWorker.classify` skips libmagic's text-encoding pass for buffers that cannot be text; these tests hold it
 /// to giving exactly libmagic's plain answer.
@@ -11,8 +12,12 @@ struct MagicShortcutTests {
     @Test("same answer as plain libmagic on every corpus file")
     func corpus() throws {
         let worker = try MagicWorker()
-        let files = try FileManager.default.subpathsOfDirectory(atPath: Corpus.root).filter { !$0.hasSuffix(".md") && !$0.hasSuffix(".tsv") }
-            .map { Corpus.path($0) }.filter { (try? FileManager.default.attributesOfItem(atPath: $0)[.type] as? FileAttributeType) == .typeRegular }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: Corpus.root).filter {
+            !$0.hasSuffix(".md") && !$0.hasSuffix(".tsv")
+        }
+        .map { Corpus.path($0) }.filter {
+            (try? FileManager.default.attributesOfItem(atPath: $0)[.type] as? FileAttributeType) == .typeRegular
+        }
         #expect(files.count > 100)
         var shortcuts = 0
         for path in files {
@@ -35,7 +40,8 @@ struct MagicShortcutTests {
         let worker = try MagicWorker()
         var generator = SplitMix64(seed: 0x5EED)
         var buffers: [[UInt8]] = []
-        let text = Array("name,size,date\nphoto.jpg,1234,2024-01-01\n#!/bin/sh\necho hello\n<?xml version=\"1.0\"?><svg/>\n".utf8)
+        let text = Array(
+            "name,size,date\nphoto.jpg,1234,2024-01-01\n#!/bin/sh\necho hello\n<?xml version=\"1.0\"?><svg/>\n".utf8)
         for nulAt in [0, 1, 5, text.count / 2, text.count - 1] {
             var buffer = text
             buffer[nulAt] = 0
@@ -43,10 +49,10 @@ struct MagicShortcutTests {
         }
         buffers.append([0xFF, 0xFE] + Array("h\0i\0 \0t\0h\0e\0r\0e\0".utf8))  // UTF-16LE with BOM: text despite NULs
         buffers.append([0xFE, 0xFF] + Array("\0h\0i\0 \0t\0h\0e\0r\0e".utf8))  // UTF-16BE
-        buffers.append([0xFF, 0xFE, 0, 0] + Array("h\0\0\0i\0\0\0".utf8))      // UTF-32LE
-        buffers.append([0, 0, 0xFE, 0xFF] + Array("\0\0\0h\0\0\0i".utf8))      // UTF-32BE
+        buffers.append([0xFF, 0xFE, 0, 0] + Array("h\0\0\0i\0\0\0".utf8))  // UTF-32LE
+        buffers.append([0, 0, 0xFE, 0xFF] + Array("\0\0\0h\0\0\0i".utf8))  // UTF-32BE
         buffers.append([0xEF, 0xBB, 0xBF] + Array("caf\u{E9}\0 au lait\n".utf8))  // UTF-8 BOM, then a NUL
-        buffers.append(Array(repeating: UInt8(ascii: "a"), count: 70_000) + [0])   // NUL past the 64 KiB pass
+        buffers.append(Array(repeating: UInt8(ascii: "a"), count: 70_000) + [0])  // NUL past the 64 KiB pass
         buffers.append(Array("#!/usr/bin/env python3\nprint(1)\n".utf8) + [0, 1, 2])
         buffers.append(Array("%PDF-1.4\n".utf8) + [0])
         buffers.append(Array("{\"a\": 1}".utf8) + [0])
@@ -62,7 +68,9 @@ struct MagicShortcutTests {
             buffers.append(buffer)
         }
         for buffer in buffers {
-            let (fast, plain) = try buffer.withUnsafeBytes { bytes in (try worker.classify(bytes), try worker.classifyWithoutShortcut(bytes)) }
+            let (fast, plain) = try buffer.withUnsafeBytes { bytes in
+                (try worker.classify(bytes), try worker.classifyWithoutShortcut(bytes))
+            }
             #expect(fast == plain, "\(buffer.prefix(16))")
         }
         let utf16: [UInt8] = [0xFF, 0xFE, 0x41, 0]

@@ -1,8 +1,8 @@
 import Foundation
 import PipelineTesting
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Independent readers of HEIF and video files: libheif's `heif-convert` and FFmpeg (`ffmpeg`, `ffprobe`), both
 /// installed by `.ci/run` (Debian's `libheif-examples` and `ffmpeg`), and exiftool. Every call runs the tool without
@@ -12,7 +12,8 @@ enum MediaTools {
     /// `exiftool -j -G0:1 -a -n -b` (and `extra`) over many files, keyed by path.
     static func tags(_ paths: [String], extra: [String] = []) async throws -> [String: [String: Any]] {
         guard !paths.isEmpty else { return [:] }
-        let result = try await runProcessAsync("/usr/bin/exiftool", ["-j", "-G0:1", "-a", "-n", "-b", "-ICC_Profile", "-all"] + extra + paths)
+        let result = try await runProcessAsync(
+            "/usr/bin/exiftool", ["-j", "-G0:1", "-a", "-n", "-b", "-ICC_Profile", "-all"] + extra + paths)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         var byPath: [String: [String: Any]] = [:]
         for row in rows { if let file = row["SourceFile"] as? String { byPath[file] = row } }
@@ -56,29 +57,42 @@ enum MediaTools {
     /// `ffmpeg -map 0:v? -map 0:a? -c copy -f framemd5`: one hash per audio and video packet, and what ffmpeg
     /// complained about (nothing, for a well-formed file).
     static func packetHashes(_ path: String) async throws -> (hashes: [String], errors: String) {
-        let result = try await runProcessAsync("/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-map", "0:v?", "-map", "0:a?", "-c", "copy", "-f", "framemd5", "-"])
+        let result = try await runProcessAsync(
+            "/usr/bin/ffmpeg",
+            [
+                "-nostdin", "-v", "error", "-i", path, "-map", "0:v?", "-map", "0:a?", "-c", "copy", "-f", "framemd5",
+                "-",
+            ])
         return (result.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init), result.stderr)
     }
 
     /// The audio and video streams `ffprobe` sees: codec, size, duration and rotation, one line each.
     static func streams(_ path: String) async throws -> [String] {
-        let result = try await runProcessAsync("/usr/bin/ffprobe", [
-            "-v", "error", "-show_entries", "stream=index,codec_type,codec_name,duration,width,height:stream_side_data=rotation", "-of", "compact", path,
-        ])
+        let result = try await runProcessAsync(
+            "/usr/bin/ffprobe",
+            [
+                "-v", "error", "-show_entries",
+                "stream=index,codec_type,codec_name,duration,width,height:stream_side_data=rotation", "-of", "compact",
+                path,
+            ])
         // Side data (the rotation) is printed on the stream's line after "side_data".
-        return result.stdout.split(separator: "\n").map(String.init).filter { $0.contains("codec_type=video") || $0.contains("codec_type=audio") }
+        return result.stdout.split(separator: "\n").map(String.init).filter {
+            $0.contains("codec_type=video") || $0.contains("codec_type=audio")
+        }
     }
 
     /// The stream kinds ffprobe reports (`video`, `audio`, `data`…).
     static func streamKinds(_ path: String) async throws -> [String] {
-        let result = try await runProcessAsync("/usr/bin/ffprobe", ["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", path])
+        let result = try await runProcessAsync(
+            "/usr/bin/ffprobe", ["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", path])
         // Side data (a video's rotation) adds a comma and an empty line after the stream's own.
         return result.stdout.split(separator: "\n").map { String($0.prefix { $0 != "," }) }.filter { !$0.isEmpty }
     }
 
     /// GIF frames as ffmpeg decodes them (one hash per frame).
     static func gifFrames(_ path: String) async throws -> [String] {
-        let result = try await runProcessAsync("/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-f", "framemd5", "-"])
+        let result = try await runProcessAsync(
+            "/usr/bin/ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-f", "framemd5", "-"])
         return result.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
     }
 
@@ -112,8 +126,12 @@ func phoneLeftovers(_ tags: [String: Any]) -> [String] {
     tags.keys.filter { key in
         let lowered = key.lowercased()
         let name = key.split(separator: ":").last.map(String.init) ?? key
-        return lowered.contains("gps") || lowered.contains("location") || key.hasPrefix("EXIF:") || key.hasPrefix("MakerNotes:") || key.hasPrefix("XMP")
-            || key.hasPrefix("QuickTime:Keys:") || key.hasPrefix("QuickTime:UserData:") || key.hasPrefix("QuickTime:ItemList:")
-            || name.hasPrefix("DetectedFace") || ["Make", "Model", "Software", "SerialNumber", "ContentIdentifier", "CreationDate", "Comment"].contains(name)
+        return lowered.contains("gps") || lowered.contains("location") || key.hasPrefix("EXIF:")
+            || key.hasPrefix("MakerNotes:") || key.hasPrefix("XMP")
+            || key.hasPrefix("QuickTime:Keys:") || key.hasPrefix("QuickTime:UserData:")
+            || key.hasPrefix("QuickTime:ItemList:")
+            || name.hasPrefix("DetectedFace")
+            || ["Make", "Model", "Software", "SerialNumber", "ContentIdentifier", "CreationDate", "Comment"].contains(
+                name)
     }.sorted()
 }

@@ -3,13 +3,14 @@ import IngestStages
 import MediaFormats
 import MediaIngest
 import PipelineTesting
-import Testing
 import TestSupport
+import Testing
 
 /// Runs exiftool once over many files: `-j -G0:1 -a -n`, plus the binary ICC profile. Keyed by path.
 func exiftoolTags(_ paths: [String], extra: [String] = []) throws -> [String: [String: Any]] {
     guard !paths.isEmpty else { return [:] }
-    let result = try runProcess("/usr/bin/exiftool", ["-j", "-G0:1", "-a", "-n", "-b", "-ICC_Profile", "-all"] + extra + paths)
+    let result = try runProcess(
+        "/usr/bin/exiftool", ["-j", "-G0:1", "-a", "-n", "-b", "-ICC_Profile", "-all"] + extra + paths)
     let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
     var byPath: [String: [String: Any]] = [:]
     for row in rows { if let file = row["SourceFile"] as? String { byPath[file] = row } }
@@ -22,7 +23,8 @@ func leftovers(_ tags: [String: Any]) -> [String] {
         let lowered = key.lowercased()
         return lowered.contains("gps") || key.hasPrefix("MakerNotes:") || key.hasPrefix("XMP") || key.hasPrefix("IPTC:")
             || key.hasPrefix("Photoshop:") || lowered.hasSuffix(":comment") || key.hasPrefix("File:Comment")
-            || key.hasSuffix(":SerialNumber") || key.hasSuffix(":ImageDescription") || key.hasSuffix(":Make") || key.hasSuffix(":Model")
+            || key.hasSuffix(":SerialNumber") || key.hasSuffix(":ImageDescription") || key.hasSuffix(":Make")
+            || key.hasSuffix(":Model")
     }.sorted()
 }
 
@@ -50,7 +52,8 @@ func decodedPixels(_ path: String, format: ImageFormat) throws -> String {
                 i += 12 + n
             print(h.hexdigest())
             """
-        return try runProcess("/usr/bin/env", ["python3", "-c", script, path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return try runProcess("/usr/bin/env", ["python3", "-c", script, path]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 }
 
@@ -79,7 +82,10 @@ struct StripTests {
     func stripsCorpus() async throws {
         let results = try await Self.stripAll(StripStage(), files: Self.strippable)
         // Rejected: only files with nothing to keep (the file ends inside its EXIF) or no PNG header.
-        let rejected = Dictionary(uniqueKeysWithValues: results.compactMap { result in result.outcome.rejection.map { (result.file.path, $0.code) } })
+        let rejected = Dictionary(
+            uniqueKeysWithValues: results.compactMap { result in
+                result.outcome.rejection.map { (result.file.path, $0.code) }
+            })
         #expect(rejected == ["adversarial/truncated_inside_exif.jpg": .truncated])
         let stripped = results.filter { $0.output != nil }
         let before = try exiftoolTags(stripped.map(\.file.absolutePath))
@@ -91,25 +97,37 @@ struct StripTests {
             #expect(leftovers(tags).isEmpty, "\(result.file.path) keeps \(leftovers(tags))")
             // Orientation as expected.tsv says (exiftool 12.57 on the original).
             let orientation = tags["EXIF:IFD0:Orientation"] as? Int
-            #expect(orientation == result.file.orientation, "\(result.file.path): orientation \(String(describing: orientation))")
+            #expect(
+                orientation == result.file.orientation,
+                "\(result.file.path): orientation \(String(describing: orientation))")
             // The ICC profile is byte-identical when the original had one.
-            #expect(tags["ICC_Profile:ICC_Profile"] as? String == original["ICC_Profile:ICC_Profile"] as? String, "\(result.file.path): ICC changed")
+            #expect(
+                tags["ICC_Profile:ICC_Profile"] as? String == original["ICC_Profile:ICC_Profile"] as? String,
+                "\(result.file.path): ICC changed")
             // Pixels: decoded by an independent decoder, identical.
-            let format = try #require(ImageHeaders.sniff(Array(try Data(contentsOf: URL(fileURLWithPath: output)).prefix(16))))
-            #expect(try decodedPixels(output, format: format) == (try decodedPixels(result.file.absolutePath, format: format)), "\(result.file.path): pixels differ")
+            let format = try #require(
+                ImageHeaders.sniff(Array(try Data(contentsOf: URL(fileURLWithPath: output)).prefix(16))))
+            #expect(
+                try decodedPixels(output, format: format)
+                    == (try decodedPixels(result.file.absolutePath, format: format)),
+                "\(result.file.path): pixels differ")
             // The source is untouched and its SHA-256 was computed while streaming.
             #expect(result.outcome.asset?.sourceSHA256 == (try sha256sum(result.file.absolutePath)))
         }
         // What was removed is recorded for the manifest.
-        let iphone = try #require(stripped.first { $0.file.path == "images/jpeg/gps_Apple_iPhone_4.jpg" }?.outcome.asset)
+        let iphone = try #require(
+            stripped.first { $0.file.path == "images/jpeg/gps_Apple_iPhone_4.jpg" }?.outcome.asset)
         #expect(iphone.facts["strip"]?["gps"] == true)
         #expect(iphone.facts["strip"]?["removed"]?["exif"] == 1)
         #expect(iphone.facts["strip"]?["orientation"] == 1)
-        let samsung = try #require(stripped.first { $0.file.path == "images/jpeg/gps_orient6_Samsung_GT-I9000.jpg" }?.outcome.asset)
+        let samsung = try #require(
+            stripped.first { $0.file.path == "images/jpeg/gps_orient6_Samsung_GT-I9000.jpg" }?.outcome.asset)
         #expect(samsung.facts["strip"]?["makerNote"] == true)
-        let polyglot = try #require(stripped.first { $0.file.path == "adversarial/jpeg_with_appended_zip.jpg" }?.outcome.asset)
+        let polyglot = try #require(
+            stripped.first { $0.file.path == "adversarial/jpeg_with_appended_zip.jpg" }?.outcome.asset)
         #expect(polyglot.facts["strip"]?["trailingBytesRemoved"] == 3770)
-        let truncated = try #require(stripped.first { $0.file.path == "adversarial/truncated_after_exif_gps.jpg" }?.outcome.asset)
+        let truncated = try #require(
+            stripped.first { $0.file.path == "adversarial/truncated_after_exif_gps.jpg" }?.outcome.asset)
         #expect(truncated.facts["strip"]?["gps"] == true)
         #expect(truncated.facts["strip"]?["truncated"] != nil)
     }
@@ -119,7 +137,8 @@ struct StripTests {
         let results = try await Self.stripAll(StripStage(), files: Self.strippable)
         var digests = 0
         for result in results {
-            guard let asset = result.outcome.asset, let output = result.output, output != result.file.absolutePath else { continue }
+            guard let asset = result.outcome.asset, let output = result.output, output != result.file.absolutePath
+            else { continue }
             guard let digest = asset.contentDigest else { continue }
             #expect(digest.path == output, "\(result.file)")
             #expect(digest.size == asset.size, "\(result.file)")
@@ -133,7 +152,9 @@ struct StripTests {
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: webp.absolutePath)))
         let padding = 300_000
         // An unknown chunk after the image: copied by the stripper, and big enough to push the length patch past a flush.
-        bytes += Array("JUNK".utf8) + withUnsafeBytes(of: UInt32(padding).littleEndian, Array.init) + [UInt8](repeating: 7, count: padding)
+        bytes +=
+            Array("JUNK".utf8) + withUnsafeBytes(of: UInt32(padding).littleEndian, Array.init)
+            + [UInt8](repeating: 7, count: padding)
         let riff = UInt32(bytes.count - 8).littleEndian
         withUnsafeBytes(of: riff) { bytes.replaceSubrange(4..<8, with: $0) }
         try Data(bytes).write(to: URL(fileURLWithPath: big.file("big.webp")))
@@ -155,7 +176,9 @@ struct StripTests {
                 {"name": "s", "state": {"enabled": \(state)},
                  "stages": [{"kind": "source.directory", "with": {"path": "inbox"}}, {"kind": "detect.mime"}, {"kind": "strip.metadata"}\(after)]}
                 """, base: project.path)
-            let report = await PipelineRunner(pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))).run()
+            let report = await PipelineRunner(
+                pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))
+            ).run()
             #expect(report.count(.done) == 1)
             return report.assets.first?.sha256
         }
@@ -166,7 +189,8 @@ struct StripTests {
 
     @Test("keep: [] drops orientation too; keep copyright writes it into the minimal EXIF")
     func keepOptions() async throws {
-        let none = try StripStage(options: .decode(["keep": []], specs: StripStage.options), context: StageHarness<StripStage>.buildContext())
+        let none = try StripStage(
+            options: .decode(["keep": []], specs: StripStage.options), context: StageHarness<StripStage>.buildContext())
         let portrait = Corpus.path("images/jpeg/orientation_portrait_6.jpg")
         let plain = try #require(try await StageHarness(none).process(file: portrait).asset?.contentPath)
         let tags = try exiftoolTags([plain])[plain] ?? [:]
@@ -176,22 +200,37 @@ struct StripTests {
         // A copy of a corpus JPEG with a copyright, written by exiftool (an independent writer).
         let directory = TemporaryDirectory()
         let source = directory.file("copyright.jpg")
-        _ = try runProcess("/usr/bin/exiftool", ["-q", "-o", source, "-Copyright=© Jane Doe", "-Artist=Jane Doe", Corpus.path("images/jpeg/gps_orient6_Samsung_GT-I9000.jpg")])
-        let keep = try StripStage(options: .decode(["keep": ["orientation", "copyright"]], specs: StripStage.options), context: StageHarness<StripStage>.buildContext())
+        _ = try runProcess(
+            "/usr/bin/exiftool",
+            [
+                "-q", "-o", source, "-Copyright=© Jane Doe", "-Artist=Jane Doe",
+                Corpus.path("images/jpeg/gps_orient6_Samsung_GT-I9000.jpg"),
+            ])
+        let keep = try StripStage(
+            options: .decode(["keep": ["orientation", "copyright"]], specs: StripStage.options),
+            context: StageHarness<StripStage>.buildContext())
         let output = try #require(try await StageHarness(keep).process(file: source).asset?.contentPath)
         let kept = try exiftoolTags([output])[output] ?? [:]
         #expect(kept["EXIF:IFD0:Copyright"] as? String == "© Jane Doe")
         #expect(kept["EXIF:IFD0:Artist"] as? String == "Jane Doe")
         #expect(kept["EXIF:IFD0:Orientation"] as? Int == 6)
         #expect(leftovers(kept).isEmpty)
-        #expect(kept.keys.filter { $0.hasPrefix("EXIF:") }.sorted() == ["EXIF:IFD0:Artist", "EXIF:IFD0:Copyright", "EXIF:IFD0:Orientation"])
+        #expect(
+            kept.keys.filter { $0.hasPrefix("EXIF:") }.sorted() == [
+                "EXIF:IFD0:Artist", "EXIF:IFD0:Copyright", "EXIF:IFD0:Orientation",
+            ])
     }
 
     @Test("gps-only removes location and keeps the rest")
     func gpsOnly() async throws {
-        let stage = try StripStage(options: .decode(["mode": "gps-only"], specs: StripStage.options), context: StageHarness<StripStage>.buildContext())
-        let files = ["images/jpeg/gps_Apple_iPhone_4.jpg", "images/jpeg/gps_xmp_iptc_icc_FujiFilm_FinePixS1Pro.jpg", "images/webp/exif_gps_icc_HTC_Desire.webp",
-                     "images/webp/exif_xmp_gps_orient6_Issue_473.webp", "images/jpeg/gps_orient6_Samsung_GT-I9000.jpg"]
+        let stage = try StripStage(
+            options: .decode(["mode": "gps-only"], specs: StripStage.options),
+            context: StageHarness<StripStage>.buildContext())
+        let files = [
+            "images/jpeg/gps_Apple_iPhone_4.jpg", "images/jpeg/gps_xmp_iptc_icc_FujiFilm_FinePixS1Pro.jpg",
+            "images/webp/exif_gps_icc_HTC_Desire.webp",
+            "images/webp/exif_xmp_gps_orient6_Issue_473.webp", "images/jpeg/gps_orient6_Samsung_GT-I9000.jpg",
+        ]
         let results = try await Self.stripAll(stage, files: files.compactMap(Corpus.expectation))
         let before = try exiftoolTags(results.map(\.file.absolutePath))
         let after = try exiftoolTags(results.compactMap(\.output))
@@ -199,13 +238,27 @@ struct StripTests {
             let output = try #require(result.output, "\(result.file.path)")
             let tags = try #require(after[output])
             let original = try #require(before[result.file.absolutePath])
-            #expect(tags.keys.filter { $0.lowercased().contains("gps") && !$0.hasPrefix("Composite:") }.isEmpty, "\(result.file.path) keeps GPS")
-            #expect(tags["EXIF:IFD0:Make"] as? String == original["EXIF:IFD0:Make"] as? String, "\(result.file.path) lost Make")
+            #expect(
+                tags.keys.filter { $0.lowercased().contains("gps") && !$0.hasPrefix("Composite:") }.isEmpty,
+                "\(result.file.path) keeps GPS")
+            #expect(
+                tags["EXIF:IFD0:Make"] as? String == original["EXIF:IFD0:Make"] as? String,
+                "\(result.file.path) lost Make")
             #expect(tags["EXIF:IFD0:Orientation"] as? Int == original["EXIF:IFD0:Orientation"] as? Int)
-            #expect(tags["EXIF:ExifIFD:DateTimeOriginal"] as? String == original["EXIF:ExifIFD:DateTimeOriginal"] as? String)
-            if original["IPTC:IPTC:ObjectName"] != nil { #expect(tags["IPTC:IPTC:ObjectName"] as? String == original["IPTC:IPTC:ObjectName"] as? String) }
-            #expect(try decodedPixels(output, format: ImageHeaders.sniff(Array(try Data(contentsOf: URL(fileURLWithPath: output)).prefix(16)))!) ==
-                (try decodedPixels(result.file.absolutePath, format: ImageHeaders.sniff(Array(try Data(contentsOf: URL(fileURLWithPath: result.file.absolutePath)).prefix(16)))!)))
+            #expect(
+                tags["EXIF:ExifIFD:DateTimeOriginal"] as? String == original["EXIF:ExifIFD:DateTimeOriginal"] as? String
+            )
+            if original["IPTC:IPTC:ObjectName"] != nil {
+                #expect(tags["IPTC:IPTC:ObjectName"] as? String == original["IPTC:IPTC:ObjectName"] as? String)
+            }
+            #expect(
+                try decodedPixels(
+                    output,
+                    format: ImageHeaders.sniff(Array(try Data(contentsOf: URL(fileURLWithPath: output)).prefix(16)))!)
+                    == (try decodedPixels(
+                        result.file.absolutePath,
+                        format: ImageHeaders.sniff(
+                            Array(try Data(contentsOf: URL(fileURLWithPath: result.file.absolutePath)).prefix(16)))!)))
         }
         let fuji = try #require(results.first { $0.file.path.contains("FujiFilm") }?.output)
         #expect(after[fuji]?.keys.contains { $0.hasPrefix("XMP") } == true, "XMP without GPS stays")
@@ -214,7 +267,10 @@ struct StripTests {
     @Test("formats that cannot be stripped are rejected (fail closed) or passed, as configured")
     func unsupportedFormats() async throws {
         let rejecting = StageHarness(StripStage())
-        for file in ["images/tiff/plain.tif", "video/minimal.webm", "documents/minimal.pdf", "adversarial/zero_bytes.jpg", "adversarial/html_named_photo.jpg"] {
+        for file in [
+            "images/tiff/plain.tif", "video/minimal.webm", "documents/minimal.pdf", "adversarial/zero_bytes.jpg",
+            "adversarial/html_named_photo.jpg",
+        ] {
             let outcome = try await rejecting.process(file: Corpus.path(file))
             #expect(outcome.rejection?.code == .stripUnsupported, "\(file)")
         }
@@ -227,12 +283,17 @@ struct StripTests {
     @Test("hostile and broken files never crash the stage")
     func hostileFiles() async throws {
         let harness = StageHarness(StripStage())
-        for file in Corpus.expectations where file.path.hasPrefix("adversarial/") || file.path.contains("broken") || file.path.contains("truncated") || file.path.contains("invalid") {
+        for file in Corpus.expectations
+        where file.path.hasPrefix("adversarial/") || file.path.contains("broken") || file.path.contains("truncated")
+            || file.path.contains("invalid")
+        {
             _ = try await harness.process(file: file.absolutePath)
         }
         // Garbage and cut-off versions of real files: every prefix length of a small JPEG, PNG and WebP.
         let directory = TemporaryDirectory()
-        for source in ["images/jpeg/gps_minimal.jpg", "images/png/exif_chunk_small.png", "images/webp/exif_orient6.webp"] {
+        for source in [
+            "images/jpeg/gps_minimal.jpg", "images/png/exif_chunk_small.png", "images/webp/exif_orient6.webp",
+        ] {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: Corpus.path(source)))
             for length in stride(from: 0, to: min(bytes.count, 1200), by: 7) {
                 let path = directory.file("cut-\(length)." + (source as NSString).pathExtension)

@@ -2,16 +2,23 @@ import Foundation
 import MediaIngest
 import Testing
 import WixMedia
+
 @testable import IngestStages
 
 @Suite("Wix client helpers")
 struct WixHelpersTests {
     @Test("upload URLs are logged without their token")
     func redaction() {
-        #expect(WixMediaClient.redact("https://upload.wixmp.com/upload/eyJhbGciOi.eyJ.sig") == "https://upload.wixmp.com/upload/<token>")
-        #expect(WixMediaClient.redact("http://127.0.0.1:8787/upload/tus/eyJhbG.x.y?filename=a.mp4") == "http://127.0.0.1:8787/upload/tus/<token>")
+        #expect(
+            WixMediaClient.redact("https://upload.wixmp.com/upload/eyJhbGciOi.eyJ.sig")
+                == "https://upload.wixmp.com/upload/<token>")
+        #expect(
+            WixMediaClient.redact("http://127.0.0.1:8787/upload/tus/eyJhbG.x.y?filename=a.mp4")
+                == "http://127.0.0.1:8787/upload/tus/<token>")
         #expect(WixMediaClient.redact("http://127.0.0.1:8787/upload/tus") == "http://127.0.0.1:8787/upload/tus")
-        #expect(WixMediaClient.redact("https://www.wixapis.com/site-media/v1/files") == "https://www.wixapis.com/site-media/v1/files")
+        #expect(
+            WixMediaClient.redact("https://www.wixapis.com/site-media/v1/files")
+                == "https://www.wixapis.com/site-media/v1/files")
     }
 
     @Test("file names sent to Wix lose folders and control characters, keep their extension when shortened")
@@ -27,7 +34,9 @@ struct WixHelpersTests {
     @Test("filePath templates render dates and families, and reject unknown placeholders")
     func templates() throws {
         let template = try PathTemplate("/ingest/{yyyy}/{mm}/{dd}/{family}-{ext}")
-        var asset = Asset(id: 1, origin: .file(path: "/x/IMG.JPG", root: "/x", relativePath: "IMG.JPG"), fileName: "IMG.JPG", contentPath: "/x/IMG.JPG")
+        var asset = Asset(
+            id: 1, origin: .file(path: "/x/IMG.JPG", root: "/x", relativePath: "IMG.JPG"), fileName: "IMG.JPG",
+            contentPath: "/x/IMG.JPG")
         asset.modificationDate = Date(timeIntervalSince1970: 1_700_000_000)
         asset.mime = MediaType(mime: "image/jpeg", family: .image, extensions: ["jpg"], extensionMatches: true)
         #expect(template.render(asset, pipeline: "p") == "/ingest/2023/11/14/image-jpg")

@@ -1,7 +1,7 @@
 import Foundation
 import MediaFormats
-import Testing
 import TestSupport
+import Testing
 
 /// exiftool's ImageSize for every corpus file, read in one batch (an independent reader).
 let exiftoolSizes: [String: String] = {
@@ -20,7 +20,10 @@ let exiftoolSizes: [String: String] = {
 @Suite("Image headers")
 struct ImageHeaderTests {
     /// Formats whose size we read, and files where we deliberately differ from exiftool.
-    static let readable = Corpus.expectations.filter { ["image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heic", "image/avif"].contains($0.mime) }
+    static let readable = Corpus.expectations.filter {
+        ["image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heic", "image/avif"].contains(
+            $0.mime)
+    }
 
     @Test("sizes agree with exiftool for every readable corpus image", arguments: readable)
     func sizeMatchesExiftool(file: Corpus.Expectation) throws {
@@ -56,7 +59,9 @@ struct ImageHeaderTests {
         #expect(bomb.size == ImageSize(width: 100, height: 100))
         #expect(bomb.effectiveSize == ImageSize(width: 65635, height: 65635))
         #expect(try deep("images/png/text_ztxt_after_idat.png").metadataBlocks.map(\.kind) == ["text", "ztxt"])
-        #expect(try deep("images/jpeg/gps_xmp_iptc_icc_FujiFilm_FinePixS1Pro.jpg").metadataBlocks.map(\.kind).contains("iptc"))
+        #expect(
+            try deep("images/jpeg/gps_xmp_iptc_icc_FujiFilm_FinePixS1Pro.jpg").metadataBlocks.map(\.kind).contains(
+                "iptc"))
     }
 
     @Test("hostile structures throw instead of looping or crashing")
@@ -64,7 +69,9 @@ struct ImageHeaderTests {
         #expect(throws: FormatError.loop("TIFF directory chain loops back to byte 28")) {
             try ImageHeaders.inspect(FileBytes(path: Corpus.path("adversarial/tiff_ifd_loop.tiff")))
         }
-        #expect(throws: FormatError.self) { try ImageHeaders.inspect(FileBytes(path: Corpus.path("images/png/broken_no_ihdr.png"))) }
+        #expect(throws: FormatError.self) {
+            try ImageHeaders.inspect(FileBytes(path: Corpus.path("images/png/broken_no_ihdr.png")))
+        }
         #expect(try ImageHeaders.inspect(FileBytes(path: Corpus.path("adversarial/zero_bytes.jpg"))) == nil)
         #expect(throws: FormatError.truncated("JPEG ends before its frame header")) {
             try ImageHeaders.inspect(MemoryBytes([0xFF, 0xD8, 0xFF]))

@@ -22,7 +22,10 @@ struct ProbeStage: Stage, StageDefinition {
     let values: (ByteSize?, Mode, Int, String, Secret?, [String])
 
     init(options: OptionValues, context: StageBuildContext) throws {
-        values = (try options[Self.maxBytes], try options[Self.mode], try options[Self.count], try options[Self.label], try options[Self.token], try options[Self.tags])
+        values = (
+            try options[Self.maxBytes], try options[Self.mode], try options[Self.count], try options[Self.label],
+            try options[Self.token], try options[Self.tags]
+        )
         if values.2 < 0 { throw options.error(Self.count, "expected 0 or more") }
     }
 
@@ -35,7 +38,9 @@ struct ProbeSource: AssetSource, StageDefinition {
     static let summary = "Test source."
     static let options: [OptionSpec] = []
     init(options: OptionValues, context: StageBuildContext) throws {}
-    func items(context: PipelineContext) -> AsyncThrowingStream<SourceEvent, any Error> { AsyncThrowingStream { $0.finish() } }
+    func items(context: PipelineContext) -> AsyncThrowingStream<SourceEvent, any Error> {
+        AsyncThrowingStream { $0.finish() }
+    }
 }
 
 func registry() -> StageRegistry {
@@ -55,7 +60,8 @@ func check(_ json: String, environment: [String: String] = [:], tolerate: Bool =
 struct ConfigurationTests {
     @Test("a valid pipeline builds with defaults and resolved options")
     func validPipeline() throws {
-        let result = check(#"""
+        let result = check(
+            #"""
             {"name": "photos", "concurrency": 3, "stages": [
               {"kind": "probe.source"},
               {"kind": "probe", "with": {"label": "x", "maxBytes": "25MB", "mode": "lenient", "tags": "one"}}
@@ -76,7 +82,8 @@ struct ConfigurationTests {
 
     @Test("every mistake is reported at once, each with its JSON path")
     func collectsAllErrors() {
-        let result = check(#"""
+        let result = check(
+            #"""
             {"nmae": "x", "concurrency": 0, "stages": [
               {"kind": "probe.source"},
               {"kind": "probe", "with": {"maxBytes": "25 parsecs", "mode": "strickt", "count": 1.5}},
@@ -89,7 +96,9 @@ struct ConfigurationTests {
         #expect(text.contains(#"nmae: unknown key "nmae" (did you mean "name"?)"#))
         #expect(text.contains("concurrency: expected an integer from 1 to 256, got 0"))
         #expect(text.contains(#"stages[1].with.maxBytes: expected a size like "25MB", got "25 parsecs""#))
-        #expect(text.contains(#"stages[1].with.mode: expected one of "strict", "lenient", got "strickt" (did you mean "strict"?)"#))
+        #expect(
+            text.contains(
+                #"stages[1].with.mode: expected one of "strict", "lenient", got "strickt" (did you mean "strict"?)"#))
         #expect(text.contains("stages[1].with.count: expected an integer, got 1.5"))
         #expect(text.contains { $0.hasPrefix(#"stages[1].with.label: missing required option "label""#) })
         #expect(text.contains(#"stages[2].kind: unknown stage kind "prob" (did you mean "probe"?)"#))
@@ -100,7 +109,8 @@ struct ConfigurationTests {
 
     @Test("a stage's own semantic check reports at the option's path")
     func semanticError() {
-        let result = check(#"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "count": -2}}]}"#)
+        let result = check(
+            #"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "count": -2}}]}"#)
         #expect(result.errors.map(\.description) == ["stages[1].with.count: expected 0 or more"])
     }
 
@@ -108,15 +118,21 @@ struct ConfigurationTests {
     func syntaxError() {
         let result = check(#"{"stages": [ {"kind": "probe.source"}, ]"#)
         #expect(result.errors.count == 1)
-        #expect(result.errors[0].description == #"stages: not valid JSON at line 1, column 40: a comma before "]" (trailing commas are not JSON)"#)
+        #expect(
+            result.errors[0].description
+                == #"stages: not valid JSON at line 1, column 40: a comma before "]" (trailing commas are not JSON)"#)
     }
 
     @Test("sources come first and a pipeline needs one")
     func sourceOrder() {
         let missing = check(#"{"stages": [{"kind": "probe", "with": {"label": "x"}}]}"#)
-        #expect(missing.errors.map(\.description).contains { $0.hasPrefix("stages: a pipeline needs a source stage first") })
+        #expect(
+            missing.errors.map(\.description).contains { $0.hasPrefix("stages: a pipeline needs a source stage first") }
+        )
         let late = check(#"{"stages": [{"kind": "probe", "with": {"label": "x"}}, {"kind": "probe.source"}]}"#)
-        #expect(late.errors.map(\.description).contains(#"stages[1].kind: source "probe.source" must come before the processing stages"#))
+        #expect(
+            late.errors.map(\.description).contains(
+                #"stages[1].kind: source "probe.source" must come before the processing stages"#))
         let none = check(#"{"stages": []}"#)
         #expect(none.errors.map(\.description) == ["stages: a pipeline needs at least a source stage"])
     }
@@ -136,18 +152,28 @@ struct ConfigurationTests {
         #expect(probe.values.4?.origin == "environment variable TOKEN")
 
         let missing = check(json, environment: ["WHO": "me", "COUNT": "7"])
-        #expect(missing.errors.map(\.description) == [#"stages[1].with.token: environment variable TOKEN is not set (export TOKEN=… or add "default")"#])
+        #expect(
+            missing.errors.map(\.description) == [
+                #"stages[1].with.token: environment variable TOKEN is not set (export TOKEN=… or add "default")"#
+            ])
 
         let tolerated = check(json, environment: ["WHO": "me", "COUNT": "7"], tolerate: true)
         #expect(tolerated.errors.isEmpty)
-        #expect(tolerated.warnings.map(\.description).contains("stages[1].with.token: not checked: environment variable TOKEN not set here"))
+        #expect(
+            tolerated.warnings.map(\.description).contains(
+                "stages[1].with.token: not checked: environment variable TOKEN not set here"))
     }
 
     @Test("secrets are never taken literally unless the user insists")
     func secretsRefuseLiterals() throws {
-        let literal = check(#"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "token": "abc"}}]}"#)
-        #expect(literal.errors.first?.description.hasPrefix("stages[1].with.token: secrets are not written in pipeline files") == true)
-        let insisted = check(#"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "token": {"insecureLiteral": "abc"}}}]}"#)
+        let literal = check(
+            #"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "token": "abc"}}]}"#)
+        #expect(
+            literal.errors.first?.description.hasPrefix(
+                "stages[1].with.token: secrets are not written in pipeline files") == true)
+        let insisted = check(
+            #"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "token": {"insecureLiteral": "abc"}}}]}"#
+        )
         let probe = try #require(insisted.pipeline?.stages.first?.value as? ProbeStage)
         #expect(probe.values.4?.revealed == "abc")
     }
@@ -157,17 +183,25 @@ struct ConfigurationTests {
         let directory = TemporaryDirectory()
         try "from-file\n".write(toFile: directory.file("key"), atomically: true, encoding: .utf8)
         let result = PipelineBuilder(registry: registry(), environment: [:]).check(
-            data: Data(#"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "token": {"file": "key"}}}]}"#.utf8),
+            data: Data(
+                #"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "token": {"file": "key"}}}]}"#
+                    .utf8),
             file: "p.json", baseDirectory: directory.path)
         let probe = try #require(result.pipeline?.stages.first?.value as? ProbeStage)
         #expect(probe.values.4?.revealed == "from-file")
-        let unreadable = check(#"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "token": {"file": "nope"}}}]}"#)
-        #expect(unreadable.errors.map(\.description) == ["stages[1].with.token.file: cannot read /project/nope: No such file or directory"])
+        let unreadable = check(
+            #"{"stages": [{"kind": "probe.source"}, {"kind": "probe", "with": {"label": "x", "token": {"file": "nope"}}}]}"#
+        )
+        #expect(
+            unreadable.errors.map(\.description) == [
+                "stages[1].with.token.file: cannot read /project/nope: No such file or directory"
+            ])
     }
 
     @Test("when conditions, state blocks and stage names decode")
     func blocks() throws {
-        let result = check(#"""
+        let result = check(
+            #"""
             {"state": {"maxAttempts": 3, "dedupe": "content", "ledger": "state/x.sqlite"},
              "stages": [{"kind": "probe.source"},
                         {"kind": "probe", "name": "first", "when": {"mime": ["image/*"]}, "with": {"label": "a"}},
@@ -182,10 +216,11 @@ struct ConfigurationTests {
         #expect(pipeline.stages[0].condition?.mime == [MIMEPattern("image/*")!])
         #expect(result.warnings.map(\.description).contains { $0.contains("no detect stage runs before it") })
         let bad = check(#"{"state": {"maxAttempts": 0, "dedup": true}, "stages": [{"kind": "probe.source"}]}"#)
-        #expect(Set(bad.errors.map(\.description)) == [
-            "state.maxAttempts: expected at least 1, got 0",
-            #"state.dedup: unknown option "dedup" (did you mean "dedupe"?)"#,
-        ])
+        #expect(
+            Set(bad.errors.map(\.description)) == [
+                "state.maxAttempts: expected at least 1, got 0",
+                #"state.dedup: unknown option "dedup" (did you mean "dedupe"?)"#,
+            ])
     }
 
     @Test("the JSON Schema covers every kind and option")

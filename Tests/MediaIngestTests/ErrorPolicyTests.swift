@@ -1,12 +1,14 @@
 import Foundation
 import MediaIngest
 import PipelineTesting
-import Testing
 import TestSupport
+import Testing
 
 @Suite("ErrorPolicy: one rule from thrown errors to outcomes")
 struct ErrorPolicyTests {
-    struct Damaged: AssetRejecting { var rejection: Rejection { Rejection(.malformed, "the header points past the end") } }
+    struct Damaged: AssetRejecting {
+        var rejection: Rejection { Rejection(.malformed, "the header points past the end") }
+    }
     struct Throttled: AssetFailureDescribing {
         var failureCode: String { "http_429" }
         var failureMessage: String { "rate limited" }
@@ -20,7 +22,10 @@ struct ErrorPolicyTests {
             guard case .failed(let failure, let aborts) = ErrorPolicy.outcome(of: error, stage: "s") else { return nil }
             return (failure.code, aborts)
         }
-        guard case .rejected(let rejection) = ErrorPolicy.outcome(of: Damaged(), stage: "s") else { Issue.record("a verdict rejects"); return }
+        guard case .rejected(let rejection) = ErrorPolicy.outcome(of: Damaged(), stage: "s") else {
+            Issue.record("a verdict rejects")
+            return
+        }
         #expect(rejection.code == .malformed && rejection.stage == "s")
         #expect(failure(Throttled())?.code == "http_429")
         #expect(failure(Revoked())?.code == "aborted" && failure(Revoked())?.aborts == "credentials refused")
@@ -28,7 +33,9 @@ struct ErrorPolicyTests {
         #expect(failure(IOFailure("stale NFS handle"))?.code == "io")
         #expect(failure(FileError(path: "/x", operation: "read", code: EIO))?.code == "io")
         #expect(failure(POSIXError(.EIO))?.code == "io")
-        #expect(failure(CocoaError(.fileWriteOutOfSpace))?.code == "io", "a full disk while archiving is trouble, not a verdict")
+        #expect(
+            failure(CocoaError(.fileWriteOutOfSpace))?.code == "io",
+            "a full disk while archiving is trouble, not a verdict")
         #expect(failure(Odd())?.code == "error")
     }
 

@@ -2,8 +2,8 @@ import Foundation
 import MediaIngest
 import PipelineTesting
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Counts how many `process` calls run at once, and which worker indices they use.
 final class ConcurrencyProbe: Sendable {
@@ -54,7 +54,12 @@ struct ScriptedStage: Stage, StageDefinition {
 
     final class Counter: Sendable {
         private let value = Mutex(0)
-        func increment() -> Int { value.withLock { $0 += 1; return $0 } }
+        func increment() -> Int {
+            value.withLock {
+                $0 += 1
+                return $0
+            }
+        }
         var current: Int { value.withLock { $0 } }
     }
 
@@ -91,7 +96,9 @@ struct RecordingStage: Stage, StageDefinition {
     var results: [AssetResult] { box.results.withLock { $0 } }
 
     func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome { .next(asset) }
-    func assetDidFinish(_ result: AssetResult, context: PipelineContext) async { box.results.withLock { $0.append(result) } }
+    func assetDidFinish(_ result: AssetResult, context: PipelineContext) async {
+        box.results.withLock { $0.append(result) }
+    }
 }
 
 let corpusImages: [String] = Corpus.expectations(under: "images/jpeg/").prefix(20).map(\.absolutePath)
@@ -122,7 +129,9 @@ struct RunnerTests {
         let recorder = RecordingStage()
         let collector = CollectingStage()
         let pipeline = Pipeline.testing(
-            files: corpusImages, stages: [Pipeline.Component(stage), Pipeline.Component(collector), Pipeline.Component(recorder)], concurrency: 4)
+            files: corpusImages,
+            stages: [Pipeline.Component(stage), Pipeline.Component(collector), Pipeline.Component(recorder)],
+            concurrency: 4)
         let report = await PipelineRunner(pipeline: pipeline).run()
         #expect(report.count(.done) == 18)
         #expect(report.count(.failed) == 1)
@@ -160,7 +169,8 @@ struct RunnerTests {
     func cancellation() async throws {
         var stage = ScriptedStage()
         stage.delay = .seconds(30)
-        let pipeline = Pipeline.testing(files: Array(corpusImages.prefix(4)), stages: [Pipeline.Component(stage)], concurrency: 2)
+        let pipeline = Pipeline.testing(
+            files: Array(corpusImages.prefix(4)), stages: [Pipeline.Component(stage)], concurrency: 2)
         let task = Task { await PipelineRunner(pipeline: pipeline).run() }
         // Cancel once both workers are inside the stage (on a loaded machine that can take a while).
         let clock = ContinuousClock()
@@ -192,7 +202,9 @@ struct RunnerTests {
     @Test("a dry run stops before stages with side effects")
     func dryRun() async throws {
         let recorder = RecordingStage()
-        let pipeline = Pipeline.testing(files: Array(corpusImages.prefix(3)), stages: [Pipeline.Component(ScriptedStage()), Pipeline.Component(recorder)])
+        let pipeline = Pipeline.testing(
+            files: Array(corpusImages.prefix(3)),
+            stages: [Pipeline.Component(ScriptedStage()), Pipeline.Component(recorder)])
         let report = await PipelineRunner(pipeline: pipeline, options: RunOptions(isDryRun: true)).run()
         #expect(report.count(.planned) == 3)
         #expect(report.dryRun)
@@ -206,15 +218,21 @@ struct RunnerTests {
             func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
                 var asset = asset
                 let png = asset.sourceExtension == "png"
-                asset.mime = MediaType(mime: png ? "image/png" : "image/jpeg", family: .image, extensions: [], extensionMatches: true)
+                asset.mime = MediaType(
+                    mime: png ? "image/png" : "image/jpeg", family: .image, extensions: [], extensionMatches: true)
                 return .next(asset)
             }
         }
-        let files = [Corpus.path("images/png/iccp.png"), Corpus.path("images/jpeg/gps_minimal.jpg"), Corpus.path("images/png/minimal_transparent.png")]
-        let pipeline = Pipeline.testing(files: files, stages: [
-            Pipeline.Component(Labeler() as any Stage, kind: "labeler", phase: .detect),
-            Pipeline.Component(collector, condition: StageCondition(mime: [MIMEPattern("image/png")!])),
-        ])
+        let files = [
+            Corpus.path("images/png/iccp.png"), Corpus.path("images/jpeg/gps_minimal.jpg"),
+            Corpus.path("images/png/minimal_transparent.png"),
+        ]
+        let pipeline = Pipeline.testing(
+            files: files,
+            stages: [
+                Pipeline.Component(Labeler() as any Stage, kind: "labeler", phase: .detect),
+                Pipeline.Component(collector, condition: StageCondition(mime: [MIMEPattern("image/png")!])),
+            ])
         let report = await PipelineRunner(pipeline: pipeline).run()
         #expect(report.count(.done) == 3)
         #expect(collector.assets.map(\.fileName).sorted() == ["iccp.png", "minimal_transparent.png"])
@@ -229,7 +247,8 @@ struct RunnerTests {
             }
         }
         let pipeline = Pipeline(
-            name: "broken", concurrency: 1, sources: [Pipeline.Component(Broken() as any AssetSource, kind: "broken", phase: .source)], stages: [],
+            name: "broken", concurrency: 1,
+            sources: [Pipeline.Component(Broken() as any AssetSource, kind: "broken", phase: .source)], stages: [],
             baseDirectory: "/")
         let report = await PipelineRunner(pipeline: pipeline).run()
         #expect(report.aborted == #"source "broken" failed: mount point missing"#)
@@ -240,14 +259,16 @@ struct RunnerTests {
     func emptyRun() async throws {
         let parent = TemporaryDirectory()
         let pipeline = Pipeline.testing(files: [], stages: [Pipeline.Component(ScriptedStage())])
-        let report = await PipelineRunner(pipeline: pipeline, options: RunOptions(workDirectoryParent: parent.path)).run()
+        let report = await PipelineRunner(pipeline: pipeline, options: RunOptions(workDirectoryParent: parent.path))
+            .run()
         #expect(report.outcome == .nothingToDo)
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path).isEmpty)
     }
 
     @Test("the JSON report round-trips")
     func reportJSON() async throws {
-        let pipeline = Pipeline.testing(files: Array(corpusImages.prefix(2)), stages: [Pipeline.Component(ScriptedStage())])
+        let pipeline = Pipeline.testing(
+            files: Array(corpusImages.prefix(2)), stages: [Pipeline.Component(ScriptedStage())])
         let report = await PipelineRunner(pipeline: pipeline).run()
         let data = try RunReport.makeEncoder(pretty: false).encode(report)
         let decoded = try RunReport.makeDecoder().decode(RunReport.self, from: data)

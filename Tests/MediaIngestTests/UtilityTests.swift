@@ -7,7 +7,8 @@ struct UtilityTests {
     @Test(arguments: [
         ("*.jpg", "a.jpg", true), ("*.jpg", "dir/sub/a.jpg", true), ("*.jpg", "a.jpeg", false),
         ("*.{jpg,jpeg}", "x/a.jpeg", true), ("2024/*.jpg", "2024/a.jpg", true), ("2024/*.jpg", "2024/x/a.jpg", false),
-        ("2024/**/*.jpg", "2024/a.jpg", true), ("2024/**/*.jpg", "2024/x/y/a.jpg", true), ("**/raw/*", "a/raw/b.cr2", true),
+        ("2024/**/*.jpg", "2024/a.jpg", true), ("2024/**/*.jpg", "2024/x/y/a.jpg", true),
+        ("**/raw/*", "a/raw/b.cr2", true),
         ("raw/**", "raw/a/b.cr2", true), ("raw/**", "other/raw/b", false), ("IMG_????.JPG", "IMG_0001.JPG", true),
         ("IMG_????.JPG", "IMG_01.JPG", false), ("[a-c]*.png", "b1.png", true), ("[!a-c]*.png", "b1.png", false),
         ("**", "anything/at/all", true), ("a*b", "a/b", false), ("x/a**b", "x/a/y/b", true), ("a**b", "x/a/y/b", false),
@@ -24,7 +25,8 @@ struct UtilityTests {
     }
 
     @Test(arguments: [
-        ("25MB", Int64(25_000_000)), ("25 MB", 25_000_000), ("1.5GiB", 1_610_612_736), ("10M", 10_485_760), ("250KB", 250_000),
+        ("25MB", Int64(25_000_000)), ("25 MB", 25_000_000), ("1.5GiB", 1_610_612_736), ("10M", 10_485_760),
+        ("250KB", 250_000),
         ("512", 512), ("1_000", 1000), ("0", 0), ("2 TB", 2_000_000_000_000), ("100b", 100),
     ])
     func sizes(text: String, bytes: Int64) {
@@ -39,7 +41,9 @@ struct UtilityTests {
         #expect(ByteSize.format(31_200_000) == "31.2 MB")
     }
 
-    @Test(arguments: [("30s", 30.0), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25), ("2d", 172_800), ("90", 90), ("1.5s", 1.5)])
+    @Test(arguments: [
+        ("30s", 30.0), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25), ("2d", 172_800), ("90", 90), ("1.5s", 1.5),
+    ])
     func durations(text: String, seconds: Double) {
         #expect(DurationValue(parsing: text)?.seconds == seconds)
     }
@@ -56,7 +60,9 @@ struct UtilityTests {
         #expect(image.matches("IMAGE/PNG; charset=binary"))
         #expect(!image.matches("video/mp4"))
         #expect(try #require(MIMEPattern("*")).matches("application/pdf"))
-        #expect(try #require(MIMEPattern("application/vnd.openxmlformats-*")).matches("application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
+        #expect(
+            try #require(MIMEPattern("application/vnd.openxmlformats-*")).matches(
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
         for bad in ["image", "*/jpeg", "image/jp*g", "", "a/b/c"] { #expect(MIMEPattern(bad) == nil, "\(bad)") }
     }
 
@@ -67,7 +73,9 @@ struct UtilityTests {
     }
 
     @Test func paths() {
-        #expect(JSONPath.root.appending("stages").appending(index: 3).appending("with").appending("maxBytes").description == "stages[3].with.maxBytes")
+        #expect(
+            JSONPath.root.appending("stages").appending(index: 3).appending("with").appending("maxBytes").description
+                == "stages[3].with.maxBytes")
         #expect(JSONPath(parsing: "stages[3].with.allow[0]").description == "stages[3].with.allow[0]")
         #expect(JSONPath.root.appending("odd key").description == #"["odd key"]"#)
         #expect(PathResolution.resolve("../x/./y", against: "/a/b") == "/a/x/y")
@@ -83,15 +91,26 @@ struct UtilityTests {
 
     @Test("ISO 8601 timestamps: the same text as Foundation's format style, without it")
     func iso8601() {
-        let style = Date.ISO8601FormatStyle.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true)
-            .timeSeparator(.colon).timeZone(separator: .omitted)
+        let style = Date.ISO8601FormatStyle.iso8601.year().month().day().dateSeparator(.dash).time(
+            includingFractionalSeconds: true
+        )
+        .timeSeparator(.colon).timeZone(separator: .omitted)
         var generator = SystemRandomNumberGenerator()
-        var dates = [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_764_000_000.999), Date(timeIntervalSince1970: -0.25),
-                     Date(timeIntervalSince1970: 951_782_400.5), Date(timeIntervalSince1970: 4_102_444_799.123)]
-        for _ in 0..<500 { dates.append(Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_799, using: &generator)) + Double(Int.random(in: 0...999, using: &generator)) / 1000 + 0.0001)) }
+        var dates = [
+            Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_764_000_000.999),
+            Date(timeIntervalSince1970: -0.25),
+            Date(timeIntervalSince1970: 951_782_400.5), Date(timeIntervalSince1970: 4_102_444_799.123),
+        ]
+        for _ in 0..<500 {
+            dates.append(
+                Date(
+                    timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_799, using: &generator)) + Double(
+                        Int.random(in: 0...999, using: &generator)) / 1000 + 0.0001))
+        }
         for date in dates {
             #expect(ISO8601.string(from: date) == date.formatted(style), "\(date.timeIntervalSince1970)")
-            #expect(ISO8601.date(from: ISO8601.string(from: date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
+            #expect(
+                ISO8601.date(from: ISO8601.string(from: date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
         }
         #expect(ISO8601.string(from: Date(timeIntervalSince1970: 1_764_000_000.25)) == "2025-11-24T16:00:00.250Z")
         // Far out of gmtime's range: no trap, some text.
@@ -122,7 +141,9 @@ struct RemoveTreeTests {
         try FileManager.default.createDirectory(atPath: root + "/a/b/c", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
         try "keep".write(toFile: outside + "/precious.txt", atomically: true, encoding: .utf8)
-        for file in ["x", "a/y", "a/b/z", "a/b/c/w"] { try "data".write(toFile: root + "/" + file, atomically: true, encoding: .utf8) }
+        for file in ["x", "a/y", "a/b/z", "a/b/c/w"] {
+            try "data".write(toFile: root + "/" + file, atomically: true, encoding: .utf8)
+        }
         try FileManager.default.createSymbolicLink(atPath: root + "/a/link", withDestinationPath: outside)
         FileSystem.removeTree(root)
         #expect(!FileManager.default.fileExists(atPath: root))

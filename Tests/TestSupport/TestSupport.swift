@@ -38,7 +38,8 @@ public enum Corpus {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard fields.count >= 6 else { return nil }
             return Expectation(
-                path: fields[0], mime: fields[1], size: Int64(fields[2]) ?? -1, hasEXIF: fields[3] == "1", hasGPS: fields[4] == "1",
+                path: fields[0], mime: fields[1], size: Int64(fields[2]) ?? -1, hasEXIF: fields[3] == "1",
+                hasGPS: fields[4] == "1",
                 orientation: Int(fields[5]))
         }
     }()
@@ -141,7 +142,8 @@ final class OutputCollector: Sendable {
 
 /// The folder holding the built products (`ingest`, `wix-media-emulator`) next to the test bundle.
 public let productsDirectory: String = {
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let executable =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
     // The xctest bundle on Linux is a plain executable in the products folder; step out of a bundle if there is one.
     while url.path != "/" && url.pathExtension == "xctest" { url.deleteLastPathComponent() }
@@ -161,7 +163,8 @@ public func sha256sum(_ path: String) throws -> String {
 public func copyCorpus(_ relativePaths: [String], into directory: String) throws {
     for relative in relativePaths {
         let destination = directory + "/" + relative
-        try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Corpus.path(relative), toPath: destination)
     }
 }
@@ -169,7 +172,8 @@ public func copyCorpus(_ relativePaths: [String], into directory: String) throws
 /// Runs a program without blocking a thread of the Swift concurrency pool while it runs (tests that serve HTTP
 /// from the same process, like the in-process emulator, would otherwise starve on a 2-core machine).
 public func runProcessAsync(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil, timeout: Double = 300
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil,
+    timeout: Double = 300
 ) async throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)

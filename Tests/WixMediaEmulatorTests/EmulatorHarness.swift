@@ -15,8 +15,12 @@ struct EmulatorFixture {
     let dataDirectory: String
     var base: String { emulator.baseURL }
 
-    static func start(dataDirectory: String? = nil, _ configure: (inout EmulatorConfiguration) -> Void = { _ in }) async throws -> EmulatorFixture {
-        let directory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("emulator-\(UUID().uuidString)").path
+    static func start(
+        dataDirectory: String? = nil, _ configure: (inout EmulatorConfiguration) -> Void = { _ in }
+    ) async throws -> EmulatorFixture {
+        let directory =
+            dataDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("emulator-\(UUID().uuidString)").path
         var configuration = EmulatorConfiguration(apiKey: apiKey, siteID: siteID, dataDirectory: directory, port: 0)
         configuration.mediaProcessingDelay = .milliseconds(300)
         configure(&configuration)
@@ -38,16 +42,20 @@ struct EmulatorFixture {
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
         var text: String { String(decoding: body, as: UTF8.self) }
         /// `details.applicationError.code` of a Wix error body.
-        var errorCode: String? { ((json["details"] as? [String: Any])?["applicationError"] as? [String: Any])?["code"] as? String }
+        var errorCode: String? {
+            ((json["details"] as? [String: Any])?["applicationError"] as? [String: Any])?["code"] as? String
+        }
         /// The `field` of each `details.validationError.fieldViolations` entry.
         var violatedFields: [String] {
-            (((json["details"] as? [String: Any])?["validationError"] as? [String: Any])?["fieldViolations"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+            (((json["details"] as? [String: Any])?["validationError"] as? [String: Any])?["fieldViolations"]
+                as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
         }
         var file: [String: Any] { json["file"] as? [String: Any] ?? [:] }
     }
 
     func send(
-        _ method: HTTPMethod, _ pathOrURL: String, headers: [String: String] = authHeaders, json: Any? = nil, body: Data? = nil
+        _ method: HTTPMethod, _ pathOrURL: String, headers: [String: String] = authHeaders, json: Any? = nil,
+        body: Data? = nil
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: pathOrURL.hasPrefix("http") ? pathOrURL : base + pathOrURL)
         request.method = method
@@ -64,12 +72,15 @@ struct EmulatorFixture {
     }
 
     /// The two documented calls: generate-upload-url, then PUT the bytes with `?filename=`.
-    func upload(_ data: Data, mimeType: String, fileName: String, extra: [String: Any] = [:], contentType: String? = nil) async throws -> Reply {
+    func upload(
+        _ data: Data, mimeType: String, fileName: String, extra: [String: Any] = [:], contentType: String? = nil
+    ) async throws -> Reply {
         var request: [String: Any] = ["mimeType": mimeType, "fileName": fileName, "sizeInBytes": String(data.count)]
         request.merge(extra) { _, new in new }
         let generated = try await send(.POST, "/site-media/v1/files/generate-upload-url", json: request)
         guard generated.status == 200, let url = generated.json["uploadUrl"] as? String else { return generated }
-        return try await send(.PUT, url + "?filename=" + fileName, headers: ["Content-Type": contentType ?? mimeType], body: data)
+        return try await send(
+            .PUT, url + "?filename=" + fileName, headers: ["Content-Type": contentType ?? mimeType], body: data)
     }
 
     /// The admin listing.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("wix-media-emulator: streaming")
 struct EmulatorStreamingTests {
@@ -10,7 +10,8 @@ struct EmulatorStreamingTests {
     @Test("a large streamed PUT never buffers the body: emulator peak RSS stays under 100 MiB")
     func largePutMemory() async throws {
         let bytes = Int64(ProcessInfo.processInfo.environment["EMULATOR_RSS_BYTES"] ?? "") ?? 512 << 20
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("emulator-rss-\(UUID().uuidString)").path
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("emulator-rss-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: data) }
         let port = 20_000 + Int.random(in: 0..<20_000)
         let server = Process()
@@ -18,7 +19,10 @@ struct EmulatorStreamingTests {
         server.arguments = ["--port", String(port), "--data", data, "--log-level", "warning"]
         server.standardOutput = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
         let base = "http://127.0.0.1:\(port)"
         var ready = false
         for _ in 0..<100 where !ready {
@@ -38,7 +42,10 @@ struct EmulatorStreamingTests {
         #expect(upload.status == 0, "\(upload.stderr)")
         #expect(upload.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(bytes))
         let status = try String(contentsOfFile: "/proc/\(server.processIdentifier)/status", encoding: .utf8)
-        let peakKiB = Int(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(separator: " ").dropFirst().first ?? "") ?? .max
+        let peakKiB =
+            Int(
+                status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(separator: " ").dropFirst().first
+                    ?? "") ?? .max
         print("emulator peak RSS after a \(bytes)-byte PUT: \(peakKiB / 1024) MiB")
         #expect(peakKiB < 100 * 1024)
     }

@@ -4,8 +4,8 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 import WixMediaEmulator
 
 @Suite("wix-media-emulator: tus, faults, webhooks")
@@ -21,13 +21,21 @@ struct EmulatorTusAndFaultTests {
         return Data(bytes)
     }
 
-    func tusCreate(_ fixture: EmulatorFixture, length: Int, fileName: String) async throws -> (location: String, uploadURL: String, token: String) {
-        let generated = try await fixture.send(.POST, "/site-media/v1/files/generate-resumable-upload-url", json: ["mimeType": "video/mp4", "fileName": fileName, "uploadProtocol": "TUS"])
+    func tusCreate(
+        _ fixture: EmulatorFixture, length: Int, fileName: String
+    ) async throws -> (location: String, uploadURL: String, token: String) {
+        let generated = try await fixture.send(
+            .POST, "/site-media/v1/files/generate-resumable-upload-url",
+            json: ["mimeType": "video/mp4", "fileName": fileName, "uploadProtocol": "TUS"])
         #expect(generated.json["uploadProtocol"] as? String == "TUS")
         let uploadURL = try #require(generated.json["uploadUrl"] as? String)
         let token = try #require(generated.json["uploadToken"] as? String)
-        let metadata = ["filename": fileName, "contentType": "video/mp4", "token": token].map { "\($0.key) \(Data($0.value.utf8).base64EncodedString())" }.joined(separator: ",")
-        let created = try await fixture.send(.POST, uploadURL, headers: ["Tus-Resumable": "1.0.0", "Upload-Length": String(length), "Upload-Metadata": metadata])
+        let metadata = ["filename": fileName, "contentType": "video/mp4", "token": token].map {
+            "\($0.key) \(Data($0.value.utf8).base64EncodedString())"
+        }.joined(separator: ",")
+        let created = try await fixture.send(
+            .POST, uploadURL,
+            headers: ["Tus-Resumable": "1.0.0", "Upload-Length": String(length), "Upload-Metadata": metadata])
         #expect(created.status == 201)
         return (try #require(created.headers.first(name: "Location")), uploadURL, token)
     }
@@ -38,7 +46,9 @@ struct EmulatorTusAndFaultTests {
         return Int(head.headers.first(name: "Upload-Offset") ?? "") ?? -1
     }
 
-    @Test("tus: a PATCH broken by a connection reset keeps its received bytes; HEAD gives the offset, the client resumes, finalize returns the descriptor")
+    @Test(
+        "tus: a PATCH broken by a connection reset keeps its received bytes; HEAD gives the offset, the client resumes, finalize returns the descriptor"
+    )
     func tusResume() async throws {
         let fixture = try await EmulatorFixture.start()
         defer { Task { await fixture.stop() } }
@@ -51,41 +61,66 @@ struct EmulatorTusAndFaultTests {
 
         await fixture.emulator.setFaults(FaultSettings(connectionResetRate: 1, seed: 3))
         await #expect(throws: (any Error).self) {
-            _ = try await fixture.send(.PATCH, location, headers: ["Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"], body: video)
+            _ = try await fixture.send(
+                .PATCH, location,
+                headers: [
+                    "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream",
+                ], body: video)
         }
         await fixture.emulator.setFaults(FaultSettings())
         let offset = try await tusOffset(fixture, location)
         #expect(offset > 0 && offset < video.count, "part of the body arrived before the reset: \(offset)")
 
-        let wrongOffset = try await fixture.send(.PATCH, location, headers: ["Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"], body: video)
+        let wrongOffset = try await fixture.send(
+            .PATCH, location,
+            headers: [
+                "Tus-Resumable": "1.0.0", "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream",
+            ], body: video)
         #expect(wrongOffset.status == 409)
-        let early = try await fixture.send(.PUT, "\(uploadURL)/\(token)?filename=clip.mp4", headers: [:], json: [String: String]())
+        let early = try await fixture.send(
+            .PUT, "\(uploadURL)/\(token)?filename=clip.mp4", headers: [:], json: [String: String]())
         #expect(early.status == 400 && early.errorCode == "UPLOAD_INCOMPLETE")
 
-        let rest = try await fixture.send(.PATCH, location, headers: ["Tus-Resumable": "1.0.0", "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream"], body: video.subdata(in: offset..<video.count))
+        let rest = try await fixture.send(
+            .PATCH, location,
+            headers: [
+                "Tus-Resumable": "1.0.0", "Upload-Offset": String(offset),
+                "Content-Type": "application/offset+octet-stream",
+            ], body: video.subdata(in: offset..<video.count))
         #expect(rest.status == 204)
         #expect(rest.headers.first(name: "Upload-Offset") == String(video.count))
-        let final = try await fixture.send(.PUT, "\(uploadURL)/\(token)?filename=clip.mp4", headers: [:], json: [String: String]())
+        let final = try await fixture.send(
+            .PUT, "\(uploadURL)/\(token)?filename=clip.mp4", headers: [:], json: [String: String]())
         #expect(final.status == 200)
         #expect(final.file["hash"] as? String == (try md5sum(video)))
         #expect(final.file["displayName"] as? String == "clip.mp4")
-        let again = try await fixture.send(.PUT, "\(uploadURL)/\(token)?filename=clip.mp4", headers: [:], json: [String: String]())
+        let again = try await fixture.send(
+            .PUT, "\(uploadURL)/\(token)?filename=clip.mp4", headers: [:], json: [String: String]())
         #expect(again.file["id"] as? String == final.file["id"] as? String, "finalize is idempotent")
         #expect(try await fixture.storedFiles().count == 1)
         let noVersion = try await fixture.send(.HEAD, location, headers: [:])
         #expect(noVersion.status == 412)
     }
 
-    @Test("tus: finalize reports the right hash whether the digest ran across every PATCH or the emulator restarted between them")
+    @Test(
+        "tus: finalize reports the right hash whether the digest ran across every PATCH or the emulator restarted between them"
+    )
     func tusDigestAcrossPatches() async throws {
         let data = Self.randomData(3 * 1024 * 1024 + 17, seed: 11)
         let third = data.count / 3
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emulator-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emulator-\(UUID().uuidString)")
+            .path
         var fixture = try await EmulatorFixture.start(dataDirectory: directory)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (firstLocation, firstUploadURL, token) = try await tusCreate(fixture, length: data.count, fileName: "restart.mp4")
+        let (firstLocation, firstUploadURL, token) = try await tusCreate(
+            fixture, length: data.count, fileName: "restart.mp4")
         let patch = { (fixture: EmulatorFixture, location: String, range: Range<Int>) in
-            try await fixture.send(.PATCH, location, headers: ["Tus-Resumable": "1.0.0", "Upload-Offset": String(range.lowerBound), "Content-Type": "application/offset+octet-stream"], body: data.subdata(in: range))
+            try await fixture.send(
+                .PATCH, location,
+                headers: [
+                    "Tus-Resumable": "1.0.0", "Upload-Offset": String(range.lowerBound),
+                    "Content-Type": "application/offset+octet-stream",
+                ], body: data.subdata(in: range))
         }
         #expect(try await patch(fixture, firstLocation, 0..<third).status == 204)
         // A restart loses the in-memory digest: the next PATCHes and finalize must not trust a partial one.
@@ -97,7 +132,8 @@ struct EmulatorTusAndFaultTests {
         #expect(try await tusOffset(fixture, location) == third)
         #expect(try await patch(fixture, location, third..<(2 * third)).status == 204)
         #expect(try await patch(fixture, location, (2 * third)..<data.count).status == 204)
-        let final = try await fixture.send(.PUT, "\(uploadURL)/\(token)?filename=restart.mp4", headers: [:], json: [String: String]())
+        let final = try await fixture.send(
+            .PUT, "\(uploadURL)/\(token)?filename=restart.mp4", headers: [:], json: [String: String]())
         #expect(final.status == 200)
         #expect(final.file["hash"] as? String == (try md5sum(data)))
         let copy = directory + "-copy"
@@ -111,7 +147,8 @@ struct EmulatorTusAndFaultTests {
         for range in [0..<third, third..<(2 * third), (2 * third)..<data.count] {
             #expect(try await patch(fixture, location2, range).status == 204)
         }
-        let straight = try await fixture.send(.PUT, "\(uploadURL2)/\(token2)?filename=straight.mp4", headers: [:], json: [String: String]())
+        let straight = try await fixture.send(
+            .PUT, "\(uploadURL2)/\(token2)?filename=straight.mp4", headers: [:], json: [String: String]())
         #expect(straight.file["hash"] as? String == (try md5sum(data)))
         await fixture.stop(removeData: false)
     }
@@ -124,7 +161,8 @@ struct EmulatorTusAndFaultTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tus-\(UUID().uuidString).mp4").path
         try (Data([0, 0, 0, 0x18]) + Data("ftypmp42".utf8) + data).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let generated = try await fixture.send(.POST, "/site-media/v1/files/generate-resumable-upload-url", json: ["mimeType": "video/mp4"])
+        let generated = try await fixture.send(
+            .POST, "/site-media/v1/files/generate-resumable-upload-url", json: ["mimeType": "video/mp4"])
         let uploadURL = try #require(generated.json["uploadUrl"] as? String)
         let token = try #require(generated.json["uploadToken"] as? String)
         let script = """
@@ -137,13 +175,16 @@ struct EmulatorTusAndFaultTests {
             """
         let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, uploadURL, path, token])
         #expect(result.status == 0, "tuspy: \(result.stderr)")
-        let final = try await fixture.send(.PUT, "\(uploadURL)/\(token)?filename=py.mp4", headers: [:], json: [String: String]())
+        let final = try await fixture.send(
+            .PUT, "\(uploadURL)/\(token)?filename=py.mp4", headers: [:], json: [String: String]())
         #expect(final.file["hash"] as? String == (try md5sum(try Data(contentsOf: URL(fileURLWithPath: path)))))
         let patches = fixture.emulator.requestCounts["PATCH /upload/tus/* 204"] ?? 0
         #expect(patches == 4, "3,000,012 bytes in 1 MB chunks")
     }
 
-    @Test("fault flags: 500/503, 429 with Retry-After in Wix's shape, request-per-minute limit, latency, processing failures, resets")
+    @Test(
+        "fault flags: 500/503, 429 with Retry-After in Wix's shape, request-per-minute limit, latency, processing failures, resets"
+    )
     func faults() async throws {
         let fixture = try await EmulatorFixture.start()
         defer { Task { await fixture.stop() } }
@@ -151,15 +192,22 @@ struct EmulatorTusAndFaultTests {
         let body = ["mimeType": "image/png"]
 
         await fixture.emulator.setFaults(FaultSettings(serverErrorRate: 1))
-        let statuses = try await [fixture.send(.POST, path, json: body).status, fixture.send(.POST, path, json: body).status]
+        let statuses = try await [
+            fixture.send(.POST, path, json: body).status, fixture.send(.POST, path, json: body).status,
+        ]
         #expect(Set(statuses) == [500, 503])
 
         await fixture.emulator.setFaults(FaultSettings(rateLimitRate: 1, retryAfterSeconds: 7))
         let limited = try await fixture.send(.POST, path, json: body)
-        #expect(limited.status == 429 && limited.headers.first(name: "Retry-After") == "7" && limited.errorCode == "RESOURCE_EXHAUSTED")
+        #expect(
+            limited.status == 429 && limited.headers.first(name: "Retry-After") == "7"
+                && limited.errorCode == "RESOURCE_EXHAUSTED")
 
         await fixture.emulator.setFaults(FaultSettings(requestsPerMinute: 2))
-        let window = try await [fixture.send(.POST, path, json: body).status, fixture.send(.POST, path, json: body).status, fixture.send(.POST, path, json: body).status]
+        let window = try await [
+            fixture.send(.POST, path, json: body).status, fixture.send(.POST, path, json: body).status,
+            fixture.send(.POST, path, json: body).status,
+        ]
         #expect(window == [200, 200, 429])
 
         await fixture.emulator.setFaults(FaultSettings(latencyMilliseconds: 250))
@@ -168,7 +216,8 @@ struct EmulatorTusAndFaultTests {
         #expect(elapsed >= .milliseconds(250))
 
         await fixture.emulator.setFaults(FaultSettings(processingFailureRate: 1))
-        let failed = try await fixture.upload(try corpusData("images/png/iccp.png"), mimeType: "image/png", fileName: "f.png")
+        let failed = try await fixture.upload(
+            try corpusData("images/png/iccp.png"), mimeType: "image/png", fileName: "f.png")
         #expect(failed.file["operationStatus"] as? String == "FAILED")
 
         await fixture.emulator.setFaults(FaultSettings(connectionResetRate: 1))
@@ -191,7 +240,8 @@ struct EmulatorTusAndFaultTests {
         let set = try await fixture.send(.POST, "/_emulator/faults", headers: [:], json: ["rateLimitRate": 1])
         #expect(set.status == 200)
         #expect(try await fixture.send(.POST, path, json: body).status == 429)
-        #expect(try await fixture.send(.POST, "/_emulator/faults", headers: [:], json: ["rateLimitRate": 2]).status == 400)
+        #expect(
+            try await fixture.send(.POST, "/_emulator/faults", headers: [:], json: ["rateLimitRate": 2]).status == 400)
     }
 
     @Test("webhooks: File Ready and File Failed events reach the configured URL as JWTs with the documented envelope")
@@ -204,7 +254,9 @@ struct EmulatorTusAndFaultTests {
             return .ok
         }
         let (started, continuation) = AsyncStream.makeStream(of: Int.self)
-        let receiver = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+        let receiver = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
         let receiverTask = Task { try await receiver.runService(gracefulShutdownSignals: []) }
         var ports = started.makeAsyncIterator()
         let port = try #require(await ports.next())
@@ -213,20 +265,33 @@ struct EmulatorTusAndFaultTests {
             receiverTask.cancel()
             Task { await fixture.stop() }
         }
-        _ = try await fixture.upload(try corpusData("images/png/iccp.png"), mimeType: "image/png", fileName: "ok.png", extra: ["externalInfo": ["origin": "media-ingest", "externalIds": ["abc"]]])
-        _ = try await fixture.upload(try corpusData("adversarial/text_named_photo.png"), mimeType: "image/png", fileName: "bad.png")
+        _ = try await fixture.upload(
+            try corpusData("images/png/iccp.png"), mimeType: "image/png", fileName: "ok.png",
+            extra: ["externalInfo": ["origin": "media-ingest", "externalIds": ["abc"]]])
+        _ = try await fixture.upload(
+            try corpusData("adversarial/text_named_photo.png"), mimeType: "image/png", fileName: "bad.png")
         for _ in 0..<50 where received.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(100)) }
         let events = received.withLock { $0 }.map { jwt -> [String: Any] in
             let payload = jwt.split(separator: ".")[1]
             var base64 = payload.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
             while base64.count % 4 != 0 { base64 += "=" }
-            let outer = (try? JSONSerialization.jsonObject(with: Data(base64Encoded: base64) ?? Data())) as? [String: Any] ?? [:]
-            let envelope = (try? JSONSerialization.jsonObject(with: Data((outer["data"] as? String ?? "").utf8))) as? [String: Any] ?? [:]
+            let outer =
+                (try? JSONSerialization.jsonObject(with: Data(base64Encoded: base64) ?? Data())) as? [String: Any]
+                ?? [:]
+            let envelope =
+                (try? JSONSerialization.jsonObject(with: Data((outer["data"] as? String ?? "").utf8))) as? [String: Any]
+                ?? [:]
             return envelope
         }
-        #expect(Set(events.compactMap { $0["eventType"] as? String }) == ["wix.media.site_media.v1.file_descriptor_file_ready", "wix.media.site_media.v1.file_descriptor_file_failed"])
+        #expect(
+            Set(events.compactMap { $0["eventType"] as? String }) == [
+                "wix.media.site_media.v1.file_descriptor_file_ready",
+                "wix.media.site_media.v1.file_descriptor_file_failed",
+            ])
         let ready = events.first { ($0["eventType"] as? String)?.hasSuffix("file_ready") == true }
-        let event = (try? JSONSerialization.jsonObject(with: Data((ready?["data"] as? String ?? "").utf8))) as? [String: Any] ?? [:]
+        let event =
+            (try? JSONSerialization.jsonObject(with: Data((ready?["data"] as? String ?? "").utf8))) as? [String: Any]
+            ?? [:]
         let body = (event["actionEvent"] as? [String: Any])?["body"] as? [String: Any]
         #expect(((body?["externalInfo"] as? [String: Any])?["externalIds"] as? [String]) == ["abc"])
         #expect((body?["file"] as? [String: Any])?["operationStatus"] as? String == "READY")

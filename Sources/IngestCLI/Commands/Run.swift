@@ -44,16 +44,24 @@ extension IngestCommand {
         @Flag(help: "Exit with code 3 when there was nothing to do (like rclone's --error-on-no-transfer).")
         var errorOnIdle = false
 
-        @Option(help: "When another run holds the pipeline's lock, wait up to this many seconds instead of exiting with code 4.")
+        @Option(
+            help:
+                "When another run holds the pipeline's lock, wait up to this many seconds instead of exiting with code 4."
+        )
         var wait: Double = 0
 
-        @Option(help: "Write Prometheus metrics here after the run (node_exporter textfile collector: a .prom file in its folder).")
+        @Option(
+            help:
+                "Write Prometheus metrics here after the run (node_exporter textfile collector: a .prom file in its folder)."
+        )
         var metricsFile: String?
 
         @Option(
             help: ArgumentHelp(
                 "Where small work files (stripped copies) go: a tmpfs folder, or \"none\" for the disk-backed temporary folder.",
-                discussion: "Default: $XDG_RUNTIME_DIR or /dev/shm when either is a writable tmpfs (files of at most 64 MiB, with room to spare)."))
+                discussion:
+                    "Default: $XDG_RUNTIME_DIR or /dev/shm when either is a writable tmpfs (files of at most 64 MiB, with room to spare)."
+            ))
         var scratchDir: String?
 
         func validate() throws {
@@ -69,20 +77,26 @@ extension IngestCommand {
 
             let logPath = logFile.map { PathResolution.resolve($0, against: FileManager.default.currentDirectoryPath) }
             let sink = try LogSink(
-                standardErrorLevel: verbose ? .debug : (quiet ? .error : .warning), filePath: logPath, fileLevel: verbose ? .debug : .info)
+                standardErrorLevel: verbose ? .debug : (quiet ? .error : .warning), filePath: logPath,
+                fileLevel: verbose ? .debug : .info)
             let logger = Logger(label: "ingest") { label in IngestLogHandler(label: label, sink: sink) }
             for warning in pipeline.warnings { logger.warning("\(path): \(warning)") }
 
-            let scratch: RunOptions.Scratch = switch scratchDir {
-            case nil: .automatic
-            case "none"?: .none
-            case let path?: .parent(PathResolution.resolve(path, against: FileManager.default.currentDirectoryPath))
-            }
+            let scratch: RunOptions.Scratch =
+                switch scratchDir {
+                case nil: .automatic
+                case "none"?: .none
+                case let path?: .parent(PathResolution.resolve(path, against: FileManager.default.currentDirectoryPath))
+                }
             let session = RunSession(
                 pipeline: pipeline,
                 options: RunSession.Options(
-                    isDryRun: dryRun, logger: logger, scratch: scratch, lockWait: .milliseconds(Int64((max(0, wait) * 1000).rounded())),
-                    errorOnIdle: errorOnIdle, metricsFile: metricsFile.map { PathResolution.resolve($0, against: FileManager.default.currentDirectoryPath) }),
+                    isDryRun: dryRun, logger: logger, scratch: scratch,
+                    lockWait: .milliseconds(Int64((max(0, wait) * 1000).rounded())),
+                    errorOnIdle: errorOnIdle,
+                    metricsFile: metricsFile.map {
+                        PathResolution.resolve($0, against: FileManager.default.currentDirectoryPath)
+                    }),
                 state: SQLiteRunState())
 
             let control = RunControl()
@@ -90,7 +104,8 @@ extension IngestCommand {
             let task = Task { try await session.run(control: control, observer: progress) }
             let signals = SignalTrap { signal, count in
                 if count == 1 {
-                    control.requestStop(reason: "\(signal) received: finishing files in flight (press Ctrl-C again to cancel them)")
+                    control.requestStop(
+                        reason: "\(signal) received: finishing files in flight (press Ctrl-C again to cancel them)")
                     Console.error("\ningest: \(signal) — finishing files in flight; press Ctrl-C again to cancel them")
                 } else {
                     task.cancel()
@@ -102,7 +117,8 @@ extension IngestCommand {
                 result = try await task.value
             } catch let error as RunStateError {
                 if error.code == .lockHeld {
-                    Console.error("ingest: \(pipeline.name): \(error.message); exiting (use --wait SECONDS to wait for it)")
+                    Console.error(
+                        "ingest: \(pipeline.name): \(error.message); exiting (use --wait SECONDS to wait for it)")
                     throw IngestExitCode.lockHeld.exitCode
                 }
                 Console.error("ingest: \(pipeline.name): \(error.message)")
@@ -148,5 +164,10 @@ final class SignalTrap {
 /// Counts signals across both sources.
 final class SignalCounter: Sendable {
     private let count = Mutex(0)
-    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    func increment() -> Int {
+        count.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 }

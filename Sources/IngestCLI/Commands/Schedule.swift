@@ -33,18 +33,24 @@ extension IngestCommand {
 
         func run() async throws {
             let pipeline = try loadPipelineForState(self.pipeline, directoryOptions)
-            let executable = URL(fileURLWithPath: CommandLine.arguments[0], relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-                .standardizedFileURL.resolvingSymlinksInPath().path
+            let executable = URL(
+                fileURLWithPath: CommandLine.arguments[0],
+                relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            )
+            .standardizedFileURL.resolvingSymlinksInPath().path
             let project = pipeline.baseDirectory
             let marker = "# media-ingest:\(pipeline.name):\(project)"
             let log = ".ingest/\(pipeline.name).log"
-            let line = "\(cron) cd \(Self.quote(project)) && \(Self.quote(executable)) run \(Self.quote(pipeline.name)) --quiet --log-file \(Self.quote(log)) \(marker)"
+            let line =
+                "\(cron) cd \(Self.quote(project)) && \(Self.quote(executable)) run \(Self.quote(pipeline.name)) --quiet --log-file \(Self.quote(log)) \(marker)"
             guard install || remove else {
                 Console.out(line)
                 return
             }
             let current = try Self.readCrontab()
-            var lines = current.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.hasSuffix(marker) }
+            var lines = current.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter {
+                !$0.hasSuffix(marker)
+            }
             while lines.last == "" { lines.removeLast() }
             if install { lines.append(line) }
             try Self.writeCrontab(lines.joined(separator: "\n") + "\n")
@@ -52,7 +58,8 @@ extension IngestCommand {
         }
 
         static func quote(_ text: String) -> String {
-            text.allSatisfy { $0.isLetter || $0.isNumber || "/._-+:@".contains($0) } ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+            text.allSatisfy { $0.isLetter || $0.isNumber || "/._-+:@".contains($0) }
+                ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }
 
         static func readCrontab() throws -> String {
@@ -101,11 +108,15 @@ enum CronExpression {
     static func validate(_ expression: String) throws(Problem) {
         let trimmed = expression.trimmingCharacters(in: .whitespaces)
         if trimmed.hasPrefix("@") {
-            guard shortcuts.contains(trimmed.lowercased()) else { throw Problem(message: "unknown shortcut; use one of \(shortcuts.joined(separator: " "))") }
+            guard shortcuts.contains(trimmed.lowercased()) else {
+                throw Problem(message: "unknown shortcut; use one of \(shortcuts.joined(separator: " "))")
+            }
             return
         }
         let parts = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard parts.count == 5 else { throw Problem(message: "expected 5 fields (minute hour day-of-month month day-of-week), got \(parts.count)") }
+        guard parts.count == 5 else {
+            throw Problem(message: "expected 5 fields (minute hour day-of-month month day-of-week), got \(parts.count)")
+        }
         for (part, field) in zip(parts, fields) {
             for item in part.split(separator: ",", omittingEmptySubsequences: false) {
                 try check(String(item).lowercased(), field: field)
@@ -120,16 +131,21 @@ enum CronExpression {
             return nil
         }
         let pieces = item.split(separator: "/", omittingEmptySubsequences: false)
-        guard pieces.count <= 2, let base = pieces.first, !base.isEmpty else { throw Problem(message: "\(field.name): \"\(item)\" is not valid") }
+        guard pieces.count <= 2, let base = pieces.first, !base.isEmpty else {
+            throw Problem(message: "\(field.name): \"\(item)\" is not valid")
+        }
         if pieces.count == 2 {
-            guard let step = Int(pieces[1]), step >= 1, step <= field.range.upperBound else { throw Problem(message: "\(field.name): bad step in \"\(item)\"") }
+            guard let step = Int(pieces[1]), step >= 1, step <= field.range.upperBound else {
+                throw Problem(message: "\(field.name): bad step in \"\(item)\"")
+            }
         }
         if base == "*" { return }
         let bounds = base.split(separator: "-", omittingEmptySubsequences: false)
         guard bounds.count <= 2 else { throw Problem(message: "\(field.name): \"\(item)\" is not valid") }
         let values = bounds.map(value)
         if let bad = zip(bounds, values).first(where: { $0.1 == nil }) {
-            throw Problem(message: "\(field.name): \"\(bad.0)\" is outside \(field.range.lowerBound)-\(field.range.upperBound)")
+            throw Problem(
+                message: "\(field.name): \"\(bad.0)\" is outside \(field.range.lowerBound)-\(field.range.upperBound)")
         }
         if values.count == 2, let low = values[0], let high = values[1], high < low {
             throw Problem(message: "\(field.name): range \"\(base)\" runs backwards")

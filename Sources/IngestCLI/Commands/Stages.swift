@@ -61,22 +61,24 @@ extension IngestCommand {
                 "summary": .string(entry.summary),
                 "sideEffects": .bool(entry.hasSideEffects),
                 "module": .string(entry.module),
-                "options": .array(entry.options.map { option in
-                    [
-                        "name": .string(option.name),
-                        "type": .string(option.typeName),
-                        "required": .bool(option.isRequired),
-                        "default": option.defaultValue ?? .null,
-                        "doc": .string(option.doc),
-                    ]
-                }),
+                "options": .array(
+                    entry.options.map { option in
+                        [
+                            "name": .string(option.name),
+                            "type": .string(option.typeName),
+                            "required": .bool(option.isRequired),
+                            "default": option.defaultValue ?? .null,
+                            "doc": .string(option.doc),
+                        ]
+                    }),
             ]
         }
     }
 
     /// `ingest list`.
     struct ListPipelines: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the pipelines in the pipelines folder.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List the pipelines in the pipelines folder.")
 
         @OptionGroup var directoryOptions: PipelineDirectoryOptions
 
@@ -93,9 +95,13 @@ extension IngestCommand {
                 let result = builder.check(fileAt: path)
                 let description: String
                 if let pipeline = result.pipeline {
-                    description = pipeline.description.isEmpty ? (pipeline.sources.map(\.kind) + pipeline.stages.map(\.kind) + pipeline.observers.map(\.kind)).joined(separator: " → ") : pipeline.description
+                    description =
+                        pipeline.description.isEmpty
+                        ? (pipeline.sources.map(\.kind) + pipeline.stages.map(\.kind) + pipeline.observers.map(\.kind))
+                            .joined(separator: " → ") : pipeline.description
                 } else {
-                    description = "(invalid: \(result.errors.count) error\(result.errors.count == 1 ? "" : "s"); see `ingest check \(name)`)"
+                    description =
+                        "(invalid: \(result.errors.count) error\(result.errors.count == 1 ? "" : "s"); see `ingest check \(name)`)"
                 }
                 Console.out(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + description)
             }
@@ -114,7 +120,8 @@ extension IngestCommand {
 
     /// `ingest version`.
     struct VersionCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "version", abstract: "Print versions of ingest and the libraries it uses.")
+        static let configuration = CommandConfiguration(
+            commandName: "version", abstract: "Print versions of ingest and the libraries it uses.")
 
         @Flag(help: "Print as JSON.")
         var json = false
@@ -123,7 +130,10 @@ extension IngestCommand {
             var info: [(String, String)] = [("ingest", IngestVersion.string)]
             info.append(contentsOf: ToolVersions.all)
             if json {
-                Console.out(JSONValue.object(Dictionary(info.map { ($0.0, JSONValue.string($0.1)) }, uniquingKeysWith: { a, _ in a })).jsonText(pretty: true))
+                Console.out(
+                    JSONValue.object(
+                        Dictionary(info.map { ($0.0, JSONValue.string($0.1)) }, uniquingKeysWith: { a, _ in a })
+                    ).jsonText(pretty: true))
             } else {
                 for (name, value) in info { Console.out("\(name): \(value)") }
             }

@@ -6,11 +6,13 @@ import MediaIngest
 /// Locates and builds a pipeline for a command, printing configuration errors and mapping them to exit codes.
 /// `status`, `retry` and `schedule` only need the name and `state` block, so they read nothing else.
 func loadPipeline(
-    _ name: String, _ directoryOptions: PipelineDirectoryOptions, tolerateMissingEnvironment: Bool, stateOnly: Bool = false
+    _ name: String, _ directoryOptions: PipelineDirectoryOptions, tolerateMissingEnvironment: Bool,
+    stateOnly: Bool = false
 ) throws -> (path: String, pipeline: Pipeline) {
     do {
         let path = try directoryOptions.locate(name)
-        var builder = PipelineBuilder(registry: CLIEnvironment.registry, tolerateMissingEnvironment: tolerateMissingEnvironment)
+        var builder = PipelineBuilder(
+            registry: CLIEnvironment.registry, tolerateMissingEnvironment: tolerateMissingEnvironment)
         builder.readsStateOnly = stateOnly
         return (path, try builder.build(fileAt: path))
     } catch let error as PipelineConfigurationError {
@@ -46,27 +48,49 @@ extension IngestCommand {
             }
             let summary = try LedgerSummary.read(path: pipeline.state.ledgerPath, pipeline: pipeline.name)
             if json {
-                var object: [String: JSONValue] = ["pipeline": .string(pipeline.name), "counts": .object(summary.counts.mapValues { .int(Int64($0)) })]
-                object["failed"] = .array(summary.failures.map { ["path": .string($0.identity), "attempts": .int(Int64($0.attempts)), "code": $0.code.map { .string($0) } ?? .null, "error": $0.error.map { .string($0) } ?? .null] })
+                var object: [String: JSONValue] = [
+                    "pipeline": .string(pipeline.name), "counts": .object(summary.counts.mapValues { .int(Int64($0)) }),
+                ]
+                object["failed"] = .array(
+                    summary.failures.map {
+                        [
+                            "path": .string($0.identity), "attempts": .int(Int64($0.attempts)),
+                            "code": $0.code.map { .string($0) } ?? .null,
+                            "error": $0.error.map { .string($0) } ?? .null,
+                        ]
+                    })
                 if let last = summary.lastRun {
-                    object["lastRun"] = ["id": .string(last.id), "startedAt": .string(ISO8601.string(from: last.startedAt)), "finishedAt": last.finishedAt.map { .string(ISO8601.string(from: $0)) } ?? .null, "exitCode": last.exitCode.map { .int(Int64($0)) } ?? .null]
+                    object["lastRun"] = [
+                        "id": .string(last.id), "startedAt": .string(ISO8601.string(from: last.startedAt)),
+                        "finishedAt": last.finishedAt.map { .string(ISO8601.string(from: $0)) } ?? .null,
+                        "exitCode": last.exitCode.map { .int(Int64($0)) } ?? .null,
+                    ]
                 }
                 Console.out(JSONValue.object(object).jsonText(pretty: true))
                 return
             }
             var order = ["done", "rejected", "failed", "in_flight"]
             if summary.counts["vanished", default: 0] > 0 { order.append("vanished") }
-            Console.out("\(pipeline.name): " + order.map { "\(summary.counts[$0] ?? 0) \($0.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", "))
+            Console.out(
+                "\(pipeline.name): "
+                    + order.map { "\(summary.counts[$0] ?? 0) \($0.replacingOccurrences(of: "_", with: " "))" }.joined(
+                        separator: ", "))
             if let last = summary.lastRun {
                 let ended = last.finishedAt.map { "finished \(ISO8601.string(from: $0))" } ?? "did not finish"
-                Console.out("last run \(last.id): started \(ISO8601.string(from: last.startedAt)), \(ended), exit code \(last.exitCode.map(String.init) ?? "-")")
+                Console.out(
+                    "last run \(last.id): started \(ISO8601.string(from: last.startedAt)), \(ended), exit code \(last.exitCode.map(String.init) ?? "-")"
+                )
             }
             if !summary.failures.isEmpty {
                 Console.out("failed:")
                 for failure in summary.failures {
-                    Console.out("  \(failure.identity.displaySafe) — \(failure.code ?? "?"): \((failure.error ?? "").displaySafe) (\(failure.attempts) attempt\(failure.attempts == 1 ? "" : "s"))")
+                    Console.out(
+                        "  \(failure.identity.displaySafe) — \(failure.code ?? "?"): \((failure.error ?? "").displaySafe) (\(failure.attempts) attempt\(failure.attempts == 1 ? "" : "s"))"
+                    )
                 }
-                Console.out("(`ingest retry \(pipeline.name)` re-queues failed assets that used up maxAttempts=\(pipeline.state.maxAttempts))")
+                Console.out(
+                    "(`ingest retry \(pipeline.name)` re-queues failed assets that used up maxAttempts=\(pipeline.state.maxAttempts))"
+                )
             }
         }
     }
@@ -74,7 +98,8 @@ extension IngestCommand {
     /// `ingest retry NAME`.
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-queue a pipeline's failed assets (their attempt count restarts), so the next run retries them.")
+            abstract:
+                "Re-queue a pipeline's failed assets (their attempt count restarts), so the next run retries them.")
 
         @Argument(help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.")
         var pipeline: String
@@ -94,7 +119,8 @@ extension IngestCommand {
                 Console.error("ingest: \(pipeline.name): \(error)")
                 throw IngestExitCode.lockHeld.exitCode
             }
-            let count = try LedgerSummary.requeue(path: pipeline.state.ledgerPath, pipeline: pipeline.name, includeRejected: rejected)
+            let count = try LedgerSummary.requeue(
+                path: pipeline.state.ledgerPath, pipeline: pipeline.name, includeRejected: rejected)
             withExtendedLifetime(lock) {}
             Console.out("\(pipeline.name): \(count) asset\(count == 1 ? "" : "s") re-queued for the next run")
         }

@@ -24,14 +24,18 @@ final class LogSink: Sendable {
     ///   - standardErrorLevel: the lowest level written to standard error, or `nil` for none.
     ///   - filePath: append to this file, rotating it to `.1`, `.2`… when it exceeds `maxFileBytes`.
     ///   - fileLevel: the lowest level written to the file.
-    init(standardErrorLevel: Logger.Level?, filePath: String?, fileLevel: Logger.Level = .info, maxFileBytes: UInt64 = 10_000_000, keepFiles: Int = 5) throws {
+    init(
+        standardErrorLevel: Logger.Level?, filePath: String?, fileLevel: Logger.Level = .info,
+        maxFileBytes: UInt64 = 10_000_000, keepFiles: Int = 5
+    ) throws {
         self.standardErrorLevel = standardErrorLevel
         self.fileLevel = fileLevel
         self.filePath = filePath
         self.maxFileBytes = maxFileBytes
         self.keepFiles = keepFiles
         if let filePath {
-            try FileManager.default.createDirectory(atPath: (filePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (filePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let handle = try Self.openForAppend(filePath)
             let size = (try? handle.seekToEnd()) ?? 0
             state.withLock {
@@ -112,7 +116,8 @@ struct IngestLogHandler: LogHandler {
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         // File names and server messages arrive in messages and metadata: one escaping rule keeps every log line one
         // line of text (a name with "\n2026-… info …" in it cannot forge a line, nor an escape sequence reach a terminal).
-        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key.displaySafe)=\("\($0.value)".displaySafe)" }.joined(separator: " ")
+        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key.displaySafe)=\("\($0.value)".displaySafe)" }
+            .joined(separator: " ")
         let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
         let line = "\(time) \(event.level) " + (fields.isEmpty ? "" : "[\(fields)] ") + "\(event.message)".displaySafe
         sink.write(Redaction.redact(line), level: event.level)

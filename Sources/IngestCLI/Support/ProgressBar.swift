@@ -49,8 +49,13 @@ final class ProgressBar: RunObserver, Sendable {
             guard !state.finished else { return nil }
             if !force, let last = state.lastDraw, now - last < .milliseconds(100) { return nil }
             state.lastDraw = now
-            let elapsed = max(Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18, 0.001)
-            let fraction = state.totalBytes > 0 ? Double(state.bytes) / Double(state.totalBytes) : (state.totalFiles > 0 ? Double(state.files) / Double(state.totalFiles) : 0)
+            let elapsed = max(
+                Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18,
+                0.001)
+            let fraction =
+                state.totalBytes > 0
+                ? Double(state.bytes) / Double(state.totalBytes)
+                : (state.totalFiles > 0 ? Double(state.files) / Double(state.totalFiles) : 0)
             let filled = Int((min(fraction, 1) * Double(width)).rounded())
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
             let rate = Double(state.bytes) / elapsed
@@ -62,9 +67,11 @@ final class ProgressBar: RunObserver, Sendable {
             let problems = state.problems > 0 ? " · \(state.problems) rejected/failed" : ""
             // Until the source has listed everything (a streaming folder walk), there is no total to show.
             guard state.totalFiles > 0 else {
-                return "\r\u{1B}[2K\(state.files) files · \(ByteSize.format(state.bytes)) · \(ByteSize.format(Int64(rate)))/s · listing…\(problems)"
+                return
+                    "\r\u{1B}[2K\(state.files) files · \(ByteSize.format(state.bytes)) · \(ByteSize.format(Int64(rate)))/s · listing…\(problems)"
             }
-            return "\r\u{1B}[2K[\(bar)] \(state.files)/\(state.totalFiles) files · \(ByteSize.format(state.bytes))/\(ByteSize.format(state.totalBytes)) · \(ByteSize.format(Int64(rate)))/s\(eta)\(problems)"
+            return
+                "\r\u{1B}[2K[\(bar)] \(state.files)/\(state.totalFiles) files · \(ByteSize.format(state.bytes))/\(ByteSize.format(state.totalBytes)) · \(ByteSize.format(Int64(rate)))/s\(eta)\(problems)"
         }
         if let line { FileHandle.standardError.write(Data(line.utf8)) }
     }

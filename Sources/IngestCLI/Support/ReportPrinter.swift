@@ -20,20 +20,25 @@ enum ReportPrinter {
         if report.deferred > 0 { totals.append("\(report.deferred) left for later (too new)") }
         let rate = String(format: "%.1f files/s", Double(processed) / seconds)
         let header = "\(report.dryRun ? "dry run of " : "")\(report.pipeline): " + totals.joined(separator: ", ")
-        lines.append(header + " — \(ByteSize.format(report.bytesDone)) in \(String(format: "%.2f", seconds)) s (\(rate))")
+        lines.append(
+            header + " — \(ByteSize.format(report.bytesDone)) in \(String(format: "%.2f", seconds)) s (\(rate))")
 
         let rejected = report.assets.filter { $0.status == .rejected }
         if !rejected.isEmpty {
             lines.append("rejected:")
             for record in rejected {
-                lines.append("  \(record.path.displaySafe) — \(record.code ?? "rejected"): \((record.reason ?? "").displaySafe)" + (record.stage.map { " [\($0)]" } ?? ""))
+                lines.append(
+                    "  \(record.path.displaySafe) — \(record.code ?? "rejected"): \((record.reason ?? "").displaySafe)"
+                        + (record.stage.map { " [\($0)]" } ?? ""))
             }
         }
         let failed = report.assets.filter { $0.status == .failed }
         if !failed.isEmpty {
             lines.append("failed (retried by the next run):")
             for record in failed {
-                lines.append("  \(record.path.displaySafe) — \(record.code ?? "error"): \((record.reason ?? "").displaySafe)" + (record.stage.map { " [\($0)]" } ?? ""))
+                lines.append(
+                    "  \(record.path.displaySafe) — \(record.code ?? "error"): \((record.reason ?? "").displaySafe)"
+                        + (record.stage.map { " [\($0)]" } ?? ""))
             }
         }
         if verbose || report.dryRun {
@@ -65,7 +70,9 @@ enum ReportPrinter {
     /// The report as pretty JSON.
     static func json(_ report: RunReport) -> String {
         let encoder = RunReport.makeEncoder(pretty: true)
-        guard let data = try? encoder.encode(report), let text = String(data: data, encoding: .utf8) else { return "{}" }
+        guard let data = try? encoder.encode(report), let text = String(data: data, encoding: .utf8) else {
+            return "{}"
+        }
         return text
     }
 }

@@ -48,22 +48,22 @@ public struct LimitProfile: Sendable, Hashable, Codable {
     }()
 
     static let wixJSON = #"""
-    {
-      "name": "wix",
-      "source": "docs/wix-media-api.md section 8: a third-party transcription of Wix's 'supported media file types and file sizes' article, checked 2026-10-01. Sizes are decimal (1 MB = 1,000,000 bytes). Older notes give 25 MB for images; set maxBytes to be stricter. Wix documents no pixel limit: maxPixels is MediaIngest's decompression-bomb guard.",
-      "maxPixels": 250000000,
-      "groups": [
-        {"name": "gif", "extensions": ["gif"], "maxBytes": "15MB"},
-        {"name": "image", "extensions": ["jpg", "jpeg", "jpe", "jfif", "png", "bmp", "heic", "heif", "tif", "tiff", "webp", "avif", "jp2", "jpg2", "j2k", "j2c", "jpc", "jpf", "jpx", "jpm"], "maxBytes": "50MB"},
-        {"name": "raw", "extensions": ["arw", "sr2", "srf", "srw", "nef", "cr2", "cr3", "crw", "rwl", "rw2", "raw", "raf", "pef", "orf", "mrw", "dng", "kdc", "k25", "dcr", "x3f", "erf", "3fr"], "maxBytes": "50MB"},
-        {"name": "vector", "extensions": ["svg"], "maxBytes": "250KB"},
-        {"name": "icon", "extensions": ["ico"], "maxBytes": "25MB"},
-        {"name": "video", "extensions": ["avi", "mpeg", "mpg", "mpe", "m1v", "vob", "mp4", "m4v", "mkv", "webm", "mov", "ogv", "3gp", "divx", "xvid", "mxf", "wmv", "flv", "m2ts"], "maxBytes": "4GB"},
-        {"name": "audio", "extensions": ["mp3", "wav", "flac", "m4a", "wma", "aac", "aif", "aiff"], "maxBytes": "50MB"},
-        {"name": "document", "extensions": ["pdf", "doc", "docx", "docb", "dot", "dotx", "xls", "xlsx", "xlt", "xltx", "ppt", "pptx", "pot", "potx", "pps", "ppsx", "odt", "ott", "ods", "ots", "odp", "otp", "odg", "pages", "numbers", "key", "txt", "rtf", "csv", "json", "xps", "oxps", "pub", "psd", "ai", "eps", "indd", "fla", "xcf", "cdr", "dwg", "gpx", "kml", "kmz", "epub", "mobi", "vcf", "ics", "ical", "icalendar", "ifb", "ipynb"], "maxBytes": "1000MB"},
-        {"name": "archive", "extensions": ["zip", "rar", "tar", "gz", "gzip", "fgz", "jar", "7z", "webarchive"], "maxBytes": "4000MB"},
-        {"name": "3d", "extensions": ["gltf", "glb"], "maxBytes": "25MB"}
-      ]
-    }
-    """#
+        {
+          "name": "wix",
+          "source": "docs/wix-media-api.md section 8: a third-party transcription of Wix's 'supported media file types and file sizes' article, checked 2026-10-01. Sizes are decimal (1 MB = 1,000,000 bytes). Older notes give 25 MB for images; set maxBytes to be stricter. Wix documents no pixel limit: maxPixels is MediaIngest's decompression-bomb guard.",
+          "maxPixels": 250000000,
+          "groups": [
+            {"name": "gif", "extensions": ["gif"], "maxBytes": "15MB"},
+            {"name": "image", "extensions": ["jpg", "jpeg", "jpe", "jfif", "png", "bmp", "heic", "heif", "tif", "tiff", "webp", "avif", "jp2", "jpg2", "j2k", "j2c", "jpc", "jpf", "jpx", "jpm"], "maxBytes": "50MB"},
+            {"name": "raw", "extensions": ["arw", "sr2", "srf", "srw", "nef", "cr2", "cr3", "crw", "rwl", "rw2", "raw", "raf", "pef", "orf", "mrw", "dng", "kdc", "k25", "dcr", "x3f", "erf", "3fr"], "maxBytes": "50MB"},
+            {"name": "vector", "extensions": ["svg"], "maxBytes": "250KB"},
+            {"name": "icon", "extensions": ["ico"], "maxBytes": "25MB"},
+            {"name": "video", "extensions": ["avi", "mpeg", "mpg", "mpe", "m1v", "vob", "mp4", "m4v", "mkv", "webm", "mov", "ogv", "3gp", "divx", "xvid", "mxf", "wmv", "flv", "m2ts"], "maxBytes": "4GB"},
+            {"name": "audio", "extensions": ["mp3", "wav", "flac", "m4a", "wma", "aac", "aif", "aiff"], "maxBytes": "50MB"},
+            {"name": "document", "extensions": ["pdf", "doc", "docx", "docb", "dot", "dotx", "xls", "xlsx", "xlt", "xltx", "ppt", "pptx", "pot", "potx", "pps", "ppsx", "odt", "ott", "ods", "ots", "odp", "otp", "odg", "pages", "numbers", "key", "txt", "rtf", "csv", "json", "xps", "oxps", "pub", "psd", "ai", "eps", "indd", "fla", "xcf", "cdr", "dwg", "gpx", "kml", "kmz", "epub", "mobi", "vcf", "ics", "ical", "icalendar", "ifb", "ipynb"], "maxBytes": "1000MB"},
+            {"name": "archive", "extensions": ["zip", "rar", "tar", "gz", "gzip", "fgz", "jar", "7z", "webarchive"], "maxBytes": "4000MB"},
+            {"name": "3d", "extensions": ["gltf", "glb"], "maxBytes": "25MB"}
+          ]
+        }
+        """#
 }

@@ -12,7 +12,8 @@ import MediaIngest
 public struct DetectStage: Stage, StageDefinition {
     public static let kind = "detect.mime"
     public static let phase = StagePhase.detect
-    public static let summary = "Detect the MIME type from the content with libmagic (plus OOXML/CSV/JSON/SVG/WebM refinements) and flag extensions that do not fit."
+    public static let summary =
+        "Detect the MIME type from the content with libmagic (plus OOXML/CSV/JSON/SVG/WebM refinements) and flag extensions that do not fit."
 
     /// Maps a file extension plus libmagic's answer to the MIME type to use instead.
     public struct Override: OptionValue, Hashable {
@@ -22,16 +23,31 @@ public struct DetectStage: Stage, StageDefinition {
 
         public static var optionTypeName: String { "{extension?, detected, mime}" }
         public static var optionSchema: JSONValue {
-            ["type": "object", "required": ["detected", "mime"], "additionalProperties": false,
-             "properties": ["extension": ["type": "string"], "detected": ["type": "string"], "mime": ["type": "string"]]]
+            [
+                "type": "object", "required": ["detected", "mime"], "additionalProperties": false,
+                "properties": [
+                    "extension": ["type": "string"], "detected": ["type": "string"], "mime": ["type": "string"],
+                ],
+            ]
         }
         public init(option input: OptionInput) throws {
-            guard let object = input.value.objectValue else { throw input.typeMismatch(expected: #"an object like {"extension": "dng", "detected": "image/tiff", "mime": "image/x-adobe-dng"}"#) }
-            for key in object.keys where !["extension", "detected", "mime"].contains(key) {
-                throw input.child(object[key]!, at: .key(key)).error("unknown key \"\(key)\"", suggestion: ConfigError.didYouMean(key, among: ["extension", "detected", "mime"]))
+            guard let object = input.value.objectValue else {
+                throw input.typeMismatch(
+                    expected:
+                        #"an object like {"extension": "dng", "detected": "image/tiff", "mime": "image/x-adobe-dng"}"#)
             }
-            fileExtension = try object["extension"].map { try String(option: input.child($0, at: .key("extension"))).lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ".")) }
-            guard let detected = object["detected"] else { throw input.error("missing \"detected\" (the MIME type libmagic reports, wildcards allowed)") }
+            for key in object.keys where !["extension", "detected", "mime"].contains(key) {
+                throw input.child(object[key]!, at: .key(key)).error(
+                    "unknown key \"\(key)\"",
+                    suggestion: ConfigError.didYouMean(key, among: ["extension", "detected", "mime"]))
+            }
+            fileExtension = try object["extension"].map {
+                try String(option: input.child($0, at: .key("extension"))).lowercased().trimmingCharacters(
+                    in: CharacterSet(charactersIn: "."))
+            }
+            guard let detected = object["detected"] else {
+                throw input.error("missing \"detected\" (the MIME type libmagic reports, wildcards allowed)")
+            }
             self.detected = try MIMEPattern(option: input.child(detected, at: .key("detected")))
             guard let mime = object["mime"]?.stringValue, MIMEPattern(mime) != nil, !mime.contains("*") else {
                 throw input.error("missing or invalid \"mime\" (the MIME type to use)")
@@ -49,9 +65,19 @@ public struct DetectStage: Stage, StageDefinition {
     /// first entry) and the central-directory refinement settles the rest. Every corpus file gets the same answer
     /// from 16 KiB as from 256 KiB; libmagic's time grows with the head (text and encoding scans), 10–20 % from
     /// 64 KiB to 256 KiB on the corpus.
-    static let headBytes = StageOption<ByteSize>("headBytes", default: ByteSize(65_536), doc: "How much of the start of each file libmagic sees (the rest is never read, except a zip's central directory); enough for OOXML.")
-    static let refine = StageOption<Bool>("refine", default: true, doc: "Correct libmagic's known misses: OOXML/OpenDocument vs zip, CSV/JSON vs text/plain, SVG vs text/xml, WebM vs octet-stream.")
-    static let overrides = StageOption<[Override]>("overrides", default: [], doc: "Rules {extension?, detected, mime} that replace libmagic's answer for matching files.")
+    static let headBytes = StageOption<ByteSize>(
+        "headBytes", default: ByteSize(65_536),
+        doc:
+            "How much of the start of each file libmagic sees (the rest is never read, except a zip's central directory); enough for OOXML."
+    )
+    static let refine = StageOption<Bool>(
+        "refine", default: true,
+        doc:
+            "Correct libmagic's known misses: OOXML/OpenDocument vs zip, CSV/JSON vs text/plain, SVG vs text/xml, WebM vs octet-stream."
+    )
+    static let overrides = StageOption<[Override]>(
+        "overrides", default: [],
+        doc: "Rules {extension?, detected, mime} that replace libmagic's answer for matching files.")
     public static let options = [headBytes.spec, refine.spec, overrides.spec]
 
     let headLength: Int
@@ -62,7 +88,9 @@ public struct DetectStage: Stage, StageDefinition {
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         let head = try options[Self.headBytes]
-        guard head.bytes >= 1024, head.bytes <= 64 << 20 else { throw options.error(Self.headBytes, "expected between 1KiB and 64MiB, got \(head)") }
+        guard head.bytes >= 1024, head.bytes <= 64 << 20 else {
+            throw options.error(Self.headBytes, "expected between 1KiB and 64MiB, got \(head)")
+        }
         headLength = Int(head.bytes)
         refines = try options[Self.refine]
         overrideRules = try options[Self.overrides]
@@ -96,12 +124,14 @@ public struct DetectStage: Stage, StageDefinition {
         if asset.size == nil { asset.size = detection.size }
         var fact: [String: JSONValue] = [
             "mime": .string(detection.type.mime), "family": .string(detection.type.family.rawValue),
-            "extensions": .array(detection.type.extensions.map { .string($0) }), "extensionMatches": .bool(detection.type.extensionMatches),
+            "extensions": .array(detection.type.extensions.map { .string($0) }),
+            "extensionMatches": .bool(detection.type.extensionMatches),
             "libmagic": .string(detection.libmagic),
         ]
         if let refinedBy = detection.refinedBy { fact["refinedBy"] = .string(refinedBy) }
         asset.facts["detect"] = .object(fact)
-        context.logger.debug("detected", metadata: ["mime": "\(detection.type.mime)", "libmagic": "\(detection.libmagic)"])
+        context.logger.debug(
+            "detected", metadata: ["mime": "\(detection.type.mime)", "libmagic": "\(detection.libmagic)"])
         return .next(asset)
     }
 
@@ -136,18 +166,23 @@ public struct DetectStage: Stage, StageDefinition {
             mime = refined.mime
             refinedBy = refined.reason
         }
-        if let rule = overrideRules.first(where: { ($0.fileExtension == nil || $0.fileExtension == fileExtension) && $0.detected.matches(mime) }) {
+        if let rule = overrideRules.first(where: {
+            ($0.fileExtension == nil || $0.fileExtension == fileExtension) && $0.detected.matches(mime)
+        }) {
             mime = rule.mime
             refinedBy = "override"
         }
-        return Detection(type: mediaType(for: mime, fileExtension: fileExtension), libmagic: libmagic, refinedBy: refinedBy, size: size)
+        return Detection(
+            type: mediaType(for: mime, fileExtension: fileExtension), libmagic: libmagic, refinedBy: refinedBy,
+            size: size)
     }
 
     /// The libmagic answers ``refine(_:head:size:path:)`` may correct (keep the two in step: the head is copied
     /// out of the worker's buffer only for these).
     static func mayRefine(_ libmagic: String) -> Bool {
         switch libmagic {
-        case "application/zip", "application/octet-stream", "application/x-zip-compressed", "text/plain", "text/xml", "application/xml", "text/html":
+        case "application/zip", "application/octet-stream", "application/x-zip-compressed", "text/plain", "text/xml",
+            "application/xml", "text/html":
             return true
         default:
             return false
@@ -156,7 +191,8 @@ public struct DetectStage: Stage, StageDefinition {
 
     /// Corrections for libmagic's known misses, or `nil` to keep its answer. Only called for the answers
     /// ``mayRefine(_:)`` lists.
-    func refine(_ libmagic: String, head: [UInt8], size: Int64, path: String) throws -> (mime: String, reason: String)? {
+    func refine(_ libmagic: String, head: [UInt8], size: Int64, path: String) throws -> (mime: String, reason: String)?
+    {
         let complete = Int64(head.count) >= size
         switch libmagic {
         case "application/zip", "application/octet-stream", "application/x-zip-compressed":
@@ -187,6 +223,8 @@ public struct DetectStage: Stage, StageDefinition {
         let canonical = entry?.mime ?? mime
         let family = entry?.family ?? table.family(forMIME: canonical)
         let extensions = entry?.extensions ?? []
-        return MediaType(mime: canonical, family: family, extensions: extensions, extensionMatches: table.extension(fileExtension, fits: canonical))
+        return MediaType(
+            mime: canonical, family: family, extensions: extensions,
+            extensionMatches: table.extension(fileExtension, fits: canonical))
     }
 }

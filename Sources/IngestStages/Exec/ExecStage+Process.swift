@@ -45,14 +45,19 @@ extension ExecStage {
         var text: String { String(decoding: bytes.withLock { $0 }, as: UTF8.self) }
     }
 
-    func run(input: Data, environment: [String: String], context: StageContext, asset: Asset) async throws -> RunOutcome {
+    func run(input: Data, environment: [String: String], context: StageContext, asset: Asset) async throws -> RunOutcome
+    {
         var platform = PlatformOptions()
         // Its own session and process group: the teardown signals reach whatever the command started.
         platform.createSession = true
         platform.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2))]
         let configuration = Configuration(
             executable: executable, arguments: Arguments(arguments),
-            environment: .inherit.updating(Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) })),
+            environment: .inherit.updating(
+                Dictionary(
+                    uniqueKeysWithValues: environment.map {
+                        (Environment.Key(stringLiteral: $0.key), Optional($0.value))
+                    })),
             workingDirectory: FilePath(directory), platformOptions: platform)
         let replyLimit = replyLimit
         let logger = context.logger
@@ -66,7 +71,9 @@ extension ExecStage {
         do {
             return try await withThrowingTaskGroup(of: Race.self) { group in
                 group.addTask {
-                    let result = try await Subprocess.run(configuration, input: .inputWriter, output: .sequence, error: .sequence) { execution in
+                    let result = try await Subprocess.run(
+                        configuration, input: .inputWriter, output: .sequence, error: .sequence
+                    ) { execution in
                         try await withThrowingTaskGroup(of: Collected.self) { streams in
                             streams.addTask {
                                 // The command may exit without reading its input: a failed write is not our problem.
@@ -114,7 +121,9 @@ extension ExecStage {
                 group.cancelAll()
                 switch first {
                 case .done(let result):
-                    return .finished(result.terminationStatus, stdout: result.closureResult.stdout, stderrTail: errorTail.text, overflow: result.closureResult.overflow)
+                    return .finished(
+                        result.terminationStatus, stdout: result.closureResult.stdout, stderrTail: errorTail.text,
+                        overflow: result.closureResult.overflow)
                 case .timer:
                     // Cancelling the run task runs the teardown: SIGTERM to the group, SIGKILL after 2 s.
                     while let _ = try? await group.next() {}

@@ -54,17 +54,23 @@ extension ExecStage {
             do {
                 value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
             } catch {
-                throw Problem(message: "standard output is not JSON: \"\(text.prefix(80))\(text.count > 80 ? "…" : "")\"")
+                throw Problem(
+                    message: "standard output is not JSON: \"\(text.prefix(80))\(text.count > 80 ? "…" : "")\"")
             }
-            guard let object = value.objectValue else { throw Problem(message: "expected a JSON object, got \(value.jsonText(pretty: false).prefix(40))") }
+            guard let object = value.objectValue else {
+                throw Problem(message: "expected a JSON object, got \(value.jsonText(pretty: false).prefix(40))")
+            }
             if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
-                throw Problem(message: "unknown key \"\(unknown)\" (a reply has \(keys.sorted().joined(separator: ", ")))")
+                throw Problem(
+                    message: "unknown key \"\(unknown)\" (a reply has \(keys.sorted().joined(separator: ", ")))")
             }
             var reply = Reply()
             switch object["action"] {
             case nil, .some(.string("continue")): reply.action = .continue
             case .some(.string("reject")): reply.action = .reject
-            case .some(let other): throw Problem(message: "action must be \"continue\" or \"reject\", got \(other.jsonText(pretty: false))")
+            case .some(let other):
+                throw Problem(
+                    message: "action must be \"continue\" or \"reject\", got \(other.jsonText(pretty: false))")
             }
             func string(_ key: String) throws -> String? {
                 guard let member = object[key], member != .null else { return nil }
@@ -86,7 +92,9 @@ extension ExecStage {
                 if folder == nil && path == nil { throw Problem(message: "placement needs folderId or path") }
                 reply.placement = Placement(folderID: folder, path: path)
             }
-            if let name = reply.fileName, name.isEmpty || name.contains("/") || name.contains("\0") || name == "." || name == ".." {
+            if let name = reply.fileName,
+                name.isEmpty || name.contains("/") || name.contains("\0") || name == "." || name == ".."
+            {
                 throw Problem(message: "fileName \"\(name)\" is not a file name")
             }
             if let code = reply.code, code.range(of: #"^[a-z][a-z0-9_]{0,63}$"#, options: .regularExpression) == nil {
@@ -109,7 +117,8 @@ extension ExecStage {
         if let path = reply.path {
             let resolved = PathResolution.resolve(path, against: directory)
             guard let status = try? FileStatus.of(resolved), status.kind == .regular else {
-                return try problem(Self.badReply, "path \(resolved) is not a regular file", asset: asset, context: context)
+                return try problem(
+                    Self.badReply, "path \(resolved) is not a regular file", asset: asset, context: context)
             }
             asset.contentPath = resolved
             asset.size = status.size
@@ -118,9 +127,11 @@ extension ExecStage {
     }
 
     /// A rejection or a thrown failure, per `onError`.
-    func problem(_ code: Rejection.Code, _ message: String, asset: Asset, context: StageContext) throws -> StageOutcome {
+    func problem(_ code: Rejection.Code, _ message: String, asset: Asset, context: StageContext) throws -> StageOutcome
+    {
         let reason = "\(displayCommand): \(message)"
-        context.logger.info("exec problem", metadata: ["file": "\(asset.displayPath)", "code": "\(code)", "reason": "\(reason)"])
+        context.logger.info(
+            "exec problem", metadata: ["file": "\(asset.displayPath)", "code": "\(code)", "reason": "\(reason)"])
         switch errorPolicy {
         case .reject: return .reject(asset, Rejection(code, reason))
         case .fail: throw ExecFailure(failureCode: code.rawValue, failureMessage: reason)
@@ -128,7 +139,11 @@ extension ExecStage {
     }
 
     static func describe(_ stderrTail: String) -> String {
-        guard let last = stderrTail.split(whereSeparator: \.isNewline).last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return "" }
+        guard
+            let last = stderrTail.split(whereSeparator: \.isNewline).last(where: {
+                !$0.trimmingCharacters(in: .whitespaces).isEmpty
+            })
+        else { return "" }
         return ": " + last.trimmingCharacters(in: .whitespaces).prefix(300)
     }
 
@@ -165,7 +180,9 @@ extension ExecStage {
             object["extensions"] = .array(mime.extensions.map { .string($0) })
             object["extensionMatches"] = .bool(mime.extensionMatches)
         }
-        if let dimensions = asset.dimensions { object["dimensions"] = ["width": .int(Int64(dimensions.width)), "height": .int(Int64(dimensions.height))] }
+        if let dimensions = asset.dimensions {
+            object["dimensions"] = ["width": .int(Int64(dimensions.width)), "height": .int(Int64(dimensions.height))]
+        }
         if let sha = asset.sourceSHA256 { object["sha256"] = .string(sha) }
         return .object(object)
     }

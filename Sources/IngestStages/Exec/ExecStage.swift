@@ -34,7 +34,8 @@ import SystemPackage
 public struct ExecStage: Stage, StageDefinition {
     public static let kind = "exec"
     public static let phase = StagePhase.transform
-    public static let summary = "Run a command per asset (no shell): the asset as JSON on stdin and INGEST_* variables; a JSON reply continues (with changes) or rejects."
+    public static let summary =
+        "Run a command per asset (no shell): the asset as JSON on stdin and INGEST_* variables; a JSON reply continues (with changes) or rejects."
 
     /// What happens when the command does not give a usable answer.
     public enum OnError: String, OptionEnum {
@@ -45,16 +46,32 @@ public struct ExecStage: Stage, StageDefinition {
     }
 
     static let command = StageOption<[String]>(
-        "command", doc: "The program and its arguments, e.g. [\"python3\", \"scripts/check.py\", \"--max\", \"5MB\"]. A relative program path is taken against the project folder.")
-    static let shell = StageOption<Bool>("shell", default: false, doc: "Run `command` (one string) through /bin/sh -c. Asset values are in the environment, never interpolated into the text.")
-    static let timeout = StageOption<DurationValue>("timeout", default: DurationValue(seconds: 30), doc: "Stop the command (SIGTERM to its process group, SIGKILL 2 s later) after this long.")
-    static let environment = StageOption<[String: String]>("environment", default: [:], doc: "Extra environment variables for the command.")
-    static let workingDirectory = StageOption<PathOption?>("workingDirectory", doc: "Where the command runs (default: the project folder).")
-    static let onError = StageOption<OnError>("onError", default: .reject, doc: "A timeout, crash, non-zero exit without a reply or malformed reply: reject the asset or mark it failed.")
-    static let maxReply = StageOption<ByteSize>("maxReplyBytes", default: ByteSize(1 << 20), doc: "Standard output beyond this is a malformed reply.")
-    static let concurrency = StageOption<Int?>("concurrency", doc: "Commands running at once for this stage (default: the pipeline's concurrency).")
+        "command",
+        doc:
+            "The program and its arguments, e.g. [\"python3\", \"scripts/check.py\", \"--max\", \"5MB\"]. A relative program path is taken against the project folder."
+    )
+    static let shell = StageOption<Bool>(
+        "shell", default: false,
+        doc:
+            "Run `command` (one string) through /bin/sh -c. Asset values are in the environment, never interpolated into the text."
+    )
+    static let timeout = StageOption<DurationValue>(
+        "timeout", default: DurationValue(seconds: 30),
+        doc: "Stop the command (SIGTERM to its process group, SIGKILL 2 s later) after this long.")
+    static let environment = StageOption<[String: String]>(
+        "environment", default: [:], doc: "Extra environment variables for the command.")
+    static let workingDirectory = StageOption<PathOption?>(
+        "workingDirectory", doc: "Where the command runs (default: the project folder).")
+    static let onError = StageOption<OnError>(
+        "onError", default: .reject,
+        doc: "A timeout, crash, non-zero exit without a reply or malformed reply: reject the asset or mark it failed.")
+    static let maxReply = StageOption<ByteSize>(
+        "maxReplyBytes", default: ByteSize(1 << 20), doc: "Standard output beyond this is a malformed reply.")
+    static let concurrency = StageOption<Int?>(
+        "concurrency", doc: "Commands running at once for this stage (default: the pipeline's concurrency).")
     public static let options = [
-        command.spec, shell.spec, timeout.spec, environment.spec, workingDirectory.spec, onError.spec, maxReply.spec, concurrency.spec,
+        command.spec, shell.spec, timeout.spec, environment.spec, workingDirectory.spec, onError.spec, maxReply.spec,
+        concurrency.spec,
     ]
 
     /// Rejection codes.
@@ -75,17 +92,23 @@ public struct ExecStage: Stage, StageDefinition {
     public init(options: OptionValues, context: StageBuildContext) throws {
         let words = try options[Self.command]
         let useShell = try options[Self.shell]
-        guard let program = words.first, !program.isEmpty else { throw options.error(Self.command, "expected the program and its arguments") }
+        guard let program = words.first, !program.isEmpty else {
+            throw options.error(Self.command, "expected the program and its arguments")
+        }
         if useShell {
             guard words.count == 1 else {
-                throw options.error(Self.command, "with \"shell\": true, command is one string for /bin/sh -c", suggestion: "join the words into one string")
+                throw options.error(
+                    Self.command, "with \"shell\": true, command is one string for /bin/sh -c",
+                    suggestion: "join the words into one string")
             }
             executable = .path(FilePath("/bin/sh"))
             arguments = ["-c", program]
         } else if program.contains("/") {
             let resolved = PathResolution.resolve(program, against: context.baseDirectory)
             guard access(resolved, X_OK) == 0 else {
-                throw options.error(Self.command, "\(resolved) is not an executable file", suggestion: "chmod +x it, or name its interpreter first: [\"python3\", \"\(program)\"]")
+                throw options.error(
+                    Self.command, "\(resolved) is not an executable file",
+                    suggestion: "chmod +x it, or name its interpreter first: [\"python3\", \"\(program)\"]")
             }
             executable = .path(FilePath(resolved))
             arguments = Array(words.dropFirst())
@@ -124,11 +147,15 @@ public struct ExecStage: Stage, StageDefinition {
         // INGEST_WORK_DIR exists when the command starts; the runner removes it with the asset.
         try context.makeWorkDirectory()
         let environment = Self.environment(for: asset, context: context).merging(extraEnvironment) { _, extra in extra }
-        let outcome = try await gate.withPermit { try await run(input: input, environment: environment, context: context, asset: asset) }
+        let outcome = try await gate.withPermit {
+            try await run(input: input, environment: environment, context: context, asset: asset)
+        }
         switch outcome {
         case .finished(let status, let stdout, let stderrTail, let overflow):
             if overflow {
-                return try problem(Self.badReply, "the reply is larger than maxReplyBytes (\(replyLimit) bytes)", asset: asset, context: context)
+                return try problem(
+                    Self.badReply, "the reply is larger than maxReplyBytes (\(replyLimit) bytes)", asset: asset,
+                    context: context)
             }
             let reply: Reply?
             switch Reply.parse(stdout) {
@@ -136,7 +163,8 @@ public struct ExecStage: Stage, StageDefinition {
                 reply = parsed
             case .failure(let error):
                 if case .exited(0) = status {
-                    return try problem(Self.badReply, "malformed reply: \(error.message)", asset: asset, context: context)
+                    return try problem(
+                        Self.badReply, "malformed reply: \(error.message)", asset: asset, context: context)
                 }
                 reply = nil
             }
@@ -146,12 +174,19 @@ public struct ExecStage: Stage, StageDefinition {
             case .exited(let code):
                 // A non-zero exit may still carry a rejection.
                 if let reply, case .reject = reply.action { return try apply(reply, to: asset, context: context) }
-                return try problem(Self.failedCode, "exited with status \(code)\(Self.describe(stderrTail))", asset: asset, context: context)
+                return try problem(
+                    Self.failedCode, "exited with status \(code)\(Self.describe(stderrTail))", asset: asset,
+                    context: context)
             case .signaled(let signal):
-                return try problem(Self.failedCode, "killed by signal \(signal)\(Self.describe(stderrTail))", asset: asset, context: context)
+                return try problem(
+                    Self.failedCode, "killed by signal \(signal)\(Self.describe(stderrTail))", asset: asset,
+                    context: context)
             }
         case .timedOut(let stderrTail):
-            return try problem(Self.timedOut, "did not finish within \(DurationValue(seconds: Self.seconds(limit)))\(Self.describe(stderrTail))", asset: asset, context: context)
+            return try problem(
+                Self.timedOut,
+                "did not finish within \(DurationValue(seconds: Self.seconds(limit)))\(Self.describe(stderrTail))",
+                asset: asset, context: context)
         case .couldNotStart(let reason):
             return try problem(Self.failedCode, "could not start: \(reason)", asset: asset, context: context)
         }

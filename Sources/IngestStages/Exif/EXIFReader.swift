@@ -28,15 +28,19 @@ public struct EXIFDateTime: Sendable, Hashable, Codable, CustomStringConvertible
     /// Parses EXIF's `YYYY:MM:DD HH:MM:SS` (also with `-` between date parts, as some writers use).
     /// - Returns: `nil` for blanks (`0000:00:00 00:00:00`, spaces) and impossible values.
     public init?(exif text: String) {
-        let digits = text.trimmingCharacters(in: CharacterSet(charactersIn: " \0")).split(whereSeparator: { ":- T".contains($0) })
+        let digits = text.trimmingCharacters(in: CharacterSet(charactersIn: " \0")).split(whereSeparator: {
+            ":- T".contains($0)
+        })
         guard digits.count >= 6 else { return nil }
         let numbers = digits.prefix(6).map { Int($0) }
         guard numbers.allSatisfy({ $0 != nil }) else { return nil }
         let values = numbers.map { $0! }
-        guard (1800...9999).contains(values[0]), (1...12).contains(values[1]), (1...31).contains(values[2]), (0...23).contains(values[3]),
+        guard (1800...9999).contains(values[0]), (1...12).contains(values[1]), (1...31).contains(values[2]),
+            (0...23).contains(values[3]),
             (0...59).contains(values[4]), (0...60).contains(values[5])
         else { return nil }
-        self.init(year: values[0], month: values[1], day: values[2], hour: values[3], minute: values[4], second: values[5])
+        self.init(
+            year: values[0], month: values[1], day: values[2], hour: values[3], minute: values[4], second: values[5])
     }
 
     /// The same fields, from a `Date` in a time zone (for files without an EXIF date).
@@ -45,7 +49,8 @@ public struct EXIFDateTime: Sendable, Hashable, Codable, CustomStringConvertible
         calendar.timeZone = timeZone
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         self.init(
-            year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1, hour: parts.hour ?? 0, minute: parts.minute ?? 0,
+            year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1, hour: parts.hour ?? 0,
+            minute: parts.minute ?? 0,
             second: parts.second ?? 0)
     }
 
@@ -90,8 +95,11 @@ public enum EXIFReader {
             for block in blocks where block.length < 16 << 20 {
                 guard let type = chunkTypes[block.kind] else { continue }
                 let payload = try source.bytes(at: block.offset, count: block.length)
-                guard let (keyword, text) = PNGStripper.textContent(type: type, payload: payload, editor: LibExifEditor()),
-                    keyword == "Raw profile type exif" || keyword == "Raw profile type APP1", let bytes = XMP.decodeRawProfile(text)
+                guard
+                    let (keyword, text) = PNGStripper.textContent(
+                        type: type, payload: payload, editor: LibExifEditor()),
+                    keyword == "Raw profile type exif" || keyword == "Raw profile type APP1",
+                    let bytes = XMP.decodeRawProfile(text)
                 else { continue }
                 return facts(tiff: XMP.tiffStructure(bytes))
             }
@@ -110,14 +118,18 @@ public enum EXIFReader {
         ]
         for (tag, ifd, name, offsetTag) in candidates {
             guard let text = handle.ascii(tag, in: ifd), var date = EXIFDateTime(exif: text) else { continue }
-            if let offsetTag, let offset = handle.ascii(offsetTag, in: EXIF_IFD_EXIF), offset.range(of: #"^[+-]\d\d:\d\d$"#, options: .regularExpression) != nil {
+            if let offsetTag, let offset = handle.ascii(offsetTag, in: EXIF_IFD_EXIF),
+                offset.range(of: #"^[+-]\d\d:\d\d$"#, options: .regularExpression) != nil
+            {
                 date.utcOffset = offset
             }
             facts.dateTaken = date
             facts.dateTakenTag = name
             break
         }
-        facts.orientation = handle.short(EXIF_TAG_ORIENTATION, in: EXIF_IFD_0).flatMap { (1...8).contains($0) ? $0 : nil }
+        facts.orientation = handle.short(EXIF_TAG_ORIENTATION, in: EXIF_IFD_0).flatMap {
+            (1...8).contains($0) ? $0 : nil
+        }
         facts.make = handle.ascii(EXIF_TAG_MAKE, in: EXIF_IFD_0)?.trimmingCharacters(in: .whitespaces)
         facts.model = handle.ascii(EXIF_TAG_MODEL, in: EXIF_IFD_0)?.trimmingCharacters(in: .whitespaces)
         return facts

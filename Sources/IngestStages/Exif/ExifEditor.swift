@@ -36,7 +36,8 @@ final class ExifDataHandle {
     /// The content of one IFD.
     func content(_ ifd: ExifIfd) -> UnsafeMutablePointer<ExifContent>? {
         withUnsafePointer(to: &data.pointee.ifd) { tuple in
-            tuple.withMemoryRebound(to: UnsafeMutablePointer<ExifContent>?.self, capacity: Int(EXIF_IFD_COUNT.rawValue)) { $0[Int(ifd.rawValue)] }
+            tuple.withMemoryRebound(to: UnsafeMutablePointer<ExifContent>?.self, capacity: Int(EXIF_IFD_COUNT.rawValue))
+            { $0[Int(ifd.rawValue)] }
         }
     }
 
@@ -58,7 +59,9 @@ final class ExifDataHandle {
 
     /// An ASCII value (up to its first NUL).
     func ascii(_ tag: ExifTag, in ifd: ExifIfd) -> String? {
-        guard let entry = entry(tag, in: ifd), entry.pointee.format == EXIF_FORMAT_ASCII, let bytes = entry.pointee.data, entry.pointee.size > 0 else {
+        guard let entry = entry(tag, in: ifd), entry.pointee.format == EXIF_FORMAT_ASCII,
+            let bytes = entry.pointee.data, entry.pointee.size > 0
+        else {
             return nil
         }
         let buffer = UnsafeBufferPointer(start: bytes, count: Int(entry.pointee.size))
@@ -114,7 +117,9 @@ struct LibExifEditor: MetadataEditor {
         let counts = [EXIF_IFD_0, EXIF_IFD_EXIF, EXIF_IFD_GPS].map { Int(handle.content($0)?.pointee.count ?? 0) }
         let gpsCount = counts[2]
         let orientation = handle.short(EXIF_TAG_ORIENTATION, in: EXIF_IFD_0).flatMap { (1...8).contains($0) ? $0 : nil }
-        let gpsCoordinates = handle.entry(ExifTag(rawValue: 0x0002), in: EXIF_IFD_GPS) != nil || handle.entry(ExifTag(rawValue: 0x0004), in: EXIF_IFD_GPS) != nil
+        let gpsCoordinates =
+            handle.entry(ExifTag(rawValue: 0x0002), in: EXIF_IFD_GPS) != nil
+            || handle.entry(ExifTag(rawValue: 0x0004), in: EXIF_IFD_GPS) != nil
         return EXIFSummary(
             orientation: orientation,
             copyright: handle.ascii(EXIF_TAG_COPYRIGHT, in: EXIF_IFD_0),
@@ -130,7 +135,9 @@ struct LibExifEditor: MetadataEditor {
     func minimalEXIF(orientation: Int?, copyright: String?, artist: String?, bigEndian: Bool) -> [UInt8]? {
         guard orientation != nil || copyright != nil || artist != nil, let handle = ExifDataHandle() else { return nil }
         exif_data_set_byte_order(handle.data, bigEndian ? EXIF_BYTE_ORDER_MOTOROLA : EXIF_BYTE_ORDER_INTEL)
-        if let orientation, (1...8).contains(orientation), let entry = handle.addEntry(EXIF_TAG_ORIENTATION), let bytes = entry.pointee.data {
+        if let orientation, (1...8).contains(orientation), let entry = handle.addEntry(EXIF_TAG_ORIENTATION),
+            let bytes = entry.pointee.data
+        {
             exif_set_short(bytes, handle.byteOrder, ExifShort(orientation))
         }
         if let artist { handle.addASCII(EXIF_TAG_ARTIST, artist) }
@@ -139,7 +146,9 @@ struct LibExifEditor: MetadataEditor {
     }
 
     func removingGPS(tiff: [UInt8]) -> [UInt8]? {
-        guard let handle = ExifDataHandle(tiff: tiff, forWriting: true), let gps = handle.content(EXIF_IFD_GPS) else { return nil }
+        guard let handle = ExifDataHandle(tiff: tiff, forWriting: true), let gps = handle.content(EXIF_IFD_GPS) else {
+            return nil
+        }
         while gps.pointee.count > 0, let first = gps.pointee.entries?[0] {
             exif_content_remove_entry(gps, first)
         }

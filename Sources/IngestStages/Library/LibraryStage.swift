@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import MediaFormats
 import Logging
+import MediaFormats
 import MediaIngest
 
 /// `upload.library`: the embedded default target — a local media library folder.
@@ -19,10 +19,12 @@ import MediaIngest
 public struct LibraryStage: Stage, StageDefinition {
     public static let kind = "upload.library"
     public static let phase = StagePhase.upload
-    public static let summary = "Store files in a local media library folder, content-addressed, with a Wix-shaped JSON descriptor."
+    public static let summary =
+        "Store files in a local media library folder, content-addressed, with a Wix-shaped JSON descriptor."
 
     static let path = StageOption<PathOption>("path", doc: "The library folder (created if missing).")
-    static let folder = StageOption<String>("folder", default: "media-root", doc: "The folder id recorded as parentFolderId in descriptors.")
+    static let folder = StageOption<String>(
+        "folder", default: "media-root", doc: "The folder id recorded as parentFolderId in descriptors.")
     static let labels = StageOption<[String]>("labels", default: [], doc: "Labels recorded in new descriptors.")
     public static let options = [path.spec, folder.spec, labels.spec]
 
@@ -56,7 +58,11 @@ public struct LibraryStage: Stage, StageDefinition {
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         guard let content = asset.contentPath else {
-            return .reject(asset, Rejection(.targetRejected, "upload.library stores local files; \(asset.displayPath) is a URL (use upload.wix to import URLs)"))
+            return .reject(
+                asset,
+                Rejection(
+                    .targetRejected,
+                    "upload.library stores local files; \(asset.displayPath) is a URL (use upload.wix to import URLs)"))
         }
         var asset = asset
         let temporary = libraryPath + "/.tmp/\(context.pipeline.runID)-\(asset.id)-\(UInt32.random(in: 0...UInt32.max))"
@@ -100,35 +106,49 @@ public struct LibraryStage: Stage, StageDefinition {
         }
 
         let descriptor: JSONValue
-        if duplicate, let data = FileManager.default.contents(atPath: descriptorPath), let existing = try? JSONDecoder().decode(JSONValue.self, from: data) {
+        if duplicate, let data = FileManager.default.contents(atPath: descriptorPath),
+            let existing = try? JSONDecoder().decode(JSONValue.self, from: data)
+        {
             descriptor = existing
         } else {
-            if asset.dimensions == nil, family == .image || family == .vector, let dimensions = try? ImageHeaders.dimensions(ofFileAt: storedPath) {
+            if asset.dimensions == nil, family == .image || family == .vector,
+                let dimensions = try? ImageHeaders.dimensions(ofFileAt: storedPath)
+            {
                 asset.dimensions = dimensions
             }
             descriptor = makeDescriptor(
-                asset: asset, sha256: sha256, md5: md5Hex, size: size, mime: mime, family: family, ext: ext, storedPath: storedPath)
+                asset: asset, sha256: sha256, md5: md5Hex, size: size, mime: mime, family: family, ext: ext,
+                storedPath: storedPath)
             try FileSystem.writeAtomically(Data(descriptor.jsonText(pretty: true).utf8), to: descriptorPath)
         }
         asset.target = TargetRecord(
-            target: "library", id: descriptor["id"]?.stringValue ?? sha256, url: descriptor["url"]?.stringValue, status: "READY",
+            target: "library", id: descriptor["id"]?.stringValue ?? sha256, url: descriptor["url"]?.stringValue,
+            status: "READY",
             confirmed: true, descriptor: descriptor)
-        asset.facts["library"] = ["path": .string(storedPath), "duplicate": .bool(duplicate), "sha256": .string(sha256)]
+        asset.facts["library"] = [
+            "path": .string(storedPath), "duplicate": .bool(duplicate), "sha256": .string(sha256),
+        ]
         context.logger.debug("stored", metadata: ["path": "\(storedPath)", "duplicate": "\(duplicate)"])
         return .next(asset)
     }
 
     func makeDescriptor(
-        asset: Asset, sha256: String, md5: String, size: Int64, mime: String, family: MediaFamily, ext: String, storedPath: String
+        asset: Asset, sha256: String, md5: String, size: Int64, mime: String, family: MediaFamily, ext: String,
+        storedPath: String
     ) -> JSONValue {
         let now = ISO8601.string(from: Date())
         let idStem = String(sha256.prefix(6)) + "_" + String(sha256.dropFirst(6).prefix(32))
-        let id = family == .image ? idStem + "~mv2" + (ext.isEmpty ? "" : "." + ext) : idStem + (ext.isEmpty ? "" : "." + ext)
+        let id =
+            family == .image
+            ? idStem + "~mv2" + (ext.isEmpty ? "" : "." + ext) : idStem + (ext.isEmpty ? "" : "." + ext)
         let url = "file://" + (storedPath.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? storedPath)
         var media: JSONValue = .null
         switch family {
         case .image, .vector:
-            var image: [String: JSONValue] = ["id": .string(id), "url": .string(url), "filename": .string(asset.fileName), "sizeInBytes": .string(String(size))]
+            var image: [String: JSONValue] = [
+                "id": .string(id), "url": .string(url), "filename": .string(asset.fileName),
+                "sizeInBytes": .string(String(size)),
+            ]
             if let dimensions = asset.dimensions {
                 image["width"] = .int(Int64(dimensions.width))
                 image["height"] = .int(Int64(dimensions.height))
@@ -137,13 +157,34 @@ public struct LibraryStage: Stage, StageDefinition {
         case .document:
             media = ["document": ["id": .string(id), "url": .string(url), "filename": .string(asset.fileName)]]
         case .archive:
-            media = ["archive": ["id": .string(id), "url": .string(url), "filename": .string(asset.fileName), "sizeInBytes": .string(String(size))]]
+            media = [
+                "archive": [
+                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName),
+                    "sizeInBytes": .string(String(size)),
+                ]
+            ]
         case .video:
-            media = ["video": ["id": .string(id), "url": .string(url), "filename": .string(asset.fileName), "sizeInBytes": .string(String(size))]]
+            media = [
+                "video": [
+                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName),
+                    "sizeInBytes": .string(String(size)),
+                ]
+            ]
         case .audio:
-            media = ["audio": ["id": .string(id), "assets": [["id": .string(id), "url": .string(url), "filename": .string(asset.fileName)]], "sizeInBytes": .string(String(size))]]
+            media = [
+                "audio": [
+                    "id": .string(id),
+                    "assets": [["id": .string(id), "url": .string(url), "filename": .string(asset.fileName)]],
+                    "sizeInBytes": .string(String(size)),
+                ]
+            ]
         case .model3d:
-            media = ["model3d": ["id": .string(id), "url": .string(url), "filename": .string(asset.fileName), "sizeInBytes": .string(String(size))]]
+            media = [
+                "model3d": [
+                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName),
+                    "sizeInBytes": .string(String(size)),
+                ]
+            ]
         case .other:
             media = .null
         }

@@ -8,14 +8,17 @@ import MediaIngest
 public struct ArchiveStage: Stage, StageDefinition {
     public static let kind = "source.archive"
     public static let phase = StagePhase.post
-    public static let summary = "After the upload is confirmed (READY), move the source file to an archive folder keeping its relative path, or delete it."
+    public static let summary =
+        "After the upload is confirmed (READY), move the source file to an archive folder keeping its relative path, or delete it."
 
     public enum Mode: String, OptionEnum {
         case move
         case delete
     }
 
-    static let mode = StageOption<Mode>("mode", default: .move, doc: "\"move\" into `to`, keeping the path relative to the source folder; \"delete\" removes the source.")
+    static let mode = StageOption<Mode>(
+        "mode", default: .move,
+        doc: "\"move\" into `to`, keeping the path relative to the source folder; \"delete\" removes the source.")
     static let destination = StageOption<PathOption?>("to", doc: "The archive folder (required for mode \"move\").")
     public static let options = [mode.spec, destination.spec]
 
@@ -25,7 +28,10 @@ public struct ArchiveStage: Stage, StageDefinition {
     public init(options: OptionValues, context: StageBuildContext) throws {
         archiveMode = try options[Self.mode]
         archivePath = try options[Self.destination]?.path
-        if archiveMode == .move && archivePath == nil { throw options.error(Self.destination, "mode \"move\" needs a destination folder", suggestion: "add \"to\": \"archive\"") }
+        if archiveMode == .move && archivePath == nil {
+            throw options.error(
+                Self.destination, "mode \"move\" needs a destination folder", suggestion: "add \"to\": \"archive\"")
+        }
     }
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {

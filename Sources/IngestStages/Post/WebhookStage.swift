@@ -15,7 +15,8 @@ import Synchronization
 public struct WebhookStage: AssetObserver, StageDefinition {
     public static let kind = "notify.webhook"
     public static let phase = StagePhase.report
-    public static let summary = "POST a JSON summary per run (or per asset) to a URL, retried with backoff; never fails the run."
+    public static let summary =
+        "POST a JSON summary per run (or per asset) to a URL, retried with backoff; never fails the run."
 
     public enum Event: String, OptionEnum {
         case run
@@ -24,9 +25,15 @@ public struct WebhookStage: AssetObserver, StageDefinition {
     }
 
     static let url = StageOption<String>("url", doc: "Where to POST (http or https).")
-    static let on = StageOption<Event>("on", default: .run, doc: "\"run\": one summary per run; \"asset\": one per finished asset; \"problems\": a summary only when something failed or was rejected.")
-    static let token = StageOption<Secret?>("bearerToken", doc: "Sent as `Authorization: Bearer …` (a secret reference).")
-    static let maxAttempts = StageOption<Int>("maxAttempts", default: 5, doc: "Attempts per delivery (5xx, 429 and connection errors are retried).")
+    static let on = StageOption<Event>(
+        "on", default: .run,
+        doc:
+            "\"run\": one summary per run; \"asset\": one per finished asset; \"problems\": a summary only when something failed or was rejected."
+    )
+    static let token = StageOption<Secret?>(
+        "bearerToken", doc: "Sent as `Authorization: Bearer …` (a secret reference).")
+    static let maxAttempts = StageOption<Int>(
+        "maxAttempts", default: 5, doc: "Attempts per delivery (5xx, 429 and connection errors are retried).")
     public static let options = [url.spec, on.spec, token.spec, maxAttempts.spec]
 
     let target: String
@@ -40,7 +47,8 @@ public struct WebhookStage: AssetObserver, StageDefinition {
         event = try options[Self.on]
         bearer = try options[Self.token]
         attempts = try options[Self.maxAttempts]
-        guard let parsed = URL(string: target), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+        guard let parsed = URL(string: target), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil
+        else {
             throw options.error(Self.url, "expected an http(s) URL, got \"\(target)\"")
         }
         if !(1...20).contains(attempts) { throw options.error(Self.maxAttempts, "expected 1 to 20") }
@@ -48,38 +56,57 @@ public struct WebhookStage: AssetObserver, StageDefinition {
 
     public func prepare(_ context: PipelineContext) async throws {
         guard !context.isDryRun else { return }
-        let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(30))))
+        let created = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(30))))
         client.set(created)
     }
 
     public func assetDidFinish(_ result: AssetResult, context: PipelineContext) async {
         guard event == .asset, result.status != .skipped, result.status != .planned else { return }
         var body: [String: JSONValue] = [
-            "pipeline": .string(context.pipelineName), "runId": .string(context.runID), "path": .string(result.asset.displayPath),
+            "pipeline": .string(context.pipelineName), "runId": .string(context.runID),
+            "path": .string(result.asset.displayPath),
             "status": .string(result.status.rawValue),
         ]
-        if let rejection = result.rejection { body["code"] = .string(rejection.code.rawValue); body["reason"] = .string(rejection.reason) }
-        if let failure = result.failure { body["code"] = .string(failure.code); body["reason"] = .string(failure.message) }
+        if let rejection = result.rejection {
+            body["code"] = .string(rejection.code.rawValue)
+            body["reason"] = .string(rejection.reason)
+        }
+        if let failure = result.failure {
+            body["code"] = .string(failure.code)
+            body["reason"] = .string(failure.message)
+        }
         if let target = result.asset.target {
-            body["target"] = ["id": .string(target.id), "url": target.url.map { .string($0) } ?? .null, "status": .string(target.status)]
+            body["target"] = [
+                "id": .string(target.id), "url": target.url.map { .string($0) } ?? .null,
+                "status": .string(target.status),
+            ]
         }
         await deliver(.object(body), logger: context.logger)
     }
 
     public func finish(_ report: RunReport, context: PipelineContext) async throws {
         let problems = (report.counts["failed"] ?? 0) + (report.counts["rejected"] ?? 0)
-        if event == .run || (event == .problems && (problems > 0 || report.aborted != nil)) { await deliver(summary(report), logger: context.logger) }
+        if event == .run || (event == .problems && (problems > 0 || report.aborted != nil)) {
+            await deliver(summary(report), logger: context.logger)
+        }
         if let current = client.take() { try? await current.shutdown() }
     }
 
     func summary(_ report: RunReport) -> JSONValue {
         func list(_ status: AssetStatus) -> JSONValue {
-            .array(report.assets.filter { $0.status == status }.prefix(1000).map { record in
-                ["path": .string(record.path), "code": record.code.map { .string($0) } ?? .null, "reason": record.reason.map { .string($0) } ?? .null]
-            })
+            .array(
+                report.assets.filter { $0.status == status }.prefix(1000).map { record in
+                    [
+                        "path": .string(record.path), "code": record.code.map { .string($0) } ?? .null,
+                        "reason": record.reason.map { .string($0) } ?? .null,
+                    ]
+                })
         }
         let body: JSONValue = [
-            "pipeline": .string(report.pipeline), "runId": .string(report.runID), "outcome": .string("\(report.outcome)"),
+            "pipeline": .string(report.pipeline), "runId": .string(report.runID),
+            "outcome": .string("\(report.outcome)"),
             "counts": .object(report.counts.mapValues { .int(Int64($0)) }), "bytes": .int(report.bytesDone),
             "durationSeconds": .double(report.durationSeconds), "failed": list(.failed), "rejected": list(.rejected),
             "aborted": report.aborted.map { .string($0) } ?? .null,
@@ -102,9 +129,11 @@ public struct WebhookStage: AssetObserver, StageDefinition {
                 _ = try? await response.body.collect(upTo: 1 << 16)
                 if (200..<300).contains(response.status.code) { return }
                 retryable = response.status.code == 429 || response.status.code >= 500
-                logger.warning("webhook answered \(response.status.code)", metadata: ["url": "\(target)", "attempt": "\(attempt)"])
+                logger.warning(
+                    "webhook answered \(response.status.code)", metadata: ["url": "\(target)", "attempt": "\(attempt)"])
             } catch {
-                logger.warning("webhook delivery failed: \(error)", metadata: ["url": "\(target)", "attempt": "\(attempt)"])
+                logger.warning(
+                    "webhook delivery failed: \(error)", metadata: ["url": "\(target)", "attempt": "\(attempt)"])
             }
             guard retryable, attempt < attempts else { break }
             try? await Task.sleep(for: .milliseconds(Int64(250 * (1 << min(attempt, 6))) + Int64.random(in: 0...250)))

@@ -18,11 +18,16 @@ import Synchronization
 public struct ManifestStage: AssetObserver, StageDefinition {
     public static let kind = "report.manifest"
     public static let phase = StagePhase.report
-    public static let summary = "Append one JSON line per asset (source, sha256, size, MIME, outcome, reason, target id/url) to a manifest."
+    public static let summary =
+        "Append one JSON line per asset (source, sha256, size, MIME, outcome, reason, target id/url) to a manifest."
 
-    static let path = StageOption<String>("path", default: "manifests/{pipeline}.jsonl", doc: "The manifest file; {pipeline}, {date} (UTC yyyy-mm-dd) and {run} are replaced.")
-    static let includeFacts = StageOption<Bool>("includeFacts", default: true, doc: "Include the facts stages recorded (what was stripped, dimensions…).")
-    static let hashSources = StageOption<Bool>("hashSources", default: true, doc: "Compute the source's SHA-256 when no stage did (reads the file once more).")
+    static let path = StageOption<String>(
+        "path", default: "manifests/{pipeline}.jsonl",
+        doc: "The manifest file; {pipeline}, {date} (UTC yyyy-mm-dd) and {run} are replaced.")
+    static let includeFacts = StageOption<Bool>(
+        "includeFacts", default: true, doc: "Include the facts stages recorded (what was stripped, dimensions…).")
+    static let hashSources = StageOption<Bool>(
+        "hashSources", default: true, doc: "Compute the source's SHA-256 when no stage did (reads the file once more).")
     public static let options = [path.spec, includeFacts.spec, hashSources.spec]
 
     let pathTemplate: String
@@ -50,7 +55,8 @@ public struct ManifestStage: AssetObserver, StageDefinition {
     /// The manifest path for a run.
     public func resolvedPath(context: PipelineContext) -> String {
         let date = String(ISO8601.string(from: context.startDate).prefix(10))
-        let text = pathTemplate
+        let text =
+            pathTemplate
             .replacingOccurrences(of: "{pipeline}", with: context.pipelineName)
             .replacingOccurrences(of: "{date}", with: date)
             .replacingOccurrences(of: "{run}", with: context.runID)
@@ -108,7 +114,9 @@ final class ManifestWriter: Sendable {
     var path: String? { state.withLock { $0.path } }
 
     func open(_ path: String) throws {
-        let descriptor = try systemCall("open", path: path) { Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) }
+        let descriptor = try systemCall("open", path: path) {
+            Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        }
         state.withLock { state in
             if state.descriptor >= 0 { Glibc.close(state.descriptor) }
             state.descriptor = descriptor
@@ -123,7 +131,9 @@ final class ManifestWriter: Sendable {
             var written = 0
             while written < bytes.count {
                 let count = try bytes.withUnsafeMutableBytes { raw in
-                    try systemCall("write", path: path) { Glibc.write(state.descriptor, raw.baseAddress! + written, raw.count - written) }
+                    try systemCall("write", path: path) {
+                        Glibc.write(state.descriptor, raw.baseAddress! + written, raw.count - written)
+                    }
                 }
                 written += count
             }

@@ -11,16 +11,29 @@ public struct DirectorySource: AssetSource, StageDefinition {
     public static let phase = StagePhase.source
     public static let summary = "Files under a folder (recursive), filtered by include/exclude globs and a minimum age."
 
-    static let path = StageOption<PathOption>("path", doc: "The folder to read (relative paths are taken from the project folder).")
-    static let include = StageOption<[String]>("include", default: [], doc: "Globs of files to take (`*.jpg`, `2024/**`); empty takes every file.")
-    static let exclude = StageOption<[String]>("exclude", default: [], doc: "Globs of files or folders to leave out; wins over include.")
-    static let skipHidden = StageOption<Bool>("skipHidden", default: true, doc: "Leave out files and folders whose name starts with a dot.")
-    static let minAge = StageOption<DurationValue>("minAge", default: DurationValue(seconds: 0), doc: "Leave files modified more recently than this for a later run (half-written files), e.g. \"60s\".")
-    static let followSymlinks = StageOption<Bool>("followSymlinks", default: true, doc: "Follow symbolic links that stay inside the folder; links leading outside are always rejected.")
-    static let caseSensitive = StageOption<Bool>("caseSensitive", default: false, doc: "Match globs case-sensitively (by default `*.jpg` also takes IMG.JPG).")
-    static let maxDepth = StageOption<Int?>("maxDepth", doc: "Descend at most this many folders below the root (0 = only the root's files).")
+    static let path = StageOption<PathOption>(
+        "path", doc: "The folder to read (relative paths are taken from the project folder).")
+    static let include = StageOption<[String]>(
+        "include", default: [], doc: "Globs of files to take (`*.jpg`, `2024/**`); empty takes every file.")
+    static let exclude = StageOption<[String]>(
+        "exclude", default: [], doc: "Globs of files or folders to leave out; wins over include.")
+    static let skipHidden = StageOption<Bool>(
+        "skipHidden", default: true, doc: "Leave out files and folders whose name starts with a dot.")
+    static let minAge = StageOption<DurationValue>(
+        "minAge", default: DurationValue(seconds: 0),
+        doc: "Leave files modified more recently than this for a later run (half-written files), e.g. \"60s\".")
+    static let followSymlinks = StageOption<Bool>(
+        "followSymlinks", default: true,
+        doc: "Follow symbolic links that stay inside the folder; links leading outside are always rejected.")
+    static let caseSensitive = StageOption<Bool>(
+        "caseSensitive", default: false, doc: "Match globs case-sensitively (by default `*.jpg` also takes IMG.JPG).")
+    static let maxDepth = StageOption<Int?>(
+        "maxDepth", doc: "Descend at most this many folders below the root (0 = only the root's files).")
 
-    public static let options = [path.spec, include.spec, exclude.spec, skipHidden.spec, minAge.spec, followSymlinks.spec, caseSensitive.spec, maxDepth.spec]
+    public static let options = [
+        path.spec, include.spec, exclude.spec, skipHidden.spec, minAge.spec, followSymlinks.spec, caseSensitive.spec,
+        maxDepth.spec,
+    ]
 
     /// The folder.
     public let root: String
@@ -41,7 +54,9 @@ public struct DirectorySource: AssetSource, StageDefinition {
                 do {
                     globs.append(try Glob(pattern, caseInsensitive: caseInsensitive))
                 } catch let error as GlobError {
-                    errors.append(options.error(at: "\(option.name)[\(index)]", "invalid pattern \"\(pattern)\": \(error.reason)"))
+                    errors.append(
+                        options.error(at: "\(option.name)[\(index)]", "invalid pattern \"\(pattern)\": \(error.reason)")
+                    )
                 }
             }
             if errors.count == 1 { throw errors[0] }
@@ -54,11 +69,16 @@ public struct DirectorySource: AssetSource, StageDefinition {
         minimumAge = try options[Self.minAge].seconds
         followsLinks = try options[Self.followSymlinks]
         depthLimit = try options[Self.maxDepth]
-        if let depthLimit, depthLimit < 0 { throw options.error(Self.maxDepth, "expected 0 or more, got \(depthLimit)") }
+        if let depthLimit, depthLimit < 0 {
+            throw options.error(Self.maxDepth, "expected 0 or more, got \(depthLimit)")
+        }
     }
 
     /// Creates a source programmatically.
-    public init(root: String, include: [String] = [], exclude: [String] = [], skipHidden: Bool = true, minAge: Double = 0, followSymlinks: Bool = true) throws {
+    public init(
+        root: String, include: [String] = [], exclude: [String] = [], skipHidden: Bool = true, minAge: Double = 0,
+        followSymlinks: Bool = true
+    ) throws {
         self.root = PathResolution.resolve(root, against: FileManager.default.currentDirectoryPath)
         includes = try include.map { try Glob($0, caseInsensitive: true) }
         excludes = try exclude.map { try Glob($0, caseInsensitive: true) }
@@ -148,15 +168,20 @@ public struct DirectorySource: AssetSource, StageDefinition {
         private func enter(directory: String, relative: String, depth: Int, state: inout State) {
             if let status = try? FileStatus.of(directory) {
                 guard state.visited.insert([status.device, status.inode]).inserted else {
-                    context.logger.warning("skipping a folder already visited (symbolic link loop)", metadata: ["folder": "\(directory)"])
+                    context.logger.warning(
+                        "skipping a folder already visited (symbolic link loop)", metadata: ["folder": "\(directory)"])
                     return
                 }
             }
             do {
-                let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted {
+                    $0.utf8.lexicographicallyPrecedes($1.utf8)
+                }
                 state.stack.append(Folder(path: directory, relative: relative, depth: depth, names: names))
             } catch {
-                context.logger.warning("cannot read folder, skipping it", metadata: ["folder": "\(directory)", "reason": "\(FileSystem.describe(error))"])
+                context.logger.warning(
+                    "cannot read folder, skipping it",
+                    metadata: ["folder": "\(directory)", "reason": "\(FileSystem.describe(error))"])
             }
         }
 
@@ -169,45 +194,62 @@ public struct DirectorySource: AssetSource, StageDefinition {
             // Entries that are not taken are rejected with their own identity (the link's or the entry's size and
             // time), so the ledger remembers the verdict and later runs skip them until they change.
             let entry = SourceItem(
-                origin: .file(path: path, root: source.root, relativePath: relativePath), size: status.size, modificationDate: status.modificationDate)
+                origin: .file(path: path, root: source.root, relativePath: relativePath), size: status.size,
+                modificationDate: status.modificationDate)
             if status.kind == .symbolicLink {
                 guard source.followsLinks else { return nil }
-                guard let target = try? DirectorySource.realPath(path), let targetStatus = try? FileStatus.of(path) else {
+                guard let target = try? DirectorySource.realPath(path), let targetStatus = try? FileStatus.of(path)
+                else {
                     return .rejected(entry, Rejection(.unreadable, "broken symbolic link"))
                 }
                 // Nothing is read through a rejected link: the asset it becomes has no content to open.
                 guard target == state.realRoot || target.hasPrefix(state.realRoot + "/") else {
-                    return .rejected(entry, Rejection(.outsideRoot, "symbolic link leads outside \(source.root) (to \(target))"))
+                    return .rejected(
+                        entry, Rejection(.outsideRoot, "symbolic link leads outside \(source.root) (to \(target))"))
                 }
                 status = targetStatus
             }
             switch status.kind {
             case .directory:
-                if source.excludes.contains(where: { DirectorySource.prunes($0, directory: relativePath) }) { return nil }
+                if source.excludes.contains(where: { DirectorySource.prunes($0, directory: relativePath) }) {
+                    return nil
+                }
                 if let limit = source.depthLimit, folder.depth >= limit {
-                    context.logger.debug("not descending: deeper than maxDepth", metadata: ["folder": "\(relativePath)"])
+                    context.logger.debug(
+                        "not descending: deeper than maxDepth", metadata: ["folder": "\(relativePath)"])
                     return nil
                 }
                 if !(name as NSString).pathExtension.isEmpty {
-                    context.logger.debug("descending into a folder whose name looks like a file's", metadata: ["folder": "\(relativePath)"])
+                    context.logger.debug(
+                        "descending into a folder whose name looks like a file's",
+                        metadata: ["folder": "\(relativePath)"])
                 }
                 enter(directory: path, relative: relativePath, depth: folder.depth + 1, state: &state)
                 return nil
             case .regular:
-                if !source.includes.isEmpty && !source.includes.contains(where: { $0.matches(relativePath) }) { return nil }
+                if !source.includes.isEmpty && !source.includes.contains(where: { $0.matches(relativePath) }) {
+                    return nil
+                }
                 if source.excludes.contains(where: { $0.matches(relativePath) }) { return nil }
                 if source.minimumAge > 0 && status.modificationDate.timeIntervalSince1970 > cutoff {
-                    return .deferred(path: relativePath, reason: "modified less than \(DurationValue(seconds: source.minimumAge)) ago")
+                    return .deferred(
+                        path: relativePath,
+                        reason: "modified less than \(DurationValue(seconds: source.minimumAge)) ago")
                 }
                 state.count += 1
                 state.bytes += status.size
-                return .item(SourceItem(
-                    origin: .file(path: path, root: source.root, relativePath: relativePath), size: status.size,
-                    modificationDate: status.modificationDate, facts: ["source.mtimeNs": .int(status.modificationNanoseconds)]))
+                return .item(
+                    SourceItem(
+                        origin: .file(path: path, root: source.root, relativePath: relativePath), size: status.size,
+                        modificationDate: status.modificationDate,
+                        facts: ["source.mtimeNs": .int(status.modificationNanoseconds)]))
             case .symbolicLink, .other:
-                if !source.includes.isEmpty && !source.includes.contains(where: { $0.matches(relativePath) }) { return nil }
+                if !source.includes.isEmpty && !source.includes.contains(where: { $0.matches(relativePath) }) {
+                    return nil
+                }
                 if source.excludes.contains(where: { $0.matches(relativePath) }) { return nil }
-                return .rejected(entry, Rejection(.notRegularFile, "\(status.kindDescription): only regular files are read"))
+                return .rejected(
+                    entry, Rejection(.notRegularFile, "\(status.kindDescription): only regular files are read"))
             }
         }
     }
@@ -215,7 +257,9 @@ public struct DirectorySource: AssetSource, StageDefinition {
     /// `true` when an exclude pattern covers a whole folder (`raw`, `**/cache`, `raw/**`).
     static func prunes(_ glob: Glob, directory: String) -> Bool {
         if glob.matches(directory) { return true }
-        if glob.pattern.hasSuffix("/**"), let prefix = try? Glob(String(glob.pattern.dropLast(3)), caseInsensitive: glob.caseInsensitive) {
+        if glob.pattern.hasSuffix("/**"),
+            let prefix = try? Glob(String(glob.pattern.dropLast(3)), caseInsensitive: glob.caseInsensitive)
+        {
             return prefix.matches(directory)
         }
         return false

@@ -14,7 +14,8 @@ public struct ListSource: AssetSource, StageDefinition {
     public static let summary = "Paths or URLs, one per line, from a file or standard input (\"-\")."
 
     static let file = StageOption<String>("file", doc: "The list file, or \"-\" for standard input.")
-    static let allowURLs = StageOption<Bool>("allowURLs", default: true, doc: "Accept http(s) URLs (imported by URL); when false they are rejected.")
+    static let allowURLs = StageOption<Bool>(
+        "allowURLs", default: true, doc: "Accept http(s) URLs (imported by URL); when false they are rejected.")
     public static let options = [file.spec, allowURLs.spec]
 
     let listPath: String?
@@ -46,14 +47,16 @@ public struct ListSource: AssetSource, StageDefinition {
                 if let listPath {
                     stream = fopen(listPath, "r")
                     if stream == nil {
-                        continuation.finish(throwing: SourceError.unreadableList(listPath, String(cString: strerror(errno))))
+                        continuation.finish(
+                            throwing: SourceError.unreadableList(listPath, String(cString: strerror(errno))))
                         return
                     }
                 } else {
                     stream = fdopen(dup(STDIN_FILENO), "r")
                 }
                 guard let stream else {
-                    continuation.finish(throwing: SourceError.unreadableList("standard input", String(cString: strerror(errno))))
+                    continuation.finish(
+                        throwing: SourceError.unreadableList("standard input", String(cString: strerror(errno))))
                     return
                 }
                 defer { fclose(stream) }
@@ -76,8 +79,13 @@ public struct ListSource: AssetSource, StageDefinition {
         let lowered = line.lowercased()
         if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") {
             let item = SourceItem(origin: .url(line))
-            guard acceptsURLs else { return .rejected(item, Rejection(.typeNotAllowed, "URLs are not accepted by this pipeline (allowURLs is false)")) }
-            guard let url = URL(string: line), url.host != nil else { return .rejected(item, Rejection(.unreadable, "not a valid URL")) }
+            guard acceptsURLs else {
+                return .rejected(
+                    item, Rejection(.typeNotAllowed, "URLs are not accepted by this pipeline (allowURLs is false)"))
+            }
+            guard let url = URL(string: line), url.host != nil else {
+                return .rejected(item, Rejection(.unreadable, "not a valid URL"))
+            }
             return .item(item)
         }
         let path = PathResolution.resolve(line, against: relativeBase)
@@ -85,7 +93,10 @@ public struct ListSource: AssetSource, StageDefinition {
         let item = SourceItem(origin: .file(path: path, root: directory, relativePath: line))
         do {
             let status = try FileStatus.of(path)
-            guard status.kind == .regular else { return .rejected(item, Rejection(.notRegularFile, "\(status.kindDescription): only regular files are read")) }
+            guard status.kind == .regular else {
+                return .rejected(
+                    item, Rejection(.notRegularFile, "\(status.kindDescription): only regular files are read"))
+            }
             var found = item
             found.size = status.size
             found.modificationDate = status.modificationDate

@@ -23,7 +23,8 @@ import MediaIngest
 public struct StripStage: Stage, StageDefinition {
     public static let kind = "strip.metadata"
     public static let phase = StagePhase.strip
-    public static let summary = "Remove EXIF (GPS, maker notes, thumbnail), XMP, IPTC, comments, QuickTime/MP4 location and device metadata from JPEG, PNG, WebP, GIF, HEIC/AVIF and MP4/MOV/3GP without re-encoding; keep ICC and orientation."
+    public static let summary =
+        "Remove EXIF (GPS, maker notes, thumbnail), XMP, IPTC, comments, QuickTime/MP4 location and device metadata from JPEG, PNG, WebP, GIF, HEIC/AVIF and MP4/MOV/3GP without re-encoding; keep ICC and orientation."
 
     /// What to keep.
     public enum Keep: String, OptionEnum {
@@ -41,9 +42,21 @@ public struct StripStage: Stage, StageDefinition {
         case reject, pass
     }
 
-    static let mode = StageOption<Mode>("mode", default: .all, doc: "\"all\" removes every metadata block except what `keep` names; \"gps-only\" removes only location (EXIF GPS IFD, XMP GPS, QuickTime/3GPP location, timed location tracks).")
-    static let keep = StageOption<[Keep]>("keep", default: [.orientation, .icc], doc: "What survives: \"orientation\" (as a minimal EXIF; HEIF and video keep theirs in irot/imir and the track matrix anyway), \"icc\" (colour profiles), \"copyright\" (EXIF Copyright and Artist).")
-    static let onUnsupported = StageOption<Unsupported>("onUnsupported", default: .reject, doc: "Formats that cannot be stripped (TIFF, WebM, documents, damaged headers): \"reject\" (fail closed) or \"pass\" unchanged.")
+    static let mode = StageOption<Mode>(
+        "mode", default: .all,
+        doc:
+            "\"all\" removes every metadata block except what `keep` names; \"gps-only\" removes only location (EXIF GPS IFD, XMP GPS, QuickTime/3GPP location, timed location tracks)."
+    )
+    static let keep = StageOption<[Keep]>(
+        "keep", default: [.orientation, .icc],
+        doc:
+            "What survives: \"orientation\" (as a minimal EXIF; HEIF and video keep theirs in irot/imir and the track matrix anyway), \"icc\" (colour profiles), \"copyright\" (EXIF Copyright and Artist)."
+    )
+    static let onUnsupported = StageOption<Unsupported>(
+        "onUnsupported", default: .reject,
+        doc:
+            "Formats that cannot be stripped (TIFF, WebM, documents, damaged headers): \"reject\" (fail closed) or \"pass\" unchanged."
+    )
     public static let options = [mode.spec, keep.spec, onUnsupported.spec]
 
     /// The policy applied to each file.
@@ -59,7 +72,8 @@ public struct StripStage: Stage, StageDefinition {
         let keep = Set(try options[Self.keep])
         let mode = try options[Self.mode]
         policy = StripPolicy(
-            mode: mode == .all ? .all : .gpsOnly, keepOrientation: keep.contains(.orientation), keepICC: keep.contains(.icc),
+            mode: mode == .all ? .all : .gpsOnly, keepOrientation: keep.contains(.orientation),
+            keepICC: keep.contains(.icc),
             keepCopyright: keep.contains(.copyright))
         unsupported = try options[Self.onUnsupported]
         hashesOutput = context.laterPhases.contains(.upload)
@@ -84,14 +98,18 @@ public struct StripStage: Stage, StageDefinition {
         let head = try ReadableFile(path: path).readHead(16)
         guard let container = MediaContainer.sniff(head) else {
             let type = asset.mime?.mime ?? "this format"
-            return unsupported(asset, "cannot strip metadata from \(type) (JPEG, PNG, WebP, GIF, HEIF/AVIF and MP4/MOV/3GP only)")
+            return unsupported(
+                asset, "cannot strip metadata from \(type) (JPEG, PNG, WebP, GIF, HEIF/AVIF and MP4/MOV/3GP only)")
         }
         let hashesSource = hashesSource && path == asset.origin.path && asset.sourceSHA256 == nil
         var hasher = SHA256()
         let observe: (UnsafeRawBufferPointer) -> Void = { block in hasher.update(bufferPointer: block) }
         let result: Stripped
         do {
-            result = try Self.strip(path: path, container: container, policy: policy, hashingOutput: hashesOutput, observe: hashesSource ? observe : nil) {
+            result = try Self.strip(
+                path: path, container: container, policy: policy, hashingOutput: hashesOutput,
+                observe: hashesSource ? observe : nil
+            ) {
                 try context.makeWorkFile(named: Self.workName(asset.fileName), sizeHint: $0)
             }
         } catch let error as StripError {
@@ -106,14 +124,19 @@ public struct StripStage: Stage, StageDefinition {
             asset.contentPath = output
             asset.size = result.report.bytesOut
             // The upload needs the SHA-256 of what it sends before it sends it; hashed while written, it costs no re-read.
-            asset.contentDigest = result.outputSHA256.map { ContentDigest(path: output, size: result.report.bytesOut, sha256: $0) }
+            asset.contentDigest = result.outputSHA256.map {
+                ContentDigest(path: output, size: result.report.bytesOut, sha256: $0)
+            }
         } else {
             facts["unchanged"] = true
         }
         asset.facts["strip"] = .object(facts)
         context.logger.debug(
             "stripped",
-            metadata: ["removed": "\(result.report.removed)", "gps": "\(result.report.gpsFound)", "bytes": "\(result.report.bytesIn)→\(result.report.bytesOut)"])
+            metadata: [
+                "removed": "\(result.report.removed)", "gps": "\(result.report.gpsFound)",
+                "bytes": "\(result.report.bytesIn)→\(result.report.bytesOut)",
+            ])
         return .next(asset)
     }
 
@@ -134,11 +157,13 @@ public struct StripStage: Stage, StageDefinition {
     ///     called when the file passes unchanged.
     /// - Throws: ``StripError``; ``FileError`` when a file cannot be opened or written; `CancellationError`.
     public static func strip(
-        path: String, container: MediaContainer, policy: StripPolicy, hashingOutput: Bool, observe: ((UnsafeRawBufferPointer) -> Void)?,
+        path: String, container: MediaContainer, policy: StripPolicy, hashingOutput: Bool,
+        observe: ((UnsafeRawBufferPointer) -> Void)?,
         makeOutput: (Int64) throws -> String
     ) throws -> Stripped {
         var outputHasher = SHA256()
-        let hashOutput: ((UnsafeRawBufferPointer) -> Void)? = hashingOutput ? { outputHasher.update(bufferPointer: $0) } : nil
+        let hashOutput: ((UnsafeRawBufferPointer) -> Void)? =
+            hashingOutput ? { outputHasher.update(bufferPointer: $0) } : nil
         if MetadataStripper.plannedFormats.contains(container) {
             let source: FileBytes
             do { source = try FileBytes(path: path) } catch let error as FormatError { throw StripError.damaged(error) }
@@ -147,7 +172,8 @@ public struct StripStage: Stage, StageDefinition {
             let destination = try makeOutput(plan.outputLength)
             do {
                 let target = try WritableFile(path: destination, exclusive: true)
-                var writer = DescriptorWriter(descriptor: target.fileDescriptor, path: destination, observer: hashOutput)
+                var writer = DescriptorWriter(
+                    descriptor: target.fileDescriptor, path: destination, observer: hashOutput)
                 try plan.write(from: source, to: &writer, observe: observe) { try Task.checkCancellation() }
                 try writer.flush()
                 try target.commit(durable: false)
@@ -158,7 +184,9 @@ public struct StripStage: Stage, StageDefinition {
                 FileSystem.removeFile(destination)
                 throw error
             }
-            return Stripped(report: report, output: destination, outputSHA256: hashingOutput ? FileHashing.hex(outputHasher.finalize()) : nil)
+            return Stripped(
+                report: report, output: destination,
+                outputSHA256: hashingOutput ? FileHashing.hex(outputHasher.finalize()) : nil)
         }
 
         // Streamed formats: the stripped copy is never larger than the source plus a minimal EXIF.
@@ -166,13 +194,16 @@ public struct StripStage: Stage, StageDefinition {
         let destination = try makeOutput((try? source.status().size).map { $0 + 4096 } ?? Int64.max / 2)
         do {
             let target = try WritableFile(path: destination, exclusive: true)
-            var input = BufferedInput(DescriptorReader(descriptor: source.descriptor, path: path), observer: observe ?? { _ in })
+            var input = BufferedInput(
+                DescriptorReader(descriptor: source.descriptor, path: path), observer: observe ?? { _ in })
             var writer = DescriptorWriter(descriptor: target.fileDescriptor, path: destination, observer: hashOutput)
             let report = try MetadataStripper.strip(&input, to: &writer, policy: policy, editor: LibExifEditor())
             try writer.flush()
             try target.commit(durable: false)
             // A GIF without metadata blocks is its own stripped copy.
-            if container == .gif, report.removed.isEmpty, report.rewritten.isEmpty, report.trailingBytesRemoved == 0, report.truncation == nil {
+            if container == .gif, report.removed.isEmpty, report.rewritten.isEmpty, report.trailingBytesRemoved == 0,
+                report.truncation == nil
+            {
                 FileSystem.removeFile(destination)
                 return Stripped(report: report, output: nil)
             }
@@ -215,7 +246,9 @@ public struct StripStage: Stage, StageDefinition {
         if !report.rewritten.isEmpty { facts["rewritten"] = .object(report.rewritten.mapValues { .int(Int64($0)) }) }
         if let orientation = report.orientationKept { facts["orientation"] = .int(Int64(orientation)) }
         if report.trailingBytesRemoved > 0 { facts["trailingBytesRemoved"] = .int(report.trailingBytesRemoved) }
-        if report.secondaryImagesDropped > 0 { facts["secondaryImagesDropped"] = .int(Int64(report.secondaryImagesDropped)) }
+        if report.secondaryImagesDropped > 0 {
+            facts["secondaryImagesDropped"] = .int(Int64(report.secondaryImagesDropped))
+        }
         if let truncation = report.truncation { facts["truncated"] = .string(truncation) }
         if let brand = report.brand { facts["brand"] = .string(brand) }
         return facts

@@ -19,11 +19,15 @@ enum FileCloning {
     ///     above it nothing is written and ``CopyRefused`` is thrown.
     /// - Throws: ``FileError``; ``CopyRefused``; `CancellationError`.
     @discardableResult
-    static func duplicate(from source: String, to destination: String, allowHardLink: Bool, maxCopyBytes: Int64?) throws -> Method {
+    static func duplicate(
+        from source: String, to destination: String, allowHardLink: Bool, maxCopyBytes: Int64?
+    ) throws -> Method {
         let input = try ReadableFile(path: source)
         let size = try input.status().size
         func create() throws -> Int32 {
-            try systemCall("create", path: destination) { open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+            try systemCall("create", path: destination) {
+                open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            }
         }
         // A reflink: a new file sharing the source's extents.
         let clone = try create()
@@ -54,7 +58,10 @@ enum FileCloning {
             try Task.checkCancellation()
             let data = clinux_seek_data(input, offset)
             if data < 0 {
-                if errno == ENXIO { sparse = true; break }  // only a hole is left
+                if errno == ENXIO {
+                    sparse = true
+                    break
+                }  // only a hole is left
                 // No SEEK_DATA here: one extent, the whole file.
                 try copyRange(input, from: offset, length: off_t(size) - offset, to: output, path: path)
                 break
@@ -62,7 +69,9 @@ enum FileCloning {
             var hole = clinux_seek_hole(input, data)
             if hole < 0 { hole = off_t(size) }
             if data > offset { sparse = true }
-            guard lseek(output, data, SEEK_SET) >= 0 else { throw FileError(path: path, operation: "seek", code: errno) }
+            guard lseek(output, data, SEEK_SET) >= 0 else {
+                throw FileError(path: path, operation: "seek", code: errno)
+            }
             try copyRange(input, from: data, length: hole - data, to: output, path: path)
             offset = hole
         }
@@ -90,18 +99,24 @@ enum FileCloning {
         }
     }
 
-    static func copyThroughMemory(_ input: Int32, from start: off_t, length: off_t, to output: Int32, path: String) throws {
+    static func copyThroughMemory(
+        _ input: Int32, from start: off_t, length: off_t, to output: Int32, path: String
+    ) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         var position = start
         var left = length
         while left > 0 {
             try Task.checkCancellation()
-            let count = try systemCall("read", path: path) { pread(input, buffer.baseAddress, Int(min(left, off_t(buffer.count))), position) }
+            let count = try systemCall("read", path: path) {
+                pread(input, buffer.baseAddress, Int(min(left, off_t(buffer.count))), position)
+            }
             if count == 0 { return }
             var written = 0
             while written < count {
-                written += try systemCall("write", path: path) { write(output, buffer.baseAddress! + written, count - written) }
+                written += try systemCall("write", path: path) {
+                    write(output, buffer.baseAddress! + written, count - written)
+                }
             }
             position += off_t(count)
             left -= off_t(count)

@@ -15,7 +15,8 @@ public struct ValidateStage: Stage, StageDefinition {
     public static let phase = StagePhase.validate
     /// It judges the type `detect.mime` found (one verdict per file, from the run's one set of libmagic handles).
     public static let requiredEarlierPhases: [StagePhase] = [.detect]
-    public static let summary = "Reject files by size, MIME type (allow/deny), extension mismatch, pixel limits, structure (truncation, polyglots, loops), embedded code and metadata bombs; optional Wix profile and quarantine."
+    public static let summary =
+        "Reject files by size, MIME type (allow/deny), extension mismatch, pixel limits, structure (truncation, polyglots, loops), embedded code and metadata bombs; optional Wix profile and quarantine."
 
     /// Named limit tables.
     public enum Profile: String, OptionEnum {
@@ -29,25 +30,59 @@ public struct ValidateStage: Stage, StageDefinition {
         case move
     }
 
-    static let maxBytes = StageOption<ByteSize?>("maxBytes", doc: "Reject files larger than this (overrides the profile's per-type limit).")
-    static let minBytes = StageOption<ByteSize?>("minBytes", doc: "Reject files smaller than this. Empty files are always rejected.")
-    static let allow = StageOption<[MIMEPattern]>("allow", default: [], doc: "Accept only these MIME types (wildcards like image/*); empty accepts all.")
+    static let maxBytes = StageOption<ByteSize?>(
+        "maxBytes", doc: "Reject files larger than this (overrides the profile's per-type limit).")
+    static let minBytes = StageOption<ByteSize?>(
+        "minBytes", doc: "Reject files smaller than this. Empty files are always rejected.")
+    static let allow = StageOption<[MIMEPattern]>(
+        "allow", default: [], doc: "Accept only these MIME types (wildcards like image/*); empty accepts all.")
     static let deny = StageOption<[MIMEPattern]>("deny", default: [], doc: "Reject these MIME types (wins over allow).")
-    static let rejectExtensionMismatch = StageOption<Bool>("rejectExtensionMismatch", default: true, doc: "Reject files whose extension belongs to another type than their content (a script named photo.jpg).")
+    static let rejectExtensionMismatch = StageOption<Bool>(
+        "rejectExtensionMismatch", default: true,
+        doc: "Reject files whose extension belongs to another type than their content (a script named photo.jpg).")
     static let maxWidth = StageOption<Int?>("maxWidth", doc: "Reject images wider than this many pixels.")
     static let maxHeight = StageOption<Int?>("maxHeight", doc: "Reject images taller than this many pixels.")
-    static let maxPixels = StageOption<PixelCount?>("maxPixels", doc: "Reject images with more pixels than this (e.g. 100000000 or \"100MP\"); frame extents count (decompression bombs).")
-    static let profile = StageOption<Profile>("profile", default: .none, doc: "\"wix\" applies the Wix Media Manager's per-type size limits and accepted types.")
-    static let profileFile = StageOption<PathOption?>("profileFile", doc: "A limits table in the profile JSON format, used instead of a built-in profile.")
-    static let checkStructure = StageOption<Bool>("checkStructure", default: true, doc: "Reject truncated images, images with archives or executables appended (polyglots) and looping structures.")
-    static let rejectEmbeddedCode = StageOption<Bool>("rejectEmbeddedCode", default: true, doc: "Reject images whose metadata holds PHP/script code, and SVGs with scripts, event handlers or DTD tricks (entity declarations, external DTDs, XInclude).")
-    static let maxTextMetadata = StageOption<ByteSize?>("maxTextMetadata", default: ByteSize(1 << 20), doc: "Reject files whose compressed text metadata (PNG zTXt/iTXt/iCCP) inflates beyond this; null turns the check off.")
-    static let quarantine = StageOption<PathOption?>("quarantine", doc: "Copy rejected files here (keeping their relative path) with a .reason.json beside each.")
-    static let quarantineMode = StageOption<QuarantineMode>("quarantineMode", default: .copy, doc: "\"copy\" (default) leaves the source in place (a reflink or hard link when the file system allows, else a copy that keeps holes); \"move\" moves it into quarantine.")
-    static let quarantineMaxBytes = StageOption<ByteSize?>("quarantineMaxBytes", default: ByteSize(1 << 30), doc: "The largest file quarantine copies byte for byte when it cannot reflink, hard-link or move it; larger ones get only their .reason.json. null: no limit.")
+    static let maxPixels = StageOption<PixelCount?>(
+        "maxPixels",
+        doc:
+            "Reject images with more pixels than this (e.g. 100000000 or \"100MP\"); frame extents count (decompression bombs)."
+    )
+    static let profile = StageOption<Profile>(
+        "profile", default: .none,
+        doc: "\"wix\" applies the Wix Media Manager's per-type size limits and accepted types.")
+    static let profileFile = StageOption<PathOption?>(
+        "profileFile", doc: "A limits table in the profile JSON format, used instead of a built-in profile.")
+    static let checkStructure = StageOption<Bool>(
+        "checkStructure", default: true,
+        doc: "Reject truncated images, images with archives or executables appended (polyglots) and looping structures."
+    )
+    static let rejectEmbeddedCode = StageOption<Bool>(
+        "rejectEmbeddedCode", default: true,
+        doc:
+            "Reject images whose metadata holds PHP/script code, and SVGs with scripts, event handlers or DTD tricks (entity declarations, external DTDs, XInclude)."
+    )
+    static let maxTextMetadata = StageOption<ByteSize?>(
+        "maxTextMetadata", default: ByteSize(1 << 20),
+        doc:
+            "Reject files whose compressed text metadata (PNG zTXt/iTXt/iCCP) inflates beyond this; null turns the check off."
+    )
+    static let quarantine = StageOption<PathOption?>(
+        "quarantine", doc: "Copy rejected files here (keeping their relative path) with a .reason.json beside each.")
+    static let quarantineMode = StageOption<QuarantineMode>(
+        "quarantineMode", default: .copy,
+        doc:
+            "\"copy\" (default) leaves the source in place (a reflink or hard link when the file system allows, else a copy that keeps holes); \"move\" moves it into quarantine."
+    )
+    static let quarantineMaxBytes = StageOption<ByteSize?>(
+        "quarantineMaxBytes", default: ByteSize(1 << 30),
+        doc:
+            "The largest file quarantine copies byte for byte when it cannot reflink, hard-link or move it; larger ones get only their .reason.json. null: no limit."
+    )
     public static let options = [
-        maxBytes.spec, minBytes.spec, allow.spec, deny.spec, rejectExtensionMismatch.spec, maxWidth.spec, maxHeight.spec, maxPixels.spec,
-        profile.spec, profileFile.spec, checkStructure.spec, rejectEmbeddedCode.spec, maxTextMetadata.spec, quarantine.spec, quarantineMode.spec,
+        maxBytes.spec, minBytes.spec, allow.spec, deny.spec, rejectExtensionMismatch.spec, maxWidth.spec,
+        maxHeight.spec, maxPixels.spec,
+        profile.spec, profileFile.spec, checkStructure.spec, rejectEmbeddedCode.spec, maxTextMetadata.spec,
+        quarantine.spec, quarantineMode.spec,
         quarantineMaxBytes.spec,
     ]
 
@@ -93,7 +128,9 @@ public struct ValidateStage: Stage, StageDefinition {
         rules.quarantineMode = try options[Self.quarantineMode]
         rules.quarantineMaxBytes = try options[Self.quarantineMaxBytes]
         for (option, value) in [(Self.maxWidth, rules.maxWidth), (Self.maxHeight, rules.maxHeight)] {
-            if let value, value < 1 { throw options.error(option, "expected a positive number of pixels, got \(value)") }
+            if let value, value < 1 {
+                throw options.error(option, "expected a positive number of pixels, got \(value)")
+            }
         }
         if let minBytes = rules.minBytes, let maxBytes = rules.maxBytes, minBytes > maxBytes {
             throw options.error(Self.minBytes, "minBytes (\(minBytes)) is larger than maxBytes (\(maxBytes))")
@@ -148,21 +185,26 @@ public struct ValidateStage: Stage, StageDefinition {
         let size = status.size
         if size == 0 { return Rejection(.empty, "file is empty (0 bytes)", details: ["size": 0]) }
         if let minBytes = rules.minBytes, size < minBytes.bytes {
-            return Rejection(.tooSmall, "\(ByteSize.format(size)) is under the \(minBytes) minimum", details: ["size": .int(size), "limit": .int(minBytes.bytes)])
+            return Rejection(
+                .tooSmall, "\(ByteSize.format(size)) is under the \(minBytes) minimum",
+                details: ["size": .int(size), "limit": .int(minBytes.bytes)])
         }
         guard let type = asset.mime else { throw MissingDetection() }
         let fileExtension = asset.sourceExtension
 
         if let denied = rules.deny.first(where: { $0.matches(type.mime) }) {
-            return Rejection(.typeNotAllowed, "\(type.mime) is denied (deny: \(denied))", details: ["mime": .string(type.mime)])
+            return Rejection(
+                .typeNotAllowed, "\(type.mime) is denied (deny: \(denied))", details: ["mime": .string(type.mime)])
         }
         if !rules.allow.isEmpty && !rules.allow.matchesAny(type.mime) {
             return Rejection(
-                .typeNotAllowed, "\(type.mime) is not an allowed type (allow: \(rules.allow.map(\.description).joined(separator: ", ")))",
+                .typeNotAllowed,
+                "\(type.mime) is not an allowed type (allow: \(rules.allow.map(\.description).joined(separator: ", ")))",
                 details: ["mime": .string(type.mime)])
         }
         if rules.rejectExtensionMismatch && !type.extensionMatches {
-            let expected = type.extensions.isEmpty ? "" : " (expected ." + type.extensions.prefix(3).joined(separator: ", .") + ")"
+            let expected =
+                type.extensions.isEmpty ? "" : " (expected ." + type.extensions.prefix(3).joined(separator: ", .") + ")"
             return Rejection(
                 .extensionMismatch, "content is \(type.mime) but the name ends in .\(fileExtension)\(expected)",
                 details: ["mime": .string(type.mime), "extension": .string(fileExtension)])
@@ -170,7 +212,9 @@ public struct ValidateStage: Stage, StageDefinition {
         var limit = rules.maxBytes
         if let profile = rules.profile {
             guard let group = profile.group(forExtensions: type.extensions, fileExtension: fileExtension) else {
-                return Rejection(.typeNotAllowed, "the \(profile.name) profile does not accept \(type.mime)", details: ["mime": .string(type.mime), "profile": .string(profile.name)])
+                return Rejection(
+                    .typeNotAllowed, "the \(profile.name) profile does not accept \(type.mime)",
+                    details: ["mime": .string(type.mime), "profile": .string(profile.name)])
             }
             if limit == nil { limit = group.maxBytes }
         }
@@ -187,7 +231,8 @@ public struct ValidateStage: Stage, StageDefinition {
             return nil
         }
         // Any other XML (an SVG whose DOCTYPE hid it from detection, an .xml document): the parser-level attacks.
-        if rules.rejectEmbeddedCode, type.mime.hasSuffix("/xml") || type.mime.hasSuffix("+xml"), let problem = try svgProblem(path: path),
+        if rules.rejectEmbeddedCode, type.mime.hasSuffix("/xml") || type.mime.hasSuffix("+xml"),
+            let problem = try svgProblem(path: path),
             problem.kind == .declarations
         {
             return Rejection(.unsafeSVG, "XML contains \(problem)")
@@ -195,7 +240,9 @@ public struct ValidateStage: Stage, StageDefinition {
         guard type.family == .image else { return nil }
         let info: ImageInfo
         do {
-            guard let inspected = try ImageHeaders.inspect(FileBytes(path: path), deep: rules.checkStructure) else { return nil }
+            guard let inspected = try ImageHeaders.inspect(FileBytes(path: path), deep: rules.checkStructure) else {
+                return nil
+            }
             info = inspected
         } catch let error as FormatError {
             return try error.verdict()
@@ -208,8 +255,12 @@ public struct ValidateStage: Stage, StageDefinition {
         let extentNote = effective != info.size ? " (frames extend the \(info.size) canvas to \(effective))" : ""
         if let maxPixels = rules.maxPixels, effective.pixels > maxPixels {
             return Rejection(
-                .tooManyPixels, "\(effective) = \(Self.megapixels(effective.pixels)) is over the \(Self.megapixels(maxPixels)) limit\(extentNote)",
-                details: ["width": .int(Int64(effective.width)), "height": .int(Int64(effective.height)), "limit": .int(Int64(maxPixels))])
+                .tooManyPixels,
+                "\(effective) = \(Self.megapixels(effective.pixels)) is over the \(Self.megapixels(maxPixels)) limit\(extentNote)",
+                details: [
+                    "width": .int(Int64(effective.width)), "height": .int(Int64(effective.height)),
+                    "limit": .int(Int64(maxPixels)),
+                ])
         }
         if let maxWidth = rules.maxWidth, effective.width > maxWidth {
             return Rejection(.tooWide, "\(effective.width) pixels wide is over the \(maxWidth) limit\(extentNote)")
@@ -221,7 +272,8 @@ public struct ValidateStage: Stage, StageDefinition {
             let trailer = try FileBytes(path: path).bytes(at: end, count: Int(min(info.trailingBytes, 1 << 20)))
             if let found = ContentChecks.hostileSignature(in: trailer, includingArchives: true) {
                 return Rejection(
-                    .polyglot, "\(found) is appended after the end of the \(info.format.rawValue.uppercased()) image (\(info.trailingBytes) extra bytes)",
+                    .polyglot,
+                    "\(found) is appended after the end of the \(info.format.rawValue.uppercased()) image (\(info.trailingBytes) extra bytes)",
                     details: ["trailingBytes": .int(info.trailingBytes)])
             }
         }
@@ -230,152 +282,29 @@ public struct ValidateStage: Stage, StageDefinition {
             var inflated = 0
             for block in info.metadataBlocks {
                 let payload = try source.bytes(at: block.offset, count: min(block.length, 1 << 20))
-                if rules.rejectEmbeddedCode, let found = ContentChecks.hostileSignature(in: payload, includingArchives: false) {
+                if rules.rejectEmbeddedCode,
+                    let found = ContentChecks.hostileSignature(in: payload, includingArchives: false)
+                {
                     return Rejection(.embeddedCode, "\(Self.metadataName(block.kind)) metadata contains \(found)")
                 }
-                if let cap = rules.maxTextMetadata, info.format == .png, let compressed = Self.compressedPayload(kind: block.kind, payload: payload) {
+                if let cap = rules.maxTextMetadata, info.format == .png,
+                    let compressed = Self.compressedPayload(kind: block.kind, payload: payload)
+                {
                     guard let size = Inflate.inflatedSize(of: compressed, cap: Int(cap.bytes) - inflated) else {
-                        return Rejection(.malformed, "\(Self.metadataName(block.kind)) chunk holds invalid compressed data")
+                        return Rejection(
+                            .malformed, "\(Self.metadataName(block.kind)) chunk holds invalid compressed data")
                     }
                     inflated += size
                     if inflated > Int(cap.bytes) {
-                        return Rejection(.metadataBomb, "compressed \(Self.metadataName(block.kind)) metadata inflates to more than \(cap)")
+                        return Rejection(
+                            .metadataBomb,
+                            "compressed \(Self.metadataName(block.kind)) metadata inflates to more than \(cap)")
                     }
                 }
             }
         }
         return nil
     }
-
-    /// The compressed part of a PNG zTXt, compressed iTXt or iCCP chunk.
-    static func compressedPayload(kind: String, payload: [UInt8]) -> [UInt8]? {
-        guard let keywordEnd = payload.firstIndex(of: 0) else { return nil }
-        switch kind {
-        case "ztxt", "icc":
-            // keyword NUL, compression method (0), data
-            return keywordEnd + 2 <= payload.count ? Array(payload[(keywordEnd + 2)...]) : nil
-        case "itxt", "xmp":
-            // keyword NUL, compression flag, method, language NUL, translated keyword NUL, text
-            guard keywordEnd + 2 < payload.count, payload[keywordEnd + 1] == 1 else { return nil }
-            var index = keywordEnd + 3
-            for _ in 0..<2 {
-                guard let end = payload[index...].firstIndex(of: 0) else { return nil }
-                index = end + 1
-            }
-            return index <= payload.count ? Array(payload[index...]) : nil
-        default:
-            return nil
-        }
-    }
-
-    static func metadataName(_ kind: String) -> String {
-        switch kind {
-        case "exif": return "EXIF"
-        case "xmp", "xmp-extended": return "XMP"
-        case "iptc": return "IPTC"
-        case "comment": return "comment"
-        case "ztxt": return "zTXt"
-        case "itxt": return "iTXt"
-        case "text": return "tEXt"
-        case "icc": return "ICC profile"
-        default: return kind
-        }
-    }
-
-    /// What makes an SVG unsafe to store or serve (``SVGSafety``): DTD tricks (entity declarations, external DTDs,
-    /// internal subsets), scripts, event handlers, `javascript:` URLs, embedded HTML, XInclude.
-    func svgProblem(path: String) throws -> SVGSafety.Problem? {
-        let head = try ReadableFile(path: path).readHead(4 << 20)
-        // UTF-8 or UTF-16 with a byte-order mark; other 8-bit text (Latin-1) is read byte for byte, which leaves its
-        // ASCII markup as it is. NUL bytes without a byte-order mark could hide markup: refused.
-        guard let text = ContentChecks.decodeText(head, truncated: true) ?? (head.contains(0) ? nil : String(String.UnicodeScalarView(head.map { UnicodeScalar($0) })))
-        else {
-            return SVGSafety.Problem(kind: .declarations, description: "text that is neither UTF-8, UTF-16 with a byte-order mark, nor 8-bit (an encoding that could hide markup from checks)")
-        }
-        return SVGSafety.problem(in: text)
-    }
-
-    static func megapixels(_ pixels: Int) -> String {
-        let value = Double(pixels) / 1_000_000
-        return value >= 100 ? String(format: "%.0f MP", value) : String(format: "%.1f MP", value)
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, let context): return "missing \"\(key.stringValue)\" at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "\(context.debugDescription) at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-        @unknown default: return "\(error)"
-        }
-    }
-
-    /// Copies (or moves) a rejected file into the quarantine folder with a `.reason.json` beside it.
-    func quarantineFile(_ asset: Asset, rejection: Rejection, folder: String, context: StageContext) throws -> String {
-        guard let source = asset.origin.path else { return "" }
-        var relative = asset.displayPath
-        if relative.hasPrefix("/") || relative.contains("..") { relative = (source as NSString).lastPathComponent }
-        var destination = PathResolution.resolve(relative, against: folder)
-        if FileManager.default.fileExists(atPath: destination) {
-            let url = URL(fileURLWithPath: destination)
-            destination = url.deletingPathExtension().path + "-" + context.pipeline.runID + (url.pathExtension.isEmpty ? "" : "." + url.pathExtension)
-        }
-        try FileSystem.createDirectory((destination as NSString).deletingLastPathComponent)
-        var method: String
-        do {
-            switch rules.quarantineMode {
-            case .copy:
-                method = try FileCloning.duplicate(from: source, to: destination, allowHardLink: true, maxCopyBytes: rules.quarantineMaxBytes?.bytes).rawValue
-            case .move:
-                do {
-                    try FileSystem.rename(source, to: destination)
-                    method = "move"
-                } catch let error as FileError where error.code == EXDEV {
-                    method = try FileCloning.duplicate(from: source, to: destination, allowHardLink: false, maxCopyBytes: rules.quarantineMaxBytes?.bytes).rawValue
-                    FileSystem.removeFile(source)
-                }
-            }
-        } catch let refused as CopyRefused {
-            // Too big to copy: the reason file alone says what happened, and the source stays where it is.
-            method = "not copied: \(refused)"
-        }
-        let reason: JSONValue = [
-            "code": .string(rejection.code.rawValue), "reason": .string(rejection.reason), "stage": .string(Self.kind),
-            "pipeline": .string(context.pipeline.pipelineName), "run": .string(context.pipeline.runID), "source": .string(source),
-            "mime": asset.mime.map { .string($0.mime) } ?? .null, "time": .string(ISO8601.string(from: Date())),
-            "details": .object(rejection.details), "mode": .string(rules.quarantineMode.rawValue), "method": .string(method),
-        ]
-        try FileSystem.writeAtomically(Data(reason.jsonText(pretty: true).utf8), to: destination + ".reason.json")
-        return destination
-    }
-}
-
-/// A pixel count written as an integer or with a unit: `100000000`, `"100MP"`, `"1.5 GP"`.
-public struct PixelCount: OptionValue, Hashable {
-    /// The number of pixels.
-    public var pixels: Int
-
-    public static var optionTypeName: String { "pixels" }
-    public static var optionSchema: JSONValue {
-        ["anyOf": [["type": "integer", "minimum": 1], ["type": "string", "pattern": "^\\s*[0-9.]+\\s*([kKmMgG][pP]|[pP][xX])?\\s*$"]]]
-    }
-    public init(option input: OptionInput) throws {
-        if let value = input.value.intValue, value > 0 {
-            pixels = Int(value)
-            return
-        }
-        guard let text = input.value.stringValue?.trimmingCharacters(in: .whitespaces).lowercased() else {
-            throw input.typeMismatch(expected: "a pixel count like 100000000 or \"100MP\"")
-        }
-        let units: [(String, Double)] = [("gp", 1e9), ("mp", 1e6), ("kp", 1e3), ("px", 1), ("", 1)]
-        for (unit, factor) in units where text.hasSuffix(unit) {
-            if let number = Double(text.dropLast(unit.count).trimmingCharacters(in: .whitespaces)), number > 0 {
-                pixels = Int(number * factor)
-                return
-            }
-        }
-        throw input.typeMismatch(expected: "a pixel count like 100000000 or \"100MP\"")
-    }
-    public var optionJSON: JSONValue { .int(Int64(pixels)) }
 }
 
 /// `validate` saw an asset no detect stage had typed: a pipeline built in code without `detect.mime` before

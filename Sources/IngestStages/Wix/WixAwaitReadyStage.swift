@@ -16,13 +16,22 @@ import WixMedia
 public struct WixAwaitReadyStage: Stage, StageDefinition {
     public static let kind = "wix.await-ready"
     public static let phase = StagePhase.confirm
-    public static let summary = "Wait until Wix has processed each upload (READY or FAILED), polling get-files in batches; verify size and hash."
+    public static let summary =
+        "Wait until Wix has processed each upload (READY or FAILED), polling get-files in batches; verify size and hash."
 
-    static let timeout = StageOption<DurationValue>("readyTimeout", default: DurationValue(seconds: 300), doc: "How long a file may stay PENDING before the asset fails.")
-    static let pollInterval = StageOption<DurationValue>("pollInterval", default: DurationValue(seconds: 1), doc: "The first pause between polls.")
-    static let maxPollInterval = StageOption<DurationValue>("maxPollInterval", default: DurationValue(seconds: 15), doc: "The longest pause between polls (the pause grows 1.5× per round).")
+    static let timeout = StageOption<DurationValue>(
+        "readyTimeout", default: DurationValue(seconds: 300),
+        doc: "How long a file may stay PENDING before the asset fails.")
+    static let pollInterval = StageOption<DurationValue>(
+        "pollInterval", default: DurationValue(seconds: 1), doc: "The first pause between polls.")
+    static let maxPollInterval = StageOption<DurationValue>(
+        "maxPollInterval", default: DurationValue(seconds: 15),
+        doc: "The longest pause between polls (the pause grows 1.5× per round).")
 
-    public static let options = WixConnectionOptions.specs + [timeout.spec, pollInterval.spec, maxPollInterval.spec, WixUploadStage.verify.spec]
+    public static let options =
+        WixConnectionOptions.specs + [
+            timeout.spec, pollInterval.spec, maxPollInterval.spec, WixUploadStage.verify.spec,
+        ]
 
     let connection: WixConnectionOptions
     let readyTimeout: Duration
@@ -39,13 +48,17 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
         longestInterval = (try options[Self.maxPollInterval]).duration
         verification = try options[WixUploadStage.verify]
         if firstInterval < .milliseconds(50) { throw options.error(Self.pollInterval, "expected at least 50ms") }
-        if longestInterval < firstInterval { throw options.error(Self.maxPollInterval, "must not be shorter than pollInterval") }
+        if longestInterval < firstInterval {
+            throw options.error(Self.maxPollInterval, "must not be shorter than pollInterval")
+        }
     }
 
     public func prepare(_ context: PipelineContext) async throws {
         guard !context.isDryRun else { return }
         try client.open(connection, context: context)
-        poller.start(ReadyPoller(client: try client.get(), first: firstInterval, longest: longestInterval, logger: context.logger))
+        poller.start(
+            ReadyPoller(
+                client: try client.get(), first: firstInterval, longest: longestInterval, logger: context.logger))
     }
 
     public func finish(_ report: RunReport, context: PipelineContext) async throws {
@@ -55,7 +68,10 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         guard let target = asset.target, target.target == "wix" else {
-            return .reject(asset, Rejection(.targetRejected, "wix.await-ready needs an asset uploaded by upload.wix earlier in the pipeline"))
+            return .reject(
+                asset,
+                Rejection(
+                    .targetRejected, "wix.await-ready needs an asset uploaded by upload.wix earlier in the pipeline"))
         }
         var descriptor: FileDescriptor? = target.descriptor.flatMap { try? FileDescriptor(json: $0) }
         do {
@@ -63,7 +79,8 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
                 descriptor = try await poller.get().await(target.id, timeout: readyTimeout)
             }
         } catch let error as WixClientError {
-            return try error.stageOutcome(for: asset, action: "check \(asset.displayPath)", budget: try client.get().budget)
+            return try error.stageOutcome(
+                for: asset, action: "check \(asset.displayPath)", budget: try client.get().budget)
         }
         guard let descriptor else { throw WixClientError.malformedResponse("no descriptor") }
         var asset = asset
@@ -72,21 +89,27 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
         record.sentMD5 = target.sentMD5
         record.sentSHA256 = target.sentSHA256
         asset.target = record
-        asset.facts["wix"] = WixUploadStage.facts(record, attempts: asset.facts["wix"]?["attempts"]?.intValue.map { Int($0) } ?? 0)
+        asset.facts["wix"] = WixUploadStage.facts(
+            record, attempts: asset.facts["wix"]?["attempts"]?.intValue.map { Int($0) } ?? 0)
         if descriptor.isFailed {
             // Trouble that may pass: the next run uploads the file again. The FAILED copy is deleted first, so failed
             // attempts do not pile up in the Media Manager (a later run deletes it if this call fails).
             do {
                 try await client.get().deleteFiles(ids: [descriptor.id], permanent: true)
             } catch {
-                context.logger.warning("cannot delete the FAILED file at Wix", metadata: ["wixId": "\(descriptor.id)", "error": "\(error)"])
+                context.logger.warning(
+                    "cannot delete the FAILED file at Wix",
+                    metadata: ["wixId": "\(descriptor.id)", "error": "\(error)"])
             }
             throw ProcessingFailed(fileID: descriptor.id, name: asset.displayPath)
         }
-        if let sent = target.sentBytes, let problem = verification.problem(descriptor, size: sent, md5: target.sentMD5) {
+        if let sent = target.sentBytes, let problem = verification.problem(descriptor, size: sent, md5: target.sentMD5)
+        {
             throw WixClientError.verificationFailed("\(asset.displayPath) → \(descriptor.id): \(problem)")
         }
-        if let width = descriptor.width, let height = descriptor.height, asset.dimensions == nil { asset.dimensions = PixelSize(width: width, height: height) }
+        if let width = descriptor.width, let height = descriptor.height, asset.dimensions == nil {
+            asset.dimensions = PixelSize(width: width, height: height)
+        }
         context.logger.debug("ready", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)"])
         return .next(asset)
     }
@@ -97,7 +120,9 @@ struct ProcessingFailed: Error, AssetFailureDescribing, CustomStringConvertible 
     var fileID: String
     var name: String
     var failureCode: String { "processing_failed" }
-    var failureMessage: String { "Wix could not process \(name) (file \(fileID) was FAILED and is deleted); the next run uploads it again" }
+    var failureMessage: String {
+        "Wix could not process \(name) (file \(fileID) was FAILED and is deleted); the next run uploads it again"
+    }
     var description: String { failureMessage }
 }
 
@@ -106,7 +131,9 @@ final class ReadyPollerHolder: Sendable {
     private let poller = Mutex<ReadyPoller?>(nil)
     func start(_ new: ReadyPoller) { poller.withLock { $0 = new } }
     func get() throws -> ReadyPoller {
-        guard let current = poller.withLock({ $0 }) else { throw WixClientError.malformedResponse("wix.await-ready was not prepared") }
+        guard let current = poller.withLock({ $0 }) else {
+            throw WixClientError.malformedResponse("wix.await-ready was not prepared")
+        }
         return current
     }
     func stop() async {
@@ -151,7 +178,8 @@ actor ReadyPoller {
                     continuation.resume(throwing: CancellationError())
                     return
                 }
-                waiters[id, default: []].append(Waiter(token: token, continuation: continuation, deadline: .now + timeout))
+                waiters[id, default: []].append(
+                    Waiter(token: token, continuation: continuation, deadline: .now + timeout))
                 if loop == nil { loop = Task { await self.run() } }
             }
         } onCancel: {
@@ -177,12 +205,16 @@ actor ReadyPoller {
                 var progressed = false
                 for file in files where file.operationStatus != "PENDING" {
                     progressed = true
-                    for waiter in waiters.removeValue(forKey: file.id) ?? [] { waiter.continuation.resume(returning: file) }
+                    for waiter in waiters.removeValue(forKey: file.id) ?? [] {
+                        waiter.continuation.resume(returning: file)
+                    }
                 }
                 interval = progressed ? first : min(longest, interval * 1.5)
             } catch let error as WixClientError where error.isAuthenticationFailure || !error.isRetryable {
                 logger.warning("polling failed", metadata: ["error": "\(error)"])
-                for id in ids { for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.continuation.resume(throwing: error) } }
+                for id in ids {
+                    for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.continuation.resume(throwing: error) }
+                }
             } catch {
                 logger.info("polling failed; will retry", metadata: ["error": "\(error)"])
                 interval = min(longest, interval * 1.5)

@@ -12,22 +12,42 @@ import WixMedia
 struct WixConnectionOptions: Sendable {
     static let baseURL = StageOption<String>(
         "baseURL", default: "https://www.wixapis.com",
-        doc: "The Wix REST API base URL; point it at `wix-media-emulator` (http://127.0.0.1:8787) to try pipelines without an account.")
-    static let siteID = StageOption<String?>("siteId", doc: "The Wix site id, sent as `wix-site-id` with an API key (e.g. \"${WIX_SITE_ID}\").")
+        doc:
+            "The Wix REST API base URL; point it at `wix-media-emulator` (http://127.0.0.1:8787) to try pipelines without an account."
+    )
+    static let siteID = StageOption<String?>(
+        "siteId", doc: "The Wix site id, sent as `wix-site-id` with an API key (e.g. \"${WIX_SITE_ID}\").")
     static let apiKey = StageOption<Secret?>(
-        "apiKey", doc: "An API key: {\"env\": \"WIX_API_KEY\"}, \"${WIX_API_KEY}\" or {\"file\": \"~/.config/wix/key\"}. Never logged. Needs siteId.")
+        "apiKey",
+        doc:
+            "An API key: {\"env\": \"WIX_API_KEY\"}, \"${WIX_API_KEY}\" or {\"file\": \"~/.config/wix/key\"}. Never logged. Needs siteId."
+    )
     static let auth = StageOption<AppCredentials?>(
-        "auth", doc: "A Wix app's OAuth client credentials instead of an API key: {\"appId\", \"appSecret\": {\"env\": …}, \"instanceId\"}; access tokens are fetched and refreshed.")
-    static let maxAttempts = StageOption<Int>("maxAttempts", default: 6, doc: "Attempts per request (429, 5xx and connection errors are retried with backoff and jitter).")
+        "auth",
+        doc:
+            "A Wix app's OAuth client credentials instead of an API key: {\"appId\", \"appSecret\": {\"env\": …}, \"instanceId\"}; access tokens are fetched and refreshed."
+    )
+    static let maxAttempts = StageOption<Int>(
+        "maxAttempts", default: 6,
+        doc: "Attempts per request (429, 5xx and connection errors are retried with backoff and jitter).")
     static let retryBudget = StageOption<RetryBudgetOption>(
         "retryBudget", default: .automatic,
-        doc: "Retries the whole run may spend: \"auto\" (50 plus one for every two assets sent) or a number; a 429 with Retry-After spends none. When a dead endpoint eats them, the run stops with a clear message.")
+        doc:
+            "Retries the whole run may spend: \"auto\" (50 plus one for every two assets sent) or a number; a 429 with Retry-After spends none. When a dead endpoint eats them, the run stops with a clear message."
+    )
     static let requestsPerMinute = StageOption<PacingOption>(
         "requestsPerMinute", default: .adaptive,
-        doc: "API request pacing: \"adaptive\" (none until the first 429, then Wix's documented 200 per minute), a number (at most that many per minute from the start), or \"off\".")
-    static let timeout = StageOption<DurationValue>("timeout", default: DurationValue(seconds: 60), doc: "How long a request may wait for the next bytes before it fails.")
+        doc:
+            "API request pacing: \"adaptive\" (none until the first 429, then Wix's documented 200 per minute), a number (at most that many per minute from the start), or \"off\"."
+    )
+    static let timeout = StageOption<DurationValue>(
+        "timeout", default: DurationValue(seconds: 60),
+        doc: "How long a request may wait for the next bytes before it fails.")
 
-    static let specs = [baseURL.spec, siteID.spec, apiKey.spec, auth.spec, maxAttempts.spec, retryBudget.spec, requestsPerMinute.spec, timeout.spec]
+    static let specs = [
+        baseURL.spec, siteID.spec, apiKey.spec, auth.spec, maxAttempts.spec, retryBudget.spec, requestsPerMinute.spec,
+        timeout.spec,
+    ]
 
     var baseURL: String
     var authorization: WixAuthorization
@@ -42,19 +62,30 @@ struct WixConnectionOptions: Sendable {
         retryBudget = try options[Self.retryBudget]
         pacing = try options[Self.requestsPerMinute]
         timeout = .milliseconds(Int64((try options[Self.timeout]).seconds * 1000))
-        guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw options.error(Self.baseURL, "expected an http(s) URL like \"https://www.wixapis.com\", got \"\(baseURL)\"")
+        guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            url.host != nil
+        else {
+            throw options.error(
+                Self.baseURL, "expected an http(s) URL like \"https://www.wixapis.com\", got \"\(baseURL)\"")
         }
         if !(1...20).contains(attempts) { throw options.error(Self.maxAttempts, "expected 1 to 20, got \(attempts)") }
         retry = RetryPolicy(maxAttempts: attempts)
         let key = try options[Self.apiKey]
         let site = try options[Self.siteID]
         if let app = try options[Self.auth] {
-            if key != nil { throw options.error(Self.auth, "give either apiKey (with siteId) or auth (an app's OAuth credentials), not both") }
+            if key != nil {
+                throw options.error(
+                    Self.auth, "give either apiKey (with siteId) or auth (an app's OAuth credentials), not both")
+            }
             authorization = .oauth(appID: app.appID, appSecret: app.appSecret.revealed, instanceID: app.instanceID)
         } else {
-            guard let key else { throw options.error(Self.apiKey, "missing: give apiKey and siteId, or auth with an app's OAuth credentials") }
-            guard let site, !site.isEmpty, site.count <= 100 else { throw options.error(Self.siteID, "expected 1 to 100 characters (required with apiKey)") }
+            guard let key else {
+                throw options.error(
+                    Self.apiKey, "missing: give apiKey and siteId, or auth with an app's OAuth credentials")
+            }
+            guard let site, !site.isEmpty, site.count <= 100 else {
+                throw options.error(Self.siteID, "expected 1 to 100 characters (required with apiKey)")
+            }
             authorization = .apiKey(key: key.revealed, siteID: site)
         }
     }
@@ -66,7 +97,8 @@ struct WixConnectionOptions: Sendable {
     var reportInfo: JSONValue {
         switch authorization {
         case .apiKey(_, let siteID): return ["baseURL": .string(baseURL), "siteId": .string(siteID)]
-        case .oauth(let appID, _, let instanceID): return ["baseURL": .string(baseURL), "appId": .string(appID), "instanceId": .string(instanceID)]
+        case .oauth(let appID, _, let instanceID):
+            return ["baseURL": .string(baseURL), "appId": .string(appID), "instanceId": .string(instanceID)]
         }
     }
 }
@@ -81,18 +113,25 @@ struct AppCredentials: OptionValue, Hashable {
     static var optionSchema: JSONValue {
         [
             "type": "object", "additionalProperties": false, "required": ["appId", "appSecret", "instanceId"],
-            "properties": ["appId": ["type": "string"], "appSecret": Secret.optionSchema, "instanceId": ["type": "string"]],
+            "properties": [
+                "appId": ["type": "string"], "appSecret": Secret.optionSchema, "instanceId": ["type": "string"],
+            ],
         ]
     }
 
     init(option input: OptionInput) throws {
-        guard let members = input.value.objectValue else { throw input.typeMismatch(expected: "an object {\"appId\", \"appSecret\", \"instanceId\"}") }
+        guard let members = input.value.objectValue else {
+            throw input.typeMismatch(expected: "an object {\"appId\", \"appSecret\", \"instanceId\"}")
+        }
         for key in members.keys.sorted() where !["appId", "appSecret", "instanceId"].contains(key) {
-            throw input.child(members[key] ?? .null, at: .key(key)).error("unknown key \"\(key)\"", suggestion: "auth takes appId, appSecret and instanceId")
+            throw input.child(members[key] ?? .null, at: .key(key)).error(
+                "unknown key \"\(key)\"", suggestion: "auth takes appId, appSecret and instanceId")
         }
         func text(_ key: String) throws -> String {
             guard let value = members[key] else { throw input.error("missing \"\(key)\"") }
-            guard let string = value.stringValue, !string.isEmpty else { throw input.child(value, at: .key(key)).typeMismatch(expected: "a non-empty string") }
+            guard let string = value.stringValue, !string.isEmpty else {
+                throw input.child(value, at: .key(key)).typeMismatch(expected: "a non-empty string")
+            }
             return string
         }
         appID = try text("appId")
@@ -101,7 +140,9 @@ struct AppCredentials: OptionValue, Hashable {
         appSecret = try Secret(option: input.child(secret, at: .key("appSecret")))
     }
 
-    var optionJSON: JSONValue { ["appId": .string(appID), "appSecret": appSecret.optionJSON, "instanceId": .string(instanceID)] }
+    var optionJSON: JSONValue {
+        ["appId": .string(appID), "appSecret": appSecret.optionJSON, "instanceId": .string(instanceID)]
+    }
 }
 
 /// `retryBudget`: `"auto"` or a fixed number.
@@ -143,7 +184,9 @@ enum PacingOption: OptionValue, Hashable {
     case fixed(Int)
 
     static var optionTypeName: String { "\"adaptive\" | \"off\" | integer" }
-    static var optionSchema: JSONValue { ["anyOf": [["enum": ["adaptive", "off"]], ["type": "integer", "minimum": 1]]] }
+    static var optionSchema: JSONValue {
+        ["anyOf": [["enum": ["adaptive", "off"]], ["type": "integer", "minimum": 1]]]
+    }
 
     init(option input: OptionInput) throws {
         switch input.value.stringValue {
@@ -182,14 +225,18 @@ final class WixClientHolder: Sendable {
     func open(_ options: WixConnectionOptions, context: PipelineContext) throws {
         let shared = try context.resources.shared(options.sharingKey) {
             WixMediaClient(
-                baseURL: options.baseURL, authorization: options.authorization, retry: options.retry, budget: options.retryBudget.makeBudget(),
-                pacer: RequestPacer(options.pacing.mode), connections: context.concurrency + 2, requestTimeout: options.timeout, logger: context.logger)
+                baseURL: options.baseURL, authorization: options.authorization, retry: options.retry,
+                budget: options.retryBudget.makeBudget(),
+                pacer: RequestPacer(options.pacing.mode), connections: context.concurrency + 2,
+                requestTimeout: options.timeout, logger: context.logger)
         }
         client.withLock { $0 = shared }
     }
 
     func get() throws -> WixMediaClient {
-        guard let client = client.withLock({ $0 }) else { throw WixClientError.malformedResponse("the Wix client is not open (prepare was not called)") }
+        guard let client = client.withLock({ $0 }) else {
+            throw WixClientError.malformedResponse("the Wix client is not open (prepare was not called)")
+        }
         return client
     }
 
@@ -204,13 +251,22 @@ extension WixClientError {
     /// the asset; everything else fails it for a later run to retry.
     func stageOutcome(for asset: Asset, action: String, budget: RetryBudget) throws -> StageOutcome {
         if isAuthenticationFailure {
-            throw WixRunAbort(abortReason: "Wix rejected the credentials while trying to \(action): \(self) — check the apiKey and siteId (or auth)", underlying: self)
+            throw WixRunAbort(
+                abortReason:
+                    "Wix rejected the credentials while trying to \(action): \(self) — check the apiKey and siteId (or auth)",
+                underlying: self)
         }
         if case .budgetExhausted = self {
-            throw WixRunAbort(abortReason: "stopping: the Wix endpoint keeps failing — \(budget.summary)", underlying: self)
+            throw WixRunAbort(
+                abortReason: "stopping: the Wix endpoint keeps failing — \(budget.summary)", underlying: self)
         }
-        if case .http(let status, let code, let message, _, _) = self, (400..<500).contains(status), !isRetryable, !isUnusableUploadURL {
-            return .reject(asset, Rejection(.targetRejected, "Wix refused to \(action): \(status)\(code.map { " \($0)" } ?? "") \(message)"))
+        if case .http(let status, let code, let message, _, _) = self, (400..<500).contains(status), !isRetryable,
+            !isUnusableUploadURL
+        {
+            return .reject(
+                asset,
+                Rejection(
+                    .targetRejected, "Wix refused to \(action): \(status)\(code.map { " \($0)" } ?? "") \(message)"))
         }
         throw self
     }

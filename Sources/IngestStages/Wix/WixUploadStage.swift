@@ -17,25 +17,41 @@ import WixMedia
 public struct WixUploadStage: Stage, StageDefinition {
     public static let kind = "upload.wix"
     public static let phase = StagePhase.upload
-    public static let summary = "Upload to the Wix Media Manager: streamed PUT, resumable tus above a size, Import File for URLs; retries with fresh URLs, paced, never twice."
+    public static let summary =
+        "Upload to the Wix Media Manager: streamed PUT, resumable tus above a size, Import File for URLs; retries with fresh URLs, paced, never twice."
 
-    static let parentFolderID = StageOption<String?>("parentFolderId", doc: "The Media Manager folder id to upload into (default media-root).")
+    static let parentFolderID = StageOption<String?>(
+        "parentFolderId", doc: "The Media Manager folder id to upload into (default media-root).")
     static let filePath = StageOption<String?>(
         "filePath",
-        doc: "A folder path below parentFolderId, created as needed, with placeholders {yyyy} {mm} {dd} (the file's date), {family} (image, video…), {ext}, {pipeline}; e.g. \"/uploads/{yyyy}/{mm}\". At most 100 characters once expanded.")
-    static let labels = StageOption<[String]>("labels", default: [], doc: "Labels put on every uploaded file (at most 50).")
-    static let isPrivate = StageOption<Bool>("private", default: false, doc: "Upload as private files (cannot be changed later).")
+        doc:
+            "A folder path below parentFolderId, created as needed, with placeholders {yyyy} {mm} {dd} (the file's date), {family} (image, video…), {ext}, {pipeline}; e.g. \"/uploads/{yyyy}/{mm}\". At most 100 characters once expanded."
+    )
+    static let labels = StageOption<[String]>(
+        "labels", default: [], doc: "Labels put on every uploaded file (at most 50).")
+    static let isPrivate = StageOption<Bool>(
+        "private", default: false, doc: "Upload as private files (cannot be changed later).")
     static let externalOrigin = StageOption<String>(
-        "externalOrigin", default: "media-ingest", doc: "externalInfo.origin on generate-upload-url and import; externalIds holds the content SHA-256, so File Ready events can be tied back.")
-    static let resumableAbove = StageOption<ByteSize>("resumableAbove", default: .megabytes(10), doc: "Files larger than this use the resumable (tus) upload, as Wix advises.")
-    static let chunkSize = StageOption<ByteSize>("chunkSize", default: .mebibytes(64), doc: "tus PATCH size; a broken connection resumes from the server's offset.")
-    static let concurrency = StageOption<Int?>("concurrency", doc: "Uploads in flight at once for this stage (default: the pipeline's concurrency).")
+        "externalOrigin", default: "media-ingest",
+        doc:
+            "externalInfo.origin on generate-upload-url and import; externalIds holds the content SHA-256, so File Ready events can be tied back."
+    )
+    static let resumableAbove = StageOption<ByteSize>(
+        "resumableAbove", default: .megabytes(10),
+        doc: "Files larger than this use the resumable (tus) upload, as Wix advises.")
+    static let chunkSize = StageOption<ByteSize>(
+        "chunkSize", default: .mebibytes(64),
+        doc: "tus PATCH size; a broken connection resumes from the server's offset.")
+    static let concurrency = StageOption<Int?>(
+        "concurrency", doc: "Uploads in flight at once for this stage (default: the pipeline's concurrency).")
     static let verify = StageOption<VerifyMode>("verify", default: .size, doc: VerifyMode.documentation)
 
-    public static let options = WixConnectionOptions.specs + [
-        parentFolderID.spec, filePath.spec, labels.spec, isPrivate.spec, externalOrigin.spec, resumableAbove.spec, chunkSize.spec, concurrency.spec,
-        verify.spec,
-    ]
+    public static let options =
+        WixConnectionOptions.specs + [
+            parentFolderID.spec, filePath.spec, labels.spec, isPrivate.spec, externalOrigin.spec, resumableAbove.spec,
+            chunkSize.spec, concurrency.spec,
+            verify.spec,
+        ]
 
     let connection: WixConnectionOptions
     let parentFolder: String?
@@ -69,9 +85,15 @@ public struct WixUploadStage: Stage, StageDefinition {
         } else {
             pathTemplate = nil
         }
-        if let parentFolder, parentFolder.isEmpty || parentFolder.count > 100 { throw options.error(Self.parentFolderID, "expected 1 to 100 characters") }
-        if labelList.count > 50 { throw options.error(Self.labels, "Wix allows at most 50 labels, got \(labelList.count)") }
-        if let long = labelList.first(where: { $0.count > 200 }) { throw options.error(Self.labels, "labels are at most 200 characters: \"\(long.prefix(40))…\"") }
+        if let parentFolder, parentFolder.isEmpty || parentFolder.count > 100 {
+            throw options.error(Self.parentFolderID, "expected 1 to 100 characters")
+        }
+        if labelList.count > 50 {
+            throw options.error(Self.labels, "Wix allows at most 50 labels, got \(labelList.count)")
+        }
+        if let long = labelList.first(where: { $0.count > 200 }) {
+            throw options.error(Self.labels, "labels are at most 200 characters: \"\(long.prefix(40))…\"")
+        }
         if chunkBytes < 256 * 1024 { throw options.error(Self.chunkSize, "expected at least 256KiB") }
         if !(1...64).contains(width) { throw options.error(Self.concurrency, "expected 1 to 64, got \(width)") }
         gate = AsyncSemaphore(limit: width)
@@ -103,19 +125,30 @@ public struct WixUploadStage: Stage, StageDefinition {
         let mime = asset.declaredMIME
         let fileName = UploadOptions.sanitizedFileName(asset.fileName)
         // A routing stage's placement replaces the configured folder options (parentFolderId and filePath) for this asset.
-        var folderPath = asset.placement == nil ? pathTemplate?.render(asset, pipeline: context.pipeline.pipelineName) : nil
+        var folderPath =
+            asset.placement == nil ? pathTemplate?.render(asset, pipeline: context.pipeline.pipelineName) : nil
         if let routedPath = asset.placement?.path {
             do {
                 folderPath = try PathTemplate(routedPath).render(asset, pipeline: context.pipeline.pipelineName)
             } catch {
-                return .reject(asset, Rejection(.targetRejected, "upload.wix: the placement path \"\(routedPath)\" is not a valid filePath: \(error.message)"))
+                return .reject(
+                    asset,
+                    Rejection(
+                        .targetRejected,
+                        "upload.wix: the placement path \"\(routedPath)\" is not a valid filePath: \(error.message)"))
             }
         }
         if let folderPath, folderPath.count > 100 {
-            return .reject(asset, Rejection(.targetRejected, "upload.wix: the filePath \"\(folderPath)\" is \(folderPath.count) characters once expanded; Wix allows 100"))
+            return .reject(
+                asset,
+                Rejection(
+                    .targetRejected,
+                    "upload.wix: the filePath \"\(folderPath)\" is \(folderPath.count) characters once expanded; Wix allows 100"
+                ))
         }
         var options = UploadOptions(
-            mimeType: mime, fileName: fileName, parentFolderId: asset.placement?.folderID ?? parentFolder, filePath: folderPath,
+            mimeType: mime, fileName: fileName, parentFolderId: asset.placement?.folderID ?? parentFolder,
+            filePath: folderPath,
             labels: labelList, isPrivate: privateFiles)
 
         if let url = asset.origin.url, asset.contentPath == nil {
@@ -124,11 +157,13 @@ public struct WixUploadStage: Stage, StageDefinition {
             client.claim(descriptor.id)
             asset.target = Self.target(descriptor, method: "import")
             asset.facts["wix"] = Self.facts(asset.target, attempts: 1)
-            context.logger.info("import requested", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)"])
+            context.logger.info(
+                "import requested", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)"])
             return .next(asset)
         }
         guard let path = asset.contentPath else {
-            return .reject(asset, Rejection(.targetRejected, "upload.wix: \(asset.displayPath) has no content to upload"))
+            return .reject(
+                asset, Rejection(.targetRejected, "upload.wix: \(asset.displayPath) has no content to upload"))
         }
         let size = try FileStatus.of(path).size
         options.sizeInBytes = size
@@ -146,22 +181,29 @@ public struct WixUploadStage: Stage, StageDefinition {
         }
 
         // An earlier attempt of this asset: reuse its file if Wix has it, instead of sending it again.
-        if let found = try await recoverEarlierUpload(asset, options: options, size: size, client: client, context: context) {
+        if let found = try await recoverEarlierUpload(
+            asset, options: options, size: size, client: client, context: context)
+        {
             asset.target = Self.target(found, method: "recovered")
             asset.facts["wix"] = Self.facts(asset.target, attempts: 0)
             try await context.checkpoint(asset)
-            context.logger.info("found the earlier upload; not uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(found.id)"])
+            context.logger.info(
+                "found the earlier upload; not uploading again",
+                metadata: ["file": "\(asset.displayPath)", "wixId": "\(found.id)"])
             return .next(asset)
         }
 
         // Before the first byte goes: what the next run needs to look for this upload if this one never learns how it
         // ended (a kill, a second Ctrl-C, a lost answer).
-        let pending = PendingUpload(target: "wix", startedAt: Date(), fileName: fileName, size: size, folderID: options.parentFolderId, folderPath: folderPath)
+        let pending = PendingUpload(
+            target: "wix", startedAt: Date(), fileName: fileName, size: size, folderID: options.parentFolderId,
+            folderPath: folderPath)
         asset.pendingUpload = pending
         try await context.checkpoint(asset)
 
         let job = UploadJob(
-            path: path, size: size, options: options, resumableAbove: resumableThreshold, chunkSize: chunkBytes, startedAt: pending.startedAt,
+            path: path, size: size, options: options, resumableAbove: resumableThreshold, chunkSize: chunkBytes,
+            startedAt: pending.startedAt,
             takesMD5: verification == .md5)
         let outcome = try await client.upload(job)
         var target = Self.target(outcome.descriptor, method: outcome.method)
@@ -181,28 +223,38 @@ public struct WixUploadStage: Stage, StageDefinition {
         // The file id goes to the ledger now: a crash from here on must not upload the file a second time.
         try await context.checkpoint(asset)
         context.logger.info(
-            "uploaded", metadata: ["file": "\(asset.displayPath)", "wixId": "\(outcome.descriptor.id)", "status": "\(outcome.descriptor.operationStatus)", "via": "\(outcome.method)"])
+            "uploaded",
+            metadata: [
+                "file": "\(asset.displayPath)", "wixId": "\(outcome.descriptor.id)",
+                "status": "\(outcome.descriptor.operationStatus)", "via": "\(outcome.method)",
+            ])
         return .next(asset)
     }
 
     /// The file an earlier attempt uploaded, if Wix still has it: by the file id the ledger kept (checkpointed right
     /// after the upload) — a FAILED one is deleted so a fresh upload replaces it — or, when the earlier attempt never
     /// learned the outcome, by name, size and time in its target folder (``WixMediaClient/findUploaded(_:)``).
-    func recoverEarlierUpload(_ asset: Asset, options: UploadOptions, size: Int64, client: WixMediaClient, context: StageContext) async throws -> FileDescriptor? {
+    func recoverEarlierUpload(
+        _ asset: Asset, options: UploadOptions, size: Int64, client: WixMediaClient, context: StageContext
+    ) async throws -> FileDescriptor? {
         guard let recovery = asset.recovery else { return nil }
         if let previous = recovery.previousTargetID {
             do {
                 let file = try await client.file(id: previous)
                 if file.isFailed {
                     try await client.deleteFiles(ids: [file.id], permanent: true)
-                    context.logger.info("the earlier upload FAILED at Wix; deleted it, uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(previous)"])
+                    context.logger.info(
+                        "the earlier upload FAILED at Wix; deleted it, uploading again",
+                        metadata: ["file": "\(asset.displayPath)", "wixId": "\(previous)"])
                     return nil
                 }
                 if file.sizeInBytes == size || file.sizeInBytes == nil || file.sizeInBytes == 0 {
                     client.claim(file.id)
                     return file
                 }
-                context.logger.info("the earlier upload differs; uploading again", metadata: ["file": "\(asset.displayPath)", "wixId": "\(previous)"])
+                context.logger.info(
+                    "the earlier upload differs; uploading again",
+                    metadata: ["file": "\(asset.displayPath)", "wixId": "\(previous)"])
             } catch let error as WixClientError {
                 if case .http(404, _, _, _, _) = error { return nil }
                 throw error
@@ -214,20 +266,26 @@ public struct WixUploadStage: Stage, StageDefinition {
         earlier.parentFolderId = pending.folderID
         earlier.filePath = pending.folderPath
         earlier.fileName = pending.fileName
-        let job = UploadJob(path: "", size: size, options: earlier, resumableAbove: resumableThreshold, chunkSize: chunkBytes, startedAt: pending.startedAt)
+        let job = UploadJob(
+            path: "", size: size, options: earlier, resumableAbove: resumableThreshold, chunkSize: chunkBytes,
+            startedAt: pending.startedAt)
         return try await client.findUploaded(job)
     }
 
     static func target(_ descriptor: FileDescriptor, method: String) -> TargetRecord {
         TargetRecord(
-            target: "wix", id: descriptor.id, url: descriptor.url, status: descriptor.operationStatus, confirmed: descriptor.isReady, descriptor: descriptor.raw,
+            target: "wix", id: descriptor.id, url: descriptor.url, status: descriptor.operationStatus,
+            confirmed: descriptor.isReady, descriptor: descriptor.raw,
             method: method, reportedHash: descriptor.hash.isEmpty ? nil : descriptor.hash)
     }
 
     /// What the manifest shows under `wix` (reports only; later stages read the typed ``TargetRecord``).
     static func facts(_ target: TargetRecord?, attempts: Int) -> JSONValue {
         guard let target else { return .null }
-        var facts: [String: JSONValue] = ["fileId": .string(target.id), "protocol": .string(target.method ?? "?"), "operationStatus": .string(target.status)]
+        var facts: [String: JSONValue] = [
+            "fileId": .string(target.id), "protocol": .string(target.method ?? "?"),
+            "operationStatus": .string(target.status),
+        ]
         if let md5 = target.sentMD5 { facts["md5"] = .string(md5) }
         if let sha256 = target.sentSHA256 { facts["sha256"] = .string(sha256) }
         if let size = target.sentBytes { facts["sentBytes"] = .int(size) }
@@ -248,7 +306,8 @@ enum VerifyMode: String, OptionEnum {
     /// Nothing.
     case off
 
-    static let documentation = "\"size\" (default) checks Wix's sizeInBytes against the bytes sent; \"md5\" also its hash against their MD5 (Wix does not document what hash is); \"off\"."
+    static let documentation =
+        "\"size\" (default) checks Wix's sizeInBytes against the bytes sent; \"md5\" also its hash against their MD5 (Wix does not document what hash is); \"off\"."
 
     init(option input: OptionInput) throws {
         if let flag = input.value.boolValue {
@@ -264,7 +323,9 @@ enum VerifyMode: String, OptionEnum {
     /// `nil` when the descriptor matches what was sent; else what differs.
     func problem(_ descriptor: FileDescriptor, size: Int64, md5: String?) -> String? {
         guard self != .off else { return nil }
-        if let reported = descriptor.sizeInBytes, reported != size, !(descriptor.operationStatus == "PENDING" && reported == 0) {
+        if let reported = descriptor.sizeInBytes, reported != size,
+            !(descriptor.operationStatus == "PENDING" && reported == 0)
+        {
             return "Wix reports \(reported) bytes, \(size) were sent"
         }
         if self == .md5, let md5, !descriptor.hash.isEmpty, descriptor.hash.lowercased() != md5 {

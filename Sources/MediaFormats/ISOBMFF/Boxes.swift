@@ -10,7 +10,9 @@ struct FourCC: Hashable, Sendable, CustomStringConvertible {
         text.withUTF8Buffer { buffer in
             // "©" is two bytes in UTF-8; box types spell it as the single byte 0xA9.
             var bytes = Array(buffer)
-            if let index = bytes.firstIndex(of: 0xC2), index + 1 < bytes.count, bytes[index + 1] == 0xA9 { bytes.remove(at: index) }
+            if let index = bytes.firstIndex(of: 0xC2), index + 1 < bytes.count, bytes[index + 1] == 0xA9 {
+                bytes.remove(at: index)
+            }
             for byte in bytes.prefix(4) { value = value << 8 | UInt32(byte) }
         }
         rawValue = value
@@ -18,7 +20,9 @@ struct FourCC: Hashable, Sendable, CustomStringConvertible {
 
     init(_ bytes: [UInt8], at index: Int) { rawValue = be32(bytes, index) }
 
-    var bytes: [UInt8] { [UInt8(rawValue >> 24), UInt8(rawValue >> 16 & 0xFF), UInt8(rawValue >> 8 & 0xFF), UInt8(rawValue & 0xFF)] }
+    var bytes: [UInt8] {
+        [UInt8(rawValue >> 24), UInt8(rawValue >> 16 & 0xFF), UInt8(rawValue >> 8 & 0xFF), UInt8(rawValue & 0xFF)]
+    }
 
     /// Printable: `©xyz` for 0xA9, `\x00` escapes for anything else outside printable ASCII.
     var description: String {
@@ -54,7 +58,9 @@ struct ByteCursor {
     var remaining: Int { end - position }
 
     mutating func take(_ count: Int) throws -> Range<Int> {
-        guard count >= 0, count <= remaining else { throw FormatError.malformed("\(what) ends early (needs \(count) more bytes at offset \(position))") }
+        guard count >= 0, count <= remaining else {
+            throw FormatError.malformed("\(what) ends early (needs \(count) more bytes at offset \(position))")
+        }
         defer { position += count }
         return position..<(position + count)
     }
@@ -94,7 +100,9 @@ struct ByteCursor {
 /// Big-endian writing helpers.
 extension Array where Element == UInt8 {
     mutating func appendBE(_ value: UInt64, width: Int) {
-        for shift in stride(from: (width - 1) * 8, through: 0, by: -8) { append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        for shift in stride(from: (width - 1) * 8, through: 0, by: -8) {
+            append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
     }
     mutating func appendBE32(_ value: UInt32) { appendBE(UInt64(value), width: 4) }
     mutating func appendBE16(_ value: UInt32) { appendBE(UInt64(value), width: 2) }
@@ -124,20 +132,30 @@ struct BoxSpan {
             let type = FourCC(bytes, at: offset + 4)
             var header = 8
             if size == 1 {
-                guard range.upperBound - offset >= 16 else { throw FormatError.malformed("box '\(type)' in \(parent) is cut inside its 64-bit size") }
+                guard range.upperBound - offset >= 16 else {
+                    throw FormatError.malformed("box '\(type)' in \(parent) is cut inside its 64-bit size")
+                }
                 let large = UInt64(be32(bytes, offset + 8)) << 32 | UInt64(be32(bytes, offset + 12))
-                guard large <= UInt64(Int64.max) else { throw FormatError.malformed("box '\(type)' in \(parent) claims \(large) bytes") }
+                guard large <= UInt64(Int64.max) else {
+                    throw FormatError.malformed("box '\(type)' in \(parent) claims \(large) bytes")
+                }
                 size = Int64(large)
                 header = 16
             } else if size == 0 {
                 size = Int64(range.upperBound - offset)
             }
-            guard size >= Int64(header) else { throw FormatError.malformed("box '\(type)' in \(parent) has size \(size), smaller than its header") }
+            guard size >= Int64(header) else {
+                throw FormatError.malformed("box '\(type)' in \(parent) has size \(size), smaller than its header")
+            }
             guard size <= Int64(range.upperBound - offset) else {
-                throw FormatError.malformed("box '\(type)' at offset \(offset) in \(parent) runs past its parent (\(size) bytes, \(range.upperBound - offset) left)")
+                throw FormatError.malformed(
+                    "box '\(type)' at offset \(offset) in \(parent) runs past its parent (\(size) bytes, \(range.upperBound - offset) left)"
+                )
             }
             boxes.append(BoxSpan(type: type, start: offset, headerLength: header, end: offset + Int(size)))
-            guard boxes.count <= 1_000_000 else { throw FormatError.malformed("\(parent) holds more than a million boxes") }
+            guard boxes.count <= 1_000_000 else {
+                throw FormatError.malformed("\(parent) holds more than a million boxes")
+            }
             offset += Int(size)
         }
         return boxes
@@ -188,7 +206,8 @@ struct BoxNode {
         let header = usesLargeSize ? 16 : 8
         switch content {
         case .data(let payload): return header + payload.count
-        case .container(let prefix, let children): return header + prefix.count + children.reduce(0) { $0 + $1.encodedLength }
+        case .container(let prefix, let children):
+            return header + prefix.count + children.reduce(0) { $0 + $1.encodedLength }
         }
     }
 
@@ -250,7 +269,9 @@ struct BoxNode {
 /// Recognised `uuid` box kinds.
 enum UUIDBox {
     /// XMP in ISO files and QuickTime (Adobe's XMP spec part 3): BE7ACFCB-97A9-42E8-9C71-999491E3AFAC.
-    static let xmp: [UInt8] = [0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94, 0x91, 0xE3, 0xAF, 0xAC]
+    static let xmp: [UInt8] = [
+        0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94, 0x91, 0xE3, 0xAF, 0xAC,
+    ]
 
     static func isXMP(_ payload: ArraySlice<UInt8>) -> Bool { payload.starts(with: xmp) }
 }

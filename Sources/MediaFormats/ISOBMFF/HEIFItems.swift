@@ -24,7 +24,9 @@ enum HEIFItems {
             flags = Array(bytes[try cursor.take(3)])
             let count = Int(version == 0 ? try cursor.u16() : try cursor.u32())
             let boxes = try BoxSpan.parse(bytes, in: cursor.position..<span.end, parent: "the iinf box")
-            guard boxes.count >= count else { throw FormatError.malformed("iinf lists \(count) items but holds \(boxes.count) entries") }
+            guard boxes.count >= count else {
+                throw FormatError.malformed("iinf lists \(count) items but holds \(boxes.count) entries")
+            }
             entries = try boxes.filter { $0.type == FourCC("infe") }.map { box in
                 var entry = ByteCursor(bytes, from: box.payload.lowerBound, to: box.end, what: "an infe box")
                 let entryVersion = try entry.u8()
@@ -35,7 +37,8 @@ enum HEIFItems {
                     try entry.skip(2)
                     _ = entry.cString()
                     let contentType = String(decoding: entry.cString(), as: UTF8.self)
-                    return Info(id: id, type: FourCC("mime"), contentType: contentType, box: BoxNode(leaf: box, in: bytes))
+                    return Info(
+                        id: id, type: FourCC("mime"), contentType: contentType, box: BoxNode(leaf: box, in: bytes))
                 }
                 let id = entryVersion == 2 ? try entry.u16() : try entry.u32()
                 try entry.skip(2)  // protection index
@@ -109,7 +112,10 @@ enum HEIFItems {
                     let length = try cursor.uint(width: lengthSize)
                     extents.append(Extent(index: index, offset: offset, length: length))
                 }
-                items.append(Item(id: id, constructionMethod: method, dataReference: reference, baseOffset: base, extents: extents))
+                items.append(
+                    Item(
+                        id: id, constructionMethod: method, dataReference: reference, baseOffset: base, extents: extents
+                    ))
             }
             self.items = items
         }
@@ -154,7 +160,8 @@ enum HEIFItems {
             flags = Array(bytes[try cursor.take(3)])
             let wide = version != 0
             references = try BoxSpan.parse(bytes, in: cursor.position..<span.end, parent: "the iref box").map { box in
-                var entry = ByteCursor(bytes, from: box.payload.lowerBound, to: box.end, what: "an iref '\(box.type)' entry")
+                var entry = ByteCursor(
+                    bytes, from: box.payload.lowerBound, to: box.end, what: "an iref '\(box.type)' entry")
                 let from = wide ? try entry.u32() : try entry.u16()
                 let count = Int(try entry.u16())
                 var to: [UInt32] = []

@@ -19,7 +19,8 @@ enum HEIFStripper {
     /// `true` when `meta` (a whole box) is a HEIF image `meta` box: its handler is `pict`.
     static func isImageMeta(_ bytes: [UInt8]) throws -> Bool {
         let children = try BoxSpan.parse(bytes, in: 12..<bytes.count, parent: "the meta box")
-        guard let handler = children.first(where: { $0.type == .hdlr }), handler.end - handler.payload.lowerBound >= 12 else { return false }
+        guard let handler = children.first(where: { $0.type == .hdlr }), handler.end - handler.payload.lowerBound >= 12
+        else { return false }
         return FourCC(bytes, at: handler.payload.lowerBound + 8) == FourCC("pict")
     }
 
@@ -33,10 +34,13 @@ enum HEIFStripper {
         let spans = try BoxSpan.parse(bytes, in: 12..<bytes.count, parent: "the meta box")
         func single(_ type: FourCC, in list: [BoxSpan]) throws -> BoxSpan? {
             let found = list.filter { $0.type == type }
-            guard found.count <= 1 else { throw FormatError.malformed("the meta box holds \(found.count) '\(type)' boxes") }
+            guard found.count <= 1 else {
+                throw FormatError.malformed("the meta box holds \(found.count) '\(type)' boxes")
+            }
             return found.first
         }
-        guard let iinfSpan = try single(FourCC("iinf"), in: spans), let ilocSpan = try single(FourCC("iloc"), in: spans) else {
+        guard let iinfSpan = try single(FourCC("iinf"), in: spans), let ilocSpan = try single(FourCC("iloc"), in: spans)
+        else {
             return Result(meta: try stripWithoutItems(bytes, spans, policy: policy, report: &report), edits: [])
         }
         let infos = try HEIFItems.InfoList(bytes, iinfSpan)
@@ -59,21 +63,31 @@ enum HEIFStripper {
             var inIdat: [Range<Int>] = []
             for extent in item.extents {
                 let (start, overflow) = item.baseOffset.addingReportingOverflow(extent.offset)
-                guard !overflow, start <= UInt64(Int64.max) else { throw FormatError.malformed("iloc extent of item \(item.id) has an impossible offset") }
+                guard !overflow, start <= UInt64(Int64.max) else {
+                    throw FormatError.malformed("iloc extent of item \(item.id) has an impossible offset")
+                }
                 switch item.constructionMethod {
                 case 0:
-                    let end = extent.length == 0 ? UInt64(source.count) : start.addingReportingOverflow(extent.length).partialValue
+                    let end =
+                        extent.length == 0
+                        ? UInt64(source.count) : start.addingReportingOverflow(extent.length).partialValue
                     guard end >= start, end <= UInt64(source.count) else {
-                        throw FormatError.malformed("iloc extent of item \(item.id) (bytes \(start)…\(end)) reaches past the end of the file (\(source.count) bytes)")
+                        throw FormatError.malformed(
+                            "iloc extent of item \(item.id) (bytes \(start)…\(end)) reaches past the end of the file (\(source.count) bytes)"
+                        )
                     }
                     file.append(Int64(start)..<Int64(end))
                 case 1:
                     let size = UInt64(idat?.count ?? 0)
                     let end = extent.length == 0 ? size : start.addingReportingOverflow(extent.length).partialValue
-                    guard end >= start, end <= size else { throw FormatError.malformed("iloc extent of item \(item.id) reaches past the end of idat") }
+                    guard end >= start, end <= size else {
+                        throw FormatError.malformed("iloc extent of item \(item.id) reaches past the end of idat")
+                    }
                     inIdat.append(Int(start)..<Int(end))
                 default:
-                    throw StripError.unsupported("HEIF item \(item.id) is built from other items (iloc construction method \(item.constructionMethod))")
+                    throw StripError.unsupported(
+                        "HEIF item \(item.id) is built from other items (iloc construction method \(item.constructionMethod))"
+                    )
                 }
             }
             return (file, inIdat)
@@ -83,7 +97,9 @@ enum HEIFStripper {
             let total = file.reduce(0) { $0 + Int($1.upperBound - $1.lowerBound) } + inIdat.reduce(0) { $0 + $1.count }
             guard total <= itemReadLimit else { return nil }
             var data: [UInt8] = []
-            for range in file { data += try source.bytes(at: range.lowerBound, count: Int(range.upperBound - range.lowerBound)) }
+            for range in file {
+                data += try source.bytes(at: range.lowerBound, count: Int(range.upperBound - range.lowerBound))
+            }
             for range in inIdat { data += idat?[range] ?? [] }
             return data
         }
@@ -121,12 +137,17 @@ enum HEIFStripper {
                 JPEGStripper.record(summary, in: &report)
                 var rewritten: [UInt8]?
                 if policy.mode == .gpsOnly {
-                    rewritten = !summary.readable ? nil : summary.hasGPSDirectory ? editor.removingGPS(tiff: tiff) : tiff
+                    rewritten =
+                        !summary.readable ? nil : summary.hasGPSDirectory ? editor.removingGPS(tiff: tiff) : tiff
                 } else if policy.keepCopyright, summary.copyright != nil || summary.artist != nil {
-                    rewritten = editor.minimalEXIF(orientation: nil, copyright: summary.copyright, artist: summary.artist, bigEndian: summary.bigEndian)
+                    rewritten = editor.minimalEXIF(
+                        orientation: nil, copyright: summary.copyright, artist: summary.artist,
+                        bigEndian: summary.bigEndian)
                 }
                 if let rewritten, headerEnd + rewritten.count <= data.count {
-                    replacement = Array(data[..<headerEnd]) + rewritten + [UInt8](repeating: 0, count: data.count - headerEnd - rewritten.count)
+                    replacement =
+                        Array(data[..<headerEnd]) + rewritten
+                        + [UInt8](repeating: 0, count: data.count - headerEnd - rewritten.count)
                 }
             case "xmp":
                 guard let data else { break }
@@ -135,7 +156,9 @@ enum HEIFStripper {
                 if policy.mode == .gpsOnly {
                     let cleaned = Array(XMP.removingGPS(text).utf8)
                     // String(decoding:) may have replaced invalid bytes: only a clean round trip is written back.
-                    if Array(text.utf8) == data, !XMP.hasGPS(String(decoding: cleaned, as: UTF8.self)), cleaned.count <= data.count {
+                    if Array(text.utf8) == data, !XMP.hasGPS(String(decoding: cleaned, as: UTF8.self)),
+                        cleaned.count <= data.count
+                    {
                         replacement = cleaned + [UInt8](repeating: 0x20, count: data.count - cleaned.count)
                     }
                 }
@@ -163,7 +186,9 @@ enum HEIFStripper {
             let (file, inIdat) = try extents(of: item)
             for range in file {
                 if let overlap = kept.first(where: { $0.overlaps(range) }) {
-                    throw FormatError.malformed("item \(item.id)'s bytes \(range.lowerBound)…\(range.upperBound) overlap an image item's (\(overlap.lowerBound)…\(overlap.upperBound))")
+                    throw FormatError.malformed(
+                        "item \(item.id)'s bytes \(range.lowerBound)…\(range.upperBound) overlap an image item's (\(overlap.lowerBound)…\(overlap.upperBound))"
+                    )
                 }
                 edits.append(.erase(range, "the removed item \(item.id)"))
             }
@@ -178,8 +203,10 @@ enum HEIFStripper {
             case FourCC("iinf"): children.append(infos.node(removing: removed))
             case FourCC("iloc"): children.append(locations.node(removing: removed))
             case FourCC("iref"): if let node = references?.node(removing: removed) { children.append(node) }
-            case FourCC("idat"): children.append(BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, payload: idat ?? []))
-            case FourCC("iprp"): children.append(try properties(bytes, span, removing: removed, policy: policy, report: &report))
+            case FourCC("idat"):
+                children.append(BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, payload: idat ?? []))
+            case FourCC("iprp"):
+                children.append(try properties(bytes, span, removing: removed, policy: policy, report: &report))
             default:
                 if let node = try otherChild(bytes, span, policy: policy, report: &report) { children.append(node) }
             }
@@ -187,7 +214,8 @@ enum HEIFStripper {
         let header = BoxSpan(type: .meta, start: 0, headerLength: be32(bytes, 0) == 1 ? 16 : 8, end: bytes.count)
         let node = BoxNode(
             type: .meta, usesLargeSize: header.usesLargeSize,
-            content: .container(prefix: Array(bytes[header.headerLength..<(header.headerLength + 4)]), children: children))
+            content: .container(
+                prefix: Array(bytes[header.headerLength..<(header.headerLength + 4)]), children: children))
         return Result(meta: node.encoded, edits: edits)
     }
 
@@ -207,27 +235,37 @@ enum HEIFStripper {
 
     /// `iprp` with `ipma` rebuilt for the items that stay; in `ipco`, user-description properties (`udes`: a name,
     /// description and tags) become zeroed `free` boxes, so every property keeps its index.
-    static func properties(_ bytes: [UInt8], _ span: BoxSpan, removing removed: Set<UInt32>, policy: StripPolicy, report: inout StripReport) throws -> BoxNode {
+    static func properties(
+        _ bytes: [UInt8], _ span: BoxSpan, removing removed: Set<UInt32>, policy: StripPolicy, report: inout StripReport
+    ) throws -> BoxNode {
         let children = try BoxSpan.parse(bytes, in: span.payload, parent: "the iprp box").map { child -> BoxNode in
             switch child.type {
             case FourCC("ipma"):
                 return try HEIFItems.Associations(bytes, child).node(removing: removed)
             case FourCC("ipco") where policy.mode == .all:
-                let properties = try BoxSpan.parse(bytes, in: child.payload, parent: "the ipco box").map { property -> BoxNode in
+                let properties = try BoxSpan.parse(bytes, in: child.payload, parent: "the ipco box").map {
+                    property -> BoxNode in
                     guard property.type == FourCC("udes") else { return BoxNode(leaf: property, in: bytes) }
                     report.count("udes")
-                    return BoxNode(type: .free, usesLargeSize: property.usesLargeSize, payload: [UInt8](repeating: 0, count: property.payload.count))
+                    return BoxNode(
+                        type: .free, usesLargeSize: property.usesLargeSize,
+                        payload: [UInt8](repeating: 0, count: property.payload.count))
                 }
-                return BoxNode(type: child.type, usesLargeSize: child.usesLargeSize, content: .container(prefix: [], children: properties))
+                return BoxNode(
+                    type: child.type, usesLargeSize: child.usesLargeSize,
+                    content: .container(prefix: [], children: properties))
             default:
                 return BoxNode(leaf: child, in: bytes)
             }
         }
-        return BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, content: .container(prefix: [], children: children))
+        return BoxNode(
+            type: span.type, usesLargeSize: span.usesLargeSize, content: .container(prefix: [], children: children))
     }
 
     /// Other children of `meta`: XMP `uuid` boxes and XML metadata boxes go (gps-only: lose their GPS), the rest stays.
-    static func otherChild(_ bytes: [UInt8], _ span: BoxSpan, policy: StripPolicy, report: inout StripReport) throws -> BoxNode? {
+    static func otherChild(
+        _ bytes: [UInt8], _ span: BoxSpan, policy: StripPolicy, report: inout StripReport
+    ) throws -> BoxNode? {
         let payload = bytes[span.payload]
         switch span.type {
         case .uuid where UUIDBox.isXMP(payload), FourCC("xml "), FourCC("bxml"):
@@ -238,10 +276,14 @@ enum HEIFStripper {
             if policy.mode == .gpsOnly {
                 guard XMP.hasGPS(text) else { return BoxNode(leaf: span, in: bytes) }
                 let cleaned = Array(XMP.removingGPS(text).utf8)
-                if Array(text.utf8) == body, cleaned.count <= body.count, !XMP.hasGPS(String(decoding: cleaned, as: UTF8.self)) {
+                if Array(text.utf8) == body, cleaned.count <= body.count,
+                    !XMP.hasGPS(String(decoding: cleaned, as: UTF8.self))
+                {
                     report.rewritten["xmp", default: 0] += 1
                     let head = Array(payload.prefix(payload.count - body.count))
-                    return BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, payload: head + cleaned + [UInt8](repeating: 0x20, count: body.count - cleaned.count))
+                    return BoxNode(
+                        type: span.type, usesLargeSize: span.usesLargeSize,
+                        payload: head + cleaned + [UInt8](repeating: 0x20, count: body.count - cleaned.count))
                 }
             }
             report.count("xmp")
@@ -255,7 +297,9 @@ enum HEIFStripper {
     }
 
     /// A `meta` box with no items (no `iinf`/`iloc`): only its other children are stripped.
-    static func stripWithoutItems(_ bytes: [UInt8], _ spans: [BoxSpan], policy: StripPolicy, report: inout StripReport) throws -> [UInt8] {
+    static func stripWithoutItems(
+        _ bytes: [UInt8], _ spans: [BoxSpan], policy: StripPolicy, report: inout StripReport
+    ) throws -> [UInt8] {
         let children = try spans.compactMap { try otherChild(bytes, $0, policy: policy, report: &report) }
         let headerLength = be32(bytes, 0) == 1 ? 16 : 8
         return BoxNode(
@@ -270,7 +314,11 @@ enum HEIFStripper {
         var result: [SplicePlan.Edit] = []
         var erasures: [Range<Int64>] = []
         for edit in edits {
-            if case .zeros? = edit.replacement.first, edit.replacement.count == 1 { erasures.append(edit.range) } else { result.append(edit) }
+            if case .zeros? = edit.replacement.first, edit.replacement.count == 1 {
+                erasures.append(edit.range)
+            } else {
+                result.append(edit)
+            }
         }
         var merged: [Range<Int64>] = []
         for range in erasures.sorted(by: { $0.lowerBound < $1.lowerBound }) {

@@ -34,7 +34,9 @@ enum ISOBMFF {
 
     static func inspect(_ source: some ByteSource) throws -> ImageInfo {
         let top = try boxes(source, from: 0, to: source.count)
-        guard let meta = top.first(where: { $0.type == "meta" }) else { throw FormatError.malformed("HEIF has no 'meta' box") }
+        guard let meta = top.first(where: { $0.type == "meta" }) else {
+            throw FormatError.malformed("HEIF has no 'meta' box")
+        }
         let metaChildren = try boxes(source, from: meta.payloadOffset + 4, to: meta.end)
         var primaryItem: UInt32?
         if let pitm = metaChildren.first(where: { $0.type == "pitm" }) {
@@ -45,16 +47,22 @@ enum ISOBMFF {
                 primaryItem = be32(wide, 4)
             }
         }
-        guard let iprp = metaChildren.first(where: { $0.type == "iprp" }) else { throw FormatError.malformed("HEIF has no 'iprp' box") }
+        guard let iprp = metaChildren.first(where: { $0.type == "iprp" }) else {
+            throw FormatError.malformed("HEIF has no 'iprp' box")
+        }
         let iprpChildren = try boxes(source, from: iprp.payloadOffset, to: iprp.end)
-        guard let ipco = iprpChildren.first(where: { $0.type == "ipco" }) else { throw FormatError.malformed("HEIF has no 'ipco' box") }
+        guard let ipco = iprpChildren.first(where: { $0.type == "ipco" }) else {
+            throw FormatError.malformed("HEIF has no 'ipco' box")
+        }
         let properties = try boxes(source, from: ipco.payloadOffset, to: ipco.end)
         var sizes: [Int: ImageSize] = [:]
         for (index, property) in properties.enumerated() where property.type == "ispe" {
             let data = try source.exactly(12, at: property.payloadOffset, "an ispe box")
             sizes[index + 1] = ImageSize(width: Int(be32(data, 4)), height: Int(be32(data, 8)))
         }
-        guard let largest = sizes.values.max(by: { $0.pixels < $1.pixels }) else { throw FormatError.malformed("HEIF has no image size ('ispe')") }
+        guard let largest = sizes.values.max(by: { $0.pixels < $1.pixels }) else {
+            throw FormatError.malformed("HEIF has no image size ('ispe')")
+        }
         var primarySize: ImageSize?
         if let primaryItem, let ipma = iprpChildren.first(where: { $0.type == "ipma" }) {
             primarySize = try associatedSize(source, ipma: ipma, item: primaryItem, sizes: sizes)
@@ -66,7 +74,9 @@ enum ISOBMFF {
     }
 
     /// The `ispe` size associated with `item` in an `ipma` box.
-    static func associatedSize(_ source: some ByteSource, ipma: Box, item: UInt32, sizes: [Int: ImageSize]) throws -> ImageSize? {
+    static func associatedSize(
+        _ source: some ByteSource, ipma: Box, item: UInt32, sizes: [Int: ImageSize]
+    ) throws -> ImageSize? {
         let length = Int(ipma.end - ipma.payloadOffset)
         guard length >= 8, length <= 1 << 20 else { return nil }
         let data = try source.exactly(length, at: ipma.payloadOffset, "the ipma box")

@@ -12,14 +12,17 @@ public enum ISOMediaStripper {
 
     /// Top-level boxes that stay as they are (media data, fragments and their indexes).
     static let keptBoxes: Set<FourCC> = [
-        .ftyp, FourCC("styp"), .mdat, .moof, FourCC("mfra"), FourCC("sidx"), FourCC("ssix"), FourCC("prft"), FourCC("emsg"),
+        .ftyp, FourCC("styp"), .mdat, .moof, FourCC("mfra"), FourCC("sidx"), FourCC("ssix"), FourCC("prft"),
+        FourCC("emsg"),
         FourCC("pdin"), FourCC("mfro"),
     ]
 
     /// Plans the stripped copy of `source`.
     /// - Throws: ``StripError`` (unsupported: a Canon CR3, a compressed movie header, an oversized header;
     ///   damaged: boxes that run past their parent or the file, overlapping item data…).
-    public static func plan(_ source: some ByteSource, policy: StripPolicy, editor: some MetadataEditor) throws -> (plan: SplicePlan, report: StripReport) {
+    public static func plan(
+        _ source: some ByteSource, policy: StripPolicy, editor: some MetadataEditor
+    ) throws -> (plan: SplicePlan, report: StripReport) {
         do {
             return try makePlan(source, policy: policy, editor: editor)
         } catch let error as FormatError {
@@ -36,7 +39,9 @@ public enum ISOMediaStripper {
     }
 
     /// The fate of a box rebuilt from `original`: kept when nothing changed.
-    static func rebuilt(_ bytes: [UInt8], from original: [UInt8]) -> Fate { bytes == original ? .keep : .rebuilt(bytes) }
+    static func rebuilt(_ bytes: [UInt8], from original: [UInt8]) -> Fate {
+        bytes == original ? .keep : .rebuilt(bytes)
+    }
 
     struct TopBox {
         var type: FourCC
@@ -62,17 +67,24 @@ public enum ISOMediaStripper {
             var size = Int64(be32(header, 0))
             var headerLength: Int64 = 8
             if size == 1 {
-                guard header.count == 16 else { throw FormatError.truncated("the file ends inside the header of box '\(type)'") }
+                guard header.count == 16 else {
+                    throw FormatError.truncated("the file ends inside the header of box '\(type)'")
+                }
                 let large = UInt64(be32(header, 8)) << 32 | UInt64(be32(header, 12))
-                guard large <= UInt64(Int64.max) else { throw FormatError.malformed("box '\(type)' at byte \(offset) claims \(large) bytes") }
+                guard large <= UInt64(Int64.max) else {
+                    throw FormatError.malformed("box '\(type)' at byte \(offset) claims \(large) bytes")
+                }
                 size = Int64(large)
                 headerLength = 16
             } else if size == 0 {
                 size = left
             }
-            guard size >= headerLength else { throw FormatError.malformed("box '\(type)' at byte \(offset) has size \(size), smaller than its header") }
+            guard size >= headerLength else {
+                throw FormatError.malformed("box '\(type)' at byte \(offset) has size \(size), smaller than its header")
+            }
             guard size <= left else {
-                throw FormatError.truncated("box '\(type)' at byte \(offset) claims \(size) bytes but the file ends \(left) bytes later")
+                throw FormatError.truncated(
+                    "box '\(type)' at byte \(offset) claims \(size) bytes but the file ends \(left) bytes later")
             }
             boxes.append(TopBox(type: type, start: offset, headerLength: headerLength, end: offset + size))
             guard boxes.count <= 1_000_000 else { throw FormatError.malformed("more than a million top-level boxes") }
@@ -83,12 +95,16 @@ public enum ISOMediaStripper {
 
     static func readWhole(_ box: TopBox, _ source: some ByteSource) throws -> [UInt8] {
         guard box.length <= Int64(headerLimit) else {
-            throw StripError.unsupported("the '\(box.type)' box is \(box.length >> 20) MiB, over the \(headerLimit >> 20) MiB this stage reads into memory")
+            throw StripError.unsupported(
+                "the '\(box.type)' box is \(box.length >> 20) MiB, over the \(headerLimit >> 20) MiB this stage reads into memory"
+            )
         }
         return try source.exactly(Int(box.length), at: box.start, "the '\(box.type)' box")
     }
 
-    private static func makePlan(_ source: some ByteSource, policy: StripPolicy, editor: some MetadataEditor) throws -> (plan: SplicePlan, report: StripReport) {
+    private static func makePlan(
+        _ source: some ByteSource, policy: StripPolicy, editor: some MetadataEditor
+    ) throws -> (plan: SplicePlan, report: StripReport) {
         let boxes = try topLevelBoxes(source)
         guard let first = boxes.first else { throw FormatError.truncated("the file is empty") }
         var report = StripReport(format: .movie)
@@ -97,7 +113,9 @@ public enum ISOMediaStripper {
             report.brand = String(brand.description.reversed().drop { $0 == " " }.reversed())
             if brand == FourCC("crx ") { throw StripError.unsupported("Canon CR3 raw files cannot be stripped") }
         }
-        guard boxes.filter({ $0.type == .moov }).count <= 1 else { throw FormatError.malformed("the file has more than one moov box") }
+        guard boxes.filter({ $0.type == .moov }).count <= 1 else {
+            throw FormatError.malformed("the file has more than one moov box")
+        }
         let fragmented = boxes.contains { $0.type == .moof }
 
         var fates: [Fate] = []
@@ -107,7 +125,8 @@ public enum ISOMediaStripper {
             switch box.type {
             case .moov:
                 let bytes = try readWhole(box, source)
-                let movie = try MovieStripper.strip(moov: bytes, fileLength: source.count, fragmented: fragmented, policy: policy, report: &report)
+                let movie = try MovieStripper.strip(
+                    moov: bytes, fileLength: source.count, fragmented: fragmented, policy: policy, report: &report)
                 edits += movie.edits
                 fates.append(rebuilt(movie.moov, from: bytes))
             case .meta:
@@ -115,14 +134,18 @@ public enum ISOMediaStripper {
                 if !sawImageMeta, try HEIFStripper.isImageMeta(bytes) {
                     sawImageMeta = true
                     report.format = .heif
-                    let image = try HEIFStripper.strip(meta: bytes, in: source, policy: policy, editor: editor, report: &report)
+                    let image = try HEIFStripper.strip(
+                        meta: bytes, in: source, policy: policy, editor: editor, report: &report)
                     edits += image.edits
-                    report.iccKept = image.meta.withUnsafeBufferPointer { XMP.contains($0, Array("colrprof".utf8)) || XMP.contains($0, Array("colrrICC".utf8)) }
+                    report.iccKept = image.meta.withUnsafeBufferPointer {
+                        XMP.contains($0, Array("colrprof".utf8)) || XMP.contains($0, Array("colrrICC".utf8))
+                    }
                     fates.append(rebuilt(image.meta, from: bytes))
                 } else if policy.mode == .gpsOnly {
                     let span = BoxSpan(type: .meta, start: 0, headerLength: Int(box.headerLength), end: bytes.count)
                     if try MetadataKeys.hasLocation(bytes, span) { report.gpsFound = true }
-                    fates.append(rebuilt(try MetadataKeys.withoutLocation(bytes, span, report: &report).encoded, from: bytes))
+                    fates.append(
+                        rebuilt(try MetadataKeys.withoutLocation(bytes, span, report: &report).encoded, from: bytes))
                 } else {
                     let span = BoxSpan(type: .meta, start: 0, headerLength: Int(box.headerLength), end: bytes.count)
                     if try MetadataKeys.hasLocation(bytes, span) { report.gpsFound = true }
@@ -132,7 +155,9 @@ public enum ISOMediaStripper {
             case .udta, .uuid:
                 let bytes = try readWhole(box, source)
                 let span = BoxSpan(type: box.type, start: 0, headerLength: Int(box.headerLength), end: bytes.count)
-                if let node = try MovieStripper.strippedChild(bytes, span, level: .movie, policy: policy, report: &report) {
+                if let node = try MovieStripper.strippedChild(
+                    bytes, span, level: .movie, policy: policy, report: &report)
+                {
                     fates.append(rebuilt(node.encoded, from: bytes))
                 } else {
                     fates.append(.removed)
@@ -163,17 +188,25 @@ public enum ISOMediaStripper {
             case .zeroPayload:
                 edits.append(.erase(box.payload, "the '\(box.type)' box"))
             case .removed:
-                edits.append(trailing ? SplicePlan.Edit(range: range, replacement: [], what: "the '\(box.type)' box") : .blank(range, "the '\(box.type)' box"))
+                edits.append(
+                    trailing
+                        ? SplicePlan.Edit(range: range, replacement: [], what: "the '\(box.type)' box")
+                        : .blank(range, "the '\(box.type)' box"))
             case .rebuilt(let bytes):
                 let shrink = box.length - Int64(bytes.count)
                 if trailing || shrink == 0 {
                     edits.append(.replace(range, with: bytes, "the '\(box.type)' box"))
                 } else if shrink >= 8 {
                     let header = BoxNode.freeHeader(length: shrink)
-                    edits.append(SplicePlan.Edit(
-                        range: range, replacement: [.insert(bytes), .insert(header), .zeros(shrink - Int64(header.count))], what: "the '\(box.type)' box"))
+                    edits.append(
+                        SplicePlan.Edit(
+                            range: range,
+                            replacement: [.insert(bytes), .insert(header), .zeros(shrink - Int64(header.count))],
+                            what: "the '\(box.type)' box"))
                 } else {
-                    throw StripError.unsupported("the rebuilt '\(box.type)' box is \(shrink) bytes shorter: too little for a free box, so the media data would move")
+                    throw StripError.unsupported(
+                        "the rebuilt '\(box.type)' box is \(shrink) bytes shorter: too little for a free box, so the media data would move"
+                    )
                 }
             }
         }

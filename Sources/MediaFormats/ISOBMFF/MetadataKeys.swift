@@ -36,7 +36,11 @@ enum MetadataKeys {
     static func hasLocation(_ bytes: [UInt8], _ span: BoxSpan) throws -> Bool {
         for child in try BoxSpan.parse(bytes, in: childrenStart(bytes, span)..<span.end, parent: "a meta box") {
             if child.type == .keys, try keyNames(bytes, child).contains(where: isLocationKey) { return true }
-            if child.type == .ilst, try BoxSpan.parse(bytes, in: child.payload, parent: "an ilst box").contains(where: { locationItems.contains($0.type) }) {
+            if child.type == .ilst,
+                try BoxSpan.parse(bytes, in: child.payload, parent: "an ilst box").contains(where: {
+                    locationItems.contains($0.type)
+                })
+            {
                 return true
             }
         }
@@ -61,13 +65,16 @@ enum MetadataKeys {
                 payload.append(contentsOf: Array("mdta".utf8))
                 payload.append(contentsOf: key.element)
             }
-            if kept.count < names.count { keysNode = BoxNode(type: .keys, usesLargeSize: keys.usesLargeSize, payload: payload) }
+            if kept.count < names.count {
+                keysNode = BoxNode(type: .keys, usesLargeSize: keys.usesLargeSize, payload: payload)
+            }
         }
         let hasKeys = keysNode != nil
         let nodes: [BoxNode] = try children.map { child in
             if child.type == .keys, let keysNode { return keysNode }
             guard child.type == .ilst else { return BoxNode(leaf: child, in: bytes) }
-            let items = try BoxSpan.parse(bytes, in: child.payload, parent: "an ilst box").compactMap { item -> BoxNode? in
+            let items = try BoxSpan.parse(bytes, in: child.payload, parent: "an ilst box").compactMap {
+                item -> BoxNode? in
                 if locationItems.contains(item.type) {
                     report.count("location")
                     return nil
@@ -81,9 +88,11 @@ enum MetadataKeys {
                 node.type = FourCC(rawValue: index)
                 return node
             }
-            return BoxNode(type: .ilst, usesLargeSize: child.usesLargeSize, content: .container(prefix: [], children: items))
+            return BoxNode(
+                type: .ilst, usesLargeSize: child.usesLargeSize, content: .container(prefix: [], children: items))
         }
         return BoxNode(
-            type: .meta, usesLargeSize: span.usesLargeSize, content: .container(prefix: Array(bytes[span.payload.lowerBound..<start]), children: nodes))
+            type: .meta, usesLargeSize: span.usesLargeSize,
+            content: .container(prefix: Array(bytes[span.payload.lowerBound..<start]), children: nodes))
     }
 }

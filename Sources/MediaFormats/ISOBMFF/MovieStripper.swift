@@ -24,7 +24,8 @@ enum MovieStripper {
         FourCC("mvhd"), .trak, .mvex, FourCC("iods"), FourCC("clip"), FourCC("ctab"), FourCC("prfl"), FourCC("ptv "),
     ]
     static let trackBoxesKept: Set<FourCC> = [
-        .tkhd, FourCC("tapt"), FourCC("clip"), FourCC("matt"), FourCC("edts"), FourCC("tref"), FourCC("txas"), FourCC("load"),
+        .tkhd, FourCC("tapt"), FourCC("clip"), FourCC("matt"), FourCC("edts"), FourCC("tref"), FourCC("txas"),
+        FourCC("load"),
         FourCC("imap"), .mdia, FourCC("kmat"), FourCC("iprp"),
     ]
     static let fillers: Set<FourCC> = [.free, .skip, .wide]
@@ -58,7 +59,8 @@ enum MovieStripper {
             guard policy.mode == .all || carriesLocation else { continue }
             let name = "timed metadata track \(track.id.map(String.init) ?? "?") ('\(format)')"
             if fragmented {
-                throw StripError.unsupported("fragmented movie with a \(name): its samples are spread over fragments and cannot be erased")
+                throw StripError.unsupported(
+                    "fragmented movie with a \(name): its samples are spread over fragments and cannot be erased")
             }
             guard let id = track.id else { throw FormatError.malformed("a \(name) has no track header") }
             removedTracks.insert(id)
@@ -66,7 +68,9 @@ enum MovieStripper {
             if let stbl = track.stbl {
                 let ranges = try sampleRanges(bytes, stbl, fileLength: fileLength)
                 chunks += ranges.count
-                guard chunks <= chunkLimit else { throw StripError.unsupported("the \(name) has more than \(chunkLimit) chunks") }
+                guard chunks <= chunkLimit else {
+                    throw StripError.unsupported("the \(name) has more than \(chunkLimit) chunks")
+                }
                 edits += ranges.map { .erase($0, "the samples of the \(name)") }
             }
         }
@@ -74,23 +78,31 @@ enum MovieStripper {
         var children: [BoxNode] = []
         for span in spans {
             if span.type == .trak {
-                if let id = tracks.first(where: { $0.span.start == span.start })?.id, removedTracks.contains(id) { continue }
-                children.append(try strippedTrack(bytes, span, removedTracks: removedTracks, policy: policy, report: &report))
+                if let id = tracks.first(where: { $0.span.start == span.start })?.id, removedTracks.contains(id) {
+                    continue
+                }
+                children.append(
+                    try strippedTrack(bytes, span, removedTracks: removedTracks, policy: policy, report: &report))
             } else if let node = try strippedChild(bytes, span, level: .movie, policy: policy, report: &report) {
                 children.append(node)
             }
         }
-        let node = BoxNode(type: .moov, usesLargeSize: headerLength == 16, content: .container(prefix: [], children: children))
+        let node = BoxNode(
+            type: .moov, usesLargeSize: headerLength == 16, content: .container(prefix: [], children: children))
         return Result(moov: node.encoded, edits: HEIFStripper.mergingErasures(edits))
     }
 
     enum Level { case movie, track, media }
 
     /// One child of `moov`, `trak` or `mdia` as it stays (`nil`: removed).
-    static func strippedChild(_ bytes: [UInt8], _ span: BoxSpan, level: Level, policy: StripPolicy, report: inout StripReport) throws -> BoxNode? {
+    static func strippedChild(
+        _ bytes: [UInt8], _ span: BoxSpan, level: Level, policy: StripPolicy, report: inout StripReport
+    ) throws -> BoxNode? {
         let payload = bytes[span.payload]
         if fillers.contains(span.type) {
-            return BoxNode(type: span.type, usesLargeSize: span.usesLargeSize, payload: [UInt8](repeating: 0, count: payload.count))
+            return BoxNode(
+                type: span.type, usesLargeSize: span.usesLargeSize, payload: [UInt8](repeating: 0, count: payload.count)
+            )
         }
         switch span.type {
         case .udta:
@@ -121,7 +133,9 @@ enum MovieStripper {
     }
 
     /// A `trak` box without its metadata, its `tref` without references to removed tracks.
-    static func strippedTrack(_ bytes: [UInt8], _ span: BoxSpan, removedTracks: Set<UInt32>, policy: StripPolicy, report: inout StripReport) throws -> BoxNode {
+    static func strippedTrack(
+        _ bytes: [UInt8], _ span: BoxSpan, removedTracks: Set<UInt32>, policy: StripPolicy, report: inout StripReport
+    ) throws -> BoxNode {
         var children: [BoxNode] = []
         for child in try BoxSpan.parse(bytes, in: span.payload, parent: "a trak box") {
             switch child.type {
@@ -129,10 +143,15 @@ enum MovieStripper {
                 let grandchildren = try BoxSpan.parse(bytes, in: child.payload, parent: "an mdia box").compactMap {
                     try strippedChild(bytes, $0, level: .media, policy: policy, report: &report)
                 }
-                children.append(BoxNode(type: child.type, usesLargeSize: child.usesLargeSize, content: .container(prefix: [], children: grandchildren)))
+                children.append(
+                    BoxNode(
+                        type: child.type, usesLargeSize: child.usesLargeSize,
+                        content: .container(prefix: [], children: grandchildren)))
             case FourCC("tref") where !removedTracks.isEmpty:
-                let references = try BoxSpan.parse(bytes, in: child.payload, parent: "a tref box").compactMap { reference -> BoxNode? in
-                    var cursor = ByteCursor(bytes, from: reference.payload.lowerBound, to: reference.end, what: "a track reference")
+                let references = try BoxSpan.parse(bytes, in: child.payload, parent: "a tref box").compactMap {
+                    reference -> BoxNode? in
+                    var cursor = ByteCursor(
+                        bytes, from: reference.payload.lowerBound, to: reference.end, what: "a track reference")
                     var ids: [UInt8] = []
                     while cursor.remaining >= 4 {
                         let id = try cursor.u32()
@@ -140,16 +159,23 @@ enum MovieStripper {
                     }
                     return ids.isEmpty ? nil : BoxNode(type: reference.type, payload: ids)
                 }
-                if !references.isEmpty { children.append(BoxNode(type: child.type, content: .container(prefix: [], children: references))) }
+                if !references.isEmpty {
+                    children.append(BoxNode(type: child.type, content: .container(prefix: [], children: references)))
+                }
             default:
-                if let node = try strippedChild(bytes, child, level: .track, policy: policy, report: &report) { children.append(node) }
+                if let node = try strippedChild(bytes, child, level: .track, policy: policy, report: &report) {
+                    children.append(node)
+                }
             }
         }
-        return BoxNode(type: .trak, usesLargeSize: span.usesLargeSize, content: .container(prefix: [], children: children))
+        return BoxNode(
+            type: .trak, usesLargeSize: span.usesLargeSize, content: .container(prefix: [], children: children))
     }
 
     /// An XMP or vendor `uuid` box: removed in mode `all`; in gps-only the XMP loses its GPS in place.
-    static func uuidBox(_ bytes: [UInt8], _ span: BoxSpan, policy: StripPolicy, report: inout StripReport) throws -> BoxNode? {
+    static func uuidBox(
+        _ bytes: [UInt8], _ span: BoxSpan, policy: StripPolicy, report: inout StripReport
+    ) throws -> BoxNode? {
         let payload = bytes[span.payload]
         guard UUIDBox.isXMP(payload) else {
             if policy.mode == .gpsOnly { return BoxNode(leaf: span, in: bytes) }
@@ -172,7 +198,9 @@ enum MovieStripper {
         if policy.mode == .gpsOnly {
             guard hasGPS else { return body }
             let cleaned = Array(XMP.removingGPS(text).utf8)
-            if Array(text.utf8) == body, cleaned.count <= body.count, !XMP.hasGPS(String(decoding: cleaned, as: UTF8.self)) {
+            if Array(text.utf8) == body, cleaned.count <= body.count,
+                !XMP.hasGPS(String(decoding: cleaned, as: UTF8.self))
+            {
                 report.rewritten["xmp", default: 0] += 1
                 return cleaned + [UInt8](repeating: 0x20, count: body.count - cleaned.count)
             }
@@ -190,7 +218,9 @@ enum MovieStripper {
         for child in try BoxSpan.parse(bytes, in: span.payload, parent: "a udta box") {
             if locationBoxes.contains(child.type) { return true }
             if child.type == .meta, try MetadataKeys.hasLocation(bytes, child) { return true }
-            if child.type == FourCC("XMP_"), XMP.hasGPS(String(decoding: bytes[child.payload], as: UTF8.self)) { return true }
+            if child.type == FourCC("XMP_"), XMP.hasGPS(String(decoding: bytes[child.payload], as: UTF8.self)) {
+                return true
+            }
         }
         return false
     }
@@ -204,14 +234,17 @@ enum MovieStripper {
             } else if child.type == .meta {
                 children.append(try MetadataKeys.withoutLocation(bytes, child, report: &report))
             } else if child.type == FourCC("XMP_") {
-                if let packet = try xmpPacket(Array(bytes[child.payload]), policy: StripPolicy(mode: .gpsOnly), report: &report) {
+                if let packet = try xmpPacket(
+                    Array(bytes[child.payload]), policy: StripPolicy(mode: .gpsOnly), report: &report)
+                {
                     children.append(BoxNode(type: child.type, usesLargeSize: child.usesLargeSize, payload: packet))
                 }
             } else {
                 children.append(BoxNode(leaf: child, in: bytes))
             }
         }
-        return BoxNode(type: .udta, usesLargeSize: span.usesLargeSize, content: .container(prefix: [], children: children))
+        return BoxNode(
+            type: .udta, usesLargeSize: span.usesLargeSize, content: .container(prefix: [], children: children))
     }
 
     // MARK: - Tracks
@@ -227,13 +260,19 @@ enum MovieStripper {
             }
             guard child.type == .mdia else { continue }
             for media in try BoxSpan.parse(bytes, in: child.payload, parent: "an mdia box") {
-                if media.type == .hdlr, media.payload.count >= 12 { track.handler = FourCC(bytes, at: media.payload.lowerBound + 8) }
+                if media.type == .hdlr, media.payload.count >= 12 {
+                    track.handler = FourCC(bytes, at: media.payload.lowerBound + 8)
+                }
                 guard media.type == .minf else { continue }
-                for information in try BoxSpan.parse(bytes, in: media.payload, parent: "a minf box") where information.type == .stbl {
+                for information in try BoxSpan.parse(bytes, in: media.payload, parent: "a minf box")
+                where information.type == .stbl {
                     track.stbl = information
-                    for table in try BoxSpan.parse(bytes, in: information.payload, parent: "an stbl box") where table.type == .stsd {
+                    for table in try BoxSpan.parse(bytes, in: information.payload, parent: "an stbl box")
+                    where table.type == .stsd {
                         track.stsd = Array(bytes[table.payload])
-                        if table.payload.count >= 16 { track.sampleFormat = FourCC(bytes, at: table.payload.lowerBound + 12) }
+                        if table.payload.count >= 16 {
+                            track.sampleFormat = FourCC(bytes, at: table.payload.lowerBound + 12)
+                        }
                     }
                 }
             }
@@ -258,17 +297,24 @@ enum MovieStripper {
         var sizes: [Int64] = []
         var sampleCount: Int64 = 0
         for table in try BoxSpan.parse(bytes, in: stbl.payload, parent: "an stbl box") {
-            var cursor = ByteCursor(bytes, from: table.payload.lowerBound, to: table.end, what: "the '\(table.type)' table")
+            var cursor = ByteCursor(
+                bytes, from: table.payload.lowerBound, to: table.end, what: "the '\(table.type)' table")
             switch table.type.description {
             case "stco", "co64":
                 try cursor.skip(4)
                 let count = Int(try cursor.u32())
-                guard count <= cursor.remaining / (table.type.description == "stco" ? 4 : 8) else { throw FormatError.malformed("the chunk offset table claims \(count) entries") }
-                offsets = try (0..<count).map { _ in table.type.description == "stco" ? Int64(try cursor.u32()) : Int64(clamping: try cursor.u64()) }
+                guard count <= cursor.remaining / (table.type.description == "stco" ? 4 : 8) else {
+                    throw FormatError.malformed("the chunk offset table claims \(count) entries")
+                }
+                offsets = try (0..<count).map { _ in
+                    table.type.description == "stco" ? Int64(try cursor.u32()) : Int64(clamping: try cursor.u64())
+                }
             case "stsc":
                 try cursor.skip(4)
                 let count = Int(try cursor.u32())
-                guard count <= cursor.remaining / 12 else { throw FormatError.malformed("the sample-to-chunk table claims \(count) entries") }
+                guard count <= cursor.remaining / 12 else {
+                    throw FormatError.malformed("the sample-to-chunk table claims \(count) entries")
+                }
                 runs = try (0..<count).map { _ in
                     let first = Int(try cursor.u32())
                     let perChunk = Int64(try cursor.u32())
@@ -280,7 +326,9 @@ enum MovieStripper {
                 constantSize = Int64(try cursor.u32())
                 sampleCount = Int64(try cursor.u32())
                 if constantSize == 0 {
-                    guard sampleCount <= Int64(cursor.remaining / 4) else { throw FormatError.malformed("the sample size table claims \(sampleCount) entries") }
+                    guard sampleCount <= Int64(cursor.remaining / 4) else {
+                        throw FormatError.malformed("the sample size table claims \(sampleCount) entries")
+                    }
                     sizes = try (0..<Int(sampleCount)).map { _ in Int64(try cursor.u32()) }
                 }
             case "stz2":
@@ -296,7 +344,9 @@ enum MovieStripper {
                     case 8: return Int64(try cursor.u8())
                     default:
                         let start = table.payload.lowerBound + 12 + index / 2
-                        guard start < table.end else { throw FormatError.malformed("the compact sample size table ends early") }
+                        guard start < table.end else {
+                            throw FormatError.malformed("the compact sample size table ends early")
+                        }
                         return Int64(index % 2 == 0 ? bytes[start] >> 4 : bytes[start] & 0x0F)
                     }
                 }

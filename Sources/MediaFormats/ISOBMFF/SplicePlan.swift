@@ -47,10 +47,12 @@ public struct SplicePlan: Sendable, Hashable {
         var cursor: Int64 = 0
         for edit in edits.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) {
             guard edit.range.lowerBound >= cursor else {
-                throw FormatError.malformed("\(edit.what) overlaps other data it does not own (bytes \(edit.range.lowerBound)…)")
+                throw FormatError.malformed(
+                    "\(edit.what) overlaps other data it does not own (bytes \(edit.range.lowerBound)…)")
             }
             guard edit.range.upperBound <= sourceLength else {
-                throw FormatError.malformed("\(edit.what) reaches past the end of the file (byte \(edit.range.upperBound) of \(sourceLength))")
+                throw FormatError.malformed(
+                    "\(edit.what) reaches past the end of the file (byte \(edit.range.upperBound) of \(sourceLength))")
             }
             if edit.range.lowerBound > cursor { append(.copy(cursor..<edit.range.lowerBound)) }
             if !edit.range.isEmpty { append(.drop(edit.range)) }
@@ -111,7 +113,8 @@ extension SplicePlan {
     ///   - checkpoint: called between chunks; throw from it to stop (cancellation).
     /// - Throws: ``FormatError/io(_:)``, ``FormatError/truncated(_:)`` when the source shrank, or what `checkpoint` throws.
     public func write(
-        from source: some ByteSource, to output: inout some ByteWriter, observe: ((UnsafeRawBufferPointer) -> Void)? = nil,
+        from source: some ByteSource, to output: inout some ByteWriter,
+        observe: ((UnsafeRawBufferPointer) -> Void)? = nil,
         checkpoint: () throws -> Void = {}
     ) throws {
         let chunk = 1 << 20
@@ -121,7 +124,10 @@ extension SplicePlan {
                 try checkpoint()
                 let length = Int(min(Int64(chunk), range.upperBound - offset))
                 let bytes = try source.bytes(at: offset, count: length)
-                guard bytes.count == length else { throw FormatError.truncated("file is shorter than when it was read (ends before byte \(range.upperBound))") }
+                guard bytes.count == length else {
+                    throw FormatError.truncated(
+                        "file is shorter than when it was read (ends before byte \(range.upperBound))")
+                }
                 if let observe { bytes.withUnsafeBytes(observe) }
                 try body(bytes)
                 offset += Int64(length)
@@ -156,17 +162,23 @@ extension SplicePlan {
 extension ByteWriter {
     /// Appends the bytes of `range` of `source`, read in 1 MiB chunks. Writers that can do better (a file the kernel
     /// copies into) provide their own.
-    public mutating func copy(_ range: Range<Int64>, from source: some ByteSource, checkpoint: () throws -> Void) throws {
+    public mutating func copy(_ range: Range<Int64>, from source: some ByteSource, checkpoint: () throws -> Void) throws
+    {
         try copyThroughMemory(range, from: source, checkpoint: checkpoint)
     }
 
-    mutating func copyThroughMemory(_ range: Range<Int64>, from source: some ByteSource, checkpoint: () throws -> Void) throws {
+    mutating func copyThroughMemory(
+        _ range: Range<Int64>, from source: some ByteSource, checkpoint: () throws -> Void
+    ) throws {
         var offset = range.lowerBound
         while offset < range.upperBound {
             try checkpoint()
             let length = Int(min(Int64(1 << 20), range.upperBound - offset))
             let bytes = try source.bytes(at: offset, count: length)
-            guard bytes.count == length else { throw FormatError.truncated("file is shorter than when it was read (ends before byte \(range.upperBound))") }
+            guard bytes.count == length else {
+                throw FormatError.truncated(
+                    "file is shorter than when it was read (ends before byte \(range.upperBound))")
+            }
             try write(bytes)
             offset += Int64(length)
         }

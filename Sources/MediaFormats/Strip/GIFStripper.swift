@@ -24,7 +24,9 @@ enum GIFStripper {
         try output.write(header)
         if header[10] & 0x80 != 0 {
             let table = Int64(3 << (Int(header[10] & 0x07) + 1))
-            guard try input.copy(table, to: &output) == table else { throw FormatError.truncated("file ends inside the global colour table") }
+            guard try input.copy(table, to: &output) == table else {
+                throw FormatError.truncated("file ends inside the global colour table")
+            }
         }
         var sawImage = false
         while true {
@@ -43,7 +45,9 @@ enum GIFStripper {
                 try output.write(descriptor)
                 if descriptor[9] & 0x80 != 0 {
                     let table = Int64(3 << (Int(descriptor[9] & 0x07) + 1))
-                    guard try input.copy(table, to: &output) == table else { throw FormatError.truncated("file ends inside a local colour table") }
+                    guard try input.copy(table, to: &output) == table else {
+                        throw FormatError.truncated("file ends inside a local colour table")
+                    }
                 }
                 try output.write(try input.read(1, "the LZW code size"))
                 sawImage = true
@@ -56,22 +60,28 @@ enum GIFStripper {
                 let label = head[1]
                 if label == 0xFF, try input.peek() == 11, try input.fill(12) >= 12 {
                     try extensionBlock(&input, to: &output, head: head, policy: policy, report: &report)
-                } else if (label == 0xFE || label == 0xFF), policy.mode == .all {
+                } else if label == 0xFE || label == 0xFF, policy.mode == .all {
                     report.count(label == 0xFE ? "comment" : "application")
-                    guard try skipSubBlocks(&input) else { throw FormatError.truncated("file ends inside a GIF extension") }
+                    guard try skipSubBlocks(&input) else {
+                        throw FormatError.truncated("file ends inside a GIF extension")
+                    }
                 } else {
                     try output.write(head)
-                    guard try copySubBlocks(&input, to: &output) else { throw FormatError.truncated("file ends inside a GIF extension") }
+                    guard try copySubBlocks(&input, to: &output) else {
+                        throw FormatError.truncated("file ends inside a GIF extension")
+                    }
                 }
             default:
-                throw FormatError.malformed("unexpected byte 0x\(String(introducer, radix: 16)) at \(input.offset) in the GIF block stream")
+                throw FormatError.malformed(
+                    "unexpected byte 0x\(String(introducer, radix: 16)) at \(input.offset) in the GIF block stream")
             }
         }
     }
 
     /// An application extension: kept, removed or (XMP in gps-only mode) rewritten.
     static func extensionBlock<R: ByteReader, W: ByteWriter>(
-        _ input: inout BufferedInput<R>, to output: inout W, head: [UInt8], policy: StripPolicy, report: inout StripReport
+        _ input: inout BufferedInput<R>, to output: inout W, head: [UInt8], policy: StripPolicy,
+        report: inout StripReport
     ) throws {
         let identifier = try input.read(12, "a GIF application identifier")
         let name = Array(identifier[1...])
@@ -79,12 +89,16 @@ enum GIFStripper {
         if keep {
             if name == icc { report.iccKept = true }
             try output.write(head + identifier)
-            guard try copySubBlocks(&input, to: &output) else { throw FormatError.truncated("file ends inside a GIF application extension") }
+            guard try copySubBlocks(&input, to: &output) else {
+                throw FormatError.truncated("file ends inside a GIF application extension")
+            }
             return
         }
         guard name == xmp else {
             report.count(name == icc ? "icc" : "application")
-            guard try skipSubBlocks(&input) else { throw FormatError.truncated("file ends inside a GIF application extension") }
+            guard try skipSubBlocks(&input) else {
+                throw FormatError.truncated("file ends inside a GIF application extension")
+            }
             return
         }
         // XMP is stored raw, its bytes doubling as sub-block lengths, then a 257-byte "magic trailer" (0x01, 0xFF…0x00)
@@ -92,9 +106,15 @@ enum GIFStripper {
         var raw: [UInt8] = []
         var complete = true
         while true {
-            guard let length = try input.peek() else { complete = false; break }
+            guard let length = try input.peek() else {
+                complete = false
+                break
+            }
             let block = try input.readUpTo(Int(length) + 1)
-            guard block.count == Int(length) + 1 else { complete = false; break }
+            guard block.count == Int(length) + 1 else {
+                complete = false
+                break
+            }
             if raw.count <= xmpLimit { raw += block }
             if length == 0 { break }
         }
@@ -123,12 +143,16 @@ enum GIFStripper {
     /// The XMP packet inside an extension's raw bytes: up to the magic trailer (or, without one, everything but the
     /// terminator).
     static func xmpPacket(_ raw: [UInt8]) -> [UInt8] {
-        if raw.count >= magicTrailer.count, Array(raw.suffix(magicTrailer.count)) == magicTrailer { return Array(raw.dropLast(magicTrailer.count)) }
+        if raw.count >= magicTrailer.count, Array(raw.suffix(magicTrailer.count)) == magicTrailer {
+            return Array(raw.dropLast(magicTrailer.count))
+        }
         return Array(raw.dropLast())
     }
 
     /// Copies data sub-blocks up to and including the terminator; `false` when the input ends first.
-    static func copySubBlocks<R: ByteReader, W: ByteWriter>(_ input: inout BufferedInput<R>, to output: inout W) throws -> Bool {
+    static func copySubBlocks<R: ByteReader, W: ByteWriter>(
+        _ input: inout BufferedInput<R>, to output: inout W
+    ) throws -> Bool {
         while true {
             guard let length = try input.peek() else { return false }
             let block = Int64(length) + 1

@@ -28,7 +28,9 @@ enum JPEGStripper {
         _ input: inout BufferedInput<R>, to output: inout W, policy: StripPolicy, editor: some MetadataEditor
     ) throws -> StripReport {
         var report = StripReport(format: .jpeg)
-        guard try input.read(2, "the JPEG start marker") == [0xFF, 0xD8] else { throw FormatError.malformed("not a JPEG (no start-of-image marker)") }
+        guard try input.read(2, "the JPEG start marker") == [0xFF, 0xD8] else {
+            throw FormatError.malformed("not a JPEG (no start-of-image marker)")
+        }
 
         var kept: [Segment] = []
         var buffered = 0
@@ -53,7 +55,9 @@ enum JPEGStripper {
             }
             let lengthBytes = try input.read(2, "a JPEG segment length")
             let length = Int(lengthBytes[0]) << 8 | Int(lengthBytes[1])
-            guard length >= 2 else { throw FormatError.malformed("JPEG segment FF\(hex(marker)) has an invalid length \(length)") }
+            guard length >= 2 else {
+                throw FormatError.malformed("JPEG segment FF\(hex(marker)) has an invalid length \(length)")
+            }
             let payload: [UInt8]
             do {
                 payload = try input.read(length - 2, "the FF\(hex(marker)) segment")
@@ -61,7 +65,9 @@ enum JPEGStripper {
                 throw FormatError.truncated("\(text), before the image data; nothing to keep")
             }
             buffered += payload.count
-            guard buffered <= headerLimit else { throw FormatError.malformed("more than \(headerLimit >> 20) MiB of JPEG header segments") }
+            guard buffered <= headerLimit else {
+                throw FormatError.malformed("more than \(headerLimit >> 20) MiB of JPEG header segments")
+            }
             if JPEG.isStartOfFrame(marker) { sawFrame = true }
             if marker == 0xDA {
                 guard sawFrame else { throw FormatError.malformed("JPEG scan starts before any frame header") }
@@ -147,7 +153,9 @@ enum JPEGStripper {
         // Write the header: SOI, JFIF (which must come first), the minimal EXIF, then what was kept, in order.
         try output.write([0xFF, 0xD8])
         var rest = kept[...]
-        if let first = rest.first, first.marker == 0xE0, JPEG.classify(marker: 0xE0, payloadHead: Array(first.payload.prefix(5))) == "jfif" {
+        if let first = rest.first, first.marker == 0xE0,
+            JPEG.classify(marker: 0xE0, payloadHead: Array(first.payload.prefix(5))) == "jfif"
+        {
             try output.write(first.bytes)
             rest = rest.dropFirst()
         }
@@ -156,7 +164,8 @@ enum JPEGStripper {
             let keptCopyright = policy.keepCopyright ? copyright : nil
             let keptArtist = policy.keepCopyright ? artist : nil
             if keptOrientation != nil || keptCopyright != nil || keptArtist != nil,
-                let tiff = editor.minimalEXIF(orientation: keptOrientation, copyright: keptCopyright, artist: keptArtist, bigEndian: bigEndian),
+                let tiff = editor.minimalEXIF(
+                    orientation: keptOrientation, copyright: keptCopyright, artist: keptArtist, bigEndian: bigEndian),
                 tiff.count + 8 <= 65_535
             {
                 try output.write(Segment(marker: 0xE1, payload: Array("Exif".utf8) + [0, 0] + tiff).bytes)
@@ -170,7 +179,9 @@ enum JPEGStripper {
         try copyScans(&input, to: &output, policy: policy, report: &report)
         let trailing = try input.drain()
         report.trailingBytesRemoved = trailing
-        if trailing > 0 && (report.removed["mpf"] ?? 0) > 0 { report.secondaryImagesDropped = max(1, report.secondaryImagesDropped) }
+        if trailing > 0 && (report.removed["mpf"] ?? 0) > 0 {
+            report.secondaryImagesDropped = max(1, report.secondaryImagesDropped)
+        }
         return report
     }
 
@@ -205,7 +216,9 @@ enum JPEGStripper {
             // A segment between scans (DHT, DQT, DRI, SOS… in progressive files; rarely APPn or COM).
             let header = try input.read(4, "a JPEG segment between scans")
             let length = Int(header[2]) << 8 | Int(header[3])
-            guard length >= 2 else { throw FormatError.malformed("JPEG segment FF\(hex(next)) has an invalid length \(length)") }
+            guard length >= 2 else {
+                throw FormatError.malformed("JPEG segment FF\(hex(next)) has an invalid length \(length)")
+            }
             let isMetadata = (0xE0...0xEF).contains(next) || next == 0xFE
             if isMetadata && policy.mode == .all {
                 let payload = try input.readUpTo(length - 2)

@@ -25,11 +25,15 @@ public enum PNGStripper {
                     report.truncation = "file ends before the IEND chunk"
                     return report
                 }
-                throw FormatError.truncated(first ? "file ends inside the PNG header" : "file ends inside a PNG chunk header")
+                throw FormatError.truncated(
+                    first ? "file ends inside the PNG header" : "file ends inside a PNG chunk header")
             }
             let header = try input.read(8, "a PNG chunk header")
-            let length = Int64(UInt32(header[0]) << 24 | UInt32(header[1]) << 16 | UInt32(header[2]) << 8 | UInt32(header[3]))
-            guard length <= 0x7FFF_FFFF else { throw FormatError.malformed("PNG chunk at byte \(input.offset - 8) claims \(length) bytes") }
+            let length = Int64(
+                UInt32(header[0]) << 24 | UInt32(header[1]) << 16 | UInt32(header[2]) << 8 | UInt32(header[3]))
+            guard length <= 0x7FFF_FFFF else {
+                throw FormatError.malformed("PNG chunk at byte \(input.offset - 8) claims \(length) bytes")
+            }
             guard header[4..<8].allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else {
                 throw FormatError.malformed("PNG chunk at byte \(input.offset - 8) has an invalid type")
             }
@@ -38,7 +42,8 @@ public enum PNGStripper {
                 guard type == "IHDR" else { throw FormatError.malformed("PNG does not start with an IHDR chunk") }
                 first = false
             }
-            let isMetadata = ["eXIf", "tIME"].contains(type) || textKinds.contains(type) || (type == "iCCP" && !policy.keepICC)
+            let isMetadata =
+                ["eXIf", "tIME"].contains(type) || textKinds.contains(type) || (type == "iCCP" && !policy.keepICC)
             if !isMetadata {
                 if type == "iCCP" { report.iccKept = true }
                 try output.write(header)
@@ -76,7 +81,8 @@ public enum PNGStripper {
                 return report
             }
             let chunkKind = kind(type, payload ?? [])
-            let facts = payload.map { inspect(type: type, kind: chunkKind, payload: $0, editor: editor) } ?? ChunkFacts()
+            let facts =
+                payload.map { inspect(type: type, kind: chunkKind, payload: $0, editor: editor) } ?? ChunkFacts()
             if facts.gps { report.gpsFound = true }
             if facts.makerNote { report.makerNoteFound = true }
             if facts.thumbnail { report.thumbnailFound = true }
@@ -89,7 +95,9 @@ public enum PNGStripper {
                     } else {
                         report.count("exif")
                     }
-                } else if let payload, chunkKind == "xmp", facts.gps, let text = facts.text, let prefixLength = xmpPrefixLength(payload) {
+                } else if let payload, chunkKind == "xmp", facts.gps, let text = facts.text,
+                    let prefixLength = xmpPrefixLength(payload)
+                {
                     let cleaned = XMP.removingGPS(text)
                     if !XMP.hasGPS(cleaned) {
                         // Written uncompressed: compression flag and method set to 0.
@@ -115,7 +123,8 @@ public enum PNGStripper {
 
             report.count(chunkKind)
             if policy.keepOrientation, !orientationWritten, let orientation = facts.orientation,
-                let tiff = editor.minimalEXIF(orientation: orientation, copyright: nil, artist: nil, bigEndian: facts.bigEndian)
+                let tiff = editor.minimalEXIF(
+                    orientation: orientation, copyright: nil, artist: nil, bigEndian: facts.bigEndian)
             {
                 try output.write(chunk("eXIf", tiff))
                 report.orientationKept = orientation
@@ -163,7 +172,9 @@ public enum PNGStripper {
             facts.gps = XMP.hasGPS(text)
             if keyword == "XML:com.adobe.xmp" || keyword == "Raw profile type xmp" {
                 facts.orientation = XMP.orientation(in: text)
-            } else if keyword == "Raw profile type exif" || keyword == "Raw profile type APP1", let bytes = XMP.decodeRawProfile(text) {
+            } else if keyword == "Raw profile type exif" || keyword == "Raw profile type APP1",
+                let bytes = XMP.decodeRawProfile(text)
+            {
                 let summary = editor.inspect(tiff: XMP.tiffStructure(bytes))
                 facts.orientation = summary.orientation
                 facts.gps = facts.gps || summary.hasGPS
@@ -184,7 +195,9 @@ public enum PNGStripper {
         case "tEXt":
             return (keyword, String(decoding: payload[(keywordEnd + 1)...], as: UTF8.self))
         case "zTXt":
-            guard keywordEnd + 2 <= payload.count, let text = editor.inflate(Array(payload[(keywordEnd + 2)...]), cap: inspectLimit) else { return nil }
+            guard keywordEnd + 2 <= payload.count,
+                let text = editor.inflate(Array(payload[(keywordEnd + 2)...]), cap: inspectLimit)
+            else { return nil }
             return (keyword, String(decoding: text, as: UTF8.self))
         default:
             guard keywordEnd + 2 < payload.count else { return nil }

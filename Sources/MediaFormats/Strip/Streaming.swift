@@ -60,7 +60,9 @@ public struct MemoryWriter: ByteWriter {
     public mutating func write(_ buffer: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: buffer) }
     public mutating func patch(at offset: Int64, _ replacement: [UInt8]) throws {
         let start = Int(offset)
-        guard start >= 0, start + replacement.count <= bytes.count else { throw FormatError.io("patch outside the written data") }
+        guard start >= 0, start + replacement.count <= bytes.count else {
+            throw FormatError.io("patch outside the written data")
+        }
         bytes.replaceSubrange(start..<(start + replacement.count), with: replacement)
     }
 }
@@ -105,7 +107,9 @@ public struct DescriptorWriter: ByteWriter {
 
     /// Writes to `descriptor` (which stays open; its owner closes it), buffering up to `capacity` bytes.
     /// - Parameter observer: sees every byte once, in file order, as it goes to the file (to hash the output).
-    public init(descriptor: Int32, path: String, capacity: Int = 256 * 1024, observer: ((UnsafeRawBufferPointer) -> Void)? = nil) {
+    public init(
+        descriptor: Int32, path: String, capacity: Int = 256 * 1024, observer: ((UnsafeRawBufferPointer) -> Void)? = nil
+    ) {
         self.descriptor = descriptor
         self.path = path
         self.capacity = max(capacity, 1)
@@ -148,12 +152,15 @@ public struct DescriptorWriter: ByteWriter {
         try flush()
         patchedWrittenBytes = true
         let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
-        guard written == bytes.count else { throw FormatError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard written == bytes.count else {
+            throw FormatError.io("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Copies a range of a file: by the kernel (`copy_file_range`, a reflink on file systems that share extents)
     /// when the source is a ``FileBytes`` and no observer needs the bytes, else through memory.
-    public mutating func copy(_ range: Range<Int64>, from source: some ByteSource, checkpoint: () throws -> Void) throws {
+    public mutating func copy(_ range: Range<Int64>, from source: some ByteSource, checkpoint: () throws -> Void) throws
+    {
         guard observer == nil, let file = source as? FileBytes else {
             try copyThroughMemory(range, from: source, checkpoint: checkpoint)
             return
@@ -174,7 +181,10 @@ public struct DescriptorWriter: ByteWriter {
                 }
                 throw FormatError.io("cannot copy into \(path): \(String(cString: strerror(errno)))")
             }
-            guard copied > 0 else { throw FormatError.truncated("\(file.path) is shorter than when it was read (ends before byte \(range.upperBound))") }
+            guard copied > 0 else {
+                throw FormatError.truncated(
+                    "\(file.path) is shorter than when it was read (ends before byte \(range.upperBound))")
+            }
             left -= Int64(copied)
             count += Int64(copied)
             flushed += Int64(copied)
@@ -210,7 +220,9 @@ public struct BufferedInput<Reader: ByteReader> {
     private let observer: (UnsafeRawBufferPointer) -> Void
 
     /// Wraps `reader` with a buffer of `capacity` bytes.
-    public init(_ reader: Reader, capacity: Int = 256 * 1024, observer: @escaping (UnsafeRawBufferPointer) -> Void = { _ in }) {
+    public init(
+        _ reader: Reader, capacity: Int = 256 * 1024, observer: @escaping (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) {
         self.reader = reader
         self.buffer = [UInt8](repeating: 0, count: max(capacity, 16))
         self.observer = observer

@@ -48,12 +48,14 @@ public struct EXIFSummary: Sendable, Hashable {
 
     /// An empty, unreadable summary.
     public static let unreadable = EXIFSummary(
-        orientation: nil, copyright: nil, artist: nil, hasGPS: false, hasGPSDirectory: false, hasMakerNote: false, hasThumbnail: false,
+        orientation: nil, copyright: nil, artist: nil, hasGPS: false, hasGPSDirectory: false, hasMakerNote: false,
+        hasThumbnail: false,
         bigEndian: true, readable: false)
 
     /// Creates a summary.
     public init(
-        orientation: Int?, copyright: String?, artist: String?, hasGPS: Bool, hasGPSDirectory: Bool, hasMakerNote: Bool, hasThumbnail: Bool,
+        orientation: Int?, copyright: String?, artist: String?, hasGPS: Bool, hasGPSDirectory: Bool, hasMakerNote: Bool,
+        hasThumbnail: Bool,
         bigEndian: Bool, readable: Bool
     ) {
         self.orientation = orientation
@@ -177,7 +179,9 @@ public enum MetadataStripper {
         _ input: inout BufferedInput<R>, to output: inout W, policy: StripPolicy, editor: some MetadataEditor
     ) throws -> StripReport {
         let head = try input.peekHead(16)
-        guard let format = MediaContainer.sniff(head) else { throw StripError.unsupported("not a format that can be stripped") }
+        guard let format = MediaContainer.sniff(head) else {
+            throw StripError.unsupported("not a format that can be stripped")
+        }
         do {
             var report: StripReport
             switch format {
@@ -185,7 +189,9 @@ public enum MetadataStripper {
             case .png: report = try PNGStripper.strip(&input, to: &output, policy: policy, editor: editor)
             case .webp: report = try WebPStripper.strip(&input, to: &output, policy: policy, editor: editor)
             case .gif: report = try GIFStripper.strip(&input, to: &output, policy: policy)
-            case .heif, .movie: throw StripError.unsupported("\(format.rawValue) files are stripped from random-access bytes (plan(_:policy:editor:))")
+            case .heif, .movie:
+                throw StripError.unsupported(
+                    "\(format.rawValue) files are stripped from random-access bytes (plan(_:policy:editor:))")
             }
             report.bytesIn = input.offset
             report.bytesOut = output.count
@@ -198,7 +204,9 @@ public enum MetadataStripper {
     /// Plans the stripped copy of a HEIF image or an ISO/QuickTime movie, reading only its header boxes; write it
     /// with ``SplicePlan/write(from:to:observe:checkpoint:)``.
     /// - Throws: ``StripError``.
-    public static func plan(_ source: some ByteSource, policy: StripPolicy, editor: some MetadataEditor) throws -> (plan: SplicePlan, report: StripReport) {
+    public static func plan(
+        _ source: some ByteSource, policy: StripPolicy, editor: some MetadataEditor
+    ) throws -> (plan: SplicePlan, report: StripReport) {
         var (plan, report) = try ISOMediaStripper.plan(source, policy: policy, editor: editor)
         report.bytesIn = source.count
         report.bytesOut = plan.outputLength

@@ -11,7 +11,8 @@ enum WebPStripper {
         guard header[0..<4].elementsEqual("RIFF".utf8), header[8..<12].elementsEqual("WEBP".utf8) else {
             throw FormatError.malformed("not a WebP (bad RIFF header)")
         }
-        let declared = Int64(UInt32(header[4]) | UInt32(header[5]) << 8 | UInt32(header[6]) << 16 | UInt32(header[7]) << 24)
+        let declared = Int64(
+            UInt32(header[4]) | UInt32(header[5]) << 8 | UInt32(header[6]) << 16 | UInt32(header[7]) << 24)
         let riffEnd = declared + 8
         try output.write(header)
         var flagsOffset: Int64?
@@ -28,7 +29,9 @@ enum WebPStripper {
             }
             let chunkHeader = try input.read(8, "a WebP chunk header")
             let fourCC = String(decoding: chunkHeader[0..<4], as: UTF8.self)
-            let length = Int64(UInt32(chunkHeader[4]) | UInt32(chunkHeader[5]) << 8 | UInt32(chunkHeader[6]) << 16 | UInt32(chunkHeader[7]) << 24)
+            let length = Int64(
+                UInt32(chunkHeader[4]) | UInt32(chunkHeader[5]) << 8 | UInt32(chunkHeader[6]) << 16 | UInt32(
+                    chunkHeader[7]) << 24)
             let padded = length + (length & 1)
             switch fourCC {
             case "EXIF", "XMP ":
@@ -53,7 +56,9 @@ enum WebPStripper {
                     orientation = summary.orientation
                     bigEndian = summary.bigEndian
                     if policy.mode == .gpsOnly {
-                        rewritten = summary.hasGPSDirectory || !summary.readable ? (summary.readable ? editor.removingGPS(tiff: tiff) : nil) : payload
+                        rewritten =
+                            summary.hasGPSDirectory || !summary.readable
+                            ? (summary.readable ? editor.removingGPS(tiff: tiff) : nil) : payload
                     }
                 } else {
                     let text = String(decoding: payload, as: UTF8.self)
@@ -71,7 +76,8 @@ enum WebPStripper {
                 } else {
                     report.count(isEXIF ? "exif" : "xmp")
                     if policy.mode == .all, policy.keepOrientation, hasVP8X, !wroteEXIF, let orientation,
-                        let tiff = editor.minimalEXIF(orientation: orientation, copyright: nil, artist: nil, bigEndian: bigEndian)
+                        let tiff = editor.minimalEXIF(
+                            orientation: orientation, copyright: nil, artist: nil, bigEndian: bigEndian)
                     {
                         try output.write(chunk("EXIF", tiff))
                         report.orientationKept = orientation
@@ -90,7 +96,9 @@ enum WebPStripper {
                 }
             case "VP8X":
                 let payload = try input.read(Int(padded), "the VP8X chunk")
-                guard payload.count >= 10 else { throw FormatError.malformed("VP8X chunk is \(payload.count) bytes, expected 10") }
+                guard payload.count >= 10 else {
+                    throw FormatError.malformed("VP8X chunk is \(payload.count) bytes, expected 10")
+                }
                 hasVP8X = true
                 originalFlags = payload[0]
                 flagsOffset = output.count + 8
@@ -118,14 +126,18 @@ enum WebPStripper {
             try output.patch(at: flagsOffset, [flags])
         }
         let size = UInt32(clamping: output.count - 8)
-        try output.patch(at: 4, [UInt8(size & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 24)])
+        try output.patch(
+            at: 4, [UInt8(size & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 24)])
         return report
     }
 
     /// A RIFF chunk with its padding byte.
     static func chunk(_ fourCC: String, _ data: [UInt8]) -> [UInt8] {
         let length = UInt32(data.count)
-        var bytes = Array(fourCC.utf8) + [UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24)] + data
+        var bytes =
+            Array(fourCC.utf8) + [
+                UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24),
+            ] + data
         if data.count % 2 == 1 { bytes.append(0) }
         return bytes
     }

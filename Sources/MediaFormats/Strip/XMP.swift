@@ -1,18 +1,23 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// The few XMP facts stripping needs: orientation, GPS presence, and GPS removal for gps-only mode.
 public enum XMP {
     /// `tiff:Orientation` as an attribute (`tiff:Orientation="6"`) or an element (`<tiff:Orientation>6<…`).
     public static func orientation(in text: String) -> Int? {
-        for pattern in [#"tiff:Orientation\s*=\s*["']\s*([1-8])\s*["']"#, #"<tiff:Orientation>\s*([1-8])\s*</tiff:Orientation>"#] {
+        for pattern in [
+            #"tiff:Orientation\s*=\s*["']\s*([1-8])\s*["']"#, #"<tiff:Orientation>\s*([1-8])\s*</tiff:Orientation>"#,
+        ] {
             if let range = text.range(of: pattern, options: .regularExpression) {
                 let match = String(text[range])
-                if let digit = match.last(where: { ("1"..."8").contains($0) }), let value = Int(String(digit)) { return value }
+                if let digit = match.last(where: { ("1"..."8").contains($0) }), let value = Int(String(digit)) {
+                    return value
+                }
             }
         }
         return nil
@@ -32,7 +37,9 @@ public enum XMP {
 
     /// `true` when `needle` occurs in `haystack` (memchr for the first byte, then a compare).
     static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard let base = haystack.baseAddress, let first = needle.first, haystack.count >= needle.count else { return false }
+        guard let base = haystack.baseAddress, let first = needle.first, haystack.count >= needle.count else {
+            return false
+        }
         var offset = 0
         let last = haystack.count - needle.count
         while offset <= last, let hit = memchr(base + offset, Int32(first), last - offset + 1) {
@@ -47,17 +54,22 @@ public enum XMP {
     public static func removingGPS(_ text: String) -> String {
         var result = text
         // Elements, including ones with nested content: <exif:GPSLatitude>…</exif:GPSLatitude>
-        result = result.replacingOccurrences(of: #"<(exif:GPS[A-Za-z]*)\b[^>]*/>"#, with: "", options: .regularExpression)
-        result = result.replacingOccurrences(of: #"<(exif:GPS[A-Za-z]*)\b[^>]*>[\s\S]*?</\1>"#, with: "", options: .regularExpression)
+        result = result.replacingOccurrences(
+            of: #"<(exif:GPS[A-Za-z]*)\b[^>]*/>"#, with: "", options: .regularExpression)
+        result = result.replacingOccurrences(
+            of: #"<(exif:GPS[A-Za-z]*)\b[^>]*>[\s\S]*?</\1>"#, with: "", options: .regularExpression)
         // Attributes: exif:GPSLatitude="…"
-        result = result.replacingOccurrences(of: #"\s+exif:GPS[A-Za-z]*\s*=\s*("[^"]*"|'[^']*')"#, with: "", options: .regularExpression)
+        result = result.replacingOccurrences(
+            of: #"\s+exif:GPS[A-Za-z]*\s*=\s*("[^"]*"|'[^']*')"#, with: "", options: .regularExpression)
         return result
     }
 
     /// The bytes of an ImageMagick "Raw profile type …" text chunk: a newline, the profile name, the length, then hex.
     public static func decodeRawProfile(_ text: String) -> [UInt8]? {
         let lines = text.split(whereSeparator: \.isNewline)
-        guard lines.count >= 3, let length = Int(lines[1].trimmingCharacters(in: .whitespaces)), length > 0, length < 64 << 20 else { return nil }
+        guard lines.count >= 3, let length = Int(lines[1].trimmingCharacters(in: .whitespaces)), length > 0,
+            length < 64 << 20
+        else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(length)
         var high: UInt8?
@@ -88,7 +100,9 @@ public enum XMP {
         let header: [UInt8] = Array("Exif".utf8) + [0, 0]
         if payload.starts(with: header) { return Array(payload.dropFirst(6)) }
         // ImageMagick's APP1 raw profiles and some writers put a single NUL after "Exif".
-        if payload.starts(with: Array("Exif".utf8) + [0]) && payload.count > 5 && (payload[5] == 0x49 || payload[5] == 0x4D) {
+        if payload.starts(with: Array("Exif".utf8) + [0]) && payload.count > 5
+            && (payload[5] == 0x49 || payload[5] == 0x4D)
+        {
             return Array(payload.dropFirst(5))
         }
         return payload

@@ -20,7 +20,9 @@ public struct ByteSize: OptionValue, Hashable, Comparable, Codable, CustomString
     public init?(parsing text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         var numberEnd = trimmed.startIndex
-        while numberEnd < trimmed.endIndex, trimmed[numberEnd].isNumber || trimmed[numberEnd] == "." || trimmed[numberEnd] == "_" {
+        while numberEnd < trimmed.endIndex,
+            trimmed[numberEnd].isNumber || trimmed[numberEnd] == "." || trimmed[numberEnd] == "_"
+        {
             numberEnd = trimmed.index(after: numberEnd)
         }
         let numberText = trimmed[..<numberEnd].replacingOccurrences(of: "_", with: "")
@@ -40,7 +42,15 @@ public struct ByteSize: OptionValue, Hashable, Comparable, Codable, CustomString
 
     public static var optionTypeName: String { "size" }
     public static var optionSchema: JSONValue {
-        ["anyOf": [["type": "integer", "minimum": 0], ["type": "string", "pattern": "^\\s*[0-9][0-9_]*(\\.[0-9]+)?\\s*([kKmMgGtT]i?[bB]?|[bB]|bytes?)?\\s*$"]]]
+        [
+            "anyOf": [
+                ["type": "integer", "minimum": 0],
+                [
+                    "type": "string",
+                    "pattern": "^\\s*[0-9][0-9_]*(\\.[0-9]+)?\\s*([kKmMgGtT]i?[bB]?|[bB]|bytes?)?\\s*$",
+                ],
+            ]
+        ]
     }
 
     public init(option input: OptionInput) throws {
@@ -59,8 +69,10 @@ public struct ByteSize: OptionValue, Hashable, Comparable, Codable, CustomString
 
     /// The size in the largest unit that divides it, e.g. `25MB`, `10MiB`, `1234B`; decimal units first.
     public var description: String {
-        let units: [(String, Int64)] = [("TB", 1_000_000_000_000), ("TiB", 1_099_511_627_776), ("GB", 1_000_000_000),
-            ("GiB", 1_073_741_824), ("MB", 1_000_000), ("MiB", 1_048_576), ("KB", 1000), ("KiB", 1024)]
+        let units: [(String, Int64)] = [
+            ("TB", 1_000_000_000_000), ("TiB", 1_099_511_627_776), ("GB", 1_000_000_000),
+            ("GiB", 1_073_741_824), ("MB", 1_000_000), ("MiB", 1_048_576), ("KB", 1000), ("KiB", 1024),
+        ]
         for (name, size) in units where bytes >= size && bytes % size == 0 { return "\(bytes / size)\(name)" }
         return "\(bytes)B"
     }
@@ -130,7 +142,11 @@ public struct DurationValue: OptionValue, Hashable, Comparable, CustomStringConv
             let numberEnd = rest.firstIndex { !($0.isNumber || $0 == ".") } ?? rest.endIndex
             guard let number = Double(rest[..<numberEnd]) else { return nil }
             rest = rest[numberEnd...]
-            guard let (unit, factor) = units.first(where: { rest.hasPrefix($0.0) && !(($0.0 == "m") && rest.hasPrefix("ms")) }) else {
+            guard
+                let (unit, factor) = units.first(where: {
+                    rest.hasPrefix($0.0) && !(($0.0 == "m") && rest.hasPrefix("ms"))
+                })
+            else {
                 return nil
             }
             total += number * factor
@@ -141,7 +157,12 @@ public struct DurationValue: OptionValue, Hashable, Comparable, CustomStringConv
 
     public static var optionTypeName: String { "duration" }
     public static var optionSchema: JSONValue {
-        ["anyOf": [["type": "number", "minimum": 0], ["type": "string", "pattern": "^\\s*([0-9.]+(ms|s|m|h|d))+\\s*$|^\\s*[0-9.]+\\s*$"]]]
+        [
+            "anyOf": [
+                ["type": "number", "minimum": 0],
+                ["type": "string", "pattern": "^\\s*([0-9.]+(ms|s|m|h|d))+\\s*$|^\\s*[0-9.]+\\s*$"],
+            ]
+        ]
     }
 
     public init(option input: OptionInput) throws {

@@ -62,7 +62,9 @@ public func closestMatch(to name: String, in candidates: some Sequence<String>) 
     // Accept up to a third of the longer word, at least 2 edits; a prefix or suffix match also counts.
     let limit = max(2, max(name.count, best.candidate.count) / 3)
     if best.distance <= limit { return best.candidate }
-    if let prefixed = candidates.first(where: { $0.lowercased().hasPrefix(lowered) || lowered.hasPrefix($0.lowercased()) }) {
+    if let prefixed = candidates.first(where: {
+        $0.lowercased().hasPrefix(lowered) || lowered.hasPrefix($0.lowercased())
+    }) {
         return prefixed
     }
     return nil

@@ -28,10 +28,14 @@ public struct JSONParser {
         // A UTF-8 byte-order mark is tolerated (some editors write one).
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.index = 3 }
         parser.skipWhitespace()
-        guard parser.index < bytes.count else { throw parser.failure("the file is empty (expected a JSON object)", path: .root) }
+        guard parser.index < bytes.count else {
+            throw parser.failure("the file is empty (expected a JSON object)", path: .root)
+        }
         let value = try parser.value(path: .root, depth: 0)
         parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw parser.failure("unexpected \(parser.describeNext()) after the end of the document", path: .root) }
+        guard parser.index == bytes.count else {
+            throw parser.failure("unexpected \(parser.describeNext()) after the end of the document", path: .root)
+        }
         return value
     }
 
@@ -62,7 +66,9 @@ public struct JSONParser {
 
     private mutating func value(path: JSONPath, depth: Int) throws -> JSONValue {
         guard depth < maximumDepth else { throw failure("nested more than \(maximumDepth) levels deep", path: path) }
-        guard index < bytes.count else { throw failure("the file ends where a value was expected (cut off?)", path: path) }
+        guard index < bytes.count else {
+            throw failure("the file ends where a value was expected (cut off?)", path: path)
+        }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object(path: path, depth: depth)
         case UInt8(ascii: "["): return try array(path: path, depth: depth)
@@ -94,27 +100,41 @@ public struct JSONParser {
         }
         while true {
             skipWhitespace()
-            guard index < bytes.count else { throw failure("the file ends inside an object (a missing \"}\"?)", path: path) }
-            guard bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a key in double quotes, found \(describeNext())", path: path) }
+            guard index < bytes.count else {
+                throw failure("the file ends inside an object (a missing \"}\"?)", path: path)
+            }
+            guard bytes[index] == UInt8(ascii: "\"") else {
+                throw failure("expected a key in double quotes, found \(describeNext())", path: path)
+            }
             let keyStart = index
             let key = try string(path: path)
             guard members[key] == nil else {
-                throw failure("duplicate key \"\(key)\" in \(path == .root ? "the top-level object" : path.description) (the first one would be ignored)", path: path.appending(key), at: keyStart)
+                throw failure(
+                    "duplicate key \"\(key)\" in \(path == .root ? "the top-level object" : path.description) (the first one would be ignored)",
+                    path: path.appending(key), at: keyStart)
             }
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected \":\" after the key \"\(key)\", found \(describeNext())", path: path) }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw failure("expected \":\" after the key \"\(key)\", found \(describeNext())", path: path)
+            }
             index += 1
             skipWhitespace()
             members[key] = try value(path: path.appending(key), depth: depth + 1)
             skipWhitespace()
-            guard index < bytes.count else { throw failure("the file ends inside an object (a missing \"}\"?)", path: path) }
+            guard index < bytes.count else {
+                throw failure("the file ends inside an object (a missing \"}\"?)", path: path)
+            }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 skipWhitespace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "}") { throw failure("a comma before \"}\" (trailing commas are not JSON)", path: path) }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                    throw failure("a comma before \"}\" (trailing commas are not JSON)", path: path)
+                }
                 continue
             }
-            guard bytes[index] == UInt8(ascii: "}") else { throw failure("expected \",\" or \"}\" after a value, found \(describeNext())", path: path) }
+            guard bytes[index] == UInt8(ascii: "}") else {
+                throw failure("expected \",\" or \"}\" after a value, found \(describeNext())", path: path)
+            }
             index += 1
             return .object(members)
         }
@@ -132,14 +152,20 @@ public struct JSONParser {
             skipWhitespace()
             elements.append(try value(path: path.appending(index: elements.count), depth: depth + 1))
             skipWhitespace()
-            guard index < bytes.count else { throw failure("the file ends inside an array (a missing \"]\"?)", path: path) }
+            guard index < bytes.count else {
+                throw failure("the file ends inside an array (a missing \"]\"?)", path: path)
+            }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 skipWhitespace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "]") { throw failure("a comma before \"]\" (trailing commas are not JSON)", path: path) }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                    throw failure("a comma before \"]\" (trailing commas are not JSON)", path: path)
+                }
                 continue
             }
-            guard bytes[index] == UInt8(ascii: "]") else { throw failure("expected \",\" or \"]\" after a value, found \(describeNext())", path: path) }
+            guard bytes[index] == UInt8(ascii: "]") else {
+                throw failure("expected \",\" or \"]\" after a value, found \(describeNext())", path: path)
+            }
             index += 1
             return .array(elements)
         }
@@ -157,7 +183,9 @@ public struct JSONParser {
             scalars.append(contentsOf: run.unicodeScalars)
         }
         while true {
-            guard index < bytes.count else { throw failure("the file ends inside a string (a missing closing quote?)", path: path, at: start) }
+            guard index < bytes.count else {
+                throw failure("the file ends inside a string (a missing closing quote?)", path: path, at: start)
+            }
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
@@ -182,22 +210,32 @@ public struct JSONParser {
                 case UInt8(ascii: "u"):
                     var code = try hex4(path: path)
                     if (0xD800..<0xDC00).contains(code) {
-                        guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                        guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"),
+                            bytes[index + 1] == UInt8(ascii: "u")
+                        else {
                             throw failure("an unpaired surrogate escape in a string", path: path)
                         }
                         index += 2
                         let low = try hex4(path: path)
-                        guard (0xDC00..<0xE000).contains(low) else { throw failure("an unpaired surrogate escape in a string", path: path) }
+                        guard (0xDC00..<0xE000).contains(low) else {
+                            throw failure("an unpaired surrogate escape in a string", path: path)
+                        }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
-                    guard let scalar = Unicode.Scalar(code) else { throw failure("an invalid \\u escape in a string", path: path) }
+                    guard let scalar = Unicode.Scalar(code) else {
+                        throw failure("an invalid \\u escape in a string", path: path)
+                    }
                     scalars.append(scalar)
                 default:
-                    throw failure("an invalid escape \"\\\(Character(UnicodeScalar(escape)))\" in a string", path: path, at: index - 2)
+                    throw failure(
+                        "an invalid escape \"\\\(Character(UnicodeScalar(escape)))\" in a string", path: path,
+                        at: index - 2)
                 }
                 runStart = index
             case 0x00..<0x20:
-                throw failure("a control character (0x\(String(byte, radix: 16))) inside a string: write it as an escape such as \\n", path: path)
+                throw failure(
+                    "a control character (0x\(String(byte, radix: 16))) inside a string: write it as an escape such as \\n",
+                    path: path)
             default:
                 index += 1
             }
@@ -228,22 +266,32 @@ public struct JSONParser {
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         func digits(_ parser: inout JSONParser) -> Int {
             let begin = parser.index
-            while parser.index < parser.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(parser.bytes[parser.index]) { parser.index += 1 }
+            while parser.index < parser.bytes.count,
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(parser.bytes[parser.index])
+            { parser.index += 1 }
             return parser.index - begin
         }
         let whole = index
         guard digits(&self) > 0 else { throw failure("a number needs digits", path: path, at: start) }
-        if bytes[whole] == UInt8(ascii: "0"), index - whole > 1 { throw failure("a number with a leading zero", path: path, at: start) }
+        if bytes[whole] == UInt8(ascii: "0"), index - whole > 1 {
+            throw failure("a number with a leading zero", path: path, at: start)
+        }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             integral = false
             index += 1
-            guard digits(&self) > 0 else { throw failure("a number needs digits after the decimal point", path: path, at: start) }
+            guard digits(&self) > 0 else {
+                throw failure("a number needs digits after the decimal point", path: path, at: start)
+            }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             integral = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits(&self) > 0 else { throw failure("a number needs digits in its exponent", path: path, at: start) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
+            guard digits(&self) > 0 else {
+                throw failure("a number needs digits in its exponent", path: path, at: start)
+            }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if integral, let value = Int64(text) { return .int(value) }

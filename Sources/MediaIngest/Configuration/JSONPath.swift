@@ -34,7 +34,11 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible, Comparable 
                 current = ""
                 let close = text[index...].firstIndex(of: "]") ?? text.endIndex
                 let number = text[text.index(after: index)..<close]
-                if let value = Int(number) { components.append(.index(value)) } else { components.append(.key(String(number))) }
+                if let value = Int(number) {
+                    components.append(.index(value))
+                } else {
+                    components.append(.key(String(number)))
+                }
                 index = close
             } else {
                 current.append(character)
@@ -70,7 +74,8 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible, Comparable 
         for component in components {
             switch component {
             case .key(let key):
-                let plain = !key.isEmpty && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "$" }
+                let plain =
+                    !key.isEmpty && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "$" }
                 if plain {
                     if !text.isEmpty { text += "." }
                     text += key

@@ -143,7 +143,8 @@ public struct ReferenceResolver: Sendable {
         case .object(let members):
             if let name = members["env"], members.keys.allSatisfy({ $0 == "env" || $0 == "default" }) {
                 guard let name = name.stringValue, isVariableName(name) else {
-                    throw ConfigError(at: path.appending("env"), "expected an environment variable name like \"WIX_API_KEY\"")
+                    throw ConfigError(
+                        at: path.appending("env"), "expected an environment variable name like \"WIX_API_KEY\"")
                 }
                 provenance = .environment(name)
                 if let text = environment[name] { return .string(text) }
@@ -152,7 +153,9 @@ public struct ReferenceResolver: Sendable {
                     missing.append(name)
                     return .null
                 }
-                throw ConfigError(at: path, "environment variable \(name) is not set", suggestion: "export \(name)=… or add \"default\"")
+                throw ConfigError(
+                    at: path, "environment variable \(name) is not set",
+                    suggestion: "export \(name)=… or add \"default\"")
             }
             if let file = members["file"], members.count == 1 {
                 guard let file = file.stringValue, !file.isEmpty else {
@@ -169,13 +172,15 @@ public struct ReferenceResolver: Sendable {
             }
             var result: [String: JSONValue] = [:]
             for (key, member) in members {
-                result[key] = try resolveValue(member, at: path.appending(key), missing: &missing, provenance: &provenance)
+                result[key] = try resolveValue(
+                    member, at: path.appending(key), missing: &missing, provenance: &provenance)
             }
             return .object(result)
         case .array(let elements):
             return .array(
                 try elements.enumerated().map { index, element in
-                    try resolveValue(element, at: path.appending(index: index), missing: &missing, provenance: &provenance)
+                    try resolveValue(
+                        element, at: path.appending(index: index), missing: &missing, provenance: &provenance)
                 })
         case .string(let text) where text.contains("$"):
             return .string(try interpolate(text, at: path, missing: &missing, provenance: &provenance))
@@ -208,7 +213,9 @@ public struct ReferenceResolver: Sendable {
                 continue
             }
             guard let close = text[next...].firstIndex(of: "}") else {
-                throw ConfigError(at: path, "unclosed \"${\" in \(describe(.string(text)))", suggestion: "write $$ for a literal dollar sign")
+                throw ConfigError(
+                    at: path, "unclosed \"${\" in \(describe(.string(text)))",
+                    suggestion: "write $$ for a literal dollar sign")
             }
             let inside = String(text[text.index(after: next)..<close])
             var name = inside
@@ -237,7 +244,9 @@ public struct ReferenceResolver: Sendable {
 
     private func isVariableName(_ name: String) -> Bool {
         guard let first = name.utf8.first, first == UInt8(ascii: "_") || isASCIILetter(first) else { return false }
-        return name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || isASCIILetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return name.utf8.allSatisfy {
+            $0 == UInt8(ascii: "_") || isASCIILetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+        }
     }
 
     private func isASCIILetter(_ byte: UInt8) -> Bool {

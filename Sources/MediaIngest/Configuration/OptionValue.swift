@@ -40,7 +40,9 @@ extension Int: OptionValue {
     public init(option input: OptionInput) throws {
         if let value = input.value.intValue, let int = Int(exactly: value) {
             self = int
-        } else if input.isIndirect, let text = input.value.stringValue, let int = Int(text.trimmingCharacters(in: .whitespaces)) {
+        } else if input.isIndirect, let text = input.value.stringValue,
+            let int = Int(text.trimmingCharacters(in: .whitespaces))
+        {
             self = int
         } else {
             throw input.typeMismatch(expected: "an integer")
@@ -55,7 +57,9 @@ extension Double: OptionValue {
     public init(option input: OptionInput) throws {
         if let value = input.value.doubleValue {
             self = value
-        } else if input.isIndirect, let text = input.value.stringValue, let value = Double(text.trimmingCharacters(in: .whitespaces)) {
+        } else if input.isIndirect, let text = input.value.stringValue,
+            let value = Double(text.trimmingCharacters(in: .whitespaces))
+        {
             self = value
         } else {
             throw input.typeMismatch(expected: "a number")
@@ -73,8 +77,14 @@ extension Bool: OptionValue {
             return
         }
         if input.isIndirect, let text = input.value.stringValue?.lowercased() {
-            if ["true", "1", "yes", "on"].contains(text) { self = true; return }
-            if ["false", "0", "no", "off", ""].contains(text) { self = false; return }
+            if ["true", "1", "yes", "on"].contains(text) {
+                self = true
+                return
+            }
+            if ["false", "0", "no", "off", ""].contains(text) {
+                self = false
+                return
+            }
         }
         throw input.typeMismatch(expected: "true or false")
     }
@@ -141,7 +151,7 @@ extension Optional: OptionValue where Wrapped: OptionValue {
 }
 
 extension Optional: OptionalOptionValue where Wrapped: OptionValue {
-    public static var optionNone: Optional<Wrapped> { nil }
+    public static var optionNone: Wrapped? { nil }
 }
 
 /// Several errors found in one option value (for example two bad elements of a list).

@@ -23,7 +23,10 @@ public struct Secret: OptionValue, Hashable, CustomStringConvertible, CustomDebu
             "anyOf": [
                 ["type": "object", "properties": ["env": ["type": "string"]], "required": ["env"]],
                 ["type": "object", "properties": ["file": ["type": "string"]], "required": ["file"]],
-                ["type": "object", "properties": ["insecureLiteral": ["type": "string"]], "required": ["insecureLiteral"]],
+                [
+                    "type": "object", "properties": ["insecureLiteral": ["type": "string"]],
+                    "required": ["insecureLiteral"],
+                ],
                 ["type": "string", "pattern": "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}"],
             ]
         ]
@@ -38,13 +41,15 @@ public struct Secret: OptionValue, Hashable, CustomStringConvertible, CustomDebu
             return
         }
         guard let text = input.value.stringValue else {
-            throw input.error("expected a secret reference like {\"env\": \"WIX_API_KEY\"}, got \(input.value.kindDescription)")
+            throw input.error(
+                "expected a secret reference like {\"env\": \"WIX_API_KEY\"}, got \(input.value.kindDescription)")
         }
         switch input.provenance {
         case .literal:
             throw input.error(
                 "secrets are not written in pipeline files",
-                suggestion: "use {\"env\": \"NAME\"} or {\"file\": \"path\"}; {\"insecureLiteral\": \"…\"} if you insist")
+                suggestion:
+                    "use {\"env\": \"NAME\"} or {\"file\": \"path\"}; {\"insecureLiteral\": \"…\"} if you insist")
         case .environment(let name):
             guard !text.isEmpty else { throw input.error("environment variable \(name) is empty") }
             self.init(text, origin: "environment variable \(name)")

@@ -94,7 +94,9 @@ public struct OptionValues: Sendable {
         get throws {
             if let value = values[option.name] {
                 guard let typed = value as? Value else {
-                    throw ConfigError(at: path.appending(option.name), "option is declared with another type than it is read with (a bug in the stage)")
+                    throw ConfigError(
+                        at: path.appending(option.name),
+                        "option is declared with another type than it is read with (a bug in the stage)")
                 }
                 return typed
             }
@@ -109,7 +111,8 @@ public struct OptionValues: Sendable {
     }
 
     /// An error at `option`'s path, for checks that involve more than one value.
-    public func error<Value>(_ option: StageOption<Value>, _ message: String, suggestion: String? = nil) -> ConfigError {
+    public func error<Value>(_ option: StageOption<Value>, _ message: String, suggestion: String? = nil) -> ConfigError
+    {
         ConfigError(at: path.appending(option.name), message, suggestion: suggestion)
     }
 
@@ -165,7 +168,9 @@ public struct OptionValues: Sendable {
             let optionPath = path.appending(spec.name)
             guard let raw = members[spec.name] else {
                 if spec.isRequired {
-                    errors.append(ConfigError(at: optionPath, "missing required option \"\(spec.name)\" (\(spec.typeName)): \(spec.doc)"))
+                    errors.append(
+                        ConfigError(
+                            at: optionPath, "missing required option \"\(spec.name)\" (\(spec.typeName)): \(spec.doc)"))
                 }
                 continue
             }
@@ -178,7 +183,8 @@ public struct OptionValues: Sendable {
                     warnings.append(
                         ConfigWarning(
                             at: optionPath,
-                            "not checked: environment variable\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) not set here"))
+                            "not checked: environment variable\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) not set here"
+                        ))
                 }
             } catch let error as ConfigError {
                 errors.append(error)

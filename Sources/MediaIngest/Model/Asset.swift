@@ -114,10 +114,13 @@ extension Asset {
             case .file(let path, _, _):
                 // The last non-empty component, like split(separator: "/").last, without splitting the whole path.
                 var end = path.utf8.endIndex
-                while end > path.utf8.startIndex, path.utf8[path.utf8.index(before: end)] == UInt8(ascii: "/") { end = path.utf8.index(before: end) }
+                while end > path.utf8.startIndex, path.utf8[path.utf8.index(before: end)] == UInt8(ascii: "/") {
+                    end = path.utf8.index(before: end)
+                }
                 let trimmed = path.utf8[..<end]
                 guard !trimmed.isEmpty else { return path }
-                let start = trimmed.lastIndex(of: UInt8(ascii: "/")).map { trimmed.index(after: $0) } ?? trimmed.startIndex
+                let start =
+                    trimmed.lastIndex(of: UInt8(ascii: "/")).map { trimmed.index(after: $0) } ?? trimmed.startIndex
                 return String(Substring(path.utf8[start..<end]))
             case .url(let text):
                 let withoutQuery = text.split(separator: "?", maxSplits: 1).first.map(String.init) ?? text
@@ -139,7 +142,9 @@ extension Asset {
         public var previousUpload: PendingUpload?
 
         /// Creates a recovery record.
-        public init(attempt: Int, wasInFlight: Bool, previousTargetID: String? = nil, previousUpload: PendingUpload? = nil) {
+        public init(
+            attempt: Int, wasInFlight: Bool, previousTargetID: String? = nil, previousUpload: PendingUpload? = nil
+        ) {
             self.attempt = attempt
             self.wasInFlight = wasInFlight
             self.previousTargetID = previousTargetID
@@ -164,7 +169,10 @@ public struct PendingUpload: Sendable, Hashable, Codable {
     public var folderPath: String?
 
     /// Creates a record.
-    public init(target: String, startedAt: Date, fileName: String, size: Int64, folderID: String? = nil, folderPath: String? = nil) {
+    public init(
+        target: String, startedAt: Date, fileName: String, size: Int64, folderID: String? = nil,
+        folderPath: String? = nil
+    ) {
         self.target = target
         self.startedAt = startedAt
         self.fileName = fileName
@@ -262,7 +270,8 @@ public struct TargetRecord: Sendable, Hashable, Codable {
 
     /// Creates a record.
     public init(
-        target: String, id: String, url: String?, status: String, confirmed: Bool, descriptor: JSONValue? = nil, sentBytes: Int64? = nil,
+        target: String, id: String, url: String?, status: String, confirmed: Bool, descriptor: JSONValue? = nil,
+        sentBytes: Int64? = nil,
         sentMD5: String? = nil, sentSHA256: String? = nil, method: String? = nil, reportedHash: String? = nil
     ) {
         self.target = target

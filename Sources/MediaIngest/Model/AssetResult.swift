@@ -57,7 +57,8 @@ public struct AssetResult: Sendable {
 
     /// Creates a result.
     public init(
-        asset: Asset, status: AssetStatus, stage: String? = nil, rejection: Rejection? = nil, failure: AssetFailure? = nil,
+        asset: Asset, status: AssetStatus, stage: String? = nil, rejection: Rejection? = nil,
+        failure: AssetFailure? = nil,
         note: String? = nil, duration: Duration = .zero
     ) {
         self.asset = asset

@@ -25,7 +25,9 @@ public struct Rejection: Sendable, Hashable, Codable, CustomStringConvertible {
     public var description: String { "\(code): \(reason)" }
 
     /// A rejection code. Well-known codes are static members; stages may define their own with `Code("…")`.
-    public struct Code: Sendable, Hashable, Codable, RawRepresentable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, Codable, RawRepresentable, ExpressibleByStringLiteral,
+        CustomStringConvertible
+    {
         public var rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
         public init(_ rawValue: String) { self.rawValue = rawValue }

@@ -70,7 +70,8 @@ public struct RunReport: Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case pipeline, runID = "runId", startedAt, finishedAt, durationSeconds, dryRun, outcome, counts, deferred, bytesDone,
+        case pipeline, runID = "runId", startedAt, finishedAt, durationSeconds, dryRun, outcome, counts, deferred,
+            bytesDone,
             interrupted, aborted, notStarted, listedEverything, info, assets
     }
 
@@ -119,7 +120,8 @@ public struct RunReport: Sendable, Codable {
             var container = encoder.singleValueContainer()
             try container.encode(ISO8601.string(from: date))
         }
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 
@@ -129,7 +131,8 @@ public struct RunReport: Sendable, Codable {
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
             guard let date = ISO8601.date(from: text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO-8601 date: \(text)"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "not an ISO-8601 date: \(text)"))
             }
             return date
         }
@@ -162,21 +165,31 @@ public enum ISO8601 {
         // Out of gmtime's range (or not a number): Foundation's style, which copes, rather than a trap converting it.
         var seconds = abs(whole) < 1e15 ? time_t(whole) : 0
         var parts = tm()
-        guard abs(whole) < 1e15, gmtime_r(&seconds, &parts) != nil, parts.tm_year + 1900 >= 0, parts.tm_year + 1900 <= 9999 else {
-            return date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        guard abs(whole) < 1e15, gmtime_r(&seconds, &parts) != nil, parts.tm_year + 1900 >= 0,
+            parts.tm_year + 1900 <= 9999
+        else {
+            return date.formatted(
+                .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(
+                    .colon
+                ).timeZone(separator: .omitted))
         }
         let milliseconds = min(999, Int((interval - whole) * 1000))
         func pad(_ value: Int32, _ width: Int) -> String {
             let digits = String(value)
             return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
         }
-        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T" + pad(parts.tm_hour, 2) + ":"
+        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
+            + pad(parts.tm_hour, 2) + ":"
             + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "." + pad(Int32(milliseconds), 3) + "Z"
     }
 
     /// Parses timestamps with or without fractional seconds.
     public static func date(from text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted)) {
+        if let date = try? Date(
+            text,
+            strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true)
+                .timeSeparator(.colon).timeZone(separator: .omitted))
+        {
             return date
         }
         return try? Date(text, strategy: .iso8601)

@@ -30,7 +30,9 @@ public struct MIMEPattern: OptionValue, Hashable, CustomStringConvertible {
 
     /// `true` when `mime` (e.g. `image/jpeg; charset=binary`) matches.
     public func matches(_ mime: String) -> Bool {
-        let bare = mime.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let bare =
+            mime.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            ?? ""
         let parts = bare.split(separator: "/", maxSplits: 1)
         guard parts.count == 2 else { return type == "*" }
         if type != "*" && type != parts[0] { return false }
@@ -42,9 +44,13 @@ public struct MIMEPattern: OptionValue, Hashable, CustomStringConvertible {
     public var description: String { "\(type)/\(subtype)" }
 
     public static var optionTypeName: String { "mime pattern" }
-    public static var optionSchema: JSONValue { ["type": "string", "pattern": "^(\\*|[a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]*\\*?))$"] }
+    public static var optionSchema: JSONValue {
+        ["type": "string", "pattern": "^(\\*|[a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]*\\*?))$"]
+    }
     public init(option input: OptionInput) throws {
-        guard let text = input.value.stringValue else { throw input.typeMismatch(expected: "a MIME pattern like \"image/*\"") }
+        guard let text = input.value.stringValue else {
+            throw input.typeMismatch(expected: "a MIME pattern like \"image/*\"")
+        }
         guard let pattern = MIMEPattern(text) else {
             throw input.error("expected a MIME pattern like \"image/jpeg\" or \"image/*\", got \"\(text)\"")
         }

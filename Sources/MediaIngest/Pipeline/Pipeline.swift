@@ -26,7 +26,8 @@ public struct Pipeline: Sendable {
     /// Creates a pipeline directly (programmatic use and tests); files go through ``PipelineBuilder``.
     public init(
         name: String, description: String = "", concurrency: Int, sources: [Component<any AssetSource>],
-        stages: [Component<any Stage>], observers: [Component<any AssetObserver>] = [], state: StateSettings? = nil, file: String? = nil,
+        stages: [Component<any Stage>], observers: [Component<any AssetObserver>] = [], state: StateSettings? = nil,
+        file: String? = nil,
         baseDirectory: String, warnings: [ConfigWarning] = []
     ) {
         self.name = name
@@ -53,7 +54,8 @@ public struct Pipeline: Sendable {
     /// A copy with another concurrency (`--concurrency`).
     public func withConcurrency(_ concurrency: Int) -> Pipeline {
         Pipeline(
-            name: name, description: description, concurrency: concurrency, sources: sources, stages: stages, observers: observers,
+            name: name, description: description, concurrency: concurrency, sources: sources, stages: stages,
+            observers: observers,
             state: state, file: file, baseDirectory: baseDirectory, warnings: warnings)
     }
 
@@ -90,7 +92,8 @@ public struct Pipeline: Sendable {
 extension Pipeline.Component where Value == any Stage {
     /// Wraps a stage whose kind is declared by its type.
     public init<S: Stage & StageDefinition>(_ stage: S, name: String? = nil, condition: StageCondition? = nil) {
-        self.init(stage, kind: S.kind, name: name, phase: S.phase, hasSideEffects: S.hasSideEffects, condition: condition)
+        self.init(
+            stage, kind: S.kind, name: name, phase: S.phase, hasSideEffects: S.hasSideEffects, condition: condition)
     }
 }
 
@@ -131,8 +134,10 @@ public struct StageCondition: Sendable, Hashable {
         return true
     }
 
-    static let mimeOption = StageOption<[MIMEPattern]?>("mime", doc: "Run the stage only for assets whose detected type matches one of these patterns.")
-    static let notMimeOption = StageOption<[MIMEPattern]?>("notMime", doc: "Skip the stage for assets whose detected type matches one of these patterns.")
+    static let mimeOption = StageOption<[MIMEPattern]?>(
+        "mime", doc: "Run the stage only for assets whose detected type matches one of these patterns.")
+    static let notMimeOption = StageOption<[MIMEPattern]?>(
+        "notMime", doc: "Skip the stage for assets whose detected type matches one of these patterns.")
     static let specs = [mimeOption.spec, notMimeOption.spec]
 }
 
@@ -175,11 +180,18 @@ public struct StateSettings: Sendable, Hashable {
             maxAttempts: 5, dedupe: .off)
     }
 
-    static let enabledOption = StageOption<Bool>("enabled", default: true, doc: "Keep a ledger so re-runs skip what is done and retry what failed.")
-    static let ledgerOption = StageOption<PathOption?>("ledger", doc: "SQLite ledger file (default .ingest/NAME.sqlite in the project folder).")
-    static let lockOption = StageOption<PathOption?>("lock", doc: "Lock file (default .ingest/NAME.lock in the project folder).")
-    static let maxAttemptsOption = StageOption<Int>("maxAttempts", default: 5, doc: "Runs that may try a failing asset before it needs `ingest retry`.")
-    static let dedupeOption = StageOption<Dedupe>("dedupe", default: .off, doc: "\"content\": skip files whose content is already done under another name.")
+    static let enabledOption = StageOption<Bool>(
+        "enabled", default: true, doc: "Keep a ledger so re-runs skip what is done and retry what failed.")
+    static let ledgerOption = StageOption<PathOption?>(
+        "ledger", doc: "SQLite ledger file (default .ingest/NAME.sqlite in the project folder).")
+    static let lockOption = StageOption<PathOption?>(
+        "lock", doc: "Lock file (default .ingest/NAME.lock in the project folder).")
+    static let maxAttemptsOption = StageOption<Int>(
+        "maxAttempts", default: 5, doc: "Runs that may try a failing asset before it needs `ingest retry`.")
+    static let dedupeOption = StageOption<Dedupe>(
+        "dedupe", default: .off, doc: "\"content\": skip files whose content is already done under another name.")
     /// The declared `state` options.
-    public static let specs = [enabledOption.spec, ledgerOption.spec, lockOption.spec, maxAttemptsOption.spec, dedupeOption.spec]
+    public static let specs = [
+        enabledOption.spec, ledgerOption.spec, lockOption.spec, maxAttemptsOption.spec, dedupeOption.spec,
+    ]
 }

@@ -80,7 +80,10 @@ public struct PipelineBuilder: Sendable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: absolute))
         } catch {
-            return CheckResult(pipeline: nil, errors: [ConfigError(at: .root, "cannot read \(absolute): \(ReferenceResolver.reason(error))")], warnings: [])
+            return CheckResult(
+                pipeline: nil,
+                errors: [ConfigError(at: .root, "cannot read \(absolute): \(ReferenceResolver.reason(error))")],
+                warnings: [])
         }
         return check(data: data, file: absolute, baseDirectory: Self.projectDirectory(forPipelineAt: absolute))
     }
@@ -103,15 +106,23 @@ public struct PipelineBuilder: Sendable {
         do {
             root = try JSONParser.parse(Array(data))
         } catch let failure as JSONParser.Failure {
-            return CheckResult(pipeline: nil, errors: [ConfigError(at: failure.path, "not valid JSON at \(failure)")], warnings: [])
+            return CheckResult(
+                pipeline: nil, errors: [ConfigError(at: failure.path, "not valid JSON at \(failure)")], warnings: [])
         } catch {
-            return CheckResult(pipeline: nil, errors: [ConfigError(at: .root, "not valid JSON: \(error)")], warnings: [])
+            return CheckResult(
+                pipeline: nil, errors: [ConfigError(at: .root, "not valid JSON: \(error)")], warnings: [])
         }
         guard let members = root.objectValue else {
-            return CheckResult(pipeline: nil, errors: [ConfigError(at: .root, "expected a JSON object with \"stages\", got \(root.kindDescription)")], warnings: [])
+            return CheckResult(
+                pipeline: nil,
+                errors: [ConfigError(at: .root, "expected a JSON object with \"stages\", got \(root.kindDescription)")],
+                warnings: [])
         }
         for key in members.keys.sorted() where !Self.topLevelKeys.contains(key) {
-            errors.append(ConfigError(at: JSONPath.root.appending(key), "unknown key \"\(key)\"", suggestion: ConfigError.didYouMean(key, among: Self.topLevelKeys)))
+            errors.append(
+                ConfigError(
+                    at: JSONPath.root.appending(key), "unknown key \"\(key)\"",
+                    suggestion: ConfigError.didYouMean(key, among: Self.topLevelKeys)))
         }
 
         let fileStem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -120,13 +131,19 @@ public struct PipelineBuilder: Sendable {
             if let text = value.stringValue, Self.isValidName(text) {
                 name = text
             } else {
-                errors.append(ConfigError(at: .root.appending("name"), "expected a name of letters, digits, \".\", \"_\" or \"-\", got \(describe(value))"))
+                errors.append(
+                    ConfigError(
+                        at: .root.appending("name"),
+                        "expected a name of letters, digits, \".\", \"_\" or \"-\", got \(describe(value))"))
             }
         }
         var description = ""
         if let value = members["description"] {
-            if let text = value.stringValue { description = text } else {
-                errors.append(ConfigError(at: .root.appending("description"), "expected a string, got \(value.kindDescription)"))
+            if let text = value.stringValue {
+                description = text
+            } else {
+                errors.append(
+                    ConfigError(at: .root.appending("description"), "expected a string, got \(value.kindDescription)"))
             }
         }
         var concurrency = 4
@@ -134,43 +151,64 @@ public struct PipelineBuilder: Sendable {
             if let number = value.intValue, (1...256).contains(number) {
                 concurrency = Int(number)
             } else {
-                errors.append(ConfigError(at: .root.appending("concurrency"), "expected an integer from 1 to 256, got \(describe(value))"))
+                errors.append(
+                    ConfigError(
+                        at: .root.appending("concurrency"), "expected an integer from 1 to 256, got \(describe(value))")
+                )
             }
         }
 
-        let resolver = ReferenceResolver(environment: environment, baseDirectory: baseDirectory, tolerateMissing: tolerateMissingEnvironment)
-        let state = decodeState(members["state"], name: name, baseDirectory: baseDirectory, resolver: resolver, errors: &errors, warnings: &warnings)
+        let resolver = ReferenceResolver(
+            environment: environment, baseDirectory: baseDirectory, tolerateMissing: tolerateMissingEnvironment)
+        let state = decodeState(
+            members["state"], name: name, baseDirectory: baseDirectory, resolver: resolver, errors: &errors,
+            warnings: &warnings)
 
         var sources: [Pipeline.Component<any AssetSource>] = []
         var stages: [Pipeline.Component<any Stage>] = []
         var observers: [Pipeline.Component<any AssetObserver>] = []
         var complete = true
         if readsStateOnly {
-            guard errors.isEmpty, let state else { return CheckResult(pipeline: nil, errors: errors, warnings: warnings) }
+            guard errors.isEmpty, let state else {
+                return CheckResult(pipeline: nil, errors: errors, warnings: warnings)
+            }
             let pipeline = Pipeline(
-                name: name, description: description, concurrency: concurrency, sources: [], stages: [], state: state, file: file,
+                name: name, description: description, concurrency: concurrency, sources: [], stages: [], state: state,
+                file: file,
                 baseDirectory: baseDirectory, warnings: [])
             return CheckResult(pipeline: pipeline, errors: [], warnings: [])
         }
         if let value = members["stages"] {
             if let entries = value.arrayValue {
-                if entries.isEmpty { errors.append(ConfigError(at: .root.appending("stages"), "a pipeline needs at least a source stage")) }
+                if entries.isEmpty {
+                    errors.append(
+                        ConfigError(at: .root.appending("stages"), "a pipeline needs at least a source stage"))
+                }
                 var names: [String: Int] = [:]
                 // Unknown kinds count as every phase (they are errors anyway).
                 let phases = entries.map { entry -> Set<StagePhase> in
-                    guard let kind = entry["kind"]?.stringValue, let known = registry.entry(for: kind) else { return Set(StagePhase.allCases) }
+                    guard let kind = entry["kind"]?.stringValue, let known = registry.entry(for: kind) else {
+                        return Set(StagePhase.allCases)
+                    }
                     return [known.phase]
                 }
                 for (index, entry) in entries.enumerated() {
                     let path = JSONPath.root.appending("stages").appending(index: index)
                     let context = StageBuildContext(
-                        pipelineName: name, baseDirectory: baseDirectory, concurrency: concurrency, index: index, environment: environment,
+                        pipelineName: name, baseDirectory: baseDirectory, concurrency: concurrency, index: index,
+                        environment: environment,
                         laterPhases: phases.dropFirst(index + 1).reduce(into: Set<StagePhase>()) { $0.formUnion($1) },
                         keepsLedger: state?.enabled ?? true)
-                    switch buildStage(entry, at: path, context: context, resolver: resolver, names: &names, errors: &errors, warnings: &warnings) {
+                    switch buildStage(
+                        entry, at: path, context: context, resolver: resolver, names: &names, errors: &errors,
+                        warnings: &warnings)
+                    {
                     case .source(let component)?:
                         if !stages.isEmpty {
-                            errors.append(ConfigError(at: path.appending("kind"), "source \"\(component.kind)\" must come before the processing stages"))
+                            errors.append(
+                                ConfigError(
+                                    at: path.appending("kind"),
+                                    "source \"\(component.kind)\" must come before the processing stages"))
                         }
                         sources.append(component)
                     case .stage(let component)?:
@@ -180,8 +218,10 @@ public struct PipelineBuilder: Sendable {
                                 let providers = registry.allEntries.filter { $0.phase == needed }.map(\.kind)
                                 errors.append(
                                     ConfigError(
-                                        at: path.appending("kind"), "\"\(component.name)\" needs a \(needed.rawValue) stage before it",
-                                        suggestion: providers.isEmpty ? nil : "add {\"kind\": \"\(providers[0])\"} earlier in \"stages\""))
+                                        at: path.appending("kind"),
+                                        "\"\(component.name)\" needs a \(needed.rawValue) stage before it",
+                                        suggestion: providers.isEmpty
+                                            ? nil : "add {\"kind\": \"\(providers[0])\"} earlier in \"stages\""))
                             }
                         }
                         stages.append(component)
@@ -192,10 +232,15 @@ public struct PipelineBuilder: Sendable {
                     }
                 }
                 if complete && sources.isEmpty && !entries.isEmpty {
-                    errors.append(ConfigError(at: .root.appending("stages"), "a pipeline needs a source stage first", suggestion: "add {\"kind\": \"source.directory\", \"with\": {\"path\": \"…\"}}"))
+                    errors.append(
+                        ConfigError(
+                            at: .root.appending("stages"), "a pipeline needs a source stage first",
+                            suggestion: "add {\"kind\": \"source.directory\", \"with\": {\"path\": \"…\"}}"))
                 }
             } else {
-                errors.append(ConfigError(at: .root.appending("stages"), "expected an array of stages, got \(value.kindDescription)"))
+                errors.append(
+                    ConfigError(
+                        at: .root.appending("stages"), "expected an array of stages, got \(value.kindDescription)"))
             }
         } else {
             errors.append(ConfigError(at: .root, "missing \"stages\": the list of stages to run"))
@@ -206,7 +251,8 @@ public struct PipelineBuilder: Sendable {
             return CheckResult(pipeline: nil, errors: errors, warnings: warnings)
         }
         let pipeline = Pipeline(
-            name: name, description: description, concurrency: concurrency, sources: sources, stages: stages, observers: observers,
+            name: name, description: description, concurrency: concurrency, sources: sources, stages: stages,
+            observers: observers,
             state: state, file: file, baseDirectory: baseDirectory, warnings: warnings)
         return CheckResult(pipeline: pipeline, errors: [], warnings: warnings)
     }
@@ -218,11 +264,14 @@ public struct PipelineBuilder: Sendable {
     }
 
     private func buildStage(
-        _ entry: JSONValue, at path: JSONPath, context: StageBuildContext, resolver: ReferenceResolver, names: inout [String: Int],
+        _ entry: JSONValue, at path: JSONPath, context: StageBuildContext, resolver: ReferenceResolver,
+        names: inout [String: Int],
         errors: inout [ConfigError], warnings: inout [ConfigWarning]
     ) -> BuiltEntry? {
         guard let members = entry.objectValue else {
-            errors.append(ConfigError(at: path, "expected a stage object like {\"kind\": \"detect.mime\"}, got \(entry.kindDescription)"))
+            errors.append(
+                ConfigError(
+                    at: path, "expected a stage object like {\"kind\": \"detect.mime\"}, got \(entry.kindDescription)"))
             return nil
         }
         for key in members.keys.sorted() where !Self.stageKeys.contains(key) {
@@ -231,11 +280,14 @@ public struct PipelineBuilder: Sendable {
             errors.append(ConfigError(at: path.appending(key), "unknown key \"\(key)\"", suggestion: suggestion))
         }
         guard let kindValue = members["kind"] else {
-            errors.append(ConfigError(at: path, "missing \"kind\"", suggestion: "kinds are " + registry.kinds.joined(separator: ", ")))
+            errors.append(
+                ConfigError(
+                    at: path, "missing \"kind\"", suggestion: "kinds are " + registry.kinds.joined(separator: ", ")))
             return nil
         }
         guard let kind = kindValue.stringValue else {
-            errors.append(ConfigError(at: path.appending("kind"), "expected a stage kind name, got \(kindValue.kindDescription)"))
+            errors.append(
+                ConfigError(at: path.appending("kind"), "expected a stage kind name, got \(kindValue.kindDescription)"))
             return nil
         }
         guard let registered = registry.entry(for: kind) else {
@@ -247,15 +299,24 @@ public struct PipelineBuilder: Sendable {
         }
         var instanceName = kind
         if let value = members["name"] {
-            if let text = value.stringValue, Self.isValidName(text) { instanceName = text } else {
-                errors.append(ConfigError(at: path.appending("name"), "expected a name of letters, digits, \".\", \"_\" or \"-\", got \(describe(value))"))
+            if let text = value.stringValue, Self.isValidName(text) {
+                instanceName = text
+            } else {
+                errors.append(
+                    ConfigError(
+                        at: path.appending("name"),
+                        "expected a name of letters, digits, \".\", \"_\" or \"-\", got \(describe(value))"))
             }
         }
         if let earlier = names[instanceName] {
-            let message = members["name"] == nil
+            let message =
+                members["name"] == nil
                 ? "stage kind \"\(kind)\" appears twice (also stages[\(earlier)])"
                 : "stage name \"\(instanceName)\" is used twice (also stages[\(earlier)])"
-            errors.append(ConfigError(at: path.appending(members["name"] == nil ? "kind" : "name"), message, suggestion: "give each a distinct \"name\""))
+            errors.append(
+                ConfigError(
+                    at: path.appending(members["name"] == nil ? "kind" : "name"), message,
+                    suggestion: "give each a distinct \"name\""))
         } else {
             names[instanceName] = context.index
         }
@@ -266,10 +327,12 @@ public struct PipelineBuilder: Sendable {
             } else if registered.phase == .report {
                 errors.append(
                     ConfigError(
-                        at: path.appending("when"), "\"\(kind)\" observes every asset that leaves the pipeline; it takes no \"when\" condition",
+                        at: path.appending("when"),
+                        "\"\(kind)\" observes every asset that leaves the pipeline; it takes no \"when\" condition",
                         suggestion: "remove \"when\""))
             } else if let values = OptionValues.decodeOptions(
-                when, specs: StageCondition.specs, at: path.appending("when"), resolver: resolver, errors: &errors, warnings: &warnings)
+                when, specs: StageCondition.specs, at: path.appending("when"), resolver: resolver, errors: &errors,
+                warnings: &warnings)
             {
                 condition = StageCondition(
                     mime: try? values[StageCondition.mimeOption], notMime: try? values[StageCondition.notMimeOption])
@@ -278,7 +341,8 @@ public struct PipelineBuilder: Sendable {
         let errorCount = errors.count
         guard
             let options = OptionValues.decodeOptions(
-                members["with"], specs: registered.options, at: path.appending("with"), resolver: resolver, errors: &errors, warnings: &warnings)
+                members["with"], specs: registered.options, at: path.appending("with"), resolver: resolver,
+                errors: &errors, warnings: &warnings)
         else { return nil }
         guard errors.count == errorCount else { return nil }
         var buildContext = context
@@ -286,14 +350,19 @@ public struct PipelineBuilder: Sendable {
         do {
             switch try registered.make(options, buildContext) {
             case .source(let source):
-                return .source(Pipeline.Component(source, kind: kind, name: instanceName, phase: .source, hasSideEffects: false))
+                return .source(
+                    Pipeline.Component(source, kind: kind, name: instanceName, phase: .source, hasSideEffects: false))
             case .stage(let stage):
                 return .stage(
                     Pipeline.Component(
-                        stage, kind: kind, name: instanceName, phase: registered.phase, hasSideEffects: registered.hasSideEffects,
+                        stage, kind: kind, name: instanceName, phase: registered.phase,
+                        hasSideEffects: registered.hasSideEffects,
                         condition: condition))
             case .observer(let observer):
-                return .observer(Pipeline.Component(observer, kind: kind, name: instanceName, phase: .report, hasSideEffects: registered.hasSideEffects))
+                return .observer(
+                    Pipeline.Component(
+                        observer, kind: kind, name: instanceName, phase: .report,
+                        hasSideEffects: registered.hasSideEffects))
             }
         } catch let error as ConfigError {
             errors.append(error)
@@ -305,57 +374,5 @@ public struct PipelineBuilder: Sendable {
             errors.append(ConfigError(at: path, "cannot build \"\(kind)\": \(error)"))
         }
         return nil
-    }
-
-    private func decodeState(
-        _ value: JSONValue?, name: String, baseDirectory: String, resolver: ReferenceResolver, errors: inout [ConfigError],
-        warnings: inout [ConfigWarning]
-    ) -> StateSettings? {
-        var settings = StateSettings.defaults(pipelineName: name, baseDirectory: baseDirectory)
-        guard
-            let values = OptionValues.decodeOptions(
-                value, specs: StateSettings.specs, at: .root.appending("state"), resolver: resolver, errors: &errors, warnings: &warnings)
-        else { return value == nil ? settings : nil }
-        do {
-            settings.enabled = try values[StateSettings.enabledOption]
-            if let ledger = try values[StateSettings.ledgerOption] { settings.ledgerPath = ledger.path }
-            if let lock = try values[StateSettings.lockOption] { settings.lockPath = lock.path }
-            settings.maxAttempts = try values[StateSettings.maxAttemptsOption]
-            settings.dedupe = try values[StateSettings.dedupeOption]
-        } catch let error as ConfigError {
-            errors.append(error)
-            return nil
-        } catch {
-            return nil
-        }
-        if settings.maxAttempts < 1 {
-            errors.append(values.error(StateSettings.maxAttemptsOption, "expected at least 1, got \(settings.maxAttempts)"))
-            return nil
-        }
-        return settings
-    }
-
-    static func orderWarnings(stages: [Pipeline.Component<any Stage>], firstIndex: Int) -> [ConfigWarning] {
-        var warnings: [ConfigWarning] = []
-        var detectSeen = false
-        var uploadSeen: String?
-        for (offset, stage) in stages.enumerated() {
-            // Sources come first in the file, so a processing stage's index there is offset by their count.
-            let path = JSONPath.root.appending("stages").appending(index: firstIndex + offset).appending("kind")
-            if stage.phase == .detect { detectSeen = true }
-            if stage.condition?.mime != nil || stage.condition?.notMime != nil, !detectSeen {
-                warnings.append(ConfigWarning(at: path, "\"\(stage.name)\" has a \"when\" on the MIME type but no detect stage runs before it; it will never match"))
-            }
-            if let upload = uploadSeen, [.detect, .strip, .validate, .transform, .inspect].contains(stage.phase) {
-                warnings.append(ConfigWarning(at: path, "\"\(stage.name)\" (\(stage.phase.rawValue)) runs after \"\(upload)\"; it cannot change what was uploaded"))
-            }
-            if stage.phase == .upload { uploadSeen = stage.name }
-        }
-        return warnings
-    }
-
-    static func isValidName(_ text: String) -> Bool {
-        !text.isEmpty && text.count <= 100
-            && text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
     }
 }

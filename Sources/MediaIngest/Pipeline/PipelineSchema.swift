@@ -20,8 +20,14 @@ public enum PipelineSchema {
             "required": ["kind"],
             "additionalProperties": false,
             "properties": [
-                "kind": ["enum": .array(entries.map { .string($0.kind) }), "description": "The stage kind (see `ingest stages`)."],
-                "name": ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$", "description": "A name for this stage instance (defaults to its kind)."],
+                "kind": [
+                    "enum": .array(entries.map { .string($0.kind) }),
+                    "description": "The stage kind (see `ingest stages`).",
+                ],
+                "name": [
+                    "type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$",
+                    "description": "A name for this stage instance (defaults to its kind).",
+                ],
                 "with": ["type": "object", "description": "The stage's options."],
                 "when": optionsSchema(StageCondition.specs, description: "Run the stage only for some assets."),
             ],
@@ -62,7 +68,8 @@ public enum PipelineSchema {
         }
         let required = specs.filter(\.isRequired).map { JSONValue.string($0.name) }
         var object: [String: JSONValue] = [
-            "type": "object", "additionalProperties": false, "properties": .object(properties), "description": .string(description),
+            "type": "object", "additionalProperties": false, "properties": .object(properties),
+            "description": .string(description),
         ]
         if !required.isEmpty { object["required"] = .array(required) }
         return .object(object)

@@ -1,61 +1,6 @@
 import Foundation
 import Logging
 
-/// Watches a run as it goes (the CLI's progress bar). Calls may come from several tasks at once.
-public protocol RunObserver: Sendable {
-    /// The source announced how much it expects to produce.
-    func sourceEstimated(count: Int, bytes: Int64)
-    /// An asset entered the pipeline.
-    func assetStarted(_ asset: Asset)
-    /// An asset left the pipeline.
-    func assetFinished(_ result: AssetResult)
-}
-
-extension RunObserver {
-    public func sourceEstimated(count: Int, bytes: Int64) {}
-    public func assetStarted(_ asset: Asset) {}
-    public func assetFinished(_ result: AssetResult) {}
-}
-
-/// How a run is carried out.
-public struct RunOptions: Sendable {
-    /// Under dry-run, stages with side effects are not called; assets that reach them are reported as planned.
-    public var isDryRun: Bool
-    /// The logger for the run.
-    public var logger: Logger
-    /// Where the run's work folder is created (default: the system's temporary folder).
-    public var workDirectoryParent: String?
-    /// The ledger, if any.
-    public var ledger: (any AssetLedger)?
-    /// The run's id (default: made from the start time, like `20261125T023149Z-44ef`).
-    public var runID: String?
-    /// Where small work files go (see ``ScratchSpace``).
-    public var scratch: Scratch
-
-    /// Where small work files go.
-    public enum Scratch: Sendable, Hashable {
-        /// A tmpfs folder if the machine has one (`$XDG_RUNTIME_DIR`, `/dev/shm`), else the work folder.
-        case automatic
-        /// Always the (disk-backed) work folder.
-        case none
-        /// This parent folder.
-        case parent(String)
-    }
-
-    /// Creates options.
-    public init(
-        isDryRun: Bool = false, logger: Logger = Logger(label: "ingest"), workDirectoryParent: String? = nil, ledger: (any AssetLedger)? = nil,
-        runID: String? = nil, scratch: Scratch = .automatic
-    ) {
-        self.isDryRun = isDryRun
-        self.logger = logger
-        self.workDirectoryParent = workDirectoryParent
-        self.ledger = ledger
-        self.runID = runID
-        self.scratch = scratch
-    }
-}
-
 /// Runs a ``Pipeline``: reads its sources, sends each asset through the stages with bounded concurrency,
 /// and returns the ``RunReport``.
 ///
@@ -96,8 +41,10 @@ public struct PipelineRunner: Sendable {
         let workDirectory = PathResolution.resolve(folderName, against: parent)
         let scratchDirectory = makeScratchDirectory(named: folderName, logger: logger)
         let context = PipelineContext(
-            pipelineName: pipeline.name, runID: runID, startDate: startDate, logger: logger, workDirectory: workDirectory,
-            baseDirectory: pipeline.baseDirectory, concurrency: pipeline.concurrency, isDryRun: options.isDryRun, control: control,
+            pipelineName: pipeline.name, runID: runID, startDate: startDate, logger: logger,
+            workDirectory: workDirectory,
+            baseDirectory: pipeline.baseDirectory, concurrency: pipeline.concurrency, isDryRun: options.isDryRun,
+            control: control,
             scratchDirectory: scratchDirectory)
 
         var prepared: [any PipelineComponent] = []
@@ -130,7 +77,8 @@ public struct PipelineRunner: Sendable {
         let abortReason = control.abortReason
         var report = RunReport(
             pipeline: pipeline.name, runID: runID, startedAt: startDate, finishedAt: Date(), dryRun: options.isDryRun,
-            results: fed.results, deferred: fed.deferred, interrupted: abortReason == nil ? control.stopReason : nil, aborted: abortReason,
+            results: fed.results, deferred: fed.deferred, interrupted: abortReason == nil ? control.stopReason : nil,
+            aborted: abortReason,
             info: info)
         report.notStarted = fed.notStarted
         report.listedEverything = fed.listedEverything
@@ -157,9 +105,13 @@ public struct PipelineRunner: Sendable {
         guard let parent else { return nil }
         let prefix = "ingest-\(pipeline.name)-"
         let stale = Date().addingTimeInterval(-6 * 3600)
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix) {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix)
+        {
             // Exactly this pipeline's runs ("photos-raw" is not a run of "photos"): the rest must be a run id.
-            guard entry.dropFirst(prefix.count).range(of: #"^\d{8}T\d{6}Z-[0-9a-f]{4}$"#, options: .regularExpression) != nil else { continue }
+            guard
+                entry.dropFirst(prefix.count).range(of: #"^\d{8}T\d{6}Z-[0-9a-f]{4}$"#, options: .regularExpression)
+                    != nil
+            else { continue }
             let path = parent + "/" + entry
             if let status = try? FileStatus.of(path), status.kind == .directory, status.modificationDate < stale {
                 FileSystem.removeTree(path)
@@ -167,7 +119,8 @@ public struct PipelineRunner: Sendable {
         }
         let path = parent + "/" + name
         guard mkdir(path, 0o700) == 0 else {
-            logger.debug("no scratch folder; work files go to disk", metadata: ["path": "\(path)", "errno": "\(errno)"])
+            logger.debug(
+                "no scratch folder; work files go to disk", metadata: ["path": "\(path)", "errno": "\(errno)"])
             return nil
         }
         return path
@@ -227,7 +180,8 @@ public struct PipelineRunner: Sendable {
                             observer?.sourceEstimated(count: count, bytes: bytes)
                         case .deferred(let path, let reason):
                             deferred += 1
-                            context.logger.debug("left for a later run", metadata: ["asset": "\(path)", "reason": "\(reason)"])
+                            context.logger.debug(
+                                "left for a later run", metadata: ["asset": "\(path)", "reason": "\(reason)"])
                         case .rejected(let item, var rejection):
                             rejection.stage = rejection.stage ?? source.kind
                             // Rejected by its source (a link leaving the root, a FIFO…): it has no content, so no
@@ -236,13 +190,17 @@ public struct PipelineRunner: Sendable {
                             asset.contentPath = nil
                             nextID += 1
                             // The ledger remembers the verdict; an unchanged entry is skipped quietly next time.
-                            if let ledger = options.ledger, !context.isDryRun, case .skip(let reason)? = try? await ledger.begin(asset) {
-                                let result = AssetResult(asset: asset, status: .skipped, stage: source.name, note: reason)
+                            if let ledger = options.ledger, !context.isDryRun,
+                                case .skip(let reason)? = try? await ledger.begin(asset)
+                            {
+                                let result = AssetResult(
+                                    asset: asset, status: .skipped, stage: source.name, note: reason)
                                 await finishAsset(result, context: context, observer: observer)
                                 records.append(result.record)
                                 continue
                             }
-                            let result = AssetResult(asset: asset, status: .rejected, stage: source.name, rejection: rejection)
+                            let result = AssetResult(
+                                asset: asset, status: .rejected, stage: source.name, rejection: rejection)
                             await finishAsset(result, context: context, observer: observer)
                             records.append(result.record)
                         case .item(let item):
@@ -268,7 +226,9 @@ public struct PipelineRunner: Sendable {
             for await workerRecords in group { records += workerRecords }
             // Workers finish in any order; the report lists assets in source order.
             records.sort { $0.id < $1.id }
-            return Fed(results: records, deferred: deferred, notStarted: nextID - 1 - records.count, listedEverything: !stopped)
+            return Fed(
+                results: records, deferred: deferred, notStarted: nextID - 1 - records.count, listedEverything: !stopped
+            )
         }
     }
 
@@ -281,7 +241,9 @@ public struct PipelineRunner: Sendable {
     }
 
     /// Sends one asset through the stages.
-    private func process(_ start: Asset, worker: Int, context: PipelineContext, observer: (any RunObserver)?) async -> AssetResult {
+    private func process(
+        _ start: Asset, worker: Int, context: PipelineContext, observer: (any RunObserver)?
+    ) async -> AssetResult {
         let clock = ContinuousClock()
         let began = clock.now
         var asset = start
@@ -293,7 +255,9 @@ public struct PipelineRunner: Sendable {
         let workFolders = WorkFolders()
         defer {
             if workFolders.contains(.disk) { FileSystem.removeTree(workDirectory) }
-            if workFolders.contains(.scratch), let scratch = context.scratchDirectory { FileSystem.removeTree(scratch + "/\(asset.id)") }
+            if workFolders.contains(.scratch), let scratch = context.scratchDirectory {
+                FileSystem.removeTree(scratch + "/\(asset.id)")
+            }
         }
 
         if let ledger = options.ledger {
@@ -317,18 +281,22 @@ public struct PipelineRunner: Sendable {
         for stage in pipeline.stages {
             if let condition = stage.condition, !condition.accepts(asset) { continue }
             if context.isDryRun && stage.hasSideEffects {
-                return AssetResult(asset: asset, status: .planned, stage: stage.name, note: "would go on to \(stage.name)", duration: clock.now - began)
+                return AssetResult(
+                    asset: asset, status: .planned, stage: stage.name, note: "would go on to \(stage.name)",
+                    duration: clock.now - began)
             }
             if Task.isCancelled {
                 return AssetResult(
                     asset: asset, status: .failed, stage: stage.name,
-                    failure: AssetFailure(code: "interrupted", message: "interrupted before \(stage.name)", stage: stage.kind),
+                    failure: AssetFailure(
+                        code: "interrupted", message: "interrupted before \(stage.name)", stage: stage.kind),
                     duration: clock.now - began)
             }
             var stageLogger = logger
             stageLogger[metadataKey: "stage"] = "\(stage.name)"
             let stageContext = StageContext(
-                pipeline: context, logger: stageLogger, worker: worker, stageName: stage.name, assetWorkDirectory: workDirectory,
+                pipeline: context, logger: stageLogger, worker: worker, stageName: stage.name,
+                assetWorkDirectory: workDirectory,
                 ledger: options.ledger, workFolders: workFolders)
             do {
                 switch try await stage.value.process(asset, context: stageContext) {
@@ -337,18 +305,26 @@ public struct PipelineRunner: Sendable {
                     lastStage = stage.name
                 case .reject(let rejected, var rejection):
                     rejection.stage = rejection.stage ?? stage.kind
-                    stageLogger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
-                    return AssetResult(asset: rejected, status: .rejected, stage: stage.name, rejection: rejection, duration: clock.now - began)
+                    stageLogger.info(
+                        "rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
+                    return AssetResult(
+                        asset: rejected, status: .rejected, stage: stage.name, rejection: rejection,
+                        duration: clock.now - began)
                 }
             } catch {
                 switch ErrorPolicy.outcome(of: error, stage: stage.kind) {
                 case .rejected(let rejection):
-                    stageLogger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
-                    return AssetResult(asset: asset, status: .rejected, stage: stage.name, rejection: rejection, duration: clock.now - began)
+                    stageLogger.info(
+                        "rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
+                    return AssetResult(
+                        asset: asset, status: .rejected, stage: stage.name, rejection: rejection,
+                        duration: clock.now - began)
                 case .failed(let failure, let abortReason):
                     if let abortReason { context.control.abort(reason: abortReason) }
-                    stageLogger.warning("failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
-                    return AssetResult(asset: asset, status: .failed, stage: stage.name, failure: failure, duration: clock.now - began)
+                    stageLogger.warning(
+                        "failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
+                    return AssetResult(
+                        asset: asset, status: .failed, stage: stage.name, failure: failure, duration: clock.now - began)
                 }
             }
         }
@@ -366,7 +342,8 @@ public struct PipelineRunner: Sendable {
                 context.logger.error("cannot record \(result.asset.displayPath) in the ledger: \(error)")
                 if result.status == .done {
                     result.status = .failed
-                    result.failure = AssetFailure(code: "ledger", message: "done but not recorded in the ledger: \(error)", stage: "ledger")
+                    result.failure = AssetFailure(
+                        code: "ledger", message: "done but not recorded in the ledger: \(error)", stage: "ledger")
                 }
             }
         }
@@ -380,7 +357,8 @@ public struct PipelineRunner: Sendable {
 
     /// A run id: the UTC start time and 16 random bits.
     public static func makeRunID(at date: Date) -> String {
-        let stamp = ISO8601.string(from: date).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        let stamp = ISO8601.string(from: date).replacingOccurrences(of: "-", with: "").replacingOccurrences(
+            of: ":", with: "")
         let compact = stamp.split(separator: ".").first.map(String.init) ?? stamp
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
         return compact + "Z-" + String(repeating: "0", count: 4 - suffix.count) + suffix

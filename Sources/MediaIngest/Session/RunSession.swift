@@ -39,7 +39,8 @@ public struct RunSession: Sendable {
         /// Creates options.
         public init(
             isDryRun: Bool = false, logger: Logger = Logger(label: "ingest"), scratch: RunOptions.Scratch = .automatic,
-            workDirectoryParent: String? = nil, lockWait: Duration = .zero, errorOnIdle: Bool = false, metricsFile: String? = nil,
+            workDirectoryParent: String? = nil, lockWait: Duration = .zero, errorOnIdle: Bool = false,
+            metricsFile: String? = nil,
             runID: String? = nil
         ) {
             self.isDryRun = isDryRun
@@ -84,7 +85,9 @@ public struct RunSession: Sendable {
     ///   - observer: sees assets start and finish (a progress bar).
     /// - Throws: ``RunStateError`` when the state cannot be opened (the lock is held, the ledger unusable); once the
     ///   run has started it never throws — trouble ends up in the report and the exit code.
-    public func run(control: RunControl = RunControl(), observer: (any RunObserver)? = nil) async throws(RunStateError) -> Result {
+    public func run(
+        control: RunControl = RunControl(), observer: (any RunObserver)? = nil
+    ) async throws(RunStateError) -> Result {
         let runID = options.runID ?? PipelineRunner.makeRunID(at: Date())
         var store: (any RunStateStore)?
         if isStateful, let state {
@@ -93,7 +96,8 @@ public struct RunSession: Sendable {
                 try await opened.runStarted(at: Date())
             } catch {
                 await opened.close()
-                throw RunStateError(code: .unavailable, message: "cannot record the start of the run in the ledger: \(error)")
+                throw RunStateError(
+                    code: .unavailable, message: "cannot record the start of the run in the ledger: \(error)")
             }
             store = opened
         }
@@ -101,7 +105,8 @@ public struct RunSession: Sendable {
         let runner = PipelineRunner(
             pipeline: pipeline,
             options: RunOptions(
-                isDryRun: options.isDryRun, logger: options.logger, workDirectoryParent: options.workDirectoryParent, ledger: store, runID: runID,
+                isDryRun: options.isDryRun, logger: options.logger, workDirectoryParent: options.workDirectoryParent,
+                ledger: store, runID: runID,
                 scratch: options.scratch))
         let report = await runner.run(control: control, observer: observer)
         let code = RunExitCode(report.outcome, errorOnIdle: options.errorOnIdle)
@@ -115,14 +120,17 @@ public struct RunSession: Sendable {
         return Result(report: report, exitCode: code)
     }
 
-    private static func finish(_ report: RunReport, exitCode: RunExitCode, store: (any RunStateStore)?, metricsFile: String?, logger: Logger) async {
+    private static func finish(
+        _ report: RunReport, exitCode: RunExitCode, store: (any RunStateStore)?, metricsFile: String?, logger: Logger
+    ) async {
         if let store {
             do {
                 // Only a run that listed its whole source knows which earlier in-flight rows have vanished.
                 if report.listedEverything && report.outcome != .interrupted && report.outcome != .aborted {
                     try await store.reconcileVanished()
                 }
-                try await store.runFinished(exitCode: exitCode.rawValue, counts: report.counts, note: report.aborted ?? report.interrupted)
+                try await store.runFinished(
+                    exitCode: exitCode.rawValue, counts: report.counts, note: report.aborted ?? report.interrupted)
             } catch {
                 logger.error("cannot record the run in the ledger: \(error)")
             }

@@ -28,7 +28,9 @@ public protocol RunStateProvider: Sendable {
     /// Opens the state for run `runID` of `pipeline`, waiting up to `wait` for a lock another run holds.
     /// - Throws: ``RunStateError`` — `lockHeld` when another run kept the lock past `wait`, `unavailable` when the
     ///   state cannot be opened at all.
-    func open(for pipeline: Pipeline, runID: String, waitingUpTo wait: Duration) async throws(RunStateError) -> any RunStateStore
+    func open(
+        for pipeline: Pipeline, runID: String, waitingUpTo wait: Duration
+    ) async throws(RunStateError) -> any RunStateStore
 }
 
 /// Why a run's state could not be opened.

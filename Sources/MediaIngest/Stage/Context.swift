@@ -1,9 +1,10 @@
 import Foundation
+import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
-import Synchronization
 
 /// What every component may know about the run it is part of.
 public struct PipelineContext: Sendable {
@@ -34,7 +35,8 @@ public struct PipelineContext: Sendable {
     /// Creates a context (the runner does this; tests may too).
     public init(
         pipelineName: String, runID: String, startDate: Date = Date(), logger: Logger, workDirectory: String,
-        baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl(), scratchDirectory: String? = nil,
+        baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl(),
+        scratchDirectory: String? = nil,
         resources: RunResources = RunResources()
     ) {
         self.pipelineName = pipelineName
@@ -76,12 +78,14 @@ public struct StageContext: Sendable {
         ledger: (any AssetLedger)? = nil
     ) {
         self.init(
-            pipeline: pipeline, logger: logger, worker: worker, stageName: stageName, assetWorkDirectory: assetWorkDirectory, ledger: ledger,
+            pipeline: pipeline, logger: logger, worker: worker, stageName: stageName,
+            assetWorkDirectory: assetWorkDirectory, ledger: ledger,
             workFolders: WorkFolders())
     }
 
     init(
-        pipeline: PipelineContext, logger: Logger, worker: Int, stageName: String, assetWorkDirectory: String, ledger: (any AssetLedger)?,
+        pipeline: PipelineContext, logger: Logger, worker: Int, stageName: String, assetWorkDirectory: String,
+        ledger: (any AssetLedger)?,
         workFolders: WorkFolders
     ) {
         self.pipeline = pipeline

@@ -65,11 +65,15 @@ public enum ErrorPolicy {
         if let aborting = error as? any RunAbortingError {
             let described = error as? any AssetFailureDescribing
             return .failed(
-                AssetFailure(code: described?.failureCode ?? "aborted", message: described?.failureMessage ?? aborting.abortReason, stage: stage),
+                AssetFailure(
+                    code: described?.failureCode ?? "aborted",
+                    message: described?.failureMessage ?? aborting.abortReason, stage: stage),
                 abortsRun: aborting.abortReason)
         }
         if error is CancellationError {
-            return .failed(AssetFailure(code: "interrupted", message: "cancelled before it finished", stage: stage), abortsRun: nil)
+            return .failed(
+                AssetFailure(code: "interrupted", message: "cancelled before it finished", stage: stage), abortsRun: nil
+            )
         }
         if let rejecting = error as? any AssetRejecting {
             var rejection = rejecting.rejection
@@ -84,9 +88,15 @@ public enum ErrorPolicy {
         if let described = error as? any AssetFailureDescribing {
             return AssetFailure(code: described.failureCode, message: described.failureMessage, stage: stage)
         }
-        if error is CancellationError { return AssetFailure(code: "interrupted", message: "cancelled before it finished", stage: stage) }
-        if let aborting = error as? any RunAbortingError { return AssetFailure(code: "aborted", message: aborting.abortReason, stage: stage) }
-        if isFileSystemError(error) { return AssetFailure(code: "io", message: String(describing: error), stage: stage) }
+        if error is CancellationError {
+            return AssetFailure(code: "interrupted", message: "cancelled before it finished", stage: stage)
+        }
+        if let aborting = error as? any RunAbortingError {
+            return AssetFailure(code: "aborted", message: aborting.abortReason, stage: stage)
+        }
+        if isFileSystemError(error) {
+            return AssetFailure(code: "io", message: String(describing: error), stage: stage)
+        }
         return AssetFailure(code: "error", message: String(describing: error), stage: stage)
     }
 

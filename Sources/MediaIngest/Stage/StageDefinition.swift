@@ -103,7 +103,8 @@ public struct StageBuildContext: Sendable {
     /// Creates a build context.
     public init(
         pipelineName: String, baseDirectory: String, concurrency: Int, index: Int = 0, instanceName: String = "",
-        environment: [String: String] = [:], laterPhases: Set<StagePhase> = Set(StagePhase.allCases), keepsLedger: Bool = true
+        environment: [String: String] = [:], laterPhases: Set<StagePhase> = Set(StagePhase.allCases),
+        keepsLedger: Bool = true
     ) {
         self.keepsLedger = keepsLedger
         self.pipelineName = pipelineName

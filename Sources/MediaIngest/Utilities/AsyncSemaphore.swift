@@ -1,5 +1,4 @@
 import Foundation
-
 import Synchronization
 
 /// Limits how many tasks run a section at once (a stage's own `concurrency` cap below the pipeline's).

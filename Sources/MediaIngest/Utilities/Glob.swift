@@ -31,7 +31,9 @@ public struct Glob: OptionValue, Hashable, CustomStringConvertible {
             var index = 0
             while index < alternative.count {
                 if alternative[index] == "[" {
-                    guard let close = Glob.classEnd(alternative, from: index) else { throw GlobError(pattern: pattern, reason: "unclosed \"[\"") }
+                    guard let close = Glob.classEnd(alternative, from: index) else {
+                        throw GlobError(pattern: pattern, reason: "unclosed \"[\"")
+                    }
                     index = close
                 }
                 index += 1
@@ -175,7 +177,9 @@ public struct Glob: OptionValue, Hashable, CustomStringConvertible {
     public static var optionTypeName: String { "glob" }
     public static var optionSchema: JSONValue { ["type": "string", "minLength": 1] }
     public init(option input: OptionInput) throws {
-        guard let text = input.value.stringValue, !text.isEmpty else { throw input.typeMismatch(expected: "a glob pattern like \"**/*.jpg\"") }
+        guard let text = input.value.stringValue, !text.isEmpty else {
+            throw input.typeMismatch(expected: "a glob pattern like \"**/*.jpg\"")
+        }
         do {
             try self.init(text)
         } catch let error as GlobError {

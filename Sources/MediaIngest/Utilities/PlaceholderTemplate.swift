@@ -25,10 +25,14 @@ public struct PlaceholderTemplate: Sendable, Hashable {
         var rest = Substring(template)
         while let open = rest.firstIndex(of: "{") {
             if open > rest.startIndex { parts.append(.text(String(rest[..<open]))) }
-            guard let close = rest[open...].firstIndex(of: "}") else { throw Problem(message: "unclosed \"{\" in \"\(template)\"") }
+            guard let close = rest[open...].firstIndex(of: "}") else {
+                throw Problem(message: "unclosed \"{\" in \"\(template)\"")
+            }
             let name = String(rest[rest.index(after: open)..<close])
             guard placeholders.contains(name) else {
-                throw Problem(message: "unknown placeholder {\(name)}; use \(placeholders.map { "{\($0)}" }.joined(separator: " "))")
+                throw Problem(
+                    message:
+                        "unknown placeholder {\(name)}; use \(placeholders.map { "{\($0)}" }.joined(separator: " "))")
             }
             parts.append(.placeholder(name))
             rest = rest[rest.index(after: close)...]
@@ -42,7 +46,10 @@ public struct PlaceholderTemplate: Sendable, Hashable {
 
     /// `true` when any literal part satisfies `predicate`.
     public func anyText(_ predicate: (String) -> Bool) -> Bool {
-        parts.contains { if case .text(let text) = $0 { return predicate(text) }; return false }
+        parts.contains {
+            if case .text(let text) = $0 { return predicate(text) }
+            return false
+        }
     }
 
     /// The text with each placeholder replaced by `value(name)`.

@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+
+/// Watches a run as it goes (the CLI's progress bar). Calls may come from several tasks at once.
+public protocol RunObserver: Sendable {
+    /// The source announced how much it expects to produce.
+    func sourceEstimated(count: Int, bytes: Int64)
+    /// An asset entered the pipeline.
+    func assetStarted(_ asset: Asset)
+    /// An asset left the pipeline.
+    func assetFinished(_ result: AssetResult)
+}
+
+extension RunObserver {
+    public func sourceEstimated(count: Int, bytes: Int64) {}
+    public func assetStarted(_ asset: Asset) {}
+    public func assetFinished(_ result: AssetResult) {}
+}
+
+/// How a run is carried out.
+public struct RunOptions: Sendable {
+    /// Under dry-run, stages with side effects are not called; assets that reach them are reported as planned.
+    public var isDryRun: Bool
+    /// The logger for the run.
+    public var logger: Logger
+    /// Where the run's work folder is created (default: the system's temporary folder).
+    public var workDirectoryParent: String?
+    /// The ledger, if any.
+    public var ledger: (any AssetLedger)?
+    /// The run's id (default: made from the start time, like `20261125T023149Z-44ef`).
+    public var runID: String?
+    /// Where small work files go (see ``ScratchSpace``).
+    public var scratch: Scratch
+
+    /// Where small work files go.
+    public enum Scratch: Sendable, Hashable {
+        /// A tmpfs folder if the machine has one (`$XDG_RUNTIME_DIR`, `/dev/shm`), else the work folder.
+        case automatic
+        /// Always the (disk-backed) work folder.
+        case none
+        /// This parent folder.
+        case parent(String)
+    }
+
+    /// Creates options.
+    public init(
+        isDryRun: Bool = false, logger: Logger = Logger(label: "ingest"), workDirectoryParent: String? = nil,
+        ledger: (any AssetLedger)? = nil,
+        runID: String? = nil, scratch: Scratch = .automatic
+    ) {
+        self.isDryRun = isDryRun
+        self.logger = logger
+        self.workDirectoryParent = workDirectoryParent
+        self.ledger = ledger
+        self.runID = runID
+        self.scratch = scratch
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Glibc
+
+/// Small file-system helpers with errors that name the file.
+public enum FileSystem {
+    /// Creates `path` and its parents.
+    /// - Throws: ``FileError``.
+    public static func createDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FileError(path: path, operation: "create folder", code: (error as NSError).posixCode ?? EIO)
+        }
+    }
+
+    /// Removes a folder and everything in it, without following symbolic links; a missing folder is not an error.
+    /// Lean on purpose (readdir, unlinkat, rmdir): the runner calls it for every asset that had a work folder.
+    public static func removeTree(_ path: String) {
+        guard let directory = opendir(path) else {
+            _ = unlink(path)
+            return
+        }
+        var subfolders: [String] = []
+        let descriptor = dirfd(directory)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            if entry.pointee.d_type == UInt8(DT_DIR) {
+                subfolders.append(name)
+            } else if unlinkat(descriptor, name, 0) != 0 && errno == EISDIR {
+                subfolders.append(name)
+            }
+        }
+        closedir(directory)
+        for name in subfolders { removeTree(path + "/" + name) }
+        _ = rmdir(path)
+    }
+
+    /// Renames atomically (same file system).
+    /// - Throws: ``FileError``.
+    public static func rename(_ from: String, to: String) throws {
+        try systemCall("rename", path: from) { Glibc.rename(from, to) }
+    }
+
+    /// One line for a Foundation or POSIX file error: `No such file or directory`.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? FileError { return error.reason }
+        let nsError = error as NSError
+        if let code = nsError.posixCode { return String(cString: strerror(code)) }
+        if nsError.domain == NSCocoaErrorDomain {
+            switch nsError.code {
+            case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return String(cString: strerror(ENOENT))
+            case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return String(cString: strerror(EACCES))
+            default: break
+            }
+        }
+        return nsError.localizedDescription
+    }
+
+    /// Removes a file; a missing file is not an error.
+    public static func removeFile(_ path: String) {
+        _ = unlink(path)
+    }
+
+    /// Removes a file, reporting failure (a missing file included).
+    /// - Throws: ``FileError``.
+    public static func removeItem(_ path: String) throws {
+        try systemCall("delete", path: path) { unlink(path) }
+        syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Moves a file: `rename(2)` on one file system; across file systems a durable copy, then the source is
+    /// deleted (only after the copy is flushed and renamed into place, so a crash never loses the file).
+    /// - Throws: ``FileError``.
+    public static func move(_ from: String, to destination: String) throws {
+        if Glibc.rename(from, destination) == 0 {
+            syncDirectory((destination as NSString).deletingLastPathComponent)
+            return
+        }
+        guard errno == EXDEV else { throw FileError(path: from, operation: "move", code: errno) }
+        let temporary = destination + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try copy(from: from, to: temporary, exclusive: true)
+            try rename(temporary, to: destination)
+            syncDirectory((destination as NSString).deletingLastPathComponent)
+        } catch {
+            removeFile(temporary)
+            throw error
+        }
+        try removeItem(from)
+    }
+
+    /// Flushes a folder's entries to disk (after a `rename` into it), ignoring errors.
+    public static func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        _ = fsync(descriptor)
+        close(descriptor)
+    }
+
+    /// Writes `data` to `path` atomically: a temporary file beside it, flushed, then renamed over it.
+    /// - Throws: ``FileError``.
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            let file = try WritableFile(path: temporary, exclusive: true)
+            try file.write(data)
+            try file.commit()
+            try rename(temporary, to: path)
+            syncDirectory((path as NSString).deletingLastPathComponent)
+        } catch {
+            removeFile(temporary)
+            throw error
+        }
+    }
+
+    /// Copies a file by streaming it in 1 MiB blocks, calling `observe` with each block (to hash while copying).
+    /// The destination is written durably. Returns the number of bytes copied.
+    /// - Throws: ``FileError`` naming the file that failed; `CancellationError`.
+    @discardableResult
+    public static func copy(
+        from source: String, to destination: String, exclusive: Bool = false,
+        observe: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) throws -> Int64 {
+        let input = try ReadableFile(path: source)
+        let output = try WritableFile(path: destination, exclusive: exclusive)
+        var total: Int64 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            try Task.checkCancellation()
+            let count = try input.read(into: buffer)
+            if count == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+            observe(chunk)
+            try output.write(chunk)
+            total += Int64(count)
+        }
+        try output.commit()
+        return total
+    }
+
+    /// Streams a file in 1 MiB blocks through `body`, stopping with `CancellationError` when the task is cancelled.
+    /// - Throws: ``FileError``, `CancellationError` or what `body` throws.
+    public static func forEachBlock(
+        of path: String, blockSize: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let input = try ReadableFile(path: path)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            try Task.checkCancellation()
+            let count = try input.read(into: buffer)
+            if count == 0 { break }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+}
