@@ -203,6 +203,45 @@ struct WixUploadTests {
         #expect(try await setup.storedFiles().count == files.count)
     }
 
+    @Test("URL import: source.list with a URL → upload.wix imports it → wix.await-ready sees it READY, same bytes")
+    func urlImport() async throws {
+        let setup = try await Self.start(files: ["images/png/iccp.png"])
+        defer { Task { await setup.stop() } }
+        let first = try await setup.run("wix")
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let original = try #require(try await setup.storedFiles().first)
+        let url = try #require((try Self.manifest(setup).first?["target"] as? [String: Any])?["url"] as? String)
+        try setup.project.write("urls.txt", "# files already on the web\n\(url)\n")
+        let connection = #""baseURL": "${WIX_BASE_URL}", "siteId": "\#(Self.siteID)", "apiKey": "${WIX_API_KEY}""#
+        try setup.project.write(
+            "pipelines/urls.json",
+            """
+            {"name": "urls", "stages": [
+              {"kind": "source.list", "with": {"file": "urls.txt"}},
+              {"kind": "upload.wix", "with": {\(connection), "filePath": "/imported"}},
+              {"kind": "wix.await-ready", "with": {\(connection), "pollInterval": "100ms"}},
+              {"kind": "report.manifest", "with": {"path": "urls.jsonl"}}
+            ]}
+            """)
+        let imported = try await setup.run("urls")
+        #expect(imported.status == 0, "\(imported.stdout)\(imported.stderr)")
+        let text = try String(contentsOfFile: setup.project.file("urls.jsonl"), encoding: .utf8)
+        let line = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(line["status"] as? String == "done")
+        #expect(line["source"] as? String == url)
+        let target = try #require(line["target"] as? [String: Any])
+        #expect(target["status"] as? String == "READY")
+        #expect(target["method"] as? String == "import", "\(target)")
+        let stored = try await setup.storedFiles()
+        #expect(stored.count == 2)
+        let copy = try #require(stored.first { $0["id"] as? String == target["id"] as? String })
+        #expect(copy["sha256"] as? String == original["sha256"] as? String, "Wix fetched the same bytes")
+        // A re-run does not import it again.
+        let again = try await setup.run("urls")
+        #expect(again.status == 0)
+        #expect(try await setup.storedFiles().count == 2)
+    }
+
     @Test("a 200 MB file goes through tus in chunks and survives injected connection resets")
     func bigFileThroughTus() async throws {
         let setup = try await Self.start(files: [], upload: #"{"chunkSize": "16MiB"}"#)

@@ -134,19 +134,41 @@ struct DetectTests {
         return try #require(Int64(line.dropFirst(6).trimmingCharacters(in: .whitespaces)))
     }
 
-    @Test("concurrent workers each use their own handle")
+    @Test("four workers at once, each on its own handle, give every file the answer one worker gives alone")
     func concurrentWorkers() async throws {
+        let stage = DetectStage()
         let files = Corpus.expectations.map(\.absolutePath)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let alone = try files.map {
+            try stage.detect(path: $0, fileExtension: ($0 as NSString).pathExtension, worker: 0).type.mime
+        }
+        let answers = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
             for worker in 0..<4 {
                 group.addTask {
-                    for file in files {
-                        _ = try Self.stage.detect(
-                            path: file, fileExtension: (file as NSString).pathExtension, worker: worker)
+                    // Each worker walks the files in its own order, so the handles are busy on different files at once.
+                    let order = worker % 2 == 0 ? Array(files.indices) : Array(files.indices.reversed())
+                    var seen = [String](repeating: "", count: files.count)
+                    for index in order {
+                        let file = files[index]
+                        seen[index] = try stage.detect(
+                            path: file, fileExtension: (file as NSString).pathExtension, worker: worker
+                        ).type.mime
                     }
+                    return (worker, seen)
                 }
             }
-            try await group.waitForAll()
+            var all: [Int: [String]] = [:]
+            for try await (worker, seen) in group { all[worker] = seen }
+            return all
         }
+        #expect(answers.count == 4)
+        for (worker, seen) in answers.sorted(by: { $0.key < $1.key }) {
+            let differing = files.indices.filter { seen[$0] != alone[$0] }.map {
+                (files[$0] as NSString).lastPathComponent
+            }
+            #expect(differing.isEmpty, "worker \(worker) answered differently for \(differing)")
+        }
+        // And the answers are the corpus's expected types (the same check `detect` makes file by file above).
+        let wrong = zip(Corpus.expectations, alone).filter { $0.0.mime != $0.1 }.map(\.0.path)
+        #expect(wrong.count <= Corpus.expectations.count / 20, "\(wrong)")
     }
 }

@@ -280,14 +280,31 @@ struct StripTests {
         #expect(passed.asset?.facts["strip"]?["passed"] != nil)
     }
 
-    @Test("hostile and broken files never crash the stage")
+    @Test(
+        "hostile, broken and cut-off files: each is rejected (truncated, malformed, strip_unsupported) or stripped into a file exiftool finds no GPS in"
+    )
     func hostileFiles() async throws {
         let harness = StageHarness(StripStage())
+        let verdicts: Set<Rejection.Code> = [.truncated, .malformed, .stripUnsupported]
+        var stripped: [String] = []
+        var rejected = 0
+        // A throw fails the test: no file may make the stage error (that would be retried for ever).
+        func check(_ path: String) async throws {
+            let outcome = try await harness.process(file: path)
+            if let rejection = outcome.rejection {
+                #expect(verdicts.contains(rejection.code), "\(path): \(rejection)")
+                #expect(!rejection.reason.isEmpty)
+                rejected += 1
+            } else if let output = outcome.asset?.contentPath, output != path {
+                #expect(FileManager.default.fileExists(atPath: output))
+                stripped.append(output)
+            }
+        }
         for file in Corpus.expectations
         where file.path.hasPrefix("adversarial/") || file.path.contains("broken") || file.path.contains("truncated")
             || file.path.contains("invalid")
         {
-            _ = try await harness.process(file: file.absolutePath)
+            try await check(file.absolutePath)
         }
         // Garbage and cut-off versions of real files: every prefix length of a small JPEG, PNG and WebP.
         let directory = TemporaryDirectory()
@@ -298,8 +315,16 @@ struct StripTests {
             for length in stride(from: 0, to: min(bytes.count, 1200), by: 7) {
                 let path = directory.file("cut-\(length)." + (source as NSString).pathExtension)
                 try bytes.prefix(length).write(to: URL(fileURLWithPath: path))
-                _ = try await harness.process(file: path)
+                try await check(path)
             }
         }
+        #expect(
+            rejected > 50 && stripped.count > 10, "both ways taken: \(rejected) rejected, \(stripped.count) stripped")
+        // What passed carries no GPS, by an independent reader.
+        let exiftool = try await runProcessAsync("/usr/bin/exiftool", ["-json", "-q", "-q", "-gps:all"] + stripped)
+        let entries = try #require(
+            try JSONSerialization.jsonObject(with: Data(exiftool.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.count == stripped.count)
+        for entry in entries { #expect(entry.keys.sorted() == ["SourceFile"], "GPS left in \(entry)") }
     }
 }
