@@ -3,7 +3,7 @@
 # invocation (hyperfine), so machine noise cancels and only ratios are reported. Not a test: nothing here asserts
 # a timing. Writes a Markdown report to Benchmarks/results/latest.md.
 #
-#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [latency] [pacing] [scale]  (default: all)
+#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [latency] [pacing] [scale] [library]  (default: all)
 #
 # Needs: hyperfine, exiftool, file, curl, ffmpeg, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make
 # bench` installs them). Environment: BENCH_COPIES (corpus copies for detect/strip/heic, 40), BENCH_BIG_BYTES (2 GiB),
@@ -15,12 +15,13 @@ ROOT=$PWD
 WORK=$ROOT/Benchmarks/work
 RESULTS=$ROOT/Benchmarks/results
 REPORT=$RESULTS/latest.md
-SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e latency pacing scale}
+SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e latency pacing scale library}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
 E2E_FILES=${BENCH_E2E_FILES:-2000}
 SCALE_SIZES=${BENCH_SCALE:-1000 5000 20000}
 LEDGER_FILES=${BENCH_LEDGER_FILES:-10000}
+LIBRARY_FILES=${BENCH_LIBRARY_FILES:-200000}
 MOV_BYTES=${BENCH_MOV_BYTES:-1073741824}
 MP4_FILES=${BENCH_MP4_FILES:-200}
 LATENCY_FILES=${BENCH_LATENCY_FILES:-2000}
@@ -488,6 +489,66 @@ PY
   } | section "$SCENARIO"
 fi
 
+if [[ " $SCENARIOS " == *" library "* ]]; then
+  SCENARIO=library
+  # 200,000 small files into the local library with the ledger on: memory must not grow with the run (the report
+  # keeps counts and problems, not every record), per-file cost must stay flat, and a re-run must cost ~nothing.
+  pool="$WORK/library-pool"
+  if [ "$(ls "$pool" 2>/dev/null | wc -l)" != "$LIBRARY_FILES" ]; then
+    rm -rf "$pool"
+    python3 - "$pool" "$LIBRARY_FILES" "$(pwd)/Tests/Fixtures/corpus/images/jpeg/gps_minimal.jpg" <<'PY2'
+import os, sys
+pool, count, template = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "rb").read()
+os.makedirs(pool)
+for i in range(count):
+    # A real 1 KB JPEG with four bytes after its end: every file's content (and SHA-256) differs.
+    with open(os.path.join(pool, f"img{i:06d}.jpg"), "wb") as f:
+        f.write(template + i.to_bytes(4, "big"))
+PY2
+  fi
+  link_subset "$pool" 1000 "$WORK/library1k-in"
+  mkdir -p "$WORK/pipelines"
+  for name in library1k library200k; do
+    dir=$([ $name = library1k ] && echo "$WORK/library1k-in" || echo "$pool")
+    cat > "$WORK/pipelines/$name.json" <<JSON
+{"name": "$name", "concurrency": 4, "state": {"ledger": "$WORK/$name.sqlite"},
+ "stages": [{"kind": "source.directory", "with": {"path": "$dir"}}, {"kind": "detect.mime"},
+            {"kind": "upload.library", "with": {"path": "$WORK/$name-library"}},
+            {"kind": "report.manifest", "with": {"path": "$WORK/$name.jsonl"}}]}
+JSON
+  done
+  clean() { echo "rm -rf $WORK/$1.sqlite $WORK/$1.sqlite-wal $WORK/$1.sqlite-shm $WORK/$1-library $WORK/$1.jsonl"; }
+  hyperfine -N --runs 3 --prepare "$(clean library1k)" --export-json "$WORK/library1k.json" \
+    "$BIN/ingest run library1k --pipelines $WORK/pipelines --quiet" >/dev/null
+  eval "$(clean library200k)"
+  rss=$( { /usr/bin/time -f "%e %M" "$BIN/ingest" run library200k --pipelines "$WORK/pipelines" --quiet >/dev/null; } 2>&1 | tail -1)
+  first_seconds=${rss% *}
+  first_rss=${rss#* }
+  hyperfine -N --runs 3 --export-json "$WORK/library-again.json" "$BIN/ingest run library200k --pipelines $WORK/pipelines --quiet" >/dev/null
+  again_rss=$( { /usr/bin/time -f "%M" "$BIN/ingest" run library200k --pipelines "$WORK/pipelines" --quiet >/dev/null; } 2>&1 | tail -1)
+  lines=$(wc -l < "$WORK/library200k.jsonl")
+  {
+    echo "## Scale: $LIBRARY_FILES small JPEGs into the local library (detect.mime → upload.library → report.manifest, ledger on, 4 workers)"
+    echo
+    python3 - "$WORK/library1k.json" "$WORK/library-again.json" "$LIBRARY_FILES" "$first_seconds" "$first_rss" "$again_rss" "$lines" <<'PY2'
+import json, sys
+small, again = (json.load(open(p))["results"][0] for p in sys.argv[1:3])
+files, first, first_rss, again_rss, lines = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+per_small, per_large = small["mean"] / 1000, first / files
+print("| run | s | files/s | ms per file | peak RSS |")
+print("|---|---|---|---|---|")
+print(f"| 1,000 files, first run | {small['mean']:.2f} | {1000 / small['mean']:.0f} | {per_small * 1000:.2f} | |")
+print(f"| {files:,} files, first run | {first:.1f} | {files / first:.0f} | {per_large * 1000:.2f} | {first_rss // 1024} MiB |")
+print(f"| {files:,} files, re-run (all skipped) | {again['mean']:.1f} | {files / again['mean']:.0f} | {again['mean'] / files * 1000:.3f} | {again_rss // 1024} MiB |")
+print()
+print(f"- peak RSS of the {files:,}-file run: **{first_rss // 1024} MiB** (goal ≤ 128 MiB); manifest lines: {lines:,}")
+print(f"- per-file cost at {files:,} over 1,000: **{per_large / per_small:.2f}×** (goal within 1.2×)")
+print(f"- ledger re-run: **{again['mean'] / first * 100:.1f} %** of the first run (goal ≤ 5 %)")
+print()
+PY2
+  } | section "$SCENARIO"
+fi
+
 {
   echo "# MediaIngest benchmarks"
   echo
@@ -495,7 +556,7 @@ fi
   echo "in the same invocation (hyperfine), so machine noise cancels; >1× means MediaIngest is faster. Each section says"
   echo "when and where it ran. Peak RSS is GNU time's maximum resident set of the largest process of the command."
   echo
-  for name in detect strip heic mov mp4s bigfile e2e latency pacing scale; do
+  for name in detect strip heic mov mp4s bigfile e2e latency pacing scale library; do
     [ -f "$RESULTS/sections/$name.md" ] && cat "$RESULTS/sections/$name.md"
   done
 } > "$REPORT"

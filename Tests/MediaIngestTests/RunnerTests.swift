@@ -279,3 +279,32 @@ struct RunnerTests {
         #expect(object["runId"]?.stringValue?.count == 21)
     }
 }
+
+@Suite("the run report at scale")
+struct RunReportScaleTests {
+    @Test("past recordLimit, done assets are counted, not listed; every problem is listed")
+    func recordLimit() async throws {
+        let directory = TemporaryDirectory()
+        var files: [String] = []
+        for index in 0..<60 {
+            let path = directory.file("f\(index).bin")
+            try Data([UInt8(index)]).write(to: URL(fileURLWithPath: path))
+            files.append(path)
+        }
+        var stage = ScriptedStage()
+        stage.delay = .zero
+        stage.rejectOn = ["f7.bin", "f55.bin"]
+        stage.failOn = ["f58.bin"]
+        var options = RunOptions()
+        options.recordLimit = 10
+        let report = await PipelineRunner(
+            pipeline: .testing(files: files, stages: [Pipeline.Component(stage)], concurrency: 3), options: options
+        ).run()
+        #expect(report.count(.done) == 57 && report.count(.rejected) == 2 && report.count(.failed) == 1)
+        #expect(report.bytesDone == 57)
+        #expect(report.assets.filter { $0.status == .done }.count == 10)
+        #expect(Set(report.assets.filter { $0.status != .done }.map(\.fileName)) == ["f7.bin", "f55.bin", "f58.bin"])
+        #expect(report.assetsOmitted == 47)
+        #expect(report.assets.map(\.id) == report.assets.map(\.id).sorted(), "in source order")
+    }
+}

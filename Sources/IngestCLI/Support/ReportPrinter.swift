@@ -51,6 +51,9 @@ enum ReportPrinter {
                     if let target = record.target { line += " → \(target.id.displaySafe)" }
                     lines.append(line)
                 }
+                if report.assetsOmitted > 0 {
+                    lines.append("  … and \(report.assetsOmitted) more, not listed here (the manifest has every file)")
+                }
             }
         }
         if let interrupted = report.interrupted { lines.append("interrupted: \(interrupted.displaySafe)") }

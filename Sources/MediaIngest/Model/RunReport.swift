@@ -29,8 +29,11 @@ public struct RunReport: Sendable, Codable {
     public var notStarted = 0
     /// `false` when the run stopped before its sources were listed to the end (more files may be waiting).
     public var listedEverything = true
-    /// One record per asset that entered the pipeline, in source order.
+    /// The records of the assets, in source order: every rejected and failed one, and the others up to the run's
+    /// ``RunOptions/recordLimit`` (``assetsOmitted`` says how many were left out; the manifest has them all).
     public var assets: [AssetRecord]
+    /// Done, skipped or planned assets counted in ``counts`` but not listed in ``assets``.
+    public var assetsOmitted = 0
 
     /// Creates a report.
     public init(
@@ -72,7 +75,7 @@ public struct RunReport: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case pipeline, runID = "runId", startedAt, finishedAt, durationSeconds, dryRun, outcome, counts, deferred,
             bytesDone,
-            interrupted, aborted, notStarted, listedEverything, info, assets
+            interrupted, aborted, notStarted, listedEverything, info, assets, assetsOmitted
     }
 
     public init(from decoder: any Decoder) throws {
@@ -91,6 +94,7 @@ public struct RunReport: Sendable, Codable {
         listedEverything = try container.decodeIfPresent(Bool.self, forKey: .listedEverything) ?? true
         info = try container.decode([String: JSONValue].self, forKey: .info)
         assets = try container.decode([AssetRecord].self, forKey: .assets)
+        assetsOmitted = try container.decodeIfPresent(Int.self, forKey: .assetsOmitted) ?? 0
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -111,6 +115,7 @@ public struct RunReport: Sendable, Codable {
         try container.encodeIfPresent(aborted, forKey: .aborted)
         try container.encode(info, forKey: .info)
         try container.encode(assets, forKey: .assets)
+        try container.encode(assetsOmitted, forKey: .assetsOmitted)
     }
 
     /// A JSON encoder configured the way reports and manifests are written (ISO-8601 dates, sorted keys).

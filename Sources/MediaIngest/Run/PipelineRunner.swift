@@ -77,9 +77,13 @@ public struct PipelineRunner: Sendable {
         let abortReason = control.abortReason
         var report = RunReport(
             pipeline: pipeline.name, runID: runID, startedAt: startDate, finishedAt: Date(), dryRun: options.isDryRun,
-            results: fed.results, deferred: fed.deferred, interrupted: abortReason == nil ? control.stopReason : nil,
+            results: fed.tally.kept, deferred: fed.deferred, interrupted: abortReason == nil ? control.stopReason : nil,
             aborted: abortReason,
             info: info)
+        // The counts cover every asset; the records listed, the problems and the first `recordLimit` others.
+        for status in AssetStatus.allCases { report.counts[status.rawValue] = fed.tally.counts[status] ?? 0 }
+        report.bytesDone = fed.tally.bytesDone
+        report.assetsOmitted = fed.tally.omitted
         report.notStarted = fed.notStarted
         report.listedEverything = fed.listedEverything
         for component in prepared {
@@ -135,7 +139,7 @@ public struct PipelineRunner: Sendable {
     /// index. A task per asset cost two thread wake-ups per file (~16 µs, more than a small stage's own work).
     /// What feeding the workers came to.
     struct Fed {
-        var results: [AssetRecord] = []
+        var tally = RunTally.State()
         var deferred = 0
         /// Assets the sources listed that never entered the pipeline (the run stopped first).
         var notStarted = 0
@@ -148,10 +152,10 @@ public struct PipelineRunner: Sendable {
         let width = pipeline.concurrency
         // Room for every worker to find work while the producer sleeps; the producer wakes at half.
         let queue = WorkQueue<Work>(capacity: max(64, 4 * width))
-        return await withTaskGroup(of: [AssetRecord].self) { group in
+        let tally = RunTally(limit: options.recordLimit)
+        return await withTaskGroup(of: Void.self) { group in
             for worker in 0..<width {
                 group.addTask {
-                    var records: [AssetRecord] = []
                     while let work = await queue.pop() {
                         if control.isStopRequested || Task.isCancelled {
                             // Queued assets never started: they stay for a later run.
@@ -160,13 +164,11 @@ public struct PipelineRunner: Sendable {
                         }
                         let result = await process(work.asset, worker: worker, context: context, observer: observer)
                         await finishAsset(result, context: context, observer: observer)
-                        records.append(result.record)
+                        tally.add(result.record)
                     }
-                    return records
                 }
             }
 
-            var records: [AssetRecord] = []
             var deferred = 0
             var nextID = 1
             sources: for (sourceIndex, source) in pipeline.sources.enumerated() {
@@ -196,13 +198,13 @@ public struct PipelineRunner: Sendable {
                                 let result = AssetResult(
                                     asset: asset, status: .skipped, stage: source.name, note: reason)
                                 await finishAsset(result, context: context, observer: observer)
-                                records.append(result.record)
+                                tally.add(result.record)
                                 continue
                             }
                             let result = AssetResult(
                                 asset: asset, status: .rejected, stage: source.name, rejection: rejection)
                             await finishAsset(result, context: context, observer: observer)
-                            records.append(result.record)
+                            tally.add(result.record)
                         case .item(let item):
                             let asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
                             nextID += 1
@@ -223,12 +225,10 @@ public struct PipelineRunner: Sendable {
             } else {
                 queue.finish()
             }
-            for await workerRecords in group { records += workerRecords }
-            // Workers finish in any order; the report lists assets in source order.
-            records.sort { $0.id < $1.id }
+            await group.waitForAll()
             return Fed(
-                results: records, deferred: deferred, notStarted: nextID - 1 - records.count, listedEverything: !stopped
-            )
+                tally: tally.snapshot(), deferred: deferred, notStarted: nextID - 1 - tally.total,
+                listedEverything: !stopped)
         }
     }
 

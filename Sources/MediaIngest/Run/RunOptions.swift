@@ -31,6 +31,9 @@ public struct RunOptions: Sendable {
     public var runID: String?
     /// Where small work files go (see ``ScratchSpace``).
     public var scratch: Scratch
+    /// How many done, skipped or planned assets the report lists (rejected and failed ones are always listed;
+    /// the counts cover all; the manifest has a line for each): a run over 200,000 files stays small in memory.
+    public var recordLimit: Int = 10_000
 
     /// Where small work files go.
     public enum Scratch: Sendable, Hashable {
