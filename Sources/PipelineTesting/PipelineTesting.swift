@@ -16,10 +16,12 @@ public struct StageHarness<S: Stage>: Sendable {
     public let stage: S
     /// The run context the stage sees.
     public let context: PipelineContext
-    /// Removes the work folder when the last copy of the harness goes (or at ``cleanUp()``).
+    /// Removes the work folder when the last copy of the harness and the last outcome it returned go (or at
+    /// ``cleanUp()``).
     private let workFolder: WorkFolder
 
-    /// Wraps a stage. A private work folder is made under the temporary folder and removed with the harness.
+    /// Wraps a stage. A private work folder is made under the temporary folder; it is removed when neither the harness
+    /// nor any outcome it returned is left, so the files an outcome points at stay readable while it is held.
     public init(
         _ stage: S, concurrency: Int = 1,
         logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -68,7 +70,8 @@ public struct StageHarness<S: Stage>: Sendable {
                 assetWorkDirectory: context.workDirectory + "/\(asset.id)")
             switch try await stage.process(asset, context: stageContext) {
             case .next(let next): asset = next
-            case .reject(let rejected, let rejection): return .rejected(rejected, rejection)
+            case .reject(let rejected, let rejection):
+                return HarnessOutcome(.rejected(rejected, rejection), keeping: workFolder)
             }
         }
         try await stage.prepare(context)
@@ -82,8 +85,9 @@ public struct StageHarness<S: Stage>: Sendable {
             stageName: (S.self as? any StageDefinition.Type)?.kind ?? "stage",
             assetWorkDirectory: context.workDirectory + "/\(asset.id)")
         switch try await stage.process(asset, context: stageContext) {
-        case .next(let next): return .next(next)
-        case .reject(let rejected, let rejection): return .rejected(rejected, rejection)
+        case .next(let next): return HarnessOutcome(.next(next), keeping: workFolder)
+        case .reject(let rejected, let rejection):
+            return HarnessOutcome(.rejected(rejected, rejection), keeping: workFolder)
         }
     }
 
@@ -97,32 +101,45 @@ public struct StageHarness<S: Stage>: Sendable {
             modificationDate: status?.modificationDate)
     }
 
-    /// Removes the harness's work folder now (it goes anyway when the harness does).
+    /// Removes the harness's work folder now (it goes anyway when the harness and its outcomes do).
     public func cleanUp() { workFolder.remove() }
 }
 
-/// A harness's work folder, removed when the last harness sharing it is released.
-private final class WorkFolder: Sendable {
+/// A harness's work folder, removed when the last harness or outcome sharing it is released.
+final class WorkFolder: Sendable {
     let path: String
     init(path: String) { self.path = path }
     func remove() { FileSystem.removeTree(path) }
     deinit { remove() }
 }
 
-/// A stage's outcome, with accessors that read well in tests.
-public enum HarnessOutcome: Sendable {
-    case next(Asset)
-    case rejected(Asset, Rejection)
+/// A stage's outcome, with accessors that read well in tests. It keeps the harness's work folder alive: the files its
+/// asset points at (`contentPath`, say) can be read for as long as the outcome is held.
+public struct HarnessOutcome: Sendable {
+    /// What the stage returned.
+    public enum Result: Sendable {
+        case next(Asset)
+        case rejected(Asset, Rejection)
+    }
+
+    /// What the stage returned.
+    public let result: Result
+    private let workFolder: WorkFolder
+
+    init(_ result: Result, keeping workFolder: WorkFolder) {
+        self.result = result
+        self.workFolder = workFolder
+    }
 
     /// The asset when the stage let it continue.
     public var asset: Asset? {
-        if case .next(let asset) = self { return asset }
+        if case .next(let asset) = result { return asset }
         return nil
     }
 
     /// The rejection when the stage rejected the asset.
     public var rejection: Rejection? {
-        if case .rejected(_, let rejection) = self { return rejection }
+        if case .rejected(_, let rejection) = result { return rejection }
         return nil
     }
 }

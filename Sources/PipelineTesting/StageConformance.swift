@@ -77,7 +77,7 @@ public enum StageConformance {
     ) async -> (kind: String, problems: [String]) {
         var problems: [String] = []
         do {
-            switch try await harness.process(start, worker: worker) {
+            switch try await harness.process(start, worker: worker).result {
             case .next(let asset):
                 problems += assetProblems(start, asset, workDirectory: harness.context.workDirectory)
                 return ("next", problems)

@@ -92,4 +92,22 @@ struct ConformanceTests {
         #expect(stripped.level == .debug)
         #expect(stripped.metadata["gps"] == "true", "\(stripped.metadata)")
     }
+
+    @Test("an outcome keeps the work folder: its files stay readable after the harness goes, and go with the outcome")
+    func outcomeOutlivesHarness() async throws {
+        func stripOne() async throws -> HarnessOutcome {
+            let strip = try StripStage(
+                options: .decode([:], specs: StripStage.options), context: StageHarness<StripStage>.buildContext())
+            return try await StageHarness(strip).process(
+                file: Corpus.path("images/jpeg/gps_Apple_iPhone_4.jpg"), after: DetectStage())
+        }
+        var outcome: HarnessOutcome? = try await stripOne()
+        let output = try #require(outcome?.asset?.contentPath)
+        let folder = (output as NSString).deletingLastPathComponent
+        let tags = try exiftoolTags([output])
+        #expect(tags[output]?["File:FileType"] as? String == "JPEG", "exiftool reads the output the outcome points at")
+        #expect(outcome?.rejection == nil)
+        outcome = nil
+        #expect(!FileManager.default.fileExists(atPath: folder), "the work folder went with the last outcome")
+    }
 }

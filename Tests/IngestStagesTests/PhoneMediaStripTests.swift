@@ -16,13 +16,14 @@ struct PhoneMediaStripTests {
 
     static func strip(
         _ files: [Corpus.Expectation], with stage: StripStage = StripStage()
-    ) async throws -> [(file: Corpus.Expectation, asset: Asset)] {
+    ) async throws -> [(file: Corpus.Expectation, asset: Asset, outcome: HarnessOutcome)] {
+        // Each result holds its outcome, which keeps the harness's work folder (and the output in it) alive.
         let harness = StageHarness(stage)
-        var results: [(Corpus.Expectation, Asset)] = []
+        var results: [(Corpus.Expectation, Asset, HarnessOutcome)] = []
         for file in files {
             let outcome = try await harness.process(file: file.absolutePath)
             let asset = try #require(outcome.asset, "\(file.path): \(String(describing: outcome.rejection))")
-            results.append((file, asset))
+            results.append((file, asset, outcome))
         }
         return results
     }
@@ -37,7 +38,7 @@ struct PhoneMediaStripTests {
         let results = try await Self.strip(Self.heif)
         let before = try await MediaTools.tags(results.map(\.file.absolutePath), extra: ["-ee"])
         let after = try await MediaTools.tags(try results.map { try Self.output($0.asset) }, extra: ["-ee"])
-        for (file, asset) in results {
+        for (file, asset, _) in results {
             let output = try Self.output(asset)
             let tags = try #require(after[output], "exiftool read \(output)")
             let original = try #require(before[file.absolutePath])
@@ -92,7 +93,7 @@ struct PhoneMediaStripTests {
         let results = try await Self.strip(Self.movies)
         let after = try await MediaTools.tags(try results.map { try Self.output($0.asset) }, extra: ["-ee"])
         let before = try await MediaTools.tags(results.map(\.file.absolutePath), extra: ["-ee"])
-        for (file, asset) in results {
+        for (file, asset, _) in results {
             let output = try Self.output(asset)
             let tags = try #require(after[output])
             #expect(phoneLeftovers(tags).isEmpty, "\(file.path) keeps \(phoneLeftovers(tags))")
@@ -161,7 +162,8 @@ struct PhoneMediaStripTests {
         #expect(result.status == 0, "\(result.stderr)")
         let tagged = try #require(try await MediaTools.tags([source], extra: ["-ee"])[source])
         #expect(phoneLeftovers(tagged).count >= 8, "the source carries every kind: \(phoneLeftovers(tagged))")
-        let asset = try #require(try await StageHarness(StripStage()).process(file: source).asset)
+        let outcome = try await StageHarness(StripStage()).process(file: source)
+        let asset = try #require(outcome.asset)
         let output = try Self.output(asset)
         let tags = try #require(try await MediaTools.tags([output], extra: ["-ee"])[output])
         #expect(phoneLeftovers(tags).isEmpty, "keeps \(phoneLeftovers(tags))")
@@ -183,7 +185,7 @@ struct PhoneMediaStripTests {
         let results = try await Self.strip(Self.gifs)
         let after = try await MediaTools.tags(try results.map { try Self.output($0.asset) })
         let before = try await MediaTools.tags(results.map(\.file.absolutePath))
-        for (file, asset) in results {
+        for (file, asset, _) in results {
             let output = try Self.output(asset)
             let tags = try #require(after[output])
             #expect(
@@ -273,7 +275,8 @@ struct PhoneMediaStripTests {
         let stage = try StripStage(
             options: .decode(["keep": ["icc", "copyright"]], specs: StripStage.options),
             context: StageHarness<StripStage>.buildContext())
-        let output = try Self.output(try #require(try await StageHarness(stage).process(file: source).asset))
+        let outcome = try await StageHarness(stage).process(file: source)
+        let output = try Self.output(try #require(outcome.asset))
         let tags = try #require(try await MediaTools.tags([output])[output])
         #expect(tags["EXIF:IFD0:Copyright"] as? String == "© Jane Doe")
         #expect(tags["EXIF:IFD0:Artist"] as? String == "Jane Doe")

@@ -192,7 +192,8 @@ struct StripTests {
         let none = try StripStage(
             options: .decode(["keep": []], specs: StripStage.options), context: StageHarness<StripStage>.buildContext())
         let portrait = Corpus.path("images/jpeg/orientation_portrait_6.jpg")
-        let plain = try #require(try await StageHarness(none).process(file: portrait).asset?.contentPath)
+        let plainOutcome = try await StageHarness(none).process(file: portrait)
+        let plain = try #require(plainOutcome.asset?.contentPath)
         let tags = try exiftoolTags([plain])[plain] ?? [:]
         #expect(tags["EXIF:IFD0:Orientation"] == nil)
         #expect(tags["ICC_Profile:ICC_Profile"] == nil, "icc not kept")
@@ -209,7 +210,8 @@ struct StripTests {
         let keep = try StripStage(
             options: .decode(["keep": ["orientation", "copyright"]], specs: StripStage.options),
             context: StageHarness<StripStage>.buildContext())
-        let output = try #require(try await StageHarness(keep).process(file: source).asset?.contentPath)
+        let keptOutcome = try await StageHarness(keep).process(file: source)
+        let output = try #require(keptOutcome.asset?.contentPath)
         let kept = try exiftoolTags([output])[output] ?? [:]
         #expect(kept["EXIF:IFD0:Copyright"] as? String == "© Jane Doe")
         #expect(kept["EXIF:IFD0:Artist"] as? String == "Jane Doe")
