@@ -96,11 +96,24 @@ public final class SQLiteLedger: RunStateStore {
         let identity = asset.ledgerKey
         let size = asset.size
         let mtime = asset.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
-        let contentHash: String? =
-            dedupeByContent ? asset.origin.path.flatMap { try? FileHashing.sha256(ofFileAt: $0) } : nil
         let pipeline = pipeline
         let runID = runID
         let maxAttempts = maxAttempts
+        // A re-run skips most rows: decide that on a reader (WAL lets every worker read at once), without the writer
+        // and without hashing the file. The write below decides again, on the row as it is then.
+        let unchanged = try await database.read { db -> String? in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql:
+                        "SELECT status, size, mtimeNs, attempts, runId, error FROM asset WHERE pipeline = ? AND identity = ?",
+                    arguments: [pipeline, identity])
+            else { return nil }
+            return Self.skipReason(row, size: size, mtime: mtime, maxAttempts: maxAttempts)
+        }
+        if let unchanged { return .skip(reason: unchanged) }
+        let contentHash: String? =
+            dedupeByContent ? asset.origin.path.flatMap { try? FileHashing.sha256(ofFileAt: $0) } : nil
         return try await database.write { db -> LedgerDecision in
             let now = Date()
             let row = try Row.fetchOne(
@@ -124,24 +137,10 @@ public final class SQLiteLedger: RunStateStore {
                 return .process(recovery: nil)
             }
             let status: String = row["status"]
-            let changed =
-                (size != nil && row["size"] as Int64? != size) || (mtime != nil && row["mtimeNs"] as Int64? != mtime)
+            let changed = Self.changed(row, size: size, mtime: mtime)
             let attempts: Int = row["attempts"]
-            if !changed {
-                switch status {
-                case "done":
-                    return .skip(reason: "done in run \(row["runId"] as String? ?? "?")")
-                case "rejected":
-                    return .skip(
-                        reason: "rejected in run \(row["runId"] as String? ?? "?"): \(row["error"] as String? ?? "")")
-                case "failed" where attempts >= maxAttempts:
-                    return .skip(
-                        reason:
-                            "failed \(attempts) times (last: \(row["error"] as String? ?? "?")); `ingest retry` re-queues it"
-                    )
-                default:
-                    break
-                }
+            if let reason = Self.skipReason(row, size: size, mtime: mtime, maxAttempts: maxAttempts) {
+                return .skip(reason: reason)
             }
             let pending: PendingUpload? = (row["uploadStartedAt"] as Date?).map { started in
                 PendingUpload(
@@ -163,6 +162,27 @@ public final class SQLiteLedger: RunStateStore {
                     """,
                 arguments: [size, mtime, contentHash, changed ? 1 : attempts + 1, runID, now, pipeline, identity])
             return .process(recovery: recovery)
+        }
+    }
+
+    /// Whether the file differs from the row (size or modification time; unknown values count as unchanged).
+    static func changed(_ row: Row, size: Int64?, mtime: Int64?) -> Bool {
+        (size != nil && row["size"] as Int64? != size) || (mtime != nil && row["mtimeNs"] as Int64? != mtime)
+    }
+
+    /// Why an unchanged row is skipped (done, rejected, failed too often), or `nil` when it is processed.
+    static func skipReason(_ row: Row, size: Int64?, mtime: Int64?, maxAttempts: Int) -> String? {
+        guard !changed(row, size: size, mtime: mtime) else { return nil }
+        let attempts: Int = row["attempts"]
+        switch row["status"] as String {
+        case "done":
+            return "done in run \(row["runId"] as String? ?? "?")"
+        case "rejected":
+            return "rejected in run \(row["runId"] as String? ?? "?"): \(row["error"] as String? ?? "")"
+        case "failed" where attempts >= maxAttempts:
+            return "failed \(attempts) times (last: \(row["error"] as String? ?? "?")); `ingest retry` re-queues it"
+        default:
+            return nil
         }
     }
 
