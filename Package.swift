@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "IngestCLI", targets: ["IngestCLI"]),
         .library(name: "PipelineTesting", targets: ["PipelineTesting"]),
         .library(name: "IngestState", targets: ["IngestState"]),
+        .library(name: "IngestWatch", targets: ["IngestWatch"]),
         .library(name: "WixMedia", targets: ["WixMedia"]),
         .library(name: "WixMediaEmulator", targets: ["WixMediaEmulator"]),
     ],
@@ -40,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: C libraries
@@ -115,10 +117,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "IngestWatch",
+            dependencies: ["MediaIngest", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "IngestCLI",
             dependencies: [
-                "MediaIngest", "IngestStages", "IngestState",
+                "MediaIngest", "IngestStages", "IngestState", "IngestWatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -151,4 +151,46 @@ struct DirectorySourceTests {
             (error as? ConfigError)?.description == #"include[1]: invalid pattern "[bad": unclosed "[""#
         }
     }
+
+    @Test(
+        "a watcher's restricted listing takes exactly what a full walk takes of those paths: hidden, excluded, too deep, links leaving the root"
+    )
+    func restrictedListing() async throws {
+        let directory = try tree()
+        let outside = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: outside.file("d"), withIntermediateDirectories: true)
+        try Data([0xFF, 0xD8, 0xFF]).write(to: URL(fileURLWithPath: outside.file("d/x.jpg")))
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.file("away"), withDestinationPath: outside.file("d"))
+        try FileManager.default.createDirectory(
+            atPath: directory.file("raw/deep/er"), withIntermediateDirectories: true)
+        try Data("r".utf8).write(to: URL(fileURLWithPath: directory.file("raw/deep/er/r.jpg")))
+        try FileManager.default.createDirectory(atPath: directory.file(".cache"), withIntermediateDirectories: true)
+        try Data("c".utf8).write(to: URL(fileURLWithPath: directory.file(".cache/c.jpg")))
+        let source = try DirectorySource(
+            options: OptionValues.decode(
+                ["path": .string(directory.path), "exclude": ["raw/**", "*.pdf"], "maxDepth": 2],
+                specs: DirectorySource.options),
+            context: StageHarness<CollectingStage>.buildContext())
+        let asked = [
+            "images/jpeg/gps_minimal.jpg", "images/png/iccp.png", "documents/minimal.pdf", "raw/deep/er/r.jpg",
+            ".cache/c.jpg", "away/x.jpg", "images/.hidden.jpg", "images", "missing.jpg", "../escape.jpg",
+            "images/png/iccp.png",
+        ]
+        let restricted = try #require(source.restricted(to: asked) as? DirectorySource)
+        #expect(!restricted.listsEverything && source.listsEverything)
+        let full = Set(itemPaths(try await events(of: source)))
+        let wanted = full.filter { path in asked.contains { path == $0 || path.hasPrefix($0 + "/") } }
+        let listed = itemPaths(try await events(of: restricted))
+        #expect(listed.count == Set(listed).count, "each entry once")
+        #expect(Set(listed) == wanted, "restricted \(listed.sorted()) vs full \(wanted.sorted())")
+        #expect(Set(listed).contains("images/webp/plain_lossy.webp"), "a folder stands for what is under it")
+        #expect(!listed.contains("away/x.jpg") && !listed.contains("raw/deep/er/r.jpg"))
+        // The watcher's early filter agrees with the walk on these.
+        #expect(!source.mayTake(relativePath: ".cache", isDirectory: true))
+        #expect(!source.mayTake(relativePath: "raw/deep", isDirectory: true))
+        #expect(!source.mayTake(relativePath: "documents/minimal.pdf", isDirectory: false))
+        #expect(source.mayTake(relativePath: "images/jpeg/gps_minimal.jpg", isDirectory: false))
+        #expect(!source.mayTake(relativePath: "a/b/c/too-deep.jpg", isDirectory: false))
+    }
 }

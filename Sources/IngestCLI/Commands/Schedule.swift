@@ -6,12 +6,17 @@ extension IngestCommand {
     /// `ingest schedule NAME --cron EXPR [--install|--remove]`.
     struct Schedule: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print (or install in your crontab) the cron line that runs a pipeline.",
+            abstract: "Print (or install) the cron line, or the systemd units, that run a pipeline.",
             discussion: """
                 The line uses the absolute path of this ingest binary, changes into the project folder, runs with \
                 --quiet (cron mails any output, so there is output only when something failed) and appends logs to \
                 .ingest/NAME.log (rotated at 10 MB). --install adds it to your crontab, replacing an earlier line for \
                 the same pipeline and folder; --remove takes it out.
+
+                --systemd prints systemd user units instead: ingest-NAME-watch.service (runs `ingest watch NAME`; \
+                `systemctl --user reload` sends SIGHUP) and, as an alternative to cron, ingest-NAME.timer with its \
+                one-shot ingest-NAME.service (--on-calendar, default every 15 minutes). With --install they are \
+                written to ~/.config/systemd/user and the commands that enable them are printed; --remove deletes them.
                 """)
 
         @Argument(help: "The pipeline: a NAME in the pipelines folder.")
@@ -19,6 +24,9 @@ extension IngestCommand {
         @OptionGroup var directoryOptions: PipelineDirectoryOptions
         @Option(help: "A cron expression: five fields (minute hour day-of-month month day-of-week) or @hourly, @daily…")
         var cron: String = "*/15 * * * *"
+        @Flag(help: "Print systemd user units (a watch service; a timer and its run service) instead of a cron line.")
+        var systemd = false
+        @Option(help: "With --systemd: the timer's OnCalendar= expression.") var onCalendar: String = "*:0/15"
         @Flag(help: "Add the line to the user's crontab (idempotent).") var install = false
         @Flag(help: "Remove this pipeline's line from the user's crontab.") var remove = false
 
@@ -39,6 +47,12 @@ extension IngestCommand {
             )
             .standardizedFileURL.resolvingSymlinksInPath().path
             let project = pipeline.baseDirectory
+            if systemd {
+                try runSystemd(
+                    SystemdUnits(
+                        pipeline: pipeline.name, project: project, executable: executable, onCalendar: onCalendar))
+                return
+            }
             let marker = "# media-ingest:\(pipeline.name):\(project)"
             let log = ".ingest/\(pipeline.name).log"
             let line =
@@ -55,6 +69,32 @@ extension IngestCommand {
             if install { lines.append(line) }
             try Self.writeCrontab(lines.joined(separator: "\n") + "\n")
             Console.out(install ? "installed: \(line)" : "removed the cron line of \(pipeline.name) in \(project)")
+        }
+
+        private func runSystemd(_ units: SystemdUnits) throws {
+            let folder = SystemdUnits.userUnitFolder
+            if remove {
+                for file in units.files { try? FileManager.default.removeItem(atPath: folder + "/" + file.name) }
+                Console.out("removed \(units.files.map(\.name).joined(separator: ", ")) from \(folder)")
+                Console.out("then: systemctl --user daemon-reload")
+                return
+            }
+            guard install else {
+                for file in units.files { Console.out("# \(folder)/\(file.name)\n\(file.text)") }
+                return
+            }
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for file in units.files {
+                try file.text.write(toFile: folder + "/" + file.name, atomically: true, encoding: .utf8)
+                Console.out("installed \(folder)/\(file.name)")
+            }
+            Console.out(
+                """
+                then: systemctl --user daemon-reload
+                      systemctl --user enable --now \(units.baseName)-watch.service   # watch the inbox
+                   or systemctl --user enable --now \(units.baseName).timer           # scheduled runs instead
+                (loginctl enable-linger $USER keeps them running after you log out)
+                """)
         }
 
         static func quote(_ text: String) -> String {

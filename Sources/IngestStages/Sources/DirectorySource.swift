@@ -43,6 +43,8 @@ public struct DirectorySource: AssetSource, StageDefinition {
     let minimumAge: Double
     let followsLinks: Bool
     let depthLimit: Int?
+    /// Set for a watcher's batch: only these entries (relative paths, sorted, unique) are listed.
+    var listed: [String]?
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         root = try options[Self.path].path
@@ -114,6 +116,7 @@ public struct DirectorySource: AssetSource, StageDefinition {
             var visited: Set<[UInt64]> = []
             var count = 0
             var bytes: Int64 = 0
+            var nextListed = 0
         }
 
         private let source: DirectorySource
@@ -136,15 +139,22 @@ public struct DirectorySource: AssetSource, StageDefinition {
                     state.started = true
                     try start(&state)
                 }
-                while let top = state.stack.indices.last {
+                while true {
                     if context.control.isStopRequested { return nil }
-                    let folder = state.stack[top]
-                    guard folder.next < folder.names.count else {
-                        state.stack.removeLast()
-                        continue
+                    if let top = state.stack.indices.last {
+                        let folder = state.stack[top]
+                        guard folder.next < folder.names.count else {
+                            state.stack.removeLast()
+                            continue
+                        }
+                        state.stack[top].next += 1
+                        if let event = entry(folder.names[folder.next], in: folder, state: &state) { return event }
+                    } else if let listed = source.listed, state.nextListed < listed.count {
+                        state.nextListed += 1
+                        if let event = listedEntry(listed[state.nextListed - 1], state: &state) { return event }
+                    } else {
+                        break
                     }
-                    state.stack[top].next += 1
-                    if let event = entry(folder.names[folder.next], in: folder, state: &state) { return event }
                 }
                 if state.finished || context.control.isStopRequested { return nil }
                 state.finished = true
@@ -161,7 +171,32 @@ public struct DirectorySource: AssetSource, StageDefinition {
             } catch let error as FileError {
                 throw SourceError.unreadableRoot(root, error.reason)
             }
-            enter(directory: root, relative: "", depth: 0, state: &state)
+            if source.listed == nil { enter(directory: root, relative: "", depth: 0, state: &state) }
+        }
+
+        /// The event for one entry of a restricted listing: the rules a walk applies on its way down (hidden and
+        /// excluded folders, maxDepth, folders reached through links leaving the root) first, then the entry's own.
+        private func listedEntry(_ relativePath: String, state: inout State) -> SourceEvent? {
+            let components = relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return nil }
+            let parents = Array(components.dropLast())
+            if source.skipsHidden && parents.contains(where: { $0.hasPrefix(".") }) { return nil }
+            for end in parents.indices {
+                let folder = parents[...end].joined(separator: "/")
+                if source.excludes.contains(where: { DirectorySource.prunes($0, directory: folder) }) { return nil }
+            }
+            if let limit = source.depthLimit, parents.count > limit { return nil }
+            let parentRelative = parents.joined(separator: "/")
+            let parentPath = parents.isEmpty ? source.root : source.root + "/" + parentRelative
+            if !parents.isEmpty {
+                // A folder on the way that is (or sits behind) a link leaving the root is never descended into.
+                guard let real = try? DirectorySource.realPath(parentPath),
+                    real == state.realRoot || real.hasPrefix(state.realRoot + "/"),
+                    source.followsLinks || real == state.realRoot + "/" + parentRelative
+                else { return nil }
+            }
+            let folder = Folder(path: parentPath, relative: parentRelative, depth: parents.count, names: [])
+            return entry(components[components.count - 1], in: folder, state: &state)
         }
 
         /// Pushes a folder's sorted names, unless it was visited already (a link loop) or cannot be read.

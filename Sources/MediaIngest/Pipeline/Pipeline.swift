@@ -59,6 +59,14 @@ public struct Pipeline: Sendable {
             state: state, file: file, baseDirectory: baseDirectory, warnings: warnings)
     }
 
+    /// A copy with other sources in the same places (the watcher's batches: each source restricted to what changed).
+    /// Keep the count and the names: the ledger keys every source after the first by its name.
+    public func withSources(_ sources: [Component<any AssetSource>]) -> Pipeline {
+        Pipeline(
+            name: name, description: description, concurrency: concurrency, sources: sources, stages: stages,
+            observers: observers, state: state, file: file, baseDirectory: baseDirectory, warnings: warnings)
+    }
+
     /// A source or stage with its place in the pipeline.
     public struct Component<Value: Sendable>: Sendable {
         /// The built component.

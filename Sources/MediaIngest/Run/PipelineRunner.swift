@@ -228,7 +228,7 @@ public struct PipelineRunner: Sendable {
             await group.waitForAll()
             return Fed(
                 tally: tally.snapshot(), deferred: deferred, notStarted: nextID - 1 - tally.total,
-                listedEverything: !stopped)
+                listedEverything: !stopped && pipeline.sources.allSatisfy(\.value.listsEverything))
         }
     }
 

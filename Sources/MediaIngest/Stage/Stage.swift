@@ -75,6 +75,30 @@ public protocol AssetSource: PipelineComponent {
     /// - Throws: (through the sequence) when the source cannot be read at all (its folder is missing); the run
     ///   then ends with a fatal error. Problems with single entries are reported as events instead.
     func items(context: PipelineContext) -> AsyncThrowingStream<SourceEvent, any Error>
+
+    /// `false` for a source that lists only part of what it stands for (the files a watcher saw change): a run over
+    /// it does not conclude that unlisted ledger rows have vanished. Default `true`.
+    var listsEverything: Bool { get }
+}
+
+extension AssetSource {
+    public var listsEverything: Bool { true }
+}
+
+/// A source whose items are the files under a local folder, which ``ingest watch`` can follow with inotify.
+///
+/// The watcher calls ``mayTake(relativePath:isDirectory:)`` to ignore events early and hands the files it saw settle
+/// to ``restricted(to:)``, whose listing applies every rule of a full one again (globs, hidden files, links leaving
+/// the folder, `minAge`), so a batch takes exactly what a full run would have taken of those files.
+public protocol WatchableSource: AssetSource {
+    /// The folder, absolute.
+    var watchedRoot: String { get }
+    /// How long a file must have stopped changing before it is taken (the source's `minAge`), in seconds.
+    var settleSeconds: Double { get }
+    /// Whether an entry at this path (relative to the root) could be taken, or a folder could hold such entries.
+    func mayTake(relativePath: String, isDirectory: Bool) -> Bool
+    /// A source that lists only these entries (relative paths; a folder stands for everything under it).
+    func restricted(to relativePaths: [String]) -> any AssetSource
 }
 
 /// What a source reports.

@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+import IngestWatch
+import Logging
+import MediaIngest
+import Prometheus
+import ServiceLifecycle
+
+/// `HOST:PORT` for `--metrics-listen`.
+struct MetricsAddress: Sendable {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65_535).contains(port), colon != text.startIndex
+        else { return nil }
+        host = String(text[..<colon])
+        self.port = port
+    }
+}
+
+/// The watcher's metrics, kept by swift-prometheus: the textfile's `ingest_last_run_*` gauges (for the last batch)
+/// under the same names, and counters over the life of the process.
+final class WatchMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let lastTimestamp: Gauge
+    private let lastDuration: Gauge
+    private let lastExitCode: Gauge
+    private let lastBytes: Gauge
+    private let lastAssets: [AssetStatus: Gauge]
+    private let assets: [AssetStatus: Counter]
+    private let batches: Counter
+    private let bytes: Counter
+
+    /// Metrics labelled with the pipeline's name, as the textfile's are.
+    init(pipeline: String) {
+        let label = [("pipeline", pipeline)]
+        lastTimestamp = registry.makeGauge(
+            name: "ingest_last_run_timestamp_seconds", labels: label, help: "When the last run finished (Unix time).")
+        lastDuration = registry.makeGauge(
+            name: "ingest_last_run_duration_seconds", labels: label, help: "How long the last run took.")
+        lastExitCode = registry.makeGauge(
+            name: "ingest_last_run_exit_code", labels: label,
+            help: "The exit code of the last run (0 success, 1 some failed, 4 lock held, 5 aborted…).")
+        lastBytes = registry.makeGauge(
+            name: "ingest_last_run_bytes", labels: label, help: "Bytes stored by the last run.")
+        var lastAssets: [AssetStatus: Gauge] = [:]
+        var assets: [AssetStatus: Counter] = [:]
+        for status in AssetStatus.allCases {
+            lastAssets[status] = registry.makeGauge(
+                name: "ingest_last_run_assets", labels: label + [("status", status.rawValue)],
+                help: "Assets of the last run by outcome.")
+            assets[status] = registry.makeCounter(
+                name: "ingest_assets_total", labels: label + [("status", status.rawValue)],
+                help: "Assets handled since the watcher started, by outcome.")
+        }
+        self.lastAssets = lastAssets
+        self.assets = assets
+        batches = registry.makeCounter(
+            name: "ingest_watch_batches_total", labels: label, help: "Batches run since the watcher started.")
+        bytes = registry.makeCounter(
+            name: "ingest_bytes_total", labels: label, help: "Bytes stored since the watcher started.")
+    }
+
+    func record(_ batch: WatchService.Batch) {
+        batches.increment()
+        guard case .success(let result) = batch.result else { return }
+        let report = result.report
+        lastTimestamp.set(report.finishedAt.timeIntervalSince1970)
+        lastDuration.set(report.durationSeconds)
+        lastExitCode.set(Double(result.exitCode.rawValue))
+        lastBytes.set(Double(report.bytesDone))
+        bytes.increment(by: Int64(report.bytesDone))
+        for status in AssetStatus.allCases {
+            lastAssets[status]?.set(Double(report.count(status)))
+            assets[status]?.increment(by: Int64(report.count(status)))
+        }
+    }
+
+    var text: String { registry.emitToString() }
+}
+
+/// Serves `/metrics` (Prometheus text format) and `/healthz` while the watcher runs (Hummingbird).
+final class MetricsServer: Sendable {
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    /// Starts listening; returns once the port is open (or throws when it cannot be).
+    static func start(address: MetricsAddress, metrics: WatchMetrics, logger: Logger) async throws -> MetricsServer {
+        let router = Router()
+        router.get("metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.text)))
+        }
+        router.get("healthz") { _, _ in "ok\n" }
+        let (started, continuation) = AsyncStream.makeStream(of: Int.self)
+        var quiet = logger
+        quiet.logLevel = .warning
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "ingest-watch"),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? address.port) },
+            logger: quiet)
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quiet))
+        let task = Task {
+            defer { continuation.finish() }
+            try await group.run()
+        }
+        var iterator = started.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            _ = try await task.value
+            throw CLIError.configuration("cannot listen on \(address.host):\(address.port)")
+        }
+        logger.info("serving metrics", metadata: ["address": "http://\(address.host):\(port)/metrics"])
+        return MetricsServer(group: group, task: task)
+    }
+
+    private init(group: ServiceGroup, task: Task<Void, any Error>) {
+        self.group = group
+        self.task = task
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+}

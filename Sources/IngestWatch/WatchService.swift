@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import MediaIngest
+import Synchronization
+
+/// `ingest watch`: runs a pipeline over files as they arrive, as a long-running service.
+///
+/// Each `source.directory` (any ``WatchableSource``) is followed with inotify by a ``FolderWatcher``. A file becomes
+/// due when it has stopped changing for the source's `minAge` (at least ``Options/settleFloor``) after it was closed
+/// or moved in; a file still open for writing waits for ``Options/openQuiet`` of silence instead. Due files are
+/// batched into runs of a ``RunSession`` whose sources list only those files — the same lock, ledger, stages,
+/// observers and report as `ingest run`. A walk at start, after a queue overflow and every ``Options/rescanEvery``
+/// finds what events missed; the ledger makes those walks cheap (unchanged files are skipped on a read).
+///
+/// At rest nothing runs: one timer for the next due file or rescan, no polling.
+public struct WatchService: Sendable {
+    /// How the service watches.
+    public struct Options: Sendable {
+        /// A full walk this often (default 10 minutes).
+        public var rescanEvery: Duration
+        /// The shortest quiet time after a close, whatever the source's `minAge` (default 0.5 s).
+        public var settleFloor: Duration
+        /// How long a file still open for writing must stay unchanged before it is taken (default 10 s).
+        public var openQuiet: Duration
+        /// Test hook: behave as if the kernel's event queue overflowed after this many events.
+        public var overflowAfter: Int?
+
+        public init(
+            rescanEvery: Duration = .seconds(600), settleFloor: Duration = .milliseconds(500),
+            openQuiet: Duration = .seconds(10), overflowAfter: Int? = nil
+        ) {
+            self.rescanEvery = rescanEvery
+            self.settleFloor = settleFloor
+            self.openQuiet = openQuiet
+            self.overflowAfter = overflowAfter
+        }
+    }
+
+    /// One batch's run.
+    public struct Batch: Sendable {
+        /// How many files it listed.
+        public var files: Int
+        /// The run's result, or why it could not start (the lock is held, the ledger unusable).
+        public var result: Result<RunSession.Result, RunStateError>
+    }
+
+    /// Why the service could not start.
+    public struct StartError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    public let options: Options
+    public let session: RunSession.Options
+    public let state: (any RunStateProvider)?
+
+    public init(options: Options = Options(), session: RunSession.Options, state: (any RunStateProvider)?) {
+        self.options = options
+        self.session = session
+        self.state = state
+    }
+
+    /// Checks that every source of the pipeline can be watched.
+    public static func check(_ pipeline: Pipeline) throws(StartError) {
+        for source in pipeline.sources where !(source.value is any WatchableSource) {
+            throw StartError(
+                description: "source \"\(source.name)\" (\(source.kind)) cannot be watched: only folder sources can")
+        }
+    }
+
+    /// Watches until ``WatchControl/stop()``; returns when the batch in flight has finished.
+    /// - Parameter onBatch: called after every batch (print a summary, serve metrics).
+    public func run(
+        _ initial: Pipeline, control: WatchControl, onBatch: @Sendable (Batch) -> Void
+    ) async throws(StartError) {
+        try Self.check(initial)
+        let (inputs, continuation) = AsyncStream<WatchInput>.makeStream()
+        control.attach(continuation)
+        var pipeline = initial
+        var watchers = try startWatchers(pipeline, continuation)
+        defer { for watcher in watchers { watcher.stop() } }
+        var pending = PendingFiles()
+        let clock = ContinuousClock()
+        var nextRescan = clock.now + options.rescanEvery
+        // One timer: the next due file or the next rescan. It is moved only earlier by events, so a burst of
+        // events costs a comparison each; the pending set is scanned when the timer fires.
+        var timer: Task<Void, Never>?
+        var wake: ContinuousClock.Instant?
+        func schedule(_ instant: ContinuousClock.Instant) {
+            if let wake, wake <= instant { return }
+            wake = instant
+            timer?.cancel()
+            timer = Task {
+                try? await Task.sleep(until: instant, clock: clock)
+                if !Task.isCancelled { continuation.yield(.tick) }
+            }
+        }
+        let logger = session.logger
+        logger.info("watching", metadata: ["folders": "\(watchers.map(\.source.watchedRoot))"])
+        schedule(nextRescan)
+
+        inputs: for await input in inputs {
+            switch input {
+            case .changed(let source, let path, let closed, let at):
+                let quiet =
+                    closed ? settle(pipeline, source: source) : max(settle(pipeline, source: source), options.openQuiet)
+                pending.changed(FileKey(source: source, path: path), closed: closed, at: at)
+                schedule(at + quiet)
+            case .found(let source, let path, let at):
+                pending.found(FileKey(source: source, path: path), at: at)
+                schedule(at)
+            case .removed(let source, let path, let folder):
+                pending.removed(source: source, path: path, folder: folder)
+            case .overflowed:
+                break
+            case .failed(let source, let message):
+                logger.error("watcher stopped", metadata: ["source": "\(source)", "reason": "\(message)"])
+            case .stop:
+                break inputs
+            case .reload(let next):
+                do throws(StartError) {
+                    try Self.check(next)
+                    let roots = next.sources.map { ($0.value as? any WatchableSource)?.watchedRoot }
+                    if roots != pipeline.sources.map({ ($0.value as? any WatchableSource)?.watchedRoot }) {
+                        for watcher in watchers { watcher.stop() }
+                        pending = PendingFiles()
+                        watchers = try startWatchers(next, continuation)
+                    }
+                    pipeline = next
+                    logger.notice("pipeline reloaded", metadata: ["pipeline": "\(next.name)"])
+                } catch {
+                    logger.error("reload refused, the running pipeline stays: \(error.description)")
+                }
+            case .tick:
+                let now = clock.now
+                if let wake, now < wake { continue inputs }  // a timer replaced after it had fired
+                wake = nil
+                if now >= nextRescan {
+                    for watcher in watchers { watcher.rescan() }
+                    nextRescan = now + options.rescanEvery
+                }
+                let due = pending.takeDue(
+                    at: now, settle: { settle(pipeline, source: $0) }, openQuiet: options.openQuiet,
+                    root: { (pipeline.sources[$0].value as? any WatchableSource)?.watchedRoot })
+                if !due.isEmpty {
+                    let batch = await runBatch(pipeline, due: due, control: control)
+                    onBatch(batch)
+                    if case .failure = batch.result {
+                        // The lock was held (a cron run) or the ledger failed: try these again in a while.
+                        for key in due { pending.retry(key, at: clock.now + .seconds(5)) }
+                    }
+                    if control.isStopRequested { break inputs }
+                }
+                let nextFile = pending.nextDue(settle: { settle(pipeline, source: $0) }, openQuiet: options.openQuiet)
+                schedule(min(nextFile ?? nextRescan, nextRescan))
+            }
+        }
+        timer?.cancel()
+        logger.info("watch stopped")
+    }
+
+    private func settle(_ pipeline: Pipeline, source: Int) -> Duration {
+        let seconds = (pipeline.sources[source].value as? any WatchableSource)?.settleSeconds ?? 0
+        return max(options.settleFloor, .milliseconds(Int64((seconds * 1000).rounded())))
+    }
+
+    private func startWatchers(
+        _ pipeline: Pipeline, _ continuation: AsyncStream<WatchInput>.Continuation
+    ) throws(StartError) -> [FolderWatcher] {
+        var watchers: [FolderWatcher] = []
+        for (index, component) in pipeline.sources.enumerated() {
+            guard let source = component.value as? any WatchableSource else { continue }
+            do {
+                let watcher = try FolderWatcher(
+                    index: index, source: source, inputs: continuation, logger: session.logger,
+                    overflowAfter: options.overflowAfter)
+                watchers.append(watcher)
+            } catch {
+                for watcher in watchers { watcher.stop() }
+                throw StartError(description: "cannot watch \(source.watchedRoot): \(error.reason)")
+            }
+        }
+        for watcher in watchers { watcher.start() }
+        return watchers
+    }
+
+    /// Runs the pipeline once over the due files, each source restricted to its own.
+    private func runBatch(_ pipeline: Pipeline, due: [FileKey], control: WatchControl) async -> Batch {
+        let bySource = Dictionary(grouping: due, by: \.source)
+        let sources = pipeline.sources.enumerated().map { index, component in
+            guard let watchable = component.value as? any WatchableSource else { return component }
+            return Pipeline.Component<any AssetSource>(
+                watchable.restricted(to: bySource[index]?.map(\.path) ?? []), kind: component.kind,
+                name: component.name, phase: .source, hasSideEffects: false)
+        }
+        let run = RunSession(pipeline: pipeline.withSources(sources), options: session, state: state)
+        let runControl = RunControl()
+        control.running(runControl)
+        defer { control.running(nil) }
+        do {
+            return Batch(files: due.count, result: .success(try await run.run(control: runControl)))
+        } catch {
+            return Batch(files: due.count, result: .failure(error))
+        }
+    }
+}
