@@ -14,15 +14,44 @@ public final class PipelineLock: Sendable {
     /// The lock file.
     public let path: String
 
-    /// Why the lock could not be taken.
-    public enum Failure: Error, CustomStringConvertible {
-        case held(path: String, owner: String)
-        case unusable(path: String, reason: String)
+    /// Why the lock could not be taken: a struct with an extensible ``Code`` (as swift-nio's `FileSystemError`).
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        /// The kind of failure.
+        public struct Code: Hashable, Sendable, CustomStringConvertible {
+            private enum Value: String, Hashable, Sendable {
+                case held, unusable
+            }
+            private let value: Value
+
+            /// Another process holds the lock.
+            public static let held = Code(value: .held)
+            /// The lock file cannot be opened or locked.
+            public static let unusable = Code(value: .unusable)
+
+            public var description: String { value.rawValue }
+        }
+
+        /// The kind of failure.
+        public var code: Code
+        /// The lock file.
+        public var path: String
+        /// For ``Code/held``: who holds it (pid and start time), when known; otherwise the reason.
+        public var detail: String
+
+        /// Another process holds the lock.
+        public static func held(path: String, owner: String) -> Failure {
+            Failure(code: .held, path: path, detail: owner)
+        }
+
+        /// The lock file cannot be used.
+        public static func unusable(path: String, reason: String) -> Failure {
+            Failure(code: .unusable, path: path, detail: reason)
+        }
 
         public var description: String {
-            switch self {
-            case .held(let path, let owner): return "another run holds \(path)\(owner.isEmpty ? "" : " (\(owner))")"
-            case .unusable(let path, let reason): return "cannot use lock file \(path): \(reason)"
+            switch code {
+            case .held: return "another run holds \(path)\(detail.isEmpty ? "" : " (\(detail))")"
+            default: return "cannot use lock file \(path): \(detail)"
             }
         }
     }

@@ -14,10 +14,7 @@ public struct SQLiteRunState: RunStateProvider {
         do {
             lock = try await PipelineLock.acquire(path: settings.lockPath, waitingUpTo: wait)
         } catch {
-            switch error {
-            case .held: throw RunStateError(code: .lockHeld, message: "\(error)")
-            case .unusable: throw RunStateError(code: .unavailable, message: "\(error)")
-            }
+            throw RunStateError(code: error.code == .held ? .lockHeld : .unavailable, message: "\(error)")
         }
         do {
             return try SQLiteLedger(

@@ -9,75 +9,119 @@ public enum WixHost: String, Sendable, Hashable {
 }
 
 /// What went wrong talking to Wix. Carries what the caller needs to decide: retry, reject the asset, or stop the run.
-public enum WixClientError: Error, Sendable, CustomStringConvertible, AssetFailureDescribing {
+///
+/// A struct with an extensible ``Code`` (as swift-nio's `FileSystemError`): new kinds of trouble can be added without
+/// breaking code that checks the codes it knows; the questions callers ask (``isRetryable``,
+/// ``isAuthenticationFailure``, ``isUnusableUploadURL``, ``isPacingHint``) answer for every code.
+public struct WixClientError: Error, Sendable, CustomStringConvertible, AssetFailureDescribing {
+    /// The kind of trouble.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case http, transport, malformedResponse, budgetExhausted, verificationFailed
+        }
+        private let value: Value
+
+        /// Wix answered with an error status (see ``WixClientError/status``).
+        public static let http = Code(value: .http)
+        /// The connection failed or broke (refused, reset, timed out): on an upload, the bytes may or may not have
+        /// landed.
+        public static let transport = Code(value: .transport)
+        /// The answer could not be understood.
+        public static let malformedResponse = Code(value: .malformedResponse)
+        /// The retry budget of the run is spent: the endpoint keeps failing.
+        public static let budgetExhausted = Code(value: .budgetExhausted)
+        /// What Wix reports does not match what was sent.
+        public static let verificationFailed = Code(value: .verificationFailed)
+
+        public var description: String { value.rawValue }
+    }
+
+    /// The kind of trouble.
+    public var code: Code
+    /// For ``Code/http``: the HTTP status.
+    public var status: Int?
+    /// For ``Code/http``: Wix's application code from the error body, when there was one.
+    public var wixCode: String?
+    /// What happened, in words (Wix's message, the transport's reason…).
+    public var message: String
+    /// For ``Code/http``: the `Retry-After` header, in seconds.
+    public var retryAfter: Double?
+    /// For ``Code/http``: which host answered.
+    public var host: WixHost?
+
     /// Wix answered with an error status (body in Wix's error shape when it could be read).
-    case http(status: Int, code: String?, message: String, retryAfter: Double?, host: WixHost)
-    /// The connection failed or broke (refused, reset, timed out) — on an upload, the bytes may or may not have landed.
-    case transport(String)
+    public static func http(
+        status: Int, code: String?, message: String, retryAfter: Double?, host: WixHost
+    ) -> WixClientError {
+        WixClientError(code: .http, status: status, wixCode: code, message: message, retryAfter: retryAfter, host: host)
+    }
+
+    /// The connection failed or broke.
+    public static func transport(_ reason: String) -> WixClientError {
+        WixClientError(code: .transport, message: reason)
+    }
+
     /// The answer could not be understood.
-    case malformedResponse(String)
-    /// The retry budget of the run is spent: the endpoint keeps failing.
-    case budgetExhausted(summary: String)
+    public static func malformedResponse(_ reason: String) -> WixClientError {
+        WixClientError(code: .malformedResponse, message: reason)
+    }
+
+    /// The retry budget of the run is spent.
+    public static func budgetExhausted(summary: String) -> WixClientError {
+        WixClientError(code: .budgetExhausted, message: summary)
+    }
+
     /// What Wix reports does not match what was sent.
-    case verificationFailed(String)
+    public static func verificationFailed(_ reason: String) -> WixClientError {
+        WixClientError(code: .verificationFailed, message: reason)
+    }
 
     /// 408, 429, 5xx and transport errors may pass when the same request is sent again.
     public var isRetryable: Bool {
-        switch self {
-        case .http(let status, _, _, _, _): return status == 429 || status == 408 || status >= 500
-        case .transport: return true
-        case .malformedResponse, .budgetExhausted, .verificationFailed: return false
-        }
+        if code == .transport { return true }
+        guard code == .http, let status else { return false }
+        return status == 429 || status == 408 || status >= 500
     }
 
     /// Credentials refused on an API call (401, or 403: missing permission or site id): no asset can succeed.
     /// Never for the upload host, where a 403 means an expired or used URL.
-    public var isAuthenticationFailure: Bool {
-        if case .http(let status, _, _, _, .api) = self { return status == 401 || status == 403 }
-        return false
-    }
+    public var isAuthenticationFailure: Bool { code == .http && host == .api && (status == 401 || status == 403) }
 
     /// The upload host refused the URL or token (expired, used once already, unknown: 401, 403, 404, 409, 410, 429):
     /// the bytes may still have landed before; ask Wix, then start over with a fresh URL.
     public var isUnusableUploadURL: Bool {
-        if case .http(let status, _, _, _, .upload) = self { return [401, 403, 404, 409, 410, 429].contains(status) }
-        return false
+        guard code == .http, host == .upload, let status else { return false }
+        return [401, 403, 404, 409, 410, 429].contains(status)
     }
 
     /// A 429 that says when to come back: pacing, not a failure.
-    public var isPacingHint: Bool {
-        if case .http(429, _, _, let retryAfter?, _) = self { return retryAfter >= 0 }
-        return false
-    }
+    public var isPacingHint: Bool { code == .http && status == 429 && (retryAfter ?? -1) >= 0 }
 
     public var description: String {
-        switch self {
-        case .http(let status, let code, let message, _, let host):
+        switch code {
+        case .http:
             return
-                "Wix \(host == .upload ? "upload host " : "")answered \(status)\(code.map { " \($0)" } ?? ""): \(message)"
-        case .transport(let reason): return "connection to Wix failed: \(reason)"
-        case .malformedResponse(let reason): return "unexpected answer from Wix: \(reason)"
-        case .budgetExhausted(let summary): return "retry budget exhausted: \(summary)"
-        case .verificationFailed(let reason): return "verification failed: \(reason)"
+                "Wix \(host == .upload ? "upload host " : "")answered \(status ?? 0)\(wixCode.map { " \($0)" } ?? ""): \(message)"
+        case .transport: return "connection to Wix failed: \(message)"
+        case .malformedResponse: return "unexpected answer from Wix: \(message)"
+        case .budgetExhausted: return "retry budget exhausted: \(message)"
+        case .verificationFailed: return "verification failed: \(message)"
+        default: return "Wix: \(message)"
         }
     }
 
     public var failureCode: String {
-        switch self {
-        case .http(let status, _, _, _, _): return "http_\(status)"
+        switch code {
+        case .http: return "http_\(status ?? 0)"
         case .transport: return "connection"
         case .malformedResponse: return "bad_response"
         case .budgetExhausted: return "retry_budget"
         case .verificationFailed: return "verify_mismatch"
+        default: return code.description
         }
     }
 
     public var failureMessage: String { description }
-
-    var retryAfter: Double? {
-        if case .http(_, _, _, let retryAfter, _) = self { return retryAfter }
-        return nil
-    }
 }
 
 /// Stops the run: credentials rejected, or a dead endpoint ate the retry budget.

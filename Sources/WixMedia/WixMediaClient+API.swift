@@ -77,12 +77,12 @@ extension WixMediaClient {
                 .POST, "/site-media/v1/files/get-files", body: ["fileIds": .array(ids.map { .string($0) })])
             return try (reply["files"]?.arrayValue ?? []).map { try FileDescriptor(json: $0) }
         } catch let error as WixClientError {
-            guard case .http(let status, _, _, _, _) = error, [400, 404].contains(status) else { throw error }
+            guard error.code == .http, let status = error.status, [400, 404].contains(status) else { throw error }
             if ids.count == 1 {
                 do {
                     return [try await file(id: ids[0])]
                 } catch let single as WixClientError {
-                    if case .http(404, _, _, _, _) = single { return [] }
+                    if single.code == .http && single.status == 404 { return [] }
                     throw single
                 }
             }

@@ -71,8 +71,8 @@ extension WixMediaClient {
                 return UploadOutcome(descriptor: descriptor, method: "put", digest: digest, attempts: attempt)
             } catch let error as WixClientError {
                 // API errors were retried where they happened; what reaches here from the API host stands.
-                if case .http(_, _, _, _, .api) = error { throw error }
-                if case .budgetExhausted = error { throw error }
+                if error.code == .http && error.host == .api { throw error }
+                if error.code == .budgetExhausted { throw error }
                 // The upload host's verdicts about the file itself (400, 413, 415…) stand too.
                 guard error.isRetryable || error.isUnusableUploadURL else { throw error }
                 if let found = try await findUploaded(job) {

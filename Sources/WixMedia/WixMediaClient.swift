@@ -132,7 +132,7 @@ public final class WixMediaClient: Sendable, RunResource {
                     "throttled; pacing requests",
                     metadata: ["request": "\(describe)", "retryAfter": "\(error.retryAfter ?? 0)"])
             } catch let error as WixClientError where error.isRetryable && attempt < retry.maxAttempts {
-                if case .http(429, _, _, _, _) = error { await pacer.throttled(retryAfter: nil) }
+                if error.code == .http && error.status == 429 { await pacer.throttled(retryAfter: nil) }
                 guard budget.take(kind: error.failureCode, detail: "\(describe): \(error)") else {
                     throw WixClientError.budgetExhausted(summary: budget.summary)
                 }

@@ -307,17 +307,50 @@ public struct DirectorySource: AssetSource, StageDefinition {
     }
 }
 
-/// Why a source could not be read at all (the run ends with exit code 5).
-public enum SourceError: Error, CustomStringConvertible, Sendable {
-    case unreadableRoot(String, String)
-    case notAFolder(String)
-    case unreadableList(String, String)
+/// Why a source could not be read at all (the run ends with exit code 5): a struct with an extensible ``Code`` (as
+/// swift-nio's `FileSystemError`).
+public struct SourceError: Error, CustomStringConvertible, Sendable {
+    /// The kind of trouble.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case unreadableRoot, notAFolder, unreadableList
+        }
+        private let value: Value
+
+        /// The source's folder cannot be read.
+        public static let unreadableRoot = Code(value: .unreadableRoot)
+        /// The source's path is not a folder.
+        public static let notAFolder = Code(value: .notAFolder)
+        /// A `source.list` file (or standard input) cannot be read.
+        public static let unreadableList = Code(value: .unreadableList)
+
+        public var description: String { value.rawValue }
+    }
+
+    /// The kind of trouble.
+    public var code: Code
+    /// The folder or list.
+    public var path: String
+    /// Why, in words (empty when the code says it all).
+    public var reason: String
+
+    public static func unreadableRoot(_ path: String, _ reason: String) -> SourceError {
+        SourceError(code: .unreadableRoot, path: path, reason: reason)
+    }
+
+    public static func notAFolder(_ path: String) -> SourceError {
+        SourceError(code: .notAFolder, path: path, reason: "")
+    }
+
+    public static func unreadableList(_ path: String, _ reason: String) -> SourceError {
+        SourceError(code: .unreadableList, path: path, reason: reason)
+    }
 
     public var description: String {
-        switch self {
-        case .unreadableRoot(let path, let reason): return "cannot read \(path): \(reason)"
-        case .notAFolder(let path): return "\(path) is not a folder"
-        case .unreadableList(let path, let reason): return "cannot read the list \(path): \(reason)"
+        switch code {
+        case .notAFolder: return "\(path) is not a folder"
+        case .unreadableList: return "cannot read the list \(path): \(reason)"
+        default: return "cannot read \(path): \(reason)"
         }
     }
 }

@@ -113,9 +113,12 @@ public struct StripStage: Stage, StageDefinition {
                 try context.makeWorkFile(named: Self.workName(asset.fileName), sizeHint: $0)
             }
         } catch let error as StripError {
-            switch error {
-            case .unsupported(let text): return unsupported(asset, text)
-            case .damaged(let damage): return .reject(asset, try damage.verdict())
+            switch error.code {
+            case .unsupported: return unsupported(asset, error.message)
+            default:
+                if let damage = error.formatError { return .reject(asset, try damage.verdict()) }
+                // A code this stage does not know yet: fail closed, never pass the file unstripped.
+                return .reject(asset, Rejection(.stripUnsupported, error.message))
             }
         }
         if hashesSource, result.output != nil { asset.sourceSHA256 = FileHashing.hex(hasher.finalize()) }

@@ -256,17 +256,16 @@ extension WixClientError {
                     "Wix rejected the credentials while trying to \(action): \(self) — check the apiKey and siteId (or auth)",
                 underlying: self)
         }
-        if case .budgetExhausted = self {
+        if code == .budgetExhausted {
             throw WixRunAbort(
                 abortReason: "stopping: the Wix endpoint keeps failing — \(budget.summary)", underlying: self)
         }
-        if case .http(let status, let code, let message, _, _) = self, (400..<500).contains(status), !isRetryable,
-            !isUnusableUploadURL
-        {
+        if code == .http, let status, (400..<500).contains(status), !isRetryable, !isUnusableUploadURL {
             return .reject(
                 asset,
                 Rejection(
-                    .targetRejected, "Wix refused to \(action): \(status)\(code.map { " \($0)" } ?? "") \(message)"))
+                    .targetRejected,
+                    "Wix refused to \(action): \(status)\(wixCode.map { " \($0)" } ?? "") \(message)"))
         }
         throw self
     }

@@ -256,7 +256,7 @@ public struct WixUploadStage: Stage, StageDefinition {
                     "the earlier upload differs; uploading again",
                     metadata: ["file": "\(asset.displayPath)", "wixId": "\(previous)"])
             } catch let error as WixClientError {
-                if case .http(404, _, _, _, _) = error { return nil }
+                if error.code == .http && error.status == 404 { return nil }
                 throw error
             }
             return nil

@@ -149,19 +149,42 @@ public struct StripReport: Sendable, Hashable {
     mutating func count(_ kind: String) { removed[kind, default: 0] += 1 }
 }
 
-/// Why a file could not be stripped.
-public enum StripError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The format is not one the stripper handles.
-    case unsupported(String)
-    /// The file is damaged in a way that leaves nothing to keep.
-    case damaged(FormatError)
-
-    public var description: String {
-        switch self {
-        case .unsupported(let text): return text
-        case .damaged(let error): return error.description
+/// Why a file could not be stripped: a struct with an extensible ``Code`` (as swift-nio's `FileSystemError`), so new
+/// reasons can be added without breaking code that switches over the codes it knows.
+public struct StripError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The kind of trouble.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case unsupported, damaged
         }
+        private let value: Value
+
+        /// The format (or this variant of it) is not one the stripper handles.
+        public static let unsupported = Code(value: .unsupported)
+        /// The file is damaged in a way that leaves nothing to keep (see ``StripError/formatError``).
+        public static let damaged = Code(value: .damaged)
+
+        public var description: String { value.rawValue }
     }
+
+    /// The kind of trouble.
+    public var code: Code
+    /// What happened, in words.
+    public var message: String
+    /// The parser's complaint, for ``Code/damaged``.
+    public var formatError: FormatError?
+
+    /// The format is not one the stripper handles.
+    public static func unsupported(_ message: String) -> StripError {
+        StripError(code: .unsupported, message: message, formatError: nil)
+    }
+
+    /// The file is damaged in a way that leaves nothing to keep.
+    public static func damaged(_ error: FormatError) -> StripError {
+        StripError(code: .damaged, message: error.description, formatError: error)
+    }
+
+    public var description: String { message }
 }
 
 /// Strips metadata from a file, dispatching on its signature.
