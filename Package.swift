@@ -209,6 +209,14 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
+            name: "IngestWatchTests",
+            dependencies: [
+                "IngestWatch", "IngestStages", "MediaIngest", "PipelineTesting", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MediaIngestTests",
             dependencies: ["MediaIngest", "PipelineTesting", "TestSupport"],
             swiftSettings: swiftSettings

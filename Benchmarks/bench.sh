@@ -3,19 +3,19 @@
 # invocation (hyperfine), so machine noise cancels and only ratios are reported. Not a test: nothing here asserts
 # a timing. Writes a Markdown report to Benchmarks/results/latest.md.
 #
-#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [latency] [pacing] [scale] [library]  (default: all)
+#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [latency] [pacing] [scale] [library] [watch]  (default: all)
 #
 # Needs: hyperfine, exiftool, file, curl, ffmpeg, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make
 # bench` installs them). Environment: BENCH_COPIES (corpus copies for detect/strip/heic, 40), BENCH_BIG_BYTES (2 GiB),
 # BENCH_MOV_BYTES (1 GiB), BENCH_MP4_FILES (200), BENCH_E2E_FILES (2000), BENCH_SCALE ("1000 5000 20000"),
-# BENCH_LEDGER_FILES (10000).
+# BENCH_LEDGER_FILES (10000), BENCH_WATCH_FILES (500), BENCH_WATCH_IDLE (idle seconds for the watcher's CPU, 600).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$ROOT/Benchmarks/work
 RESULTS=$ROOT/Benchmarks/results
 REPORT=$RESULTS/latest.md
-SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e latency pacing scale library}
+SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e latency pacing scale library watch}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
 E2E_FILES=${BENCH_E2E_FILES:-2000}
@@ -26,6 +26,8 @@ MOV_BYTES=${BENCH_MOV_BYTES:-1073741824}
 MP4_FILES=${BENCH_MP4_FILES:-200}
 LATENCY_FILES=${BENCH_LATENCY_FILES:-2000}
 PACING_FILES=${BENCH_PACING_FILES:-500}
+WATCH_FILES=${BENCH_WATCH_FILES:-500}
+WATCH_IDLE=${BENCH_WATCH_IDLE:-600}
 
 swift build -c release --product ingest >/dev/null
 swift build -c release --product wix-media-emulator >/dev/null
@@ -549,6 +551,33 @@ PY2
   } | section "$SCENARIO"
 fi
 
+if [[ " $SCENARIOS " == *" watch "* ]]; then
+  SCENARIO=watch
+  # Files arriving one by one: `ingest watch` takes each a moment after its last write; a cron-style `ingest run`
+  # every 60 s makes each wait for the next run. Then the watcher sits idle: its CPU time should be nearly nothing.
+  start_extra_emulator watch --image-delay 0
+  wconnection="\"baseURL\": \"$EXTRA_BASE\", \"siteId\": \"emulator-site-id\", \"apiKey\": {\"insecureLiteral\": \"emulator-api-key\"}"
+  pool="$WORK/scale-pool"
+  if [ "$(ls "$pool" 2>/dev/null | wc -l)" -lt "$WATCH_FILES" ]; then
+    rm -rf "$pool"
+    python3 Benchmarks/generate.py "$pool" --count "$WATCH_FILES" --profile small
+  fi
+  rm -rf "$WORK/watchbench-in" "$WORK/cronbench-in" "$WORK/watchbench.jsonl" "$WORK/cronbench.jsonl" "$WORK/.ingest-watch"
+  mkdir -p "$WORK/pipelines"
+  for name in watchbench cronbench; do
+    cat > "$WORK/pipelines/$name.json" <<JSON
+{"name": "$name", "concurrency": 8, "state": {"ledger": "$WORK/.ingest-watch/$name.sqlite", "lock": "$WORK/.ingest-watch/$name.lock"},
+ "stages": [{"kind": "source.directory", "with": {"path": "$WORK/$name-in", "minAge": "1s"}},
+  {"kind": "detect.mime"}, {"kind": "upload.wix", "with": {$wconnection}},
+  {"kind": "wix.await-ready", "with": {$wconnection, "pollInterval": "100ms"}},
+  {"kind": "report.manifest", "with": {"path": "$WORK/$name.jsonl"}}]}
+JSON
+  done
+  mkdir -p "$WORK/watchbench-in" "$WORK/cronbench-in"
+  python3 Benchmarks/watch.py "$BIN/ingest" "$WORK/pipelines" "$WORK" "$WATCH_FILES" 0.3 "$WATCH_IDLE" 60 1 "$pool" \
+    | section "$SCENARIO"
+fi
+
 {
   echo "# MediaIngest benchmarks"
   echo
@@ -556,7 +585,7 @@ fi
   echo "in the same invocation (hyperfine), so machine noise cancels; >1× means MediaIngest is faster. Each section says"
   echo "when and where it ran. Peak RSS is GNU time's maximum resident set of the largest process of the command."
   echo
-  for name in detect strip heic mov mp4s bigfile e2e latency pacing scale library; do
+  for name in detect strip heic mov mp4s bigfile e2e latency pacing scale library watch; do
     [ -f "$RESULTS/sections/$name.md" ] && cat "$RESULTS/sections/$name.md"
   done
 } > "$REPORT"

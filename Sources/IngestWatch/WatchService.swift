@@ -119,12 +119,12 @@ public struct WatchService: Sendable {
             case .reload(let next):
                 do throws(StartError) {
                     try Self.check(next)
-                    let roots = next.sources.map { ($0.value as? any WatchableSource)?.watchedRoot }
-                    if roots != pipeline.sources.map({ ($0.value as? any WatchableSource)?.watchedRoot }) {
-                        for watcher in watchers { watcher.stop() }
-                        pending = PendingFiles()
-                        watchers = try startWatchers(next, continuation)
-                    }
+                    // New watchers with the new sources' rules (folders, globs, minAge); their walk finds every file
+                    // again, and the ledger skips what is done.
+                    let started = try startWatchers(next, continuation)
+                    for watcher in watchers { watcher.stop() }
+                    watchers = started
+                    pending = PendingFiles()
                     pipeline = next
                     logger.notice("pipeline reloaded", metadata: ["pipeline": "\(next.name)"])
                 } catch {

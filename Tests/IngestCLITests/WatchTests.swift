@@ -322,4 +322,47 @@ struct WatchTests {
         #expect(removed.status == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
     }
+
+    @Test("standard error connected to the journal (JOURNAL_STREAM): <priority> lines without a time of their own")
+    func journalLines() async throws {
+        let project = try Self.project()
+        try Data([0xFF, 0xD8, 0xFF, 0xE0]).write(to: URL(fileURLWithPath: project.file("inbox/a\nfake.jpg")))
+        let log = project.file("journal.err")
+        FileManager.default.createFile(atPath: log, contents: nil)
+        var status = stat()
+        try #require(stat(log, &status) == 0)
+        let (device, inode) = (UInt64(status.st_dev), UInt64(status.st_ino))
+        for journal in [true, false] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ingest)
+            process.arguments = ["run", "w", "--verbose"]
+            process.currentDirectoryURL = URL(fileURLWithPath: project.path)
+            var environment = ProcessInfo.processInfo.environment
+            environment["JOURNAL_STREAM"] = journal ? "\(device):\(inode)" : nil
+            process.environment = environment
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            try handle.truncate(atOffset: 0)
+            process.standardError = handle
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+            #expect(!lines.isEmpty)
+            if journal {
+                #expect(
+                    lines.allSatisfy {
+                        $0.wholeMatch(of: /<[2-7]>(debug|info|notice|warning|error|critical) .*/) != nil
+                    }, "\(lines)")
+                #expect(lines.contains { $0.hasPrefix("<7>debug ") })
+            } else {
+                #expect(lines.allSatisfy { $0.first?.isNumber == true }, "a time first off the journal: \(lines)")
+            }
+            #expect(!lines.contains { $0.hasPrefix("fake") }, "a file name cannot start a line of its own")
+            ingestCleanLedger(project)
+        }
+    }
+
+    private func ingestCleanLedger(_ project: TemporaryDirectoryHandle) {
+        try? FileManager.default.removeItem(atPath: project.file(".ingest"))
+    }
 }

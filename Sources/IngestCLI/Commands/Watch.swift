@@ -19,7 +19,7 @@ extension IngestCommand {
                 through the same lock, ledger, stages and report as `ingest run`. A full walk at start, after an \
                 inotify queue overflow and every --rescan-every finds what events missed.
 
-                SIGTERM or Ctrl-C finishes the files in flight and exits 0 (a second one cancels them). SIGHUP reads \
+                SIGTERM or Ctrl-C finishes the files in flight and exits 0 (a second one cancels them: exit 130). SIGHUP reads \
                 the pipeline file again; a broken new version is refused with its errors and the old one keeps running.
                 """)
 
@@ -117,10 +117,13 @@ extension IngestCommand {
             do {
                 try await task.value
             } catch let error as WatchService.StartError {
+                await server?.stop()
                 Console.error("ingest: \(pipeline.name): \(error.description)")
                 throw IngestExitCode.configurationError.exitCode
             }
             await server?.stop()
+            // A second signal cancelled the files in flight: say so, as `ingest run` does.
+            if task.isCancelled { throw IngestExitCode.interrupted.exitCode }
         }
 
         private static func log(_ batch: WatchService.Batch, logger: Logger) {

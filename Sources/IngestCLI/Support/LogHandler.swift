@@ -51,9 +51,17 @@ final class LogSink: Sendable {
         return [standardErrorLevel, file].compactMap { $0 }.min() ?? .critical
     }
 
-    func write(_ line: String, level: Logger.Level) {
-        let data = Data((line + "\n").utf8)
-        if let standardErrorLevel, level >= standardErrorLevel { FileHandle.standardError.write(data) }
+    /// `true` when standard error is systemd's journal (`JOURNAL_STREAM` names its device and inode): lines then carry
+    /// a `<N>` syslog priority and no time of their own, as journald expects (sd-daemon(3)).
+    let standardErrorIsJournal = LogSink.standardErrorIsJournal()
+
+    /// Writes one line: `time body` to the file and the terminal, `<priority>body` to the journal.
+    func write(_ body: String, level: Logger.Level, time: String) {
+        let data = Data((time + " " + body + "\n").utf8)
+        if let standardErrorLevel, level >= standardErrorLevel {
+            FileHandle.standardError.write(
+                standardErrorIsJournal ? Data("<\(Self.syslogPriority(level))>\(body)\n".utf8) : data)
+        }
         guard let filePath, level >= fileLevel else { return }
         state.withLock { state in
             if state.fileSize + UInt64(data.count) > maxFileBytes {
@@ -65,6 +73,26 @@ final class LogSink: Sendable {
             state.file?.write(data)
             state.fileSize += UInt64(data.count)
         }
+    }
+
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
+    private static func standardErrorIsJournal() -> Bool {
+        guard let stream = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] else { return false }
+        let parts = stream.split(separator: ":")
+        var status = stat()
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]), fstat(2, &status) == 0
+        else { return false }
+        return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
     }
 
     private func rotate(_ path: String) {
@@ -90,8 +118,8 @@ final class LogSink: Sendable {
     }
 }
 
-/// A swift-log backend: one line per message, `time level [metadata] message`, with tokens redacted and outside text
-/// escaped (``DisplayText``).
+/// A swift-log backend: one line per message, `time level [metadata] message` (`<priority>level [metadata] message`
+/// when standard error is the systemd journal), with tokens redacted and outside text escaped (``DisplayText``).
 struct IngestLogHandler: LogHandler {
     let label: String
     let sink: LogSink
@@ -119,8 +147,8 @@ struct IngestLogHandler: LogHandler {
         let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key.displaySafe)=\("\($0.value)".displaySafe)" }
             .joined(separator: " ")
         let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
-        let line = "\(time) \(event.level) " + (fields.isEmpty ? "" : "[\(fields)] ") + "\(event.message)".displaySafe
-        sink.write(Redaction.redact(line), level: event.level)
+        let body = "\(event.level) " + (fields.isEmpty ? "" : "[\(fields)] ") + "\(event.message)".displaySafe
+        sink.write(Redaction.redact(body), level: event.level, time: time)
     }
 }
 
