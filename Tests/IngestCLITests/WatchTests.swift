@@ -290,6 +290,44 @@ struct WatchTests {
     }
 
     @Test(
+        "while another run holds the lock the batch is tried again, a SIGTERM still exits at once, and the file lands after"
+    )
+    func lockHeldByCron() async throws {
+        let project = try Self.project(minAge: "0s")
+        try FileManager.default.createDirectory(atPath: project.file(".ingest"), withIntermediateDirectories: true)
+        // The same flock(2) lock a cron `ingest run` would hold, taken by another process.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = [
+            "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(60)",
+            project.file(".ingest/w.lock"),
+        ]
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        let held = try await Self.until(seconds: 20) {
+            (try? runProcess("/usr/bin/flock", ["-n", project.file(".ingest/w.lock"), "true"]).status) == 1
+        }
+        #expect(held, "the other process holds the lock")
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 1]).write(to: URL(fileURLWithPath: project.file("inbox/a.jpg")))
+        var watcher = try Watcher(project)
+        #expect(try await watcher.waitForLog("batch could not start"), "\(watcher.errors)")
+        let stop = try await watcher.signal(SIGTERM, waitingUpTo: 10)
+        #expect(stop.status == 0 && stop.seconds <= 5, "\(stop) \(watcher.errors.suffix(1000))")
+        #expect(Self.manifest(project.file("manifest.jsonl")).isEmpty)
+
+        watcher = try Watcher(project)
+        #expect(try await watcher.waitForLog("batch could not start"), "\(watcher.errors)")
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        #expect(
+            try await Self.until(seconds: 30) {
+                Self.manifest(project.file("manifest.jsonl")).map(\.path) == ["a.jpg"]
+            },
+            "taken once the lock is free: \(watcher.errors.suffix(1000))")
+        #expect(try await watcher.signal(SIGTERM).status == 0)
+    }
+
+    @Test(
         "schedule --systemd: a watch service, a timer and its run service, accepted by systemd-analyze; --install, --remove"
     )
     func systemdUnits() async throws {

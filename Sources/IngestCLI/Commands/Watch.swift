@@ -80,10 +80,12 @@ extension IngestCommand {
                     throw IngestExitCode.configurationError.exitCode
                 }
             }
+            // A short lock wait: while a cron run holds the lock, the batch is tried again every few seconds, and a
+            // SIGTERM meanwhile is never stuck behind it.
             let service = WatchService(
                 options: WatchService.Options(
                     rescanEvery: .milliseconds(Int64(rescanEvery * 1000)), overflowAfter: testOverflowAfter),
-                session: RunSession.Options(logger: logger, lockWait: .seconds(3600)), state: SQLiteRunState())
+                session: RunSession.Options(logger: logger, lockWait: .seconds(2)), state: SQLiteRunState())
             let control = WatchControl()
             let task = Task {
                 try await service.run(pipeline, control: control) { batch in
