@@ -104,9 +104,10 @@ public final class SQLiteLedger: RunStateStore {
         let unchanged = try await database.read { db -> String? in
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql:
-                        "SELECT status, size, mtimeNs, attempts, runId, error FROM asset WHERE pipeline = ? AND identity = ?",
+                    db.cachedStatement(
+                        sql:
+                            "SELECT status, size, mtimeNs, attempts, runId, error FROM asset WHERE pipeline = ? AND identity = ?"
+                    ),
                     arguments: [pipeline, identity])
             else { return nil }
             return Self.skipReason(row, size: size, mtime: mtime, maxAttempts: maxAttempts)
@@ -117,7 +118,8 @@ public final class SQLiteLedger: RunStateStore {
         return try await database.write { db -> LedgerDecision in
             let now = Date()
             let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM asset WHERE pipeline = ? AND identity = ?", arguments: [pipeline, identity])
+                db.cachedStatement(sql: "SELECT * FROM asset WHERE pipeline = ? AND identity = ?"),
+                arguments: [pipeline, identity])
             if let contentHash, row?["status"] as String? != "done",
                 let twin = try Row.fetchOne(
                     db,
@@ -130,10 +132,10 @@ public final class SQLiteLedger: RunStateStore {
                         "same content as \(twin["identity"] as String), done in run \(twin["runId"] as String? ?? "?")")
             }
             guard let row else {
-                try db.execute(
+                try db.cachedStatement(
                     sql:
-                        "INSERT INTO asset (pipeline, identity, size, mtimeNs, sha256, status, attempts, runId, firstSeen, updatedAt) VALUES (?, ?, ?, ?, ?, 'in_flight', 1, ?, ?, ?)",
-                    arguments: [pipeline, identity, size, mtime, contentHash, runID, now, now])
+                        "INSERT INTO asset (pipeline, identity, size, mtimeNs, sha256, status, attempts, runId, firstSeen, updatedAt) VALUES (?, ?, ?, ?, ?, 'in_flight', 1, ?, ?, ?)"
+                ).execute(arguments: [pipeline, identity, size, mtime, contentHash, runID, now, now])
                 return .process(recovery: nil)
             }
             let status: String = row["status"]
@@ -231,13 +233,15 @@ public final class SQLiteLedger: RunStateStore {
         let pipeline = pipeline
         let runID = runID
         try await database.write { db in
-            try db.execute(
+            // Cached: one compiled statement per connection, not one per asset.
+            try db.cachedStatement(
                 sql: """
                     UPDATE asset SET status = ?, errorCode = ?, error = ?, targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl),
                     targetStatus = COALESCE(?, targetStatus), uploadMD5 = COALESCE(?, uploadMD5), targetHash = COALESCE(?, targetHash),
                     sha256 = COALESCE(?, sha256), runId = ?, updatedAt = ?
                     WHERE pipeline = ? AND identity = ?
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status,
                     asset.target?.sentMD5,
