@@ -100,6 +100,10 @@ public struct WatchService: Sendable {
 
         inputs: for await input in inputs {
             switch input {
+            case .changed(let source, _, _, _) where source >= pipeline.sources.count,
+                .found(let source, _, _) where source >= pipeline.sources.count:
+                // Sent by a watcher of a pipeline replaced since (SIGHUP) that had more sources.
+                continue inputs
             case .changed(let source, let path, let closed, let at):
                 let quiet =
                     closed ? settle(pipeline, source: source) : max(settle(pipeline, source: source), options.openQuiet)
