@@ -34,7 +34,7 @@ struct WatchTests {
 
         init(_ project: TemporaryDirectoryHandle, _ arguments: [String] = []) throws {
             log = project.file("watch.err")
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: ingest)
             process.arguments = ["watch", "w"] + arguments
@@ -366,7 +366,7 @@ struct WatchTests {
         let project = try Self.project()
         try Data([0xFF, 0xD8, 0xFF, 0xE0]).write(to: URL(fileURLWithPath: project.file("inbox/a\nfake.jpg")))
         let log = project.file("journal.err")
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         var status = stat()
         try #require(stat(log, &status) == 0)
         let (device, inode) = (UInt64(status.st_dev), UInt64(status.st_ino))

@@ -23,7 +23,7 @@ struct WaitingStage: Stage, StageDefinition {
     }
 
     func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
-        if let markerPath { FileManager.default.createFile(atPath: markerPath, contents: nil) }
+        if let markerPath { _ = FileManager.default.createFile(atPath: markerPath, contents: nil) }
         try await Task.sleep(for: wait)
         return .next(asset)
     }

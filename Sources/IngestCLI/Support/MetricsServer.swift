@@ -37,30 +37,44 @@ final class WatchMetrics: Sendable {
     init(pipeline: String) {
         let label = [("pipeline", pipeline)]
         lastTimestamp = registry.makeGauge(
-            name: "ingest_last_run_timestamp_seconds", labels: label, help: "When the last run finished (Unix time).")
+            descriptor: Self.descriptor(
+                "ingest_last_run_timestamp_seconds", help: "When the last run finished (Unix time)."), labels: label)
         lastDuration = registry.makeGauge(
-            name: "ingest_last_run_duration_seconds", labels: label, help: "How long the last run took.")
+            descriptor: Self.descriptor("ingest_last_run_duration_seconds", help: "How long the last run took."),
+            labels: label)
         lastExitCode = registry.makeGauge(
-            name: "ingest_last_run_exit_code", labels: label,
-            help: "The exit code of the last run (0 success, 1 some failed, 4 lock held, 5 aborted…).")
+            descriptor: Self.descriptor(
+                "ingest_last_run_exit_code",
+                help: "The exit code of the last run (0 success, 1 some failed, 4 lock held, 5 aborted…)."),
+            labels: label)
         lastBytes = registry.makeGauge(
-            name: "ingest_last_run_bytes", labels: label, help: "Bytes stored by the last run.")
+            descriptor: Self.descriptor("ingest_last_run_bytes", help: "Bytes stored by the last run."), labels: label)
         var lastAssets: [AssetStatus: Gauge] = [:]
         var assets: [AssetStatus: Counter] = [:]
         for status in AssetStatus.allCases {
             lastAssets[status] = registry.makeGauge(
-                name: "ingest_last_run_assets", labels: label + [("status", status.rawValue)],
-                help: "Assets of the last run by outcome.")
+                descriptor: Self.descriptor("ingest_last_run_assets", help: "Assets of the last run by outcome."),
+                labels: label + [("status", status.rawValue)])
             assets[status] = registry.makeCounter(
-                name: "ingest_assets_total", labels: label + [("status", status.rawValue)],
-                help: "Assets handled since the watcher started, by outcome.")
+                descriptor: Self.descriptor(
+                    "ingest_assets_total", help: "Assets handled since the watcher started, by outcome."),
+                labels: label + [("status", status.rawValue)])
         }
         self.lastAssets = lastAssets
         self.assets = assets
         batches = registry.makeCounter(
-            name: "ingest_watch_batches_total", labels: label, help: "Batches run since the watcher started.")
+            descriptor: Self.descriptor("ingest_watch_batches_total", help: "Batches run since the watcher started."),
+            labels: label)
         bytes = registry.makeCounter(
-            name: "ingest_bytes_total", labels: label, help: "Bytes stored since the watcher started.")
+            descriptor: Self.descriptor("ingest_bytes_total", help: "Bytes stored since the watcher started."),
+            labels: label)
+    }
+
+    /// swift-prometheus names a metric by parts; the textfile's names are given whole, so the last word is the unit.
+    private static func descriptor(_ name: String, help: String) -> MetricNameDescriptor {
+        let split = name.lastIndex(of: "_") ?? name.endIndex
+        return MetricNameDescriptor(
+            metricName: String(name[..<split]), unitName: String(name[split...].dropFirst()), helpText: help)
     }
 
     func record(_ batch: WatchService.Batch) {

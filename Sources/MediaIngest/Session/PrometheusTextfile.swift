@@ -1,5 +1,4 @@
 import Foundation
-import MediaIngest
 
 /// Writes a run's numbers in the Prometheus text exposition format, for node_exporter's textfile collector:
 /// written to a temporary file and renamed, so the collector never reads half a file.
