@@ -42,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -111,6 +113,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The shared state of several hosts: a PostgreSQL ledger with claims under leases, the queue, the request budget.
+        .target(
+            name: "IngestPostgres",
+            dependencies: [
+                "MediaIngest", "IngestState",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CustomStages",
             dependencies: ["MediaIngest", "IngestStages", .product(name: "Logging", package: "swift-log")],
@@ -124,7 +137,7 @@ let package = Package(
         .target(
             name: "IngestCLI",
             dependencies: [
-                "MediaIngest", "IngestStages", "IngestState", "IngestWatch",
+                "MediaIngest", "IngestStages", "IngestState", "IngestWatch", "IngestPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -248,6 +261,14 @@ let package = Package(
             name: "IngestStateTests",
             dependencies: [
                 "IngestState", "IngestStages", "MediaIngest", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IngestPostgresTests",
+            dependencies: [
+                "IngestPostgres", "IngestState", "IngestStages", "MediaIngest", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

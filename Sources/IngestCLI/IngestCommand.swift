@@ -29,7 +29,8 @@ public struct IngestCommand: AsyncParsableCommand {
             """,
         version: IngestVersion.string,
         subcommands: [
-            Run.self, Watch.self, Check.self, Status.self, Retry.self, Schedule.self, ListPipelines.self, Stages.self,
+            Run.self, Watch.self, Check.self, Status.self, Retry.self, Enqueue.self, Schedule.self, ListPipelines.self,
+            Stages.self,
             Schema.self,
             VersionCommand.self,
         ]

@@ -12,6 +12,7 @@ extension StageRegistry {
     public mutating func registerBuiltins() {
         register(DirectorySource.self)
         register(ListSource.self)
+        register(QueueSource.self)
         register(DetectStage.self)
         register(ValidateStage.self)
         register(StripStage.self)

@@ -302,6 +302,16 @@ public final class SQLiteLedger: RunStateStore {
 
 /// A read-only view of a ledger for `ingest status` and `ingest retry`.
 public struct LedgerSummary: Sendable {
+    /// Creates a summary (shared ledgers build theirs).
+    public init(
+        counts: [String: Int], failures: [(identity: String, attempts: Int, code: String?, error: String?)],
+        lastRun: (id: String, startedAt: Date, finishedAt: Date?, exitCode: Int?)?
+    ) {
+        self.counts = counts
+        self.failures = failures
+        self.lastRun = lastRun
+    }
+
     /// Rows per status.
     public var counts: [String: Int]
     /// Failed assets: identity, attempts, error.

@@ -1,10 +1,15 @@
 import Foundation
+import MediaIngest
 
 /// Paces the requests one site's API calls make, so a run slows down instead of collecting 429s.
 ///
 /// A token bucket: `rate` requests per minute with a burst of `burst`, shared by every stage talking to the site.
 /// `adaptive` (the default) starts unpaced and switches to Wix's documented 200 requests per minute at the first
 /// 429; `fixed` paces from the start. A `Retry-After` pauses every request until it has passed, whatever the mode.
+///
+/// With a ``SharedRequestBudget`` (a PostgreSQL ledger several hosts share) the bucket is the shared one: every host
+/// takes its tokens from the same row, so N hosts together stay under the rate one host would keep; under `adaptive`,
+/// a 429 seen by any host starts the pacing of all.
 public actor RequestPacer {
     /// How requests are paced.
     public enum Mode: Sendable, Hashable {
@@ -31,10 +36,20 @@ public actor RequestPacer {
     public private(set) var waited: Duration = .zero
     /// 429s seen.
     public private(set) var throttleCount = 0
+    private let shared: (any SharedRequestBudget)?
+    private let sharedKey: String
+    private var sharedCheckedAt: ContinuousClock.Instant?
 
     /// Creates a pacer.
-    public init(_ mode: Mode = .adaptive(requestsPerMinute: RequestPacer.wixLimit)) {
+    /// - Parameters:
+    ///   - shared: a budget other hosts share, and the key of this site in it.
+    public init(
+        _ mode: Mode = .adaptive(requestsPerMinute: RequestPacer.wixLimit),
+        shared: (any SharedRequestBudget)? = nil, sharedKey: String = ""
+    ) {
         self.mode = mode
+        self.shared = shared
+        self.sharedKey = sharedKey
         let perMinute: Int
         switch mode {
         case .adaptive(let limit), .fixed(let limit): perMinute = max(1, limit)
@@ -58,6 +73,11 @@ public actor RequestPacer {
                 continue
             }
             pausedUntil = nil
+            if let shared, try await sharedPacing(shared) {
+                let wait = try await shared.take(key: sharedKey, perMinute: Int((rate * 60).rounded()))
+                if wait > .zero { try await self.wait(wait) }
+                return
+            }
             guard paced else { return }
             tokens = min(burst, tokens + rate * seconds(now - refilled))
             refilled = now
@@ -69,8 +89,25 @@ public actor RequestPacer {
         }
     }
 
+    /// Whether requests take their tokens from the shared budget: always under `fixed`, under `adaptive` once this
+    /// host or another saw a 429 (asked of the database at most every 2 seconds while unpaced), never when `off`.
+    private func sharedPacing(_ shared: any SharedRequestBudget) async throws -> Bool {
+        switch mode {
+        case .off: return false
+        case .fixed: return true
+        case .adaptive:
+            if paced { return true }
+            let now = ContinuousClock.now
+            if let checked = sharedCheckedAt, now - checked < .seconds(2) { return false }
+            sharedCheckedAt = now
+            if try await shared.isThrottled(key: sharedKey) { paced = true }
+            return paced
+        }
+    }
+
     /// A 429 arrived: pace from now on (adaptive), and pause everyone for `retryAfter` seconds when the server said.
-    public func throttled(retryAfter: Double?) {
+    public func throttled(retryAfter: Double?) async {
+        if let shared, case .adaptive = mode, !paced { try? await shared.markThrottled(key: sharedKey) }
         throttleCount += 1
         if case .adaptive = mode, !paced {
             paced = true

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import IngestPostgres
 import IngestStages
 import IngestState
 import Logging
@@ -97,7 +98,7 @@ extension IngestCommand {
                     metricsFile: metricsFile.map {
                         PathResolution.resolve($0, against: FileManager.default.currentDirectoryPath)
                     }),
-                state: SQLiteRunState())
+                state: LedgerRunState(logger: logger))
 
             let control = RunControl()
             let progress = (!quiet && !json && Console.stderrIsTerminal) ? ProgressBar() : nil

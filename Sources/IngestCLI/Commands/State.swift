@@ -42,11 +42,23 @@ extension IngestCommand {
 
         func run() async throws {
             let pipeline = try loadPipelineForState(self.pipeline, directoryOptions)
+            if case .postgres(let url) = pipeline.state.ledger {
+                try await SharedStateCommands.status(pipeline, url: url, json: json)
+                return
+            }
             guard FileManager.default.fileExists(atPath: pipeline.state.ledgerPath) else {
                 Console.out("\(pipeline.name): no runs yet (no ledger at \(pipeline.state.ledgerPath))")
                 return
             }
             let summary = try LedgerSummary.read(path: pipeline.state.ledgerPath, pipeline: pipeline.name)
+            Self.print(summary, of: pipeline, json: json)
+        }
+
+        /// Prints a ledger's summary; `extra` adds fields to the JSON, `lines` adds text after the counts.
+        static func print(
+            _ summary: LedgerSummary, of pipeline: Pipeline, json: Bool, extra: [String: JSONValue] = [:],
+            lines: [String] = []
+        ) {
             if json {
                 var object: [String: JSONValue] = [
                     "pipeline": .string(pipeline.name), "counts": .object(summary.counts.mapValues { .int(Int64($0)) }),
@@ -66,6 +78,7 @@ extension IngestCommand {
                         "exitCode": last.exitCode.map { .int(Int64($0)) } ?? .null,
                     ]
                 }
+                object.merge(extra) { _, new in new }
                 Console.out(JSONValue.object(object).jsonText(pretty: true))
                 return
             }
@@ -75,7 +88,8 @@ extension IngestCommand {
                 "\(pipeline.name): "
                     + order.map { "\(summary.counts[$0] ?? 0) \($0.replacingOccurrences(of: "_", with: " "))" }.joined(
                         separator: ", "))
-            if let last = summary.lastRun {
+            for line in lines { Console.out(line) }
+            if let last = summary.lastRun, lines.isEmpty {
                 let ended = last.finishedAt.map { "finished \(ISO8601.string(from: $0))" } ?? "did not finish"
                 Console.out(
                     "last run \(last.id): started \(ISO8601.string(from: last.startedAt)), \(ended), exit code \(last.exitCode.map(String.init) ?? "-")"
@@ -108,6 +122,10 @@ extension IngestCommand {
 
         func run() async throws {
             let pipeline = try loadPipelineForState(self.pipeline, directoryOptions)
+            if case .postgres(let url) = pipeline.state.ledger {
+                try await SharedStateCommands.retry(pipeline, url: url, includeRejected: rejected)
+                return
+            }
             guard FileManager.default.fileExists(atPath: pipeline.state.ledgerPath) else {
                 Console.out("\(pipeline.name): nothing to retry (no ledger yet)")
                 return

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import IngestPostgres
 import IngestStages
 import IngestState
 import IngestWatch
@@ -85,7 +86,8 @@ extension IngestCommand {
             let service = WatchService(
                 options: WatchService.Options(
                     rescanEvery: .milliseconds(Int64(rescanEvery * 1000)), overflowAfter: testOverflowAfter),
-                session: RunSession.Options(logger: logger, lockWait: .seconds(2)), state: SQLiteRunState())
+                session: RunSession.Options(logger: logger, lockWait: .seconds(2)),
+                state: LedgerRunState(logger: logger))
             let control = WatchControl()
             let task = Task {
                 try await service.run(pipeline, control: control) { batch in

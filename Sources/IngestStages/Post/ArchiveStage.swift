@@ -39,6 +39,9 @@ public struct ArchiveStage: Stage, StageDefinition {
         guard let target = asset.target, target.confirmed else {
             throw NotConfirmed(path: asset.displayPath, status: asset.target?.status)
         }
+        // Only the run that holds the asset moves its source: a process frozen past its lease must not archive a file
+        // another host took over.
+        try await context.pipeline.ledger?.confirmClaim(asset)
         var asset = asset
         switch archiveMode {
         case .delete:

@@ -313,7 +313,7 @@ public struct SourceError: Error, CustomStringConvertible, Sendable {
     /// The kind of trouble.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
-            case unreadableRoot, notAFolder, unreadableList
+            case unreadableRoot, notAFolder, unreadableList, unreadableQueue
         }
         private let value: Value
 
@@ -323,6 +323,8 @@ public struct SourceError: Error, CustomStringConvertible, Sendable {
         public static let notAFolder = Code(value: .notAFolder)
         /// A `source.list` file (or standard input) cannot be read.
         public static let unreadableList = Code(value: .unreadableList)
+        /// A `source.queue`'s queue cannot be read (no shared ledger, or the database is unreachable).
+        public static let unreadableQueue = Code(value: .unreadableQueue)
 
         public var description: String { value.rawValue }
     }
@@ -346,10 +348,15 @@ public struct SourceError: Error, CustomStringConvertible, Sendable {
         SourceError(code: .unreadableList, path: path, reason: reason)
     }
 
+    public static func unreadableQueue(_ pipeline: String, _ reason: String) -> SourceError {
+        SourceError(code: .unreadableQueue, path: pipeline, reason: reason)
+    }
+
     public var description: String {
         switch code {
         case .notAFolder: return "\(path) is not a folder"
         case .unreadableList: return "cannot read the list \(path): \(reason)"
+        case .unreadableQueue: return "cannot read the queue of \(path): \(reason)"
         default: return "cannot read \(path): \(reason)"
         }
     }

@@ -76,6 +76,11 @@ public struct ListSource: AssetSource, StageDefinition {
     }
 
     func event(for line: String) -> SourceEvent {
+        Self.event(for: line, relativeBase: relativeBase, acceptsURLs: acceptsURLs)
+    }
+
+    /// The event for one line: a URL item, a local file item (paths relative to `relativeBase`), or a rejection.
+    static func event(for line: String, relativeBase: String, acceptsURLs: Bool) -> SourceEvent {
         let lowered = line.lowercased()
         if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") {
             let item = SourceItem(origin: .url(line))

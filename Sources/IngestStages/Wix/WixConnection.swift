@@ -227,7 +227,9 @@ final class WixClientHolder: Sendable {
             WixMediaClient(
                 baseURL: options.baseURL, authorization: options.authorization, retry: options.retry,
                 budget: options.retryBudget.makeBudget(),
-                pacer: RequestPacer(options.pacing.mode), connections: context.concurrency + 2,
+                pacer: RequestPacer(
+                    options.pacing.mode, shared: context.ledger?.sharedRequestBudget, sharedKey: options.sharingKey),
+                connections: context.concurrency + 2,
                 requestTimeout: options.timeout, logger: context.logger)
         }
         client.withLock { $0 = shared }

@@ -221,7 +221,19 @@ public struct WixUploadStage: Stage, StageDefinition {
         }
         asset.pendingUpload = nil
         // The file id goes to the ledger now: a crash from here on must not upload the file a second time.
-        try await context.checkpoint(asset)
+        do {
+            try await context.checkpoint(asset)
+        } catch let lost as LedgerClaimLost {
+            // This process was frozen past its lease during the upload, and another host took the asset over: that
+            // host uploads (or adopted) its own copy, so this one is withdrawn — unless the other host adopted it.
+            if lost.currentTargetID != outcome.descriptor.id {
+                try? await client.deleteFiles(ids: [outcome.descriptor.id], permanent: true)
+                context.logger.warning(
+                    "lost the claim during the upload; deleted this upload, the other host's stands",
+                    metadata: ["file": "\(asset.displayPath)", "wixId": "\(outcome.descriptor.id)"])
+            }
+            throw lost
+        }
         context.logger.info(
             "uploaded",
             metadata: [

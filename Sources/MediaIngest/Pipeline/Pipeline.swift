@@ -161,8 +161,20 @@ public struct StateSettings: Sendable, Hashable {
 
     /// `false` turns the ledger off: every run processes every file.
     public var enabled: Bool
-    /// The SQLite ledger file.
-    public var ledgerPath: String
+    /// The SQLite ledger file (when ``ledger`` is a file).
+    public var ledgerPath: String {
+        get { if case .file(let path) = ledger { path } else { defaultLedgerPath } }
+        set { ledger = .file(newValue) }
+    }
+    /// Where the ledger lives: a SQLite file, or a PostgreSQL database shared by several hosts.
+    public var ledger: LedgerLocation
+    /// The SQLite file a pipeline uses when its `ledger` is not set.
+    public var defaultLedgerPath: String
+    /// A file holding the PostgreSQL password (else `PGPASSWORD`, else the URL's).
+    public var passwordFile: String?
+    /// How long a host's claim on an asset lasts without a heartbeat (shared ledgers): after it, another host may take
+    /// the asset over.
+    public var lease: Duration
     /// The lock file that keeps two runs of this pipeline apart.
     public var lockPath: String
     /// How many runs may try a failing asset before it is left alone (see `ingest retry`).
@@ -173,7 +185,10 @@ public struct StateSettings: Sendable, Hashable {
     /// Creates settings.
     public init(enabled: Bool, ledgerPath: String, lockPath: String, maxAttempts: Int, dedupe: Dedupe) {
         self.enabled = enabled
-        self.ledgerPath = ledgerPath
+        self.ledger = .file(ledgerPath)
+        self.defaultLedgerPath = ledgerPath
+        self.passwordFile = nil
+        self.lease = .seconds(60)
         self.lockPath = lockPath
         self.maxAttempts = maxAttempts
         self.dedupe = dedupe
@@ -190,8 +205,16 @@ public struct StateSettings: Sendable, Hashable {
 
     static let enabledOption = StageOption<Bool>(
         "enabled", default: true, doc: "Keep a ledger so re-runs skip what is done and retry what failed.")
-    static let ledgerOption = StageOption<PathOption?>(
-        "ledger", doc: "SQLite ledger file (default .ingest/NAME.sqlite in the project folder).")
+    static let ledgerOption = StageOption<LedgerLocation?>(
+        "ledger",
+        doc:
+            "SQLite ledger file (default .ingest/NAME.sqlite in the project folder), or a postgresql:// URL several hosts share."
+    )
+    static let passwordFileOption = StageOption<PathOption?>(
+        "passwordFile", doc: "PostgreSQL ledger: a file holding the password (else PGPASSWORD).")
+    static let leaseOption = StageOption<DurationValue>(
+        "lease", default: DurationValue(seconds: 60),
+        doc: "PostgreSQL ledger: how long a claim lasts without a heartbeat before another host may take it over.")
     static let lockOption = StageOption<PathOption?>(
         "lock", doc: "Lock file (default .ingest/NAME.lock in the project folder).")
     static let maxAttemptsOption = StageOption<Int>(
@@ -201,5 +224,6 @@ public struct StateSettings: Sendable, Hashable {
     /// The declared `state` options.
     public static let specs = [
         enabledOption.spec, ledgerOption.spec, lockOption.spec, maxAttemptsOption.spec, dedupeOption.spec,
+        passwordFileOption.spec, leaseOption.spec,
     ]
 }

@@ -15,14 +15,26 @@ extension PipelineBuilder {
         else { return value == nil ? settings : nil }
         do {
             settings.enabled = try values[StateSettings.enabledOption]
-            if let ledger = try values[StateSettings.ledgerOption] { settings.ledgerPath = ledger.path }
-            if let lock = try values[StateSettings.lockOption] { settings.lockPath = lock.path }
+            if let ledger = try values[StateSettings.ledgerOption] { settings.ledger = ledger }
+            if let lock = try values[StateSettings.lockOption] {
+                settings.lockPath = lock.path
+            } else if case .postgres = settings.ledger {
+                // Several hosts share the project folder (an NFS inbox): each host's runs lock their own file.
+                settings.lockPath = PathResolution.resolve(
+                    ".ingest/\(name)@\(HostIdentity.current.name).lock", against: baseDirectory)
+            }
+            settings.passwordFile = try values[StateSettings.passwordFileOption]?.path
+            settings.lease = try values[StateSettings.leaseOption].duration
             settings.maxAttempts = try values[StateSettings.maxAttemptsOption]
             settings.dedupe = try values[StateSettings.dedupeOption]
         } catch let error as ConfigError {
             errors.append(error)
             return nil
         } catch {
+            return nil
+        }
+        if settings.lease < .seconds(1) {
+            errors.append(values.error(StateSettings.leaseOption, "expected at least 1s"))
             return nil
         }
         if settings.maxAttempts < 1 {

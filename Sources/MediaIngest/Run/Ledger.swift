@@ -18,6 +18,66 @@ public protocol AssetLedger: Sendable {
 
     /// Saves the final result of an asset.
     func record(_ result: AssetResult) async throws
+
+    /// Confirms, right before a side effect that must happen once (moving the source to the archive), that this run
+    /// still holds the asset. A ledger shared by several hosts throws ``LedgerClaimLost`` when another host took the
+    /// asset over (this process was frozen past its lease); a local ledger has nothing to check (the default).
+    func confirmClaim(_ asset: Asset) async throws
+
+    /// The pipeline's shared work queue (`ingest enqueue`, `source.queue`), when the ledger keeps one. Default `nil`.
+    var workQueue: (any SharedWorkQueue)? { get }
+
+    /// A request budget shared with the other hosts of the ledger (one token bucket per Wix site). Default `nil`.
+    var sharedRequestBudget: (any SharedRequestBudget)? { get }
+}
+
+extension AssetLedger {
+    public func confirmClaim(_ asset: Asset) async throws {}
+    public var workQueue: (any SharedWorkQueue)? { nil }
+    public var sharedRequestBudget: (any SharedRequestBudget)? { nil }
+}
+
+/// Thrown by a shared ledger when this run no longer holds an asset's claim: its lease ran out (the process was
+/// frozen or cut off from the database) and another host took the asset over. The asset must not be uploaded,
+/// archived or recorded by this run; it fails here with code `claim_lost` and the other host finishes it.
+public struct LedgerClaimLost: AssetFailureDescribing, CustomStringConvertible {
+    /// The asset's ledger key.
+    public var identity: String
+    /// Who holds it now (`host (run …)`), when known.
+    public var holder: String?
+    /// The target id the row carries now (the holder's upload, or one it adopted), when known.
+    public var currentTargetID: String?
+
+    public init(identity: String, holder: String?, currentTargetID: String? = nil) {
+        self.identity = identity
+        self.holder = holder
+        self.currentTargetID = currentTargetID
+    }
+
+    public var failureCode: String { "claim_lost" }
+    public var failureMessage: String { description }
+
+    public var description: String {
+        "the claim on \(identity.displaySafe) was lost (lease expired)\(holder.map { "; now held by \($0.displaySafe)" } ?? "")"
+    }
+}
+
+/// Items added to a pipeline from outside (`ingest enqueue NAME URL…`) and handed to whichever host's run asks.
+public protocol SharedWorkQueue: Sendable {
+    /// Up to `limit` queued items (paths or URLs) that no run has settled yet, in the order they were queued, after
+    /// the item with sequence number `after`. Returns each with its sequence number.
+    func pendingItems(after: Int64, limit: Int) async throws -> [(sequence: Int64, item: String)]
+}
+
+/// A rate budget several hosts share: one token bucket per key (a Wix site), kept in the shared database.
+public protocol SharedRequestBudget: Sendable {
+    /// Takes one request's token from the bucket `key` refilled at `perMinute`; returns how long the caller must wait
+    /// before sending (zero when a token was there).
+    func take(key: String, perMinute: Int) async throws -> Duration
+    /// Notes that the server answered 429 for `key`: every host paces from now on (adaptive pacing).
+    func markThrottled(key: String) async throws
+    /// Whether any host has seen a 429 for `key` (adaptive pacing starts shared pacing then).
+    func isThrottled(key: String) async throws -> Bool
 }
 
 /// What the ledger says about an item.

@@ -45,7 +45,7 @@ public struct PipelineRunner: Sendable {
             workDirectory: workDirectory,
             baseDirectory: pipeline.baseDirectory, concurrency: pipeline.concurrency, isDryRun: options.isDryRun,
             control: control,
-            scratchDirectory: scratchDirectory)
+            scratchDirectory: scratchDirectory, ledger: options.isDryRun ? nil : options.ledger)
 
         var prepared: [any PipelineComponent] = []
         defer {

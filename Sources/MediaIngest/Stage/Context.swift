@@ -31,13 +31,16 @@ public struct PipelineContext: Sendable {
     public let scratchDirectory: String?
     /// What components of this run share (a Wix site's connection); closed when the run ends.
     public let resources: RunResources
+    /// The run's ledger, if it has one: sources and stages reach what a shared ledger offers through it
+    /// (``AssetLedger/workQueue``, ``AssetLedger/sharedRequestBudget``).
+    public let ledger: (any AssetLedger)?
 
     /// Creates a context (the runner does this; tests may too).
     public init(
         pipelineName: String, runID: String, startDate: Date = Date(), logger: Logger, workDirectory: String,
         baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl(),
         scratchDirectory: String? = nil,
-        resources: RunResources = RunResources()
+        resources: RunResources = RunResources(), ledger: (any AssetLedger)? = nil
     ) {
         self.pipelineName = pipelineName
         self.runID = runID
@@ -50,6 +53,7 @@ public struct PipelineContext: Sendable {
         self.control = control
         self.scratchDirectory = scratchDirectory
         self.resources = resources
+        self.ledger = ledger
     }
 }
 

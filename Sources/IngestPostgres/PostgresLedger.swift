@@ -1,0 +1,270 @@
+import Foundation
+import IngestState
+import Logging
+import MediaIngest
+import PostgresNIO
+
+/// The ledger several hosts share: the rows of `ingest_asset` in a PostgreSQL database, claimed under leases.
+///
+/// The statuses and re-run rules are the SQLite ledger's (see `SQLiteLedger`). What sharing adds:
+/// - ``begin(_:)`` **claims** an asset for this run: the row becomes `in_flight` with this run as owner (host, boot
+///   id, process id, run id) and a lease (`state.lease`, 60 s by default) that a heartbeat renews every third of it.
+/// - A row in flight under another run's live lease is skipped (`claimed by HOST`); under an expired lease — its
+///   host died, or froze — it is taken over with the recovery facts that run checkpointed (target id, pending
+///   upload), so the takeover looks for the earlier upload instead of sending the file again. A claim whose process
+///   ran on this machine since its last boot and is gone is taken over at once.
+/// - ``checkpoint(_:)``, ``confirmClaim(_:)`` and ``record(_:)`` write only while this run still owns the row; a run
+///   that lost its claim (frozen past its lease) gets ``LedgerClaimLost`` before it uploads or archives.
+public final class PostgresLedger: RunStateStore {
+    let database: PostgresDatabase
+    let pipeline: String
+    let runID: String
+    let maxAttempts: Int
+    let dedupeByContent: Bool
+    let lease: Duration
+    let host: HostIdentity
+    let lock: PipelineLock?
+    let logger: Logger
+    private let heartbeat: Task<Void, Never>
+    private let budget: PostgresRequestBudget
+    private let queue: PostgresWorkQueue
+
+    init(
+        database: PostgresDatabase, pipeline: String, runID: String, maxAttempts: Int, dedupeByContent: Bool,
+        lease: Duration, host: HostIdentity = .current, lock: PipelineLock?, logger: Logger
+    ) {
+        self.database = database
+        self.pipeline = pipeline
+        self.runID = runID
+        self.maxAttempts = maxAttempts
+        self.dedupeByContent = dedupeByContent
+        self.lease = lease
+        self.host = host
+        self.lock = lock
+        self.logger = logger
+        budget = PostgresRequestBudget(database: database)
+        queue = PostgresWorkQueue(database: database, pipeline: pipeline)
+        let leaseSeconds = Double(lease.components.seconds)
+        heartbeat = Task { [database, pipeline, runID] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: lease / 3)
+                if Task.isCancelled { break }
+                do {
+                    // Only rows this run still owns: a frozen process that wakes up does not win back what was taken.
+                    _ = try await database.retrying(for: lease / 3) { client in
+                        try await client.query(
+                            """
+                            UPDATE ingest_asset SET lease_until = now() + make_interval(secs => \(leaseSeconds))
+                            WHERE pipeline = \(pipeline) AND run_id = \(runID) AND status = 'in_flight'
+                            """, logger: logger)
+                        try await client.query(
+                            "UPDATE ingest_run SET heartbeat_at = now() WHERE run_id = \(runID)", logger: logger)
+                    }
+                } catch {
+                    logger.warning("cannot renew the claims' leases", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    var leaseSeconds: Double { Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18 }
+
+    // MARK: AssetLedger
+
+    public var workQueue: (any SharedWorkQueue)? { queue }
+    public var sharedRequestBudget: (any SharedRequestBudget)? { budget }
+
+    public func begin(_ asset: Asset) async throws -> LedgerDecision {
+        let identity = asset.ledgerKey
+        let size = asset.size
+        let mtime = asset.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
+        // Most rows of a re-run are done: decide that with one read, without a transaction or the file's hash.
+        let read = try await database.retrying { [pipeline, logger] client in
+            try await client.query(
+                "SELECT \(unescaped: ClaimRow.columns) FROM ingest_asset WHERE pipeline = \(pipeline) AND identity = \(identity)",
+                logger: logger
+            ).collect().first.map(ClaimRow.init)
+        }
+        if let read, read.status != "in_flight",
+            let reason = read.skipReason(size: size, mtime: mtime, maxAttempts: maxAttempts)
+        {
+            return .skip(reason: reason)
+        }
+        let contentHash: String? =
+            dedupeByContent ? asset.origin.path.flatMap { try? FileHashing.sha256(ofFileAt: $0) } : nil
+        let claim = Claim(
+            pipeline: pipeline, identity: identity, size: size, mtime: mtime, sha256: contentHash, runID: runID,
+            host: host, leaseSeconds: leaseSeconds, maxAttempts: maxAttempts)
+        let logger = logger
+        return try await database.transaction { connection in
+            try await claim.decide(on: connection, logger: logger)
+        }
+    }
+
+    public func checkpoint(_ asset: Asset) async throws {
+        let identity = asset.ledgerKey
+        let archived = asset.sourceArchived && asset.target?.confirmed == true
+        let pending = asset.pendingUpload
+        let target = asset.target
+        let sha256 = asset.sourceSHA256
+        let (pipeline, runID, logger, leaseSeconds) = (pipeline, runID, logger, leaseSeconds)
+        let owned = try await database.retrying { client in
+            try await client.query(
+                """
+                UPDATE ingest_asset SET target_id = COALESCE(\(target?.id), target_id),
+                target_url = COALESCE(\(target?.url), target_url), target_status = COALESCE(\(target?.status), target_status),
+                upload_md5 = COALESCE(\(target?.sentMD5), upload_md5), target_hash = COALESCE(\(target?.reportedHash), target_hash),
+                sha256 = COALESCE(\(sha256), sha256),
+                upload_started_at = COALESCE(\(pending?.startedAt), upload_started_at), upload_name = COALESCE(\(pending?.fileName), upload_name),
+                upload_size = COALESCE(\(pending?.size), upload_size), upload_folder = COALESCE(\(pending?.folderID), upload_folder),
+                upload_path = COALESCE(\(pending?.folderPath), upload_path),
+                lease_until = now() + make_interval(secs => \(leaseSeconds)), updated_at = now()\(unescaped: archived ? ", status = 'done'" : "")
+                WHERE pipeline = \(pipeline) AND identity = \(identity) AND run_id = \(runID) AND status = 'in_flight'
+                RETURNING 1
+                """, logger: logger
+            ).count()
+        }
+        if owned == 0 { throw try await lost(identity) }
+    }
+
+    public func confirmClaim(_ asset: Asset) async throws {
+        let identity = asset.ledgerKey
+        let (pipeline, runID, logger, leaseSeconds) = (pipeline, runID, logger, leaseSeconds)
+        let owned = try await database.retrying { client in
+            try await client.query(
+                """
+                UPDATE ingest_asset SET lease_until = now() + make_interval(secs => \(leaseSeconds))
+                WHERE pipeline = \(pipeline) AND identity = \(identity) AND run_id = \(runID) AND status = 'in_flight'
+                AND lease_until > now()
+                RETURNING 1
+                """, logger: logger
+            ).count()
+        }
+        if owned == 0 { throw try await lost(identity) }
+    }
+
+    /// The error for a claim this run no longer holds, naming who holds it now and the target id the row carries.
+    private func lost(_ identity: String) async throws -> LedgerClaimLost {
+        let (pipeline, logger) = (pipeline, logger)
+        let row = try? await database.retrying(for: .seconds(5)) { client in
+            try await client.query(
+                "SELECT owner_host, run_id, status, target_id FROM ingest_asset WHERE pipeline = \(pipeline) AND identity = \(identity)",
+                logger: logger
+            ).collect().first.map { try $0.decode((String?, String?, String, String?).self) }
+        }
+        guard let (host, run, status, target) = row ?? nil else {
+            return LedgerClaimLost(identity: identity, holder: nil)
+        }
+        return LedgerClaimLost(
+            identity: identity, holder: "\(host ?? "?") (run \(run ?? "?"), \(status))", currentTargetID: target)
+    }
+
+    public func record(_ result: AssetResult) async throws {
+        var status: String
+        switch result.status {
+        case .done: status = "done"
+        case .rejected: status = "rejected"
+        case .failed: status = "failed"
+        case .skipped, .planned: return
+        }
+        // A claim lost to another host is that host's to record.
+        if result.failure?.code == "claim_lost" { return }
+        let asset = result.asset
+        if status == "failed", let path = asset.origin.path, (try? FileStatus.of(path, followLinks: false)) == nil {
+            status = "vanished"
+        }
+        let identity = asset.ledgerKey
+        let code = result.rejection?.code.rawValue ?? result.failure?.code
+        let message = result.rejection?.reason ?? result.failure?.message
+        let target = asset.target
+        let sha256 = asset.sourceSHA256
+        let (pipeline, runID, logger, finalStatus) = (pipeline, runID, logger, status)
+        let owned = try await database.retrying { client in
+            try await client.query(
+                """
+                UPDATE ingest_asset SET status = \(finalStatus), error_code = \(code), error = \(message),
+                target_id = COALESCE(\(target?.id), target_id), target_url = COALESCE(\(target?.url), target_url),
+                target_status = COALESCE(\(target?.status), target_status), upload_md5 = COALESCE(\(target?.sentMD5), upload_md5),
+                target_hash = COALESCE(\(target?.reportedHash), target_hash), sha256 = COALESCE(\(sha256), sha256),
+                lease_until = NULL, updated_at = now()
+                WHERE pipeline = \(pipeline) AND identity = \(identity) AND run_id = \(runID) AND status = 'in_flight'
+                RETURNING 1
+                """, logger: logger
+            ).count()
+        }
+        if owned == 0 {
+            logger.warning(
+                "not recording: another host holds the asset now",
+                metadata: ["file": "\(asset.displayPath)", "status": "\(finalStatus)"])
+        }
+    }
+
+    // MARK: Runs
+
+    public func reconcileVanished() async throws -> Int {
+        let (pipeline, runID, logger) = (pipeline, runID, logger)
+        return try await database.transaction { connection in
+            // Rows under a live lease belong to a run still working on them, on some host.
+            let done = try await connection.query(
+                """
+                UPDATE ingest_asset SET status = 'done', lease_until = NULL, updated_at = now()
+                WHERE pipeline = \(pipeline) AND status = 'in_flight' AND run_id <> \(runID)
+                AND (lease_until IS NULL OR lease_until < now()) AND target_status = 'READY'
+                RETURNING 1
+                """, logger: logger
+            ).count()
+            let failed = try await connection.query(
+                """
+                UPDATE ingest_asset SET status = 'failed', error_code = 'source_vanished',
+                error = 'the source file disappeared during an interrupted run before its upload was confirmed',
+                lease_until = NULL, updated_at = now()
+                WHERE pipeline = \(pipeline) AND status = 'in_flight' AND run_id <> \(runID)
+                AND (lease_until IS NULL OR lease_until < now())
+                RETURNING 1
+                """, logger: logger
+            ).count()
+            return done + failed
+        }
+    }
+
+    public func runStarted(at date: Date) async throws {
+        let (pipeline, runID, logger, host) = (pipeline, runID, logger, host)
+        _ = try await database.retrying { client in
+            try await client.query(
+                """
+                INSERT INTO ingest_run (run_id, pipeline, host, pid, started_at, heartbeat_at)
+                VALUES (\(runID), \(pipeline), \(host.name), \(Int(host.pid)), \(date), now())
+                ON CONFLICT (run_id) DO UPDATE SET started_at = EXCLUDED.started_at, heartbeat_at = now()
+                """, logger: logger)
+        }
+    }
+
+    public func runFinished(exitCode: Int32, counts: [String: Int], note: String?) async throws {
+        let encoded = String(decoding: (try? JSONEncoder().encode(counts)) ?? Data(), as: UTF8.self)
+        let (runID, logger) = (runID, logger)
+        _ = try await database.retrying { client in
+            try await client.query(
+                """
+                UPDATE ingest_run SET finished_at = now(), heartbeat_at = now(), exit_code = \(Int(exitCode)),
+                counts = \(encoded), note = \(note) WHERE run_id = \(runID)
+                """, logger: logger)
+        }
+    }
+
+    /// Stops the heartbeat, frees the claims this run leaves unfinished (interrupted: another host may take them at
+    /// once, with their recovery facts), closes the pool and releases this host's lock.
+    public func close() async {
+        heartbeat.cancel()
+        await heartbeat.value
+        let (pipeline, runID, logger) = (pipeline, runID, logger)
+        _ = try? await database.retrying(for: .seconds(5)) { client in
+            try await client.query(
+                """
+                UPDATE ingest_asset SET lease_until = now()
+                WHERE pipeline = \(pipeline) AND run_id = \(runID) AND status = 'in_flight'
+                """, logger: logger)
+        }
+        await database.close()
+        lock?.release()
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import MediaIngest
+import NIOSSL
+import PostgresNIO
+
+/// How to reach a PostgreSQL ledger: parsed from the pipeline's `state.ledger` URL, its `passwordFile` and the
+/// environment, the way libpq reads a connection URI.
+///
+/// `postgresql://user[:password]@host[:port]/database?sslmode=…` (also `postgres://`). `host` may be a socket folder
+/// (`postgresql://ingest@%2Fvar%2Frun%2Fpostgresql/ingest` or `?host=/var/run/postgresql`). The password comes from
+/// `passwordFile`, else the URL, else `PGPASSWORD`; it is never printed (``description`` shows `***`).
+/// `sslmode`: `disable`; `allow` and `prefer` (the default) use TLS when the server offers it; `require` insists on it
+/// without checking the certificate; `verify-ca` checks the chain (`sslrootcert`, else the system's roots);
+/// `verify-full` the host name too.
+public struct PostgresSettings: Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var database: String
+    public var sslMode: String
+    var password: String?
+    var rootCertificate: String?
+
+    /// The URL without its password.
+    public let description: String
+
+    /// Parses `url`; `passwordFile` and `environment` supply the password when the URL does not.
+    public init(url: String, passwordFile: String?, environment: [String: String]) throws(PostgresLedgerError) {
+        guard LedgerLocation.isPostgresURL(url), let components = URLComponents(string: url) else {
+            throw PostgresLedgerError(.configuration, "not a postgresql:// URL: \(LedgerLocation.redacted(url))")
+        }
+        description = LedgerLocation.redacted(url)
+        var query: [String: String] = [:]
+        for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
+        host = query["host"] ?? components.percentEncodedHost.flatMap { $0.removingPercentEncoding } ?? "localhost"
+        if host.isEmpty { host = "localhost" }
+        port = components.port ?? query["port"].flatMap { Int($0) } ?? 5432
+        username =
+            components.user ?? query["user"] ?? environment["PGUSER"] ?? environment["USER"] ?? "postgres"
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        database = path.isEmpty ? (query["dbname"] ?? username) : path
+        sslMode = query["sslmode"] ?? environment["PGSSLMODE"] ?? "prefer"
+        guard ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(sslMode) else {
+            throw PostgresLedgerError(
+                .configuration,
+                "sslmode \"\(sslMode)\" is not one of disable, allow, prefer, require, verify-ca, verify-full")
+        }
+        rootCertificate = query["sslrootcert"]
+        if let passwordFile {
+            do {
+                password = try String(contentsOfFile: passwordFile, encoding: .utf8)
+                    .trimmingCharacters(in: .newlines)
+            } catch {
+                throw PostgresLedgerError(.configuration, "cannot read the passwordFile \(passwordFile): \(error)")
+            }
+        } else {
+            password = components.password ?? query["password"] ?? environment["PGPASSWORD"]
+        }
+    }
+
+    /// PostgresNIO's client configuration.
+    func clientConfiguration() throws(PostgresLedgerError) -> PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration
+        if host.hasPrefix("/") {
+            configuration = PostgresClient.Configuration(
+                unixSocketPath: host + "/.s.PGSQL.\(port)", username: username, password: password,
+                database: database)
+        } else {
+            configuration = PostgresClient.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: try tls())
+        }
+        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.maximumConnections = 16
+        return configuration
+    }
+
+    private func tls() throws(PostgresLedgerError) -> PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch sslMode {
+        case "disable":
+            return .disable
+        case "allow", "prefer":
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case "require":
+            tls.certificateVerification = .none
+            return .require(tls)
+        default:
+            tls.certificateVerification = sslMode == "verify-ca" ? .noHostnameVerification : .fullVerification
+            if let rootCertificate {
+                do {
+                    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(rootCertificate))
+                } catch {
+                    throw PostgresLedgerError(.configuration, "cannot read sslrootcert \(rootCertificate): \(error)")
+                }
+            }
+            return .require(tls)
+        }
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Logging
+import MediaIngest
+import TestSupport
+import Testing
+
+@testable import IngestPostgres
+
+/// The shared ledger against a real PostgreSQL server: migrations two hosts start at once, claims under leases and
+/// their takeover, lost claims, the queue and the shared request budget.
+@Suite(
+    "PostgreSQL ledger: claims, leases, migrations, queue, budget",
+    .enabled(if: PostgresTestServer.isAvailable, Comment(rawValue: PostgresTestServer.skipReason)))
+struct PostgresLedgerTests {
+    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    static func open(_ url: String) async throws -> PostgresDatabase {
+        let settings = try PostgresSettings(
+            url: url, passwordFile: nil, environment: ["PGPASSWORD": PostgresTestServer.password])
+        return try await PostgresDatabase.open(settings, logger: logger)
+    }
+
+    static func ledger(
+        _ database: PostgresDatabase, pipeline: String, host: HostIdentity, lease: Duration = .seconds(30)
+    ) -> PostgresLedger {
+        PostgresLedger(
+            database: database, pipeline: pipeline, runID: "run-\(host.name)-\(UUID().uuidString.prefix(6))",
+            maxAttempts: 5, dedupeByContent: false, lease: lease, host: host, lock: nil, logger: logger)
+    }
+
+    static func asset(_ name: String) -> Asset {
+        Asset(
+            id: 1, origin: .file(path: "/nonexistent/inbox/" + name, root: "/nonexistent/inbox", relativePath: name),
+            fileName: name, contentPath: nil, size: 10, modificationDate: Date(timeIntervalSince1970: 1_700_000_000))
+    }
+
+    static func host(_ name: String) -> HostIdentity {
+        HostIdentity(name: name, bootID: HostIdentity.current.bootID, pid: HostIdentity.current.pid)
+    }
+
+    @Test("eight hosts migrating a fresh database at once: one schema, version 1, every open succeeds")
+    func concurrentMigrations() async throws {
+        let url = try PostgresTestServer.makeDatabase()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 { group.addTask { await (try Self.open(url)).close() } }
+            try await group.waitForAll()
+        }
+        #expect(
+            try PostgresTestServer.query("SELECT string_agg(version::text, ',') FROM ingest_schema", database: url)
+                == "1")
+        // A database migrated by a newer ingest is refused, not written with old assumptions.
+        _ = try PostgresTestServer.query("INSERT INTO ingest_schema (version) VALUES (99)", database: url)
+        await #expect {
+            _ = try await Self.open(url)
+        } throws: { error in
+            (error as? PostgresLedgerError)?.code == .schema && "\(error)".contains("schema version 99")
+        }
+    }
+
+    @Test("a live claim is skipped; an expired one is taken over with its recovery facts; the loser cannot write")
+    func claimsAndTakeover() async throws {
+        let database = try await Self.open(PostgresTestServer.url!)
+        defer { Task { await database.close() } }
+        let pipeline = "claims-\(UUID().uuidString.prefix(8))"
+        let first = Self.ledger(database, pipeline: pipeline, host: Self.host("host-a"))
+        let second = Self.ledger(database, pipeline: pipeline, host: Self.host("host-b"))
+        var asset = Self.asset("a.jpg")
+        guard case .process(nil) = try await first.begin(asset) else {
+            Issue.record("first claim")
+            return
+        }
+        guard case .skip(let reason) = try await second.begin(asset) else {
+            Issue.record("a live claim must be skipped")
+            return
+        }
+        #expect(reason.contains("claimed by host-a"), "\(reason)")
+
+        // host-a starts an upload (checkpointed), then freezes: its lease runs out.
+        asset.pendingUpload = PendingUpload(target: "wix", startedAt: Date(), fileName: "a.jpg", size: 10)
+        asset.target = TargetRecord(target: "wix", id: "file-1", url: nil, status: "PENDING", confirmed: false)
+        try await first.checkpoint(asset)
+        _ = try PostgresTestServer.query(
+            "UPDATE ingest_asset SET lease_until = now() - interval '1 second' WHERE pipeline = '\(pipeline)'")
+        guard case .process(let recovery?) = try await second.begin(asset) else {
+            Issue.record("an expired claim must be taken over with recovery facts")
+            return
+        }
+        #expect(recovery.wasInFlight)
+        #expect(recovery.previousTargetID == "file-1")
+        #expect(recovery.previousUpload?.fileName == "a.jpg")
+
+        // The frozen host wakes up: every write it tries is refused, naming the new holder.
+        await #expect {
+            try await first.checkpoint(asset)
+        } throws: { error in
+            (error as? LedgerClaimLost)?.holder?.contains("host-b") == true
+        }
+        await #expect(throws: LedgerClaimLost.self) { try await first.confirmClaim(asset) }
+        try await first.record(AssetResult(asset: asset, status: .done))
+        #expect(
+            try PostgresTestServer.query(
+                "SELECT status || ' ' || owner_host FROM ingest_asset WHERE pipeline = '\(pipeline)'")
+                == "in_flight host-b")
+        try await second.confirmClaim(asset)
+        try await second.record(AssetResult(asset: asset, status: .done))
+        #expect(
+            try PostgresTestServer.query("SELECT status FROM ingest_asset WHERE pipeline = '\(pipeline)'") == "done")
+        guard case .skip = try await first.begin(asset) else {
+            Issue.record("done is skipped")
+            return
+        }
+    }
+
+    @Test("a claim whose process ran on this machine and is gone is taken over at once, lease or not")
+    func deadProcessOnThisHost() async throws {
+        let database = try await Self.open(PostgresTestServer.url!)
+        defer { Task { await database.close() } }
+        let pipeline = "dead-\(UUID().uuidString.prefix(8))"
+        let child = try runProcess("/bin/sh", ["-c", "echo $$"])
+        let deadPID = Int32(child.stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let dead = Self.ledger(
+            database, pipeline: pipeline,
+            host: HostIdentity(name: "host-a", bootID: HostIdentity.current.bootID, pid: deadPID),
+            lease: .seconds(600))
+        let asset = Self.asset("b.jpg")
+        guard case .process = try await dead.begin(asset) else {
+            Issue.record("claim")
+            return
+        }
+        // Another machine (another boot id) with a dead pid of the same number: its lease still decides.
+        let elsewhere = Self.ledger(
+            database, pipeline: pipeline + "-x", host: HostIdentity(name: "far", bootID: "other-boot", pid: deadPID),
+            lease: .seconds(600))
+        guard case .process = try await elsewhere.begin(asset) else {
+            Issue.record("claim")
+            return
+        }
+        let alive = Self.ledger(database, pipeline: pipeline, host: Self.host("host-b"))
+        guard case .process(let recovery?) = try await alive.begin(asset) else {
+            Issue.record("a dead local claim is taken over at once")
+            return
+        }
+        #expect(recovery.wasInFlight)
+        let other = Self.ledger(database, pipeline: pipeline + "-x", host: Self.host("host-b"))
+        guard case .skip = try await other.begin(asset) else {
+            Issue.record("a claim from another machine is not judged by a local pid")
+            return
+        }
+    }
+
+    @Test("closing a run frees its unfinished claims at once; reconcile leaves live claims of other hosts alone")
+    func closeAndReconcile() async throws {
+        let database = try await Self.open(PostgresTestServer.url!)
+        let pipeline = "close-\(UUID().uuidString.prefix(8))"
+        let otherDatabase = try await Self.open(PostgresTestServer.url!)
+        defer { Task { await otherDatabase.close() } }
+        let busy = Self.ledger(otherDatabase, pipeline: pipeline, host: Self.host("busy"))
+        guard case .process = try await busy.begin(Self.asset("live.jpg")) else {
+            Issue.record("claim")
+            return
+        }
+        let leaving = Self.ledger(database, pipeline: pipeline, host: Self.host("leaving"))
+        guard case .process = try await leaving.begin(Self.asset("left.jpg")) else {
+            Issue.record("claim")
+            return
+        }
+        await leaving.close()
+        let next = Self.ledger(otherDatabase, pipeline: pipeline, host: Self.host("next"))
+        guard case .process(let recovery?) = try await next.begin(Self.asset("left.jpg")) else {
+            Issue.record("a closed run's claim is free at once")
+            return
+        }
+        #expect(recovery.wasInFlight)
+        let settled = try await Self.ledger(otherDatabase, pipeline: pipeline, host: Self.host("sweeper"))
+            .reconcileVanished()
+        #expect(settled == 0, "both rows are held under live leases")
+    }
+
+    @Test("the queue: items added once, in order, settled ones leave it")
+    func queue() async throws {
+        let database = try await Self.open(PostgresTestServer.url!)
+        defer { Task { await database.close() } }
+        let pipeline = "queue-\(UUID().uuidString.prefix(8))"
+        let items = (0..<1200).map { "https://example.test/\($0).jpg" }
+        #expect(try await SharedLedgerStatus.enqueue(items, pipeline: pipeline, database: database) == 1200)
+        #expect(
+            try await SharedLedgerStatus.enqueue(Array(items.prefix(10)), pipeline: pipeline, database: database) == 0)
+        let queue = PostgresWorkQueue(database: database, pipeline: pipeline)
+        let firstBatch = try await queue.pendingItems(after: 0, limit: 500)
+        #expect(firstBatch.map(\.item) == Array(items.prefix(500)))
+        let ledger = Self.ledger(database, pipeline: pipeline, host: Self.host("worker"))
+        let done = Asset(id: 1, origin: .url(items[0]), fileName: "0.jpg", contentPath: nil)
+        _ = try await ledger.begin(done)
+        try await ledger.record(AssetResult(asset: done, status: .done))
+        #expect(try await queue.pendingItems(after: 0, limit: 1).first?.item == items[1])
+        let rest = try await queue.pendingItems(after: firstBatch.last!.sequence, limit: 5000)
+        #expect(rest.count == 700)
+    }
+
+    @Test("the shared request budget: two hosts taking 20 tokens at 600/min are spaced 100 ms apart, together")
+    func sharedBudget() async throws {
+        let database = try await Self.open(PostgresTestServer.url!)
+        defer { Task { await database.close() } }
+        let key = "wix|test|\(UUID().uuidString)"
+        let hosts = [PostgresRequestBudget(database: database), PostgresRequestBudget(database: database)]
+        let waits = try await withThrowingTaskGroup(of: Duration.self) { group in
+            for index in 0..<20 { group.addTask { try await hosts[index % 2].take(key: key, perMinute: 600) } }
+            return try await group.reduce(into: [Duration]()) { $0.append($1) }
+        }
+        // The bucket hands out one token now and then one every 100 ms: 20 takes wait up to ~1.9 s, in 100 ms steps.
+        let sorted = waits.sorted()
+        #expect(sorted.first == .zero)
+        #expect(sorted.last! >= .milliseconds(1500), "\(sorted)")
+        for (earlier, later) in zip(sorted, sorted.dropFirst()) {
+            #expect(later - earlier >= .milliseconds(50), "tokens are spaced: \(sorted)")
+        }
+        #expect(!(try await hosts[0].isThrottled(key: key)))
+        try await hosts[1].markThrottled(key: key)
+        #expect(try await hosts[0].isThrottled(key: key))
+    }
+}
+
+/// CI promises the PostgreSQL suites run: there, a missing server is a failure, not a skip.
+@Test("a PostgreSQL test server is there when CI requires one")
+func postgresServerWhenRequired() {
+    if PostgresTestServer.isRequired {
+        #expect(PostgresTestServer.isAvailable, "INGEST_REQUIRE_POSTGRES=1 but \(PostgresTestServer.skipReason)")
+    }
+}
