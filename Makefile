@@ -2,7 +2,7 @@
 # Debian/Ubuntu machine with Swift installed.
 
 SWIFT ?= swift
-SYSTEM_PACKAGES := libmagic-dev libexif-dev libsqlite3-dev zlib1g-dev libimage-exiftool-perl libjpeg-turbo-progs webp file curl python3 ffmpeg libheif-examples
+SYSTEM_PACKAGES := libmagic-dev libexif-dev libsqlite3-dev zlib1g-dev libimage-exiftool-perl libjpeg-turbo-progs webp file curl python3 ffmpeg libheif-examples postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build demo test clean fuzz bench lint format
@@ -31,10 +31,15 @@ demo: deps
 
 # Unit and integration tests (the Wix suites twice: default and strict emulator), then the extension paths: the
 # new-stage and check-pipelines plugins and the external package in Examples/ (Scripts/check-extensions.sh).
+# A throwaway PostgreSQL server (Scripts/test-postgres.sh) serves the fleet and shared-ledger suites; without the
+# postgresql package they are skipped with a message (CI sets INGEST_REQUIRE_POSTGRES=1: there they must run).
 test: deps lint
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
-	@# The Wix suites once more against the emulator's strict readings of what Wix leaves undocumented.
+	@eval "$$(Scripts/test-postgres.sh start)"; \
+	trap 'Scripts/test-postgres.sh stop "$${INGEST_TEST_POSTGRES_DIR:-/nonexistent}"' EXIT; \
+	set -e; \
+	$(SWIFT) test --skip-build; \
+	echo "The Wix suites once more against the emulator's strict readings of what Wix leaves undocumented:"; \
 	WIX_EMULATOR_STRICT=1 $(SWIFT) test --skip-build --filter "WixUploadTests|CustomStagesWixTests|StateTests"
 	SWIFT=$(SWIFT) Scripts/check-extensions.sh
 

@@ -3,19 +3,20 @@
 # invocation (hyperfine), so machine noise cancels and only ratios are reported. Not a test: nothing here asserts
 # a timing. Writes a Markdown report to Benchmarks/results/latest.md.
 #
-#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [latency] [pacing] [scale] [library] [watch]  (default: all)
+#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [latency] [pacing] [scale] [library] [watch] [fleet]  (default: all)
 #
 # Needs: hyperfine, exiftool, file, curl, ffmpeg, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make
 # bench` installs them). Environment: BENCH_COPIES (corpus copies for detect/strip/heic, 40), BENCH_BIG_BYTES (2 GiB),
 # BENCH_MOV_BYTES (1 GiB), BENCH_MP4_FILES (200), BENCH_E2E_FILES (2000), BENCH_SCALE ("1000 5000 20000"),
-# BENCH_LEDGER_FILES (10000), BENCH_WATCH_FILES (500), BENCH_WATCH_IDLE (idle seconds for the watcher's CPU, 600).
+# BENCH_LEDGER_FILES (10000), BENCH_WATCH_FILES (500), BENCH_WATCH_IDLE (idle seconds for the watcher's CPU, 600),
+# BENCH_FLEET_FILES (20000: PostgreSQL vs SQLite), BENCH_WORKER_FILES (1200: 1, 2 and 4 workers). fleet needs postgresql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$ROOT/Benchmarks/work
 RESULTS=$ROOT/Benchmarks/results
 REPORT=$RESULTS/latest.md
-SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e latency pacing scale library watch}
+SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e latency pacing scale library watch fleet}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
 E2E_FILES=${BENCH_E2E_FILES:-2000}
@@ -28,6 +29,8 @@ LATENCY_FILES=${BENCH_LATENCY_FILES:-2000}
 PACING_FILES=${BENCH_PACING_FILES:-500}
 WATCH_FILES=${BENCH_WATCH_FILES:-500}
 WATCH_IDLE=${BENCH_WATCH_IDLE:-600}
+FLEET_FILES=${BENCH_FLEET_FILES:-20000}
+WORKER_FILES=${BENCH_WORKER_FILES:-1200}
 
 swift build -c release --product ingest >/dev/null
 swift build -c release --product wix-media-emulator >/dev/null
@@ -578,6 +581,90 @@ JSON
     | section "$SCENARIO"
 fi
 
+if [[ " $SCENARIOS " == *" fleet "* ]]; then
+  SCENARIO=fleet
+  # The shared ledger's cost: the scale pipeline over FLEET_FILES files with a SQLite ledger, then with a PostgreSQL
+  # one (a throwaway local server, Scripts/test-postgres.sh); then 1, 2 and 4 `ingest run` workers of one pipeline
+  # sharing the PostgreSQL ledger (INGEST_HOST tells them apart) against an emulator whose every request is 80 ms slow.
+  eval "$(Scripts/test-postgres.sh start)"
+  [ -n "${INGEST_TEST_POSTGRES_URL:-}" ] || { echo "fleet: no PostgreSQL server (install postgresql)" >&2; exit 1; }
+  export PGPASSWORD=$INGEST_TEST_POSTGRES_PASSWORD
+  trap 'kill $EMULATOR_PID "${EXTRA_PIDS[@]}" 2>/dev/null || true; Scripts/test-postgres.sh stop "$INGEST_TEST_POSTGRES_DIR"' EXIT
+  PGURL=$INGEST_TEST_POSTGRES_URL
+  start_emulator
+  pool="$WORK/scale-pool"
+  if [ "$(ls "$pool" 2>/dev/null | wc -l)" -lt "$FLEET_FILES" ]; then
+    rm -rf "$pool"
+    python3 Benchmarks/generate.py "$pool" --count "$FLEET_FILES" --profile small
+  fi
+  link_subset "$pool" "$FLEET_FILES" "$WORK/fleet-in"
+  stages="{\"kind\": \"detect.mime\"},
+    {\"kind\": \"strip.metadata\", \"with\": {\"keep\": [\"orientation\", \"icc\"]}},
+    {\"kind\": \"validate\", \"with\": {\"profile\": \"wix\"}},
+    {\"kind\": \"upload.wix\", \"with\": {$CONNECTION}},
+    {\"kind\": \"wix.await-ready\", \"with\": {$CONNECTION, \"pollInterval\": \"200ms\"}}"
+  mkdir -p "$WORK/pipelines"
+  for kind in sqlite postgres; do
+    ledger=$([ $kind = sqlite ] && echo "$WORK/fleet.sqlite" || echo "$PGURL")
+    cat > "$WORK/pipelines/fleet$kind.json" <<JSON
+{"name": "fleet$kind", "concurrency": 4, "state": {"ledger": "$ledger", "lock": "$WORK/fleet$kind.lock"},
+ "stages": [{"kind": "source.directory", "with": {"path": "$WORK/fleet-in"}}, $stages]}
+JSON
+  done
+  hyperfine -N --runs 1 --export-json "$WORK/fleet-ledger.json" \
+    --prepare "bash -c 'rm -f $WORK/fleet.sqlite* && psql \"$PGURL\" -qc \"DROP TABLE IF EXISTS ingest_schema, ingest_asset, ingest_run, ingest_queue, ingest_budget\" && $RESET'" \
+    "$BIN/ingest run fleetsqlite --pipelines $WORK/pipelines --quiet" \
+    "$BIN/ingest run fleetpostgres --pipelines $WORK/pipelines --quiet" >/dev/null
+
+  # Workers: each with 4 files in flight, so one is bound by the 80 ms round trips and more workers should add up.
+  start_extra_emulator fleet --latency 80 --image-delay 0
+  fconnection="\"baseURL\": \"$EXTRA_BASE\", \"siteId\": \"emulator-site-id\", \"apiKey\": {\"insecureLiteral\": \"emulator-api-key\"}, \"requestsPerMinute\": \"off\""
+  link_subset "$pool" "$WORKER_FILES" "$WORK/workers-in"
+  cat > "$WORK/pipelines/workers.json" <<JSON
+{"name": "workers", "concurrency": 4, "state": {"ledger": "$PGURL", "lease": "30s"},
+ "stages": [{"kind": "source.directory", "with": {"path": "$WORK/workers-in"}},
+  {"kind": "upload.wix", "with": {$fconnection}}, {"kind": "wix.await-ready", "with": {$fconnection, "pollInterval": "200ms"}}]}
+JSON
+  commands=()
+  for n in 1 2 4; do
+    launch=""
+    for i in $(seq 1 $n); do launch+="INGEST_HOST=w$i $BIN/ingest run workers --pipelines $WORK/pipelines --quiet & "; done
+    commands+=("bash -c '$launch wait'")
+  done
+  hyperfine -N --runs 1 --export-json "$WORK/fleet-workers.json" \
+    --prepare "bash -c 'psql \"$PGURL\" -qc \"DELETE FROM ingest_asset WHERE pipeline = '\''workers'\''\" && curl -sf -X POST $EXTRA_BASE/_emulator/reset -o /dev/null'" \
+    "${commands[@]}" >/dev/null
+  landed=$(curl -sf "$EXTRA_BASE/_emulator/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"])')
+  python3 - "$WORK/fleet-ledger.json" "$WORK/fleet-workers.json" "$FLEET_FILES" "$WORKER_FILES" "$landed" <<'PY' | section "$SCENARIO"
+import json, sys
+ledger, workers = (json.load(open(p))["results"] for p in sys.argv[1:3])
+files, worker_files, landed = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+sqlite, postgres = ledger[0]["mean"], ledger[1]["mean"]
+print(f"## Fleet: a PostgreSQL ledger shared by several hosts")
+print()
+print(f"The scale pipeline (detect → strip → validate → upload.wix → await-ready, 4 in flight) over {files:,} small JPEGs with each ledger:")
+print()
+print("| ledger | s | files/s | ms per file |")
+print("|---|---|---|---|")
+for name, seconds in (("SQLite (one host)", sqlite), ("PostgreSQL (local server)", postgres)):
+    print(f"| {name} | {seconds:.1f} | {files / seconds:.0f} | {seconds / files * 1000:.2f} |")
+print()
+print(f"- PostgreSQL over SQLite, whole run: **{postgres / sqlite:.2f}×** (goal ≤ 1.3×)")
+print()
+print(f"Workers of one pipeline sharing the PostgreSQL ledger (`INGEST_HOST=wN ingest run`), {worker_files:,} files, upload.wix → await-ready,")
+print(f"4 in flight each, every request 80 ms slower (emulator `--latency 80`); the last run left {landed} files at the emulator:")
+print()
+print("| workers | s | files/s | speed-up over one |")
+print("|---|---|---|---|")
+one = workers[0]["mean"]
+for n, r in zip((1, 2, 4), workers):
+    print(f"| {n} | {r['mean']:.1f} | {worker_files / r['mean']:.0f} | {one / r['mean']:.2f}× |")
+print()
+print(f"- 4 workers over 1: **{one / workers[2]['mean']:.2f}×** (goal ≥ 3.2×); 2 over 1: {one / workers[1]['mean']:.2f}×")
+print()
+PY
+fi
+
 {
   echo "# MediaIngest benchmarks"
   echo
@@ -585,7 +672,7 @@ fi
   echo "in the same invocation (hyperfine), so machine noise cancels; >1× means MediaIngest is faster. Each section says"
   echo "when and where it ran. Peak RSS is GNU time's maximum resident set of the largest process of the command."
   echo
-  for name in detect strip heic mov mp4s bigfile e2e latency pacing scale library watch; do
+  for name in detect strip heic mov mp4s bigfile e2e latency pacing scale library watch fleet; do
     [ -f "$RESULTS/sections/$name.md" ] && cat "$RESULTS/sections/$name.md"
   done
 } > "$REPORT"

@@ -17,16 +17,31 @@ public final class PostgresDatabase: Sendable {
     public static func open(
         _ settings: PostgresSettings, logger: Logger, patience: Duration = .seconds(60)
     ) async throws(PostgresLedgerError) -> PostgresDatabase {
-        let database = try PostgresDatabase(settings, logger: logger, patience: patience)
-        do {
-            _ = try await database.retrying(for: .seconds(10)) { client in
-                try await client.query("SELECT 1", logger: logger)
+        // One direct connection first: its errors say what is wrong (password, database name, TLS) where the pool
+        // would only say its circuit breaker tripped. It also runs the migrations. A server that is starting or
+        // restarting is waited for (10 s).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: try settings.connectionConfiguration(), id: 1, logger: quiet(logger))
+                do {
+                    try await PostgresSchema.migrate(on: connection, logger: logger)
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
+                break
+            } catch {
+                let mapped = PostgresLedgerError(error)
+                guard mapped.isTransient, ContinuousClock.now < deadline else { throw mapped }
+                try? await Task.sleep(for: .milliseconds(250))
             }
-            try await PostgresSchema.migrate(database)
-        } catch {
-            await database.close()
-            throw error
         }
+        let database = try PostgresDatabase(settings, logger: logger, patience: patience)
+        for await _ in database.started {}
+        await Task.yield()
         return database
     }
 
@@ -34,12 +49,21 @@ public final class PostgresDatabase: Sendable {
         self.settings = settings
         self.logger = logger
         self.patience = patience
+        // The pool's background logging at errors only: connection trouble reaches the user through our errors.
         var background = logger
-        background.logLevel = max(logger.logLevel, .warning)
+        background.logLevel = .error
         let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: background)
         self.client = client
-        runner = Task { await client.run() }
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        runner = Task {
+            signal.finish()
+            await client.run()
+        }
+        self.started = started
     }
+
+    /// Finishes once the pool's `run()` task has begun.
+    private let started: AsyncStream<Void>
 
     /// Shuts the pool down.
     public func close() async {
@@ -77,6 +101,13 @@ public final class PostgresDatabase: Sendable {
             try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         }
     }
+}
+
+/// PostgresNIO's own logging at warnings and above only (its debug lines name every query).
+private func quiet(_ logger: Logger) -> Logger {
+    var quiet = logger
+    quiet.logLevel = max(logger.logLevel, .warning)
+    return quiet
 }
 
 extension PostgresRowSequence {

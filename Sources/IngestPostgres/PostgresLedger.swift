@@ -187,7 +187,7 @@ public final class PostgresLedger: RunStateStore {
                 target_status = COALESCE(\(target?.status), target_status), upload_md5 = COALESCE(\(target?.sentMD5), upload_md5),
                 target_hash = COALESCE(\(target?.reportedHash), target_hash), sha256 = COALESCE(\(sha256), sha256),
                 lease_until = NULL, updated_at = now()
-                WHERE pipeline = \(pipeline) AND identity = \(identity) AND run_id = \(runID) AND status = 'in_flight'
+                WHERE pipeline = \(pipeline) AND identity = \(identity) AND run_id = \(runID)
                 RETURNING 1
                 """, logger: logger
             ).count()

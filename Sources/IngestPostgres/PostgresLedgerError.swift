@@ -46,6 +46,11 @@ public struct PostgresLedgerError: Error, CustomStringConvertible, Sendable {
             self.init(inner.map { PostgresLedgerError($0) } ?? PostgresLedgerError(.server, "\(error)"))
             return
         }
+        if "\(type(of: error))".hasPrefix("ConnectionPoolError") {
+            // The pool's circuit breaker: several connection attempts failed in a row (the server is down).
+            self.init(.connection, "PostgreSQL: the server cannot be reached (\(error))")
+            return
+        }
         guard let psql = error as? PSQLError else {
             self.init(.server, "\(error)")
             return

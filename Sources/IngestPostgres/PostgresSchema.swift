@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 
 /// The tables ingest keeps in a shared PostgreSQL database, created and migrated by ingest itself.
@@ -55,9 +56,8 @@ enum PostgresSchema {
 
     static var latest: Int { versions.last?.version ?? 0 }
 
-    static func migrate(_ database: PostgresDatabase) async throws(PostgresLedgerError) {
-        let logger = database.logger
-        try await database.transaction { connection in
+    static func migrate(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS ingest_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",

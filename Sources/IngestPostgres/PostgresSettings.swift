@@ -74,17 +74,44 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         return configuration
     }
 
+    /// The configuration of one direct connection (the first one a run opens, whose errors are reported as they are:
+    /// the pool only says its circuit breaker tripped).
+    func connectionConfiguration() throws(PostgresLedgerError) -> PostgresConnection.Configuration {
+        if host.hasPrefix("/") {
+            return PostgresConnection.Configuration(
+                unixSocketPath: host + "/.s.PGSQL.\(port)", username: username, password: password,
+                database: database)
+        }
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            switch (sslMode, try tlsConfiguration()) {
+            case (_, nil): tls = .disable
+            case ("allow", let config?), ("prefer", let config?): tls = .prefer(try NIOSSLContext(configuration: config))
+            case (_, let config?): tls = .require(try NIOSSLContext(configuration: config))
+            }
+        } catch let error as PostgresLedgerError {
+            throw error
+        } catch {
+            throw PostgresLedgerError(.configuration, "cannot set up TLS: \(error)")
+        }
+        return PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: tls)
+    }
+
     private func tls() throws(PostgresLedgerError) -> PostgresClient.Configuration.TLS {
+        guard let config = try tlsConfiguration() else { return .disable }
+        return sslMode == "allow" || sslMode == "prefer" ? .prefer(config) : .require(config)
+    }
+
+    /// The TLS settings `sslMode` asks for; `nil` for `disable`.
+    private func tlsConfiguration() throws(PostgresLedgerError) -> TLSConfiguration? {
         var tls = TLSConfiguration.makeClientConfiguration()
         switch sslMode {
         case "disable":
-            return .disable
-        case "allow", "prefer":
+            return nil
+        case "allow", "prefer", "require":
             tls.certificateVerification = .none
-            return .prefer(tls)
-        case "require":
-            tls.certificateVerification = .none
-            return .require(tls)
+            return tls
         default:
             tls.certificateVerification = sslMode == "verify-ca" ? .noHostnameVerification : .fullVerification
             if let rootCertificate {
@@ -94,7 +121,7 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
                     throw PostgresLedgerError(.configuration, "cannot read sslrootcert \(rootCertificate): \(error)")
                 }
             }
-            return .require(tls)
+            return tls
         }
     }
 }
