@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MediaIngest
 import PostgresNIO
+import Synchronization
 
 /// The one owner of a PostgresNIO client: starts its connection pool, runs statements with retries across a broken
 /// connection or a restarting server, and shuts the pool down. Ledger, queue and budget all talk through it.
@@ -73,13 +74,14 @@ public final class PostgresDatabase: Sendable {
 
     /// Runs `body` on the pool, again after a pause when the connection broke (up to `patience`).
     func retrying<Result: Sendable>(
-        for patience: Duration? = nil, _ body: (PostgresClient) async throws -> Result
+        for patience: Duration? = nil, _ body: @escaping @Sendable (PostgresClient) async throws -> Result
     ) async throws(PostgresLedgerError) -> Result {
         let deadline = ContinuousClock.now + (patience ?? self.patience)
         var pause = Duration.milliseconds(100)
         while true {
             do {
-                return try await body(client)
+                let client = self.client
+                return try await Self.withDeadline(attemptTimeout) { try await body(client) }
             } catch {
                 let mapped = PostgresLedgerError(error)
                 guard mapped.isTransient, ContinuousClock.now + pause < deadline, !Task.isCancelled else {
@@ -92,14 +94,93 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
+    /// How long one attempt of a statement may take before it is given up and tried again: a connection that broke
+    /// without the kernel noticing (the server restarted mid-handshake) must not hang a run.
+    let attemptTimeout = Duration.seconds(20)
+
+    /// `body`'s result, or a ``PostgresLedgerError`` (`connection`, so it is retried) when it takes longer than
+    /// `timeout`. The body runs in a task of its own that is cancelled then; whichever finishes first answers, so a
+    /// body that does not notice the cancellation cannot hold the caller.
+    static func withDeadline<Result: Sendable>(
+        _ timeout: Duration, _ body: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let answer = FirstAnswer<Result>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                answer.install(continuation)
+                let work = Task {
+                    do {
+                        answer.resolve(.success(try await body()))
+                    } catch {
+                        answer.resolve(.failure(error))
+                    }
+                }
+                answer.onResolve { work.cancel() }
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    answer.resolve(
+                        .failure(PostgresLedgerError(.connection, "PostgreSQL did not answer within \(timeout)")))
+                }
+            }
+        } onCancel: {
+            answer.resolve(.failure(CancellationError()))
+        }
+    }
+
     /// Runs `body` in a transaction, retried whole when the connection broke or the server chose it as a deadlock
     /// victim. `body` must therefore be safe to run again (every use here decides on what it reads, under row locks).
     func transaction<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws(PostgresLedgerError) -> Result {
-        try await retrying { client in
+        let logger = logger
+        return try await retrying { client in
             try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         }
+    }
+}
+
+/// The first of several answers to one question (``PostgresDatabase/withDeadline(_:_:)``); later ones are dropped.
+private final class FirstAnswer<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var early: Result<Value, any Error>?
+        var done = false
+        var onResolve: [@Sendable () -> Void] = []
+    }
+    private let state = Mutex(State())
+
+    func install(_ continuation: CheckedContinuation<Value, any Error>) {
+        let early = state.withLock { state -> Result<Value, any Error>? in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func onResolve(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.done { return true }
+            state.onResolve.append(action)
+            return false
+        }
+        if now { action() }
+    }
+
+    func resolve(_ result: Result<Value, any Error>) {
+        let (continuation, actions) = state.withLock {
+            state -> (CheckedContinuation<Value, any Error>?, [@Sendable () -> Void]) in
+            guard !state.done else { return (nil, []) }
+            state.done = true
+            if state.continuation == nil { state.early = result }
+            defer {
+                state.continuation = nil
+                state.onResolve = []
+            }
+            return (state.continuation, state.onResolve)
+        }
+        continuation?.resume(with: result)
+        for action in actions { action() }
     }
 }
 

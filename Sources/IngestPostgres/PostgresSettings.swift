@@ -86,7 +86,8 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         do {
             switch (sslMode, try tlsConfiguration()) {
             case (_, nil): tls = .disable
-            case ("allow", let config?), ("prefer", let config?): tls = .prefer(try NIOSSLContext(configuration: config))
+            case ("allow", let config?), ("prefer", let config?):
+                tls = .prefer(try NIOSSLContext(configuration: config))
             case (_, let config?): tls = .require(try NIOSSLContext(configuration: config))
             }
         } catch let error as PostgresLedgerError {

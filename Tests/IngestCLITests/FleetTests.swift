@@ -118,7 +118,8 @@ struct FleetTests {
             #expect(done > 0, "\(host) did a share of the work: \(done)")
         }
         try await Self.expectExactlyOnce(emulator, project: project, count: 600)
-        let status = try runProcess(ingest, ["status", "fleet"], environment: environment, currentDirectory: project.path)
+        let status = try runProcess(
+            ingest, ["status", "fleet"], environment: environment, currentDirectory: project.path)
         #expect(status.stdout.contains("fleet: 600 done, 0 rejected, 0 failed, 0 in flight"), "\(status.stdout)")
         for host in hosts { #expect(status.stdout.contains(" on \(host) "), "\(status.stdout)") }
     }
@@ -134,7 +135,7 @@ struct FleetTests {
                 try? FileManager.default.removeItem(atPath: data)
             }
         }
-        let count = 400
+        let count = 600
         let (project, environment) = try Self.project(emulator: emulator, files: count, lease: "3s")
         var generator = SystemRandomNumberGenerator()
         var workers = try (0..<3).map { try Self.worker("host-\($0)", project: project, environment: environment) }
@@ -146,23 +147,25 @@ struct FleetTests {
         // while files remain.
         while rounds < 200 {
             rounds += 1
-            let archived = (try? FileManager.default.contentsOfDirectory(atPath: project.file("archive/batch")))?.count ?? 0
+            let archived =
+                (try? FileManager.default.contentsOfDirectory(atPath: project.file("archive/batch")))?.count ?? 0
             if archived >= count && kills >= 10 && froze && restarted { break }
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...500, using: &generator)))
             let slot = Int.random(in: 0..<workers.count, using: &generator)
-            if kills < 10 && workers[slot].isRunning {
-                kill(workers[slot].processIdentifier, SIGKILL)
-                workers[slot].waitUntilExit()
-                kills += 1
-            } else if !froze && kills >= 3 && workers[slot].isRunning {
-                // Frozen for two and a half leases: its claims are taken over; woken, it must not upload or archive them.
+            if rounds == 4 && workers[slot].isRunning {
+                // Frozen for two and a half leases while the others work on: its claims are taken over; woken, it must
+                // not upload or archive them.
                 kill(workers[slot].processIdentifier, SIGSTOP)
                 try await Task.sleep(for: .milliseconds(7500))
                 kill(workers[slot].processIdentifier, SIGCONT)
                 froze = true
-            } else if !restarted && kills >= 6 {
+            } else if rounds == 8 {
                 try PostgresTestServer.restart()
                 restarted = true
+            } else if kills < 10 && workers[slot].isRunning {
+                kill(workers[slot].processIdentifier, SIGKILL)
+                workers[slot].waitUntilExit()
+                kills += 1
             }
             for index in workers.indices where !workers[index].isRunning {
                 workers[index] = try Self.worker("host-\(index)", project: project, environment: environment)
@@ -176,7 +179,8 @@ struct FleetTests {
             currentDirectory: project.path, timeout: 300)
         #expect(clean.status == 0, "\(clean.stdout)\(clean.stderr)")
         try await Self.expectExactlyOnce(emulator, project: project, count: count)
-        let status = try runProcess(ingest, ["status", "fleet"], environment: environment, currentDirectory: project.path)
+        let status = try runProcess(
+            ingest, ["status", "fleet"], environment: environment, currentDirectory: project.path)
         #expect(status.stdout.contains("fleet: \(count) done, 0 rejected, 0 failed, 0 in flight"), "\(status.stdout)")
     }
 
@@ -246,7 +250,8 @@ struct FleetTests {
         let names = stored.compactMap { $0["displayName"] as? String }
         #expect(names.count == 1000, "each URL imported once: \(names.count)")
         #expect(Set(names).count == names.count, "no duplicates")
-        let status = try runProcess(ingest, ["status", "fleet"], environment: environment, currentDirectory: project.path)
+        let status = try runProcess(
+            ingest, ["status", "fleet"], environment: environment, currentDirectory: project.path)
         #expect(status.stdout.contains("fleet: 1000 done"), "\(status.stdout)")
         let owners = try PostgresTestServer.query(
             "SELECT string_agg(DISTINCT owner_host, ',' ORDER BY owner_host) FROM ingest_asset",

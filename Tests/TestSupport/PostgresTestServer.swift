@@ -46,8 +46,30 @@ public enum PostgresTestServer {
     /// Restarts the server (`pg_ctl restart -m fast`, as its owner): every connection breaks.
     public static func restart() throws {
         guard let command = environment["INGEST_TEST_POSTGRES_RESTART"] else { throw Unavailable() }
-        let result = try runProcess("/bin/sh", ["-c", command])
-        guard result.status == 0 else { throw Failed(message: result.stdout + result.stderr) }
+        // No pipes: the restarted server would inherit their write ends, and a reader waiting for EOF would wait for
+        // the server to exit. Its output goes to the server log; pg_ctl's to /dev/null.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Reaped here with waitpid(2): Foundation's waitUntilExit was seen to miss this child's exit (left a zombie)
+        // while other children came and went.
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(process.processIdentifier, &status, WNOHANG)
+            if reaped == process.processIdentifier { break }
+            if reaped == -1 && errno != EINTR {
+                status = process.isRunning ? -1 : process.terminationStatus << 8
+                break
+            }
+            usleep(50_000)
+        }
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw Failed(message: "pg_ctl restart failed (wait status \(status))")
+        }
     }
 
     struct Unavailable: Error {}
