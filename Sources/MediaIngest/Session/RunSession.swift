@@ -7,6 +7,7 @@ import Logging
 /// watcher that runs a pipeline whenever files arrive) uses the same type, so it gets the same guarantees:
 ///
 /// ```swift
+/// // SQLiteRunState() for one host; LedgerRunState (IngestPostgres) follows the pipeline's state.ledger.
 /// let session = RunSession(pipeline: pipeline, options: .init(logger: logger), state: SQLiteRunState())
 /// let result = try await session.run()        // throws only when the state cannot be opened (lock held…)
 /// print(result.report.counts, result.exitCode)
