@@ -116,11 +116,12 @@ public final class PostgresDatabase: Sendable {
                     }
                 }
                 answer.onResolve { work.cancel() }
-                Task {
+                let timer = Task {
                     try? await Task.sleep(for: timeout)
                     answer.resolve(
                         .failure(PostgresLedgerError(.connection, "PostgreSQL did not answer within \(timeout)")))
                 }
+                answer.onResolve { timer.cancel() }
             }
         } onCancel: {
             answer.resolve(.failure(CancellationError()))

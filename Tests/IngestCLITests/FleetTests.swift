@@ -14,9 +14,9 @@ struct FleetTests {
     /// in a database of its own.
     static func project(
         emulator: RunningEmulator, files: Int, lease: String = "3s", source: String? = nil, concurrency: Int = 4
-    ) throws -> (TemporaryDirectoryHandle, [String: String]) {
+    ) async throws -> (TemporaryDirectoryHandle, [String: String]) {
         let project = try makeProject(files: [])
-        let database = try PostgresTestServer.makeDatabase()
+        let database = try await PostgresTestServer.makeDatabase()
         let connection =
             #""baseURL": "\#(emulator.baseURL)", "siteId": "site", "apiKey": "${WIX_API_KEY}", "retryBudget": 0, "maxAttempts": 1"#
         try project.write(
@@ -95,7 +95,7 @@ struct FleetTests {
                 try? FileManager.default.removeItem(atPath: data)
             }
         }
-        let (project, environment) = try Self.project(emulator: emulator, files: 600)
+        let (project, environment) = try await Self.project(emulator: emulator, files: 600)
         let hosts = ["host-a", "host-b", "host-c"]
         async let runs = withThrowingTaskGroup(of: (String, ProcessResult).self) { group in
             for host in hosts {
@@ -136,7 +136,7 @@ struct FleetTests {
             }
         }
         let count = 600
-        let (project, environment) = try Self.project(emulator: emulator, files: count, lease: "3s")
+        let (project, environment) = try await Self.project(emulator: emulator, files: count, lease: "3s")
         var generator = SystemRandomNumberGenerator()
         var workers = try (0..<3).map { try Self.worker("host-\($0)", project: project, environment: environment) }
         var kills = 0
@@ -193,7 +193,7 @@ struct FleetTests {
                 try? FileManager.default.removeItem(atPath: data)
             }
         }
-        let (project, environment) = try Self.project(
+        let (project, environment) = try await Self.project(
             emulator: emulator, files: 0,
             source: #"{"kind": "source.queue", "with": {"idle": "4s", "pollEvery": "100ms"}}"#)
         // A local HTTP server with 1,000 distinct images to import by URL.
@@ -253,7 +253,7 @@ struct FleetTests {
         let status = try runProcess(
             ingest, ["status", "fleet"], environment: environment, currentDirectory: project.path)
         #expect(status.stdout.contains("fleet: 1000 done"), "\(status.stdout)")
-        let owners = try PostgresTestServer.query(
+        let owners = try await PostgresTestServer.query(
             "SELECT string_agg(DISTINCT owner_host, ',' ORDER BY owner_host) FROM ingest_asset",
             database: environment["FLEET_LEDGER"])
         #expect(owners == "host-a,host-b", "both hosts took items: \(owners)")

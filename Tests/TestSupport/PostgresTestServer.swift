@@ -24,10 +24,11 @@ public enum PostgresTestServer {
     }
 
     /// A new, empty database on the server; returns its URL.
-    public static func makeDatabase() throws -> String {
+    public static func makeDatabase() async throws -> String {
         guard let url else { throw Unavailable() }
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        let result = try runProcess(
+        // Off the cooperative pool (runProcessAsync): a blocked pool thread starves every concurrent suite.
+        let result = try await runProcessAsync(
             "/usr/bin/psql", [url, "-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE \(name)"],
             environment: ["PGPASSWORD": password])
         guard result.status == 0 else { throw Failed(message: result.stderr) }
@@ -35,9 +36,9 @@ public enum PostgresTestServer {
     }
 
     /// Runs SQL through psql and returns its unaligned output (`-At`).
-    public static func query(_ sql: String, database: String? = nil) throws -> String {
+    public static func query(_ sql: String, database: String? = nil) async throws -> String {
         guard let target = database ?? url else { throw Unavailable() }
-        let result = try runProcess(
+        let result = try await runProcessAsync(
             "/usr/bin/psql", [target, "-v", "ON_ERROR_STOP=1", "-Atc", sql], environment: ["PGPASSWORD": password])
         guard result.status == 0 else { throw Failed(message: result.stderr) }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
