@@ -171,11 +171,13 @@ public final class PostgresLedger: RunStateStore {
         if result.failure?.code == "claim_lost" { return }
         let asset = result.asset
         if status == "failed", let path = asset.origin.path, (try? FileStatus.of(path, followLinks: false)) == nil {
-            status = "vanished"
+            // Gone from the source. With a confirmed upload this run adopted, the host it took over from archived the
+            // file after READY and died before saying so: the asset is done (the rule reconcileVanished applies).
+            status = asset.target?.confirmed == true ? "done" : "vanished"
         }
         let identity = asset.ledgerKey
-        let code = result.rejection?.code.rawValue ?? result.failure?.code
-        let message = result.rejection?.reason ?? result.failure?.message
+        let code = status == "done" ? nil : result.rejection?.code.rawValue ?? result.failure?.code
+        let message = status == "done" ? nil : result.rejection?.reason ?? result.failure?.message
         let target = asset.target
         let sha256 = asset.sourceSHA256
         let (pipeline, runID, logger, finalStatus) = (pipeline, runID, logger, status)

@@ -136,12 +136,14 @@ struct FleetTests {
             }
         }
         let count = 600
-        let (project, environment) = try await Self.project(emulator: emulator, files: count, lease: "3s")
+        // Two in flight per host, so the work outlasts the faults.
+        let (project, environment) = try await Self.project(emulator: emulator, files: count, lease: "3s", concurrency: 2)
         var generator = SystemRandomNumberGenerator()
         var workers = try (0..<3).map { try Self.worker("host-\($0)", project: project, environment: environment) }
         var kills = 0
         var froze = false
         var restarted = false
+        var frozen: (slot: Int, since: ContinuousClock.Instant)?
         var rounds = 0
         // Faults at random moments while the work lasts; a killed host comes back (cron), a finished one is restarted
         // while files remain.
@@ -149,20 +151,23 @@ struct FleetTests {
             rounds += 1
             let archived =
                 (try? FileManager.default.contentsOfDirectory(atPath: project.file("archive/batch")))?.count ?? 0
-            if archived >= count && kills >= 10 && froze && restarted { break }
+            if archived >= count && kills >= 10 && froze && restarted && frozen == nil { break }
             try await Task.sleep(for: .milliseconds(Int.random(in: 150...500, using: &generator)))
             let slot = Int.random(in: 0..<workers.count, using: &generator)
-            if rounds == 4 && workers[slot].isRunning {
-                // Frozen for two and a half leases while the others work on: its claims are taken over; woken, it must
-                // not upload or archive them.
+            if let (frozenSlot, since) = frozen, ContinuousClock.now - since >= .milliseconds(7500) {
+                kill(workers[frozenSlot].processIdentifier, SIGCONT)
+                frozen = nil
+            }
+            if rounds >= 4 && !froze && workers[slot].isRunning {
+                // Frozen for two and a half leases while the others work on (and get killed): its claims are taken
+                // over; woken, it must not upload or archive them.
                 kill(workers[slot].processIdentifier, SIGSTOP)
-                try await Task.sleep(for: .milliseconds(7500))
-                kill(workers[slot].processIdentifier, SIGCONT)
+                frozen = (slot, ContinuousClock.now)
                 froze = true
             } else if rounds == 8 {
                 try PostgresTestServer.restart()
                 restarted = true
-            } else if kills < 10 && workers[slot].isRunning {
+            } else if kills < 10 && workers[slot].isRunning && frozen?.slot != slot {
                 kill(workers[slot].processIdentifier, SIGKILL)
                 workers[slot].waitUntilExit()
                 kills += 1
@@ -171,6 +176,7 @@ struct FleetTests {
                 workers[index] = try Self.worker("host-\(index)", project: project, environment: environment)
             }
         }
+        if let (frozenSlot, _) = frozen { kill(workers[frozenSlot].processIdentifier, SIGCONT) }
         #expect(kills == 10 && froze && restarted, "faults: \(kills) kills, froze \(froze), restarted \(restarted)")
         for worker in workers { try await Self.waitFor(worker) }
         // A clean run on one host settles what the faults left (claims of killed hosts are taken over at once).
