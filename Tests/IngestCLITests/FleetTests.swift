@@ -137,7 +137,8 @@ struct FleetTests {
         }
         let count = 600
         // Two in flight per host, so the work outlasts the faults.
-        let (project, environment) = try await Self.project(emulator: emulator, files: count, lease: "3s", concurrency: 2)
+        let (project, environment) = try await Self.project(
+            emulator: emulator, files: count, lease: "3s", concurrency: 2)
         var generator = SystemRandomNumberGenerator()
         var workers = try (0..<3).map { try Self.worker("host-\($0)", project: project, environment: environment) }
         var kills = 0
