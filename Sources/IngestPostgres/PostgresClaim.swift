@@ -1,4 +1,5 @@
 import Foundation
+import IngestState
 import Logging
 import MediaIngest
 import PostgresNIO
@@ -56,13 +57,8 @@ struct ClaimRow: Sendable {
     /// Why a settled, unchanged row is skipped; `nil` when it is processed (the SQLite ledger's rules).
     func skipReason(size: Int64?, mtime: Int64?, maxAttempts: Int) -> String? {
         guard !changed(size: size, mtime: mtime) else { return nil }
-        switch status {
-        case "done": return "done in run \(runID ?? "?")"
-        case "rejected": return "rejected in run \(runID ?? "?"): \(error ?? "")"
-        case "failed" where attempts >= maxAttempts:
-            return "failed \(attempts) times (last: \(error ?? "?")); `ingest retry` re-queues it"
-        default: return nil
-        }
+        return SQLiteLedger.skipReason(
+            status: status, attempts: attempts, runID: runID, error: error, maxAttempts: maxAttempts)
     }
 }
 
@@ -78,6 +74,19 @@ struct Claim: Sendable {
     var leaseSeconds: Double
     var maxAttempts: Int
 
+    /// The claim of a row nobody has yet: one row back when it was made, none when the row exists (another host's
+    /// insert won, or a retried statement had made it already).
+    var insertion: PostgresQuery {
+        """
+        INSERT INTO ingest_asset (pipeline, identity, size, mtime_ns, sha256, status, attempts, run_id,
+            owner_host, owner_boot, owner_pid, lease_until)
+        VALUES (\(pipeline), \(identity), \(size), \(mtime), \(sha256), 'in_flight', 1, \(runID),
+            \(host.name), \(host.bootID), \(Int(host.pid)), now() + make_interval(secs => \(leaseSeconds)))
+        ON CONFLICT (pipeline, identity) DO NOTHING
+        RETURNING 1
+        """
+    }
+
     func decide(on connection: PostgresConnection, logger: Logger) async throws -> LedgerDecision {
         if let sha256,
             let twin = try await connection.query(
@@ -91,16 +100,7 @@ struct Claim: Sendable {
             return .skip(reason: "same content as \(name), done in run \(run ?? "?")")
         }
         // A new row: the insert is the claim. Two hosts inserting at once: one wins, the other reads the winner's row.
-        let inserted = try await connection.query(
-            """
-            INSERT INTO ingest_asset (pipeline, identity, size, mtime_ns, sha256, status, attempts, run_id,
-                owner_host, owner_boot, owner_pid, lease_until)
-            VALUES (\(pipeline), \(identity), \(size), \(mtime), \(sha256), 'in_flight', 1, \(runID),
-                \(host.name), \(host.bootID), \(Int(host.pid)), now() + make_interval(secs => \(leaseSeconds)))
-            ON CONFLICT (pipeline, identity) DO NOTHING
-            RETURNING 1
-            """, logger: logger
-        ).count()
+        let inserted = try await connection.query(insertion, logger: logger).count()
         if inserted == 1 { return .process(recovery: nil) }
 
         guard

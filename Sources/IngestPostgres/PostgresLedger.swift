@@ -96,6 +96,14 @@ public final class PostgresLedger: RunStateStore {
             pipeline: pipeline, identity: identity, size: size, mtime: mtime, sha256: contentHash, runID: runID,
             host: host, leaseSeconds: leaseSeconds, maxAttempts: maxAttempts)
         let logger = logger
+        // A file no row knows yet (most of a first run): the insert alone is the claim, one statement instead of a
+        // transaction around it. A conflict (another host was quicker) is decided on the locked row below.
+        if read == nil, contentHash == nil {
+            let inserted = try await database.retrying { client in
+                try await client.query(claim.insertion, logger: logger).count()
+            }
+            if inserted == 1 { return .process(recovery: nil) }
+        }
         return try await database.transaction { connection in
             try await claim.decide(on: connection, logger: logger)
         }

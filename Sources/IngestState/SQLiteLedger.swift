@@ -175,14 +175,23 @@ public final class SQLiteLedger: RunStateStore {
     /// Why an unchanged row is skipped (done, rejected, failed too often), or `nil` when it is processed.
     static func skipReason(_ row: Row, size: Int64?, mtime: Int64?, maxAttempts: Int) -> String? {
         guard !changed(row, size: size, mtime: mtime) else { return nil }
-        let attempts: Int = row["attempts"]
-        switch row["status"] as String {
+        return skipReason(
+            status: row["status"], attempts: row["attempts"], runID: row["runId"], error: row["error"],
+            maxAttempts: maxAttempts)
+    }
+
+    /// The re-run rule every ledger applies to an unchanged row: why it is skipped (done, rejected, failed
+    /// `maxAttempts` times), or `nil` when it is processed. The shared ledger uses it too.
+    public static func skipReason(
+        status: String, attempts: Int, runID: String?, error: String?, maxAttempts: Int
+    ) -> String? {
+        switch status {
         case "done":
-            return "done in run \(row["runId"] as String? ?? "?")"
+            return "done in run \(runID ?? "?")"
         case "rejected":
-            return "rejected in run \(row["runId"] as String? ?? "?"): \(row["error"] as String? ?? "")"
+            return "rejected in run \(runID ?? "?"): \(error ?? "")"
         case "failed" where attempts >= maxAttempts:
-            return "failed \(attempts) times (last: \(row["error"] as String? ?? "?")); `ingest retry` re-queues it"
+            return "failed \(attempts) times (last: \(error ?? "?")); `ingest retry` re-queues it"
         default:
             return nil
         }
