@@ -165,6 +165,21 @@ struct ClientTests {
         #expect(descriptor.width == 1920 && descriptor.height == 1080)
     }
 
+    @Test("createdDate: with and without fractional seconds, with an offset; anything else is no date")
+    func createdDates() throws {
+        let expected: [(String, Double?)] = [
+            ("2022-09-11T15:13:24.000Z", 1_662_909_204), ("2022-08-21T15:39:09Z", 1_661_096_349),
+            ("2022-08-21T17:39:09+02:00", 1_661_096_349), ("2022-08-21T15:39:09.5Z", 1_661_096_349.5),
+            ("yesterday", nil), ("", nil),
+        ]
+        for (text, seconds) in expected {
+            let descriptor = try FileDescriptor(json: [
+                "id": "f", "operationStatus": "READY", "createdDate": .string(text),
+            ])
+            #expect(descriptor.createdDate?.timeIntervalSince1970 == seconds, "\(text)")
+        }
+    }
+
     @Test("6: cursors with +, / and = are percent-encoded: listing walks every page")
     func opaqueCursors() async throws {
         let fixture = try await Self.start()
