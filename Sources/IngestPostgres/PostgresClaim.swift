@@ -49,6 +49,11 @@ struct ClaimRow: Sendable {
         }
     }
 
+    /// The row, or `nil` where an outer join found none (``ClaimOrRead``).
+    static func decodeIfPresent(_ row: PostgresRow) throws -> ClaimRow? {
+        try row.makeRandomAccess()["status"].decode(String?.self) == nil ? nil : ClaimRow(row)
+    }
+
     /// Whether the file differs from the row (unknown values count as unchanged).
     func changed(size newSize: Int64?, mtime newMtime: Int64?) -> Bool {
         (newSize != nil && size != newSize) || (newMtime != nil && mtime != newMtime)

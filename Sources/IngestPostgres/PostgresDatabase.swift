@@ -191,12 +191,3 @@ private func quiet(_ logger: Logger) -> Logger {
     quiet.logLevel = max(logger.logLevel, .warning)
     return quiet
 }
-
-extension PostgresRowSequence {
-    /// How many rows the statement returned (for `… RETURNING 1`).
-    func count() async throws -> Int {
-        var count = 0
-        for try await _ in self { count += 1 }
-        return count
-    }
-}

@@ -78,75 +78,67 @@ public final class PostgresLedger: RunStateStore {
         let identity = asset.ledgerKey
         let size = asset.size
         let mtime = asset.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
-        // Most rows of a re-run are done: decide that with one read, without a transaction or the file's hash.
-        let read = try await database.retrying { [pipeline, logger] client in
-            try await client.query(
-                "SELECT \(unescaped: ClaimRow.columns) FROM ingest_asset WHERE pipeline = \(pipeline) AND identity = \(identity)",
-                logger: logger
-            ).collect().first.map(ClaimRow.init)
+        let claim = Claim(
+            pipeline: pipeline, identity: identity, size: size, mtime: mtime, sha256: nil, runID: runID,
+            host: host, leaseSeconds: leaseSeconds, maxAttempts: maxAttempts)
+        let logger = logger
+        let read: ClaimRow?
+        if dedupeByContent {
+            // The file's hash decides before any claim (a twin already done is skipped): read first, hash only when
+            // the row does not settle it.
+            read = try await database.retrying { [pipeline] client in
+                try await client.query(
+                    "SELECT \(unescaped: ClaimRow.columns) FROM ingest_asset WHERE pipeline = \(pipeline) AND identity = \(identity)",
+                    logger: logger
+                ).collect().first.map(ClaimRow.init)
+            }
+        } else {
+            // One statement for most files: a first run's insert is the claim; a re-run's done row comes back and
+            // is skipped below, without a transaction.
+            let (claimed, row) = try await database.retrying { client in
+                var answer: ClaimOrRead.Row = (claimed: false, row: nil)
+                for try await row in try await client.execute(ClaimOrRead(claim: claim), logger: logger) {
+                    answer = row
+                }
+                return answer
+            }
+            if claimed { return .process(recovery: nil) }
+            read = row
         }
         if let read, read.status != "in_flight",
             let reason = read.skipReason(size: size, mtime: mtime, maxAttempts: maxAttempts)
         {
             return .skip(reason: reason)
         }
-        let contentHash: String? =
-            dedupeByContent ? asset.origin.path.flatMap { try? FileHashing.sha256(ofFileAt: $0) } : nil
-        let claim = Claim(
-            pipeline: pipeline, identity: identity, size: size, mtime: mtime, sha256: contentHash, runID: runID,
-            host: host, leaseSeconds: leaseSeconds, maxAttempts: maxAttempts)
-        let logger = logger
-        // A file no row knows yet (most of a first run): the insert alone is the claim, one statement instead of a
-        // transaction around it. A conflict (another host was quicker) is decided on the locked row below.
-        if read == nil, contentHash == nil {
-            let inserted = try await database.retrying { client in
-                try await client.query(claim.insertion, logger: logger).count()
-            }
-            if inserted == 1 { return .process(recovery: nil) }
+        var decided = claim
+        if dedupeByContent {
+            decided.sha256 = asset.origin.path.flatMap { try? FileHashing.sha256(ofFileAt: $0) }
         }
-        return try await database.transaction { connection in
-            try await claim.decide(on: connection, logger: logger)
+        return try await database.transaction { [decided] connection in
+            try await decided.decide(on: connection, logger: logger)
         }
     }
 
     public func checkpoint(_ asset: Asset) async throws {
         let identity = asset.ledgerKey
         let archived = asset.sourceArchived && asset.target?.confirmed == true
-        let pending = asset.pendingUpload
-        let target = asset.target
-        let sha256 = asset.sourceSHA256
-        let (pipeline, runID, logger, leaseSeconds) = (pipeline, runID, logger, leaseSeconds)
+        let statement = CheckpointStatement(
+            pipeline: pipeline, identity: identity, runID: runID, target: asset.target, sha256: asset.sourceSHA256,
+            pending: asset.pendingUpload, leaseSeconds: leaseSeconds, archived: archived)
+        let logger = logger
         let owned = try await database.retrying { client in
-            try await client.query(
-                """
-                UPDATE ingest_asset SET target_id = COALESCE(\(target?.id), target_id),
-                target_url = COALESCE(\(target?.url), target_url), target_status = COALESCE(\(target?.status), target_status),
-                upload_md5 = COALESCE(\(target?.sentMD5), upload_md5), target_hash = COALESCE(\(target?.reportedHash), target_hash),
-                sha256 = COALESCE(\(sha256), sha256),
-                upload_started_at = COALESCE(\(pending?.startedAt), upload_started_at), upload_name = COALESCE(\(pending?.fileName), upload_name),
-                upload_size = COALESCE(\(pending?.size), upload_size), upload_folder = COALESCE(\(pending?.folderID), upload_folder),
-                upload_path = COALESCE(\(pending?.folderPath), upload_path),
-                lease_until = now() + make_interval(secs => \(leaseSeconds)), updated_at = now()\(unescaped: archived ? ", status = 'done'" : "")
-                WHERE pipeline = \(pipeline) AND identity = \(identity) AND run_id = \(runID) AND status = 'in_flight'
-                RETURNING 1
-                """, logger: logger
-            ).count()
+            try await client.execute(statement, logger: logger).count()
         }
         if owned == 0 { throw try await lost(identity) }
     }
 
     public func confirmClaim(_ asset: Asset) async throws {
         let identity = asset.ledgerKey
-        let (pipeline, runID, logger, leaseSeconds) = (pipeline, runID, logger, leaseSeconds)
+        let statement = ConfirmClaimStatement(
+            pipeline: pipeline, identity: identity, runID: runID, leaseSeconds: leaseSeconds)
+        let logger = logger
         let owned = try await database.retrying { client in
-            try await client.query(
-                """
-                UPDATE ingest_asset SET lease_until = now() + make_interval(secs => \(leaseSeconds))
-                WHERE pipeline = \(pipeline) AND identity = \(identity) AND run_id = \(runID) AND status = 'in_flight'
-                AND lease_until > now()
-                RETURNING 1
-                """, logger: logger
-            ).count()
+            try await client.execute(statement, logger: logger).count()
         }
         if owned == 0 { throw try await lost(identity) }
     }
@@ -184,28 +176,19 @@ public final class PostgresLedger: RunStateStore {
             status = asset.target?.confirmed == true ? "done" : "vanished"
         }
         let identity = asset.ledgerKey
-        let code = status == "done" ? nil : result.rejection?.code.rawValue ?? result.failure?.code
-        let message = status == "done" ? nil : result.rejection?.reason ?? result.failure?.message
-        let target = asset.target
-        let sha256 = asset.sourceSHA256
-        let (pipeline, runID, logger, finalStatus) = (pipeline, runID, logger, status)
+        let statement = RecordStatement(
+            pipeline: pipeline, identity: identity, runID: runID, status: status,
+            code: status == "done" ? nil : result.rejection?.code.rawValue ?? result.failure?.code,
+            message: status == "done" ? nil : result.rejection?.reason ?? result.failure?.message,
+            target: asset.target, sha256: asset.sourceSHA256)
+        let logger = logger
         let owned = try await database.retrying { client in
-            try await client.query(
-                """
-                UPDATE ingest_asset SET status = \(finalStatus), error_code = \(code), error = \(message),
-                target_id = COALESCE(\(target?.id), target_id), target_url = COALESCE(\(target?.url), target_url),
-                target_status = COALESCE(\(target?.status), target_status), upload_md5 = COALESCE(\(target?.sentMD5), upload_md5),
-                target_hash = COALESCE(\(target?.reportedHash), target_hash), sha256 = COALESCE(\(sha256), sha256),
-                lease_until = NULL, updated_at = now()
-                WHERE pipeline = \(pipeline) AND identity = \(identity) AND run_id = \(runID)
-                RETURNING 1
-                """, logger: logger
-            ).count()
+            try await client.execute(statement, logger: logger).count()
         }
         if owned == 0 {
             logger.warning(
                 "not recording: another host holds the asset now",
-                metadata: ["file": "\(asset.displayPath)", "status": "\(finalStatus)"])
+                metadata: ["file": "\(asset.displayPath)", "status": "\(status)"])
         }
     }
 

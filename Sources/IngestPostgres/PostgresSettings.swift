@@ -71,16 +71,25 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         }
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.maximumConnections = 16
+        configuration.options.additionalStartupParameters = Self.sessionParameters
         return configuration
     }
+
+    /// Settings every pooled session starts with. The ledger's hot statements are prepared once per connection
+    /// (`PostgresStatements.swift`); a generic plan would be made from the statistics of the table as the first
+    /// statements found it — empty on a first run, so a sequential scan, kept for the whole run as the table grows
+    /// (quadratic). Custom plans are made for each execution's values: the parse is still saved.
+    static let sessionParameters = [("plan_cache_mode", "force_custom_plan"), ("application_name", "ingest")]
 
     /// The configuration of one direct connection (the first one a run opens, whose errors are reported as they are:
     /// the pool only says its circuit breaker tripped).
     func connectionConfiguration() throws(PostgresLedgerError) -> PostgresConnection.Configuration {
         if host.hasPrefix("/") {
-            return PostgresConnection.Configuration(
+            var configuration = PostgresConnection.Configuration(
                 unixSocketPath: host + "/.s.PGSQL.\(port)", username: username, password: password,
                 database: database)
+            configuration.options.additionalStartupParameters = Self.sessionParameters
+            return configuration
         }
         let tls: PostgresConnection.Configuration.TLS
         do {
@@ -95,8 +104,10 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         } catch {
             throw PostgresLedgerError(.configuration, "cannot set up TLS: \(error)")
         }
-        return PostgresConnection.Configuration(
+        var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
+        configuration.options.additionalStartupParameters = Self.sessionParameters
+        return configuration
     }
 
     private func tls() throws(PostgresLedgerError) -> PostgresClient.Configuration.TLS {

@@ -1,0 +1,186 @@
+import Foundation
+import MediaIngest
+import PostgresNIO
+
+// The statements every asset runs, prepared once per pooled connection (PostgresNIO's `PostgresPreparedStatement`):
+// the server parses and plans each once, not once per file, which is half its work on this path. Everything else
+// the ledger says is a plain query. Parameter types are given, not inferred from a first call's values (a first call
+// with a NULL would leave the server to guess).
+
+/// `begin`'s one statement for a file of a first run: the insert is the claim when no row exists; otherwise the row
+/// as it stood before the statement comes back for ``ClaimRow/skipReason(size:mtime:maxAttempts:)`` and the claim
+/// transaction. (`claimed` false and no row: another host inserted it a moment ago; the transaction decides.)
+struct ClaimOrRead: PostgresPreparedStatement {
+    static let sql = """
+        WITH claimed AS (
+            INSERT INTO ingest_asset (pipeline, identity, size, mtime_ns, sha256, status, attempts, run_id,
+                owner_host, owner_boot, owner_pid, lease_until)
+            VALUES ($1, $2, $3, $4, $5, 'in_flight', 1, $6, $7, $8, $9, now() + make_interval(secs => $10))
+            ON CONFLICT (pipeline, identity) DO NOTHING
+            RETURNING 1)
+        SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, \(ClaimRow.columns)
+        FROM (VALUES (1)) AS one LEFT JOIN ingest_asset ON pipeline = $1 AND identity = $2
+        """
+    static let bindingDataTypes: [PostgresDataType] = [
+        .text, .text, .int8, .int8, .text, .text, .text, .text, .int4, .float8,
+    ]
+    typealias Row = (claimed: Bool, row: ClaimRow?)
+
+    var claim: Claim
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 10)
+        bindings.append(claim.pipeline)
+        bindings.append(claim.identity)
+        bindings.append(claim.size)
+        bindings.append(claim.mtime)
+        bindings.append(claim.sha256)
+        bindings.append(claim.runID)
+        bindings.append(claim.host.name)
+        bindings.append(claim.host.bootID)
+        bindings.append(Int32(clamping: claim.host.pid))
+        bindings.append(claim.leaseSeconds)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        (try row.makeRandomAccess()["claimed"].decode(Bool.self), try ClaimRow.decodeIfPresent(row))
+    }
+}
+
+/// What a stage learned about an asset (``PostgresLedger/checkpoint(_:)``), written only while this run owns it;
+/// `archived` settles the row as done. One row back when it was written.
+struct CheckpointStatement: PostgresPreparedStatement {
+    static let sql = """
+        UPDATE ingest_asset SET target_id = COALESCE($4, target_id), target_url = COALESCE($5, target_url),
+        target_status = COALESCE($6, target_status), upload_md5 = COALESCE($7, upload_md5),
+        target_hash = COALESCE($8, target_hash), sha256 = COALESCE($9, sha256),
+        upload_started_at = COALESCE($10, upload_started_at), upload_name = COALESCE($11, upload_name),
+        upload_size = COALESCE($12, upload_size), upload_folder = COALESCE($13, upload_folder),
+        upload_path = COALESCE($14, upload_path),
+        lease_until = now() + make_interval(secs => $15), updated_at = now(),
+        status = CASE WHEN $16 THEN 'done' ELSE status END
+        WHERE pipeline = $1 AND identity = $2 AND run_id = $3 AND status = 'in_flight'
+        RETURNING 1
+        """
+    static let bindingDataTypes: [PostgresDataType] = [
+        .text, .text, .text, .text, .text, .text, .text, .text, .text, .timestamptz, .text, .int8, .text, .text,
+        .float8, .bool,
+    ]
+    typealias Row = Void
+
+    var pipeline: String
+    var identity: String
+    var runID: String
+    var target: TargetRecord?
+    var sha256: String?
+    var pending: PendingUpload?
+    var leaseSeconds: Double
+    var archived: Bool
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 16)
+        bindings.append(pipeline)
+        bindings.append(identity)
+        bindings.append(runID)
+        bindings.append(target?.id)
+        bindings.append(target?.url)
+        bindings.append(target?.status)
+        bindings.append(target?.sentMD5)
+        bindings.append(target?.reportedHash)
+        bindings.append(sha256)
+        bindings.append(pending?.startedAt)
+        bindings.append(pending?.fileName)
+        bindings.append(pending?.size)
+        bindings.append(pending?.folderID)
+        bindings.append(pending?.folderPath)
+        bindings.append(leaseSeconds)
+        bindings.append(archived)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
+}
+
+/// Renews the lease of a claim this run still holds and whose lease has not run out (``PostgresLedger/confirmClaim(_:)``,
+/// before a source is moved). One row back when the claim holds.
+struct ConfirmClaimStatement: PostgresPreparedStatement {
+    static let sql = """
+        UPDATE ingest_asset SET lease_until = now() + make_interval(secs => $4)
+        WHERE pipeline = $1 AND identity = $2 AND run_id = $3 AND status = 'in_flight' AND lease_until > now()
+        RETURNING 1
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .float8]
+    typealias Row = Void
+
+    var pipeline: String
+    var identity: String
+    var runID: String
+    var leaseSeconds: Double
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(pipeline)
+        bindings.append(identity)
+        bindings.append(runID)
+        bindings.append(leaseSeconds)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
+}
+
+/// An asset's end (``PostgresLedger/record(_:)``): its status, error and target, and the claim freed. Written only
+/// while this run owns the row; one row back when it was.
+struct RecordStatement: PostgresPreparedStatement {
+    static let sql = """
+        UPDATE ingest_asset SET status = $4, error_code = $5, error = $6,
+        target_id = COALESCE($7, target_id), target_url = COALESCE($8, target_url),
+        target_status = COALESCE($9, target_status), upload_md5 = COALESCE($10, upload_md5),
+        target_hash = COALESCE($11, target_hash), sha256 = COALESCE($12, sha256),
+        lease_until = NULL, updated_at = now()
+        WHERE pipeline = $1 AND identity = $2 AND run_id = $3
+        RETURNING 1
+        """
+    static let bindingDataTypes: [PostgresDataType] = [
+        .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text,
+    ]
+    typealias Row = Void
+
+    var pipeline: String
+    var identity: String
+    var runID: String
+    var status: String
+    var code: String?
+    var message: String?
+    var target: TargetRecord?
+    var sha256: String?
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 12)
+        bindings.append(pipeline)
+        bindings.append(identity)
+        bindings.append(runID)
+        bindings.append(status)
+        bindings.append(code)
+        bindings.append(message)
+        bindings.append(target?.id)
+        bindings.append(target?.url)
+        bindings.append(target?.status)
+        bindings.append(target?.sentMD5)
+        bindings.append(target?.reportedHash)
+        bindings.append(sha256)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
+}
+
+extension AsyncSequence {
+    /// How many elements the sequence has (rows of `… RETURNING 1`).
+    func count() async throws -> Int {
+        var count = 0
+        for try await _ in self { count += 1 }
+        return count
+    }
+}
