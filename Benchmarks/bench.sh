@@ -87,13 +87,20 @@ PY
 
 # One emulator for the scenarios that upload (release build, data under $WORK/emulator), stopped on exit.
 EMULATOR_PID=""
+EXTRA_PIDS=()
+PG_DIR=""
+# One exit trap for everything a scenario starts: emulators, and the fleet's PostgreSQL server.
+cleanup() {
+  kill $EMULATOR_PID "${EXTRA_PIDS[@]}" 2>/dev/null || true
+  if [ -n "$PG_DIR" ]; then Scripts/test-postgres.sh stop "$PG_DIR"; fi
+}
+trap cleanup EXIT
 start_emulator() {
   [ -n "$EMULATOR_PID" ] && return
   port=$((20000 + RANDOM % 20000))
   rm -rf "$WORK/emulator"
   "$BIN/wix-media-emulator" --port "$port" --data "$WORK/emulator" --log-level warning >/dev/null &
   EMULATOR_PID=$!
-  trap 'kill $EMULATOR_PID 2>/dev/null || true' EXIT
   base="http://127.0.0.1:$port"
   for _ in $(seq 1 50); do curl -sf "$base/_emulator/health" >/dev/null && break; sleep 0.1; done
   CONNECTION="\"baseURL\": \"$base\", \"siteId\": \"emulator-site-id\", \"apiKey\": {\"insecureLiteral\": \"emulator-api-key\"}"
@@ -101,14 +108,12 @@ start_emulator() {
 }
 
 # Another emulator with its own flags (its own data folder and port); sets EXTRA_BASE. Stopped on exit.
-EXTRA_PIDS=()
 start_extra_emulator() { # $1 = name, rest = flags
   local name=$1; shift
   local port=$((20000 + RANDOM % 20000))
   rm -rf "$WORK/emulator-$name"
   "$BIN/wix-media-emulator" --port "$port" --data "$WORK/emulator-$name" --log-level warning "$@" >/dev/null &
   EXTRA_PIDS+=($!)
-  trap 'kill $EMULATOR_PID "${EXTRA_PIDS[@]}" 2>/dev/null || true' EXIT
   EXTRA_BASE="http://127.0.0.1:$port"
   for _ in $(seq 1 50); do curl -sf "$EXTRA_BASE/_emulator/health" >/dev/null && break; sleep 0.1; done
 }
@@ -589,7 +594,7 @@ if [[ " $SCENARIOS " == *" fleet "* ]]; then
   eval "$(Scripts/test-postgres.sh start)"
   [ -n "${INGEST_TEST_POSTGRES_URL:-}" ] || { echo "fleet: no PostgreSQL server (install postgresql)" >&2; exit 1; }
   export PGPASSWORD=$INGEST_TEST_POSTGRES_PASSWORD
-  trap 'kill $EMULATOR_PID "${EXTRA_PIDS[@]}" 2>/dev/null || true; Scripts/test-postgres.sh stop "$INGEST_TEST_POSTGRES_DIR"' EXIT
+  PG_DIR=$INGEST_TEST_POSTGRES_DIR
   PGURL=$INGEST_TEST_POSTGRES_URL
   start_emulator
   pool="$WORK/scale-pool"
