@@ -76,9 +76,9 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     }
 
     /// Settings every pooled session starts with. The ledger's hot statements are prepared once per connection
-    /// (`PostgresStatements.swift`); a generic plan would be made from the statistics of the table as the first
-    /// statements found it — empty on a first run, so a sequential scan, kept for the whole run as the table grows
-    /// (quadratic). Custom plans are made for each execution's values: the parse is still saved.
+    /// (`PostgresStatements.swift`); a generic plan would be made from the statistics of that moment — early in a
+    /// first run, a table of a few rows, so a sequential scan — and kept while the table grows (quadratic). Custom
+    /// plans are made for each execution and see the table's size: the parse is still saved.
     static let sessionParameters = [("plan_cache_mode", "force_custom_plan"), ("application_name", "ingest")]
 
     /// The configuration of one direct connection (the first one a run opens, whose errors are reported as they are:
