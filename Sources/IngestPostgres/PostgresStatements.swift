@@ -83,12 +83,7 @@ struct CheckpointStatement: PostgresPreparedStatement {
         bindings.append(pipeline)
         bindings.append(identity)
         bindings.append(runID)
-        bindings.append(target?.id)
-        bindings.append(target?.url)
-        bindings.append(target?.status)
-        bindings.append(target?.sentMD5)
-        bindings.append(target?.reportedHash)
-        bindings.append(sha256)
+        bindings.appendTarget(target, sha256: sha256)
         bindings.append(pending?.startedAt)
         bindings.append(pending?.fileName)
         bindings.append(pending?.size)
@@ -164,16 +159,24 @@ struct RecordStatement: PostgresPreparedStatement {
         bindings.append(status)
         bindings.append(code)
         bindings.append(message)
-        bindings.append(target?.id)
-        bindings.append(target?.url)
-        bindings.append(target?.status)
-        bindings.append(target?.sentMD5)
-        bindings.append(target?.reportedHash)
-        bindings.append(sha256)
+        bindings.appendTarget(target, sha256: sha256)
         return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws {}
+}
+
+extension PostgresBindings {
+    /// What checkpoint and record both write, in this order: target id, URL, status, sent MD5, reported hash, and the
+    /// source's SHA-256 (six `text` parameters, NULL for what is not known yet).
+    fileprivate mutating func appendTarget(_ target: TargetRecord?, sha256: String?) {
+        append(target?.id)
+        append(target?.url)
+        append(target?.status)
+        append(target?.sentMD5)
+        append(target?.reportedHash)
+        append(sha256)
+    }
 }
 
 extension AsyncSequence {
