@@ -122,7 +122,7 @@ struct Claim: Sendable {
             if row.runID == runID { return .process(recovery: nil) }
             let ownerGone = host.processIsGone(bootID: row.ownerBoot ?? "", pid: Int32(clamping: row.ownerPID ?? 0))
             if row.live && !ownerGone {
-                let until = row.leaseUntil.map { ISO8601DateFormatter().string(from: $0) } ?? "?"
+                let until = row.leaseUntil.map { $0.formatted(.iso8601) } ?? "?"
                 return .skip(reason: "claimed by \(row.ownerHost ?? "?") (run \(row.runID ?? "?")) until \(until)")
             }
         } else if let reason = row.skipReason(size: size, mtime: mtime, maxAttempts: maxAttempts) {

@@ -79,7 +79,7 @@ public final class PipelineLock: Sendable {
     private init(locked descriptor: Int32, path: String) {
         self.path = path
         self.descriptor = Mutex(descriptor)
-        let owner = "pid \(getpid()) since \(ISO8601DateFormatter().string(from: Date()))\n"
+        let owner = "pid \(getpid()) since \(Date().formatted(.iso8601))\n"
         _ = ftruncate(descriptor, 0)
         _ = owner.withCString { pwrite(descriptor, $0, strlen($0), 0) }
     }

@@ -45,14 +45,16 @@ struct ExecTests {
     }
 
     static let threshold = #"""
-        import json, os, sys
+        import datetime, json, os, sys
         asset = json.load(sys.stdin)
         limit = int(sys.argv[1])
+        modified = datetime.datetime.fromisoformat(asset["modified"].replace("Z", "+00:00"))
         if asset["size"] > limit:
             print(json.dumps({"action": "reject", "code": "too_big", "reason": f'{asset["fileName"]} is {asset["size"]} bytes, over {limit}'}))
         else:
             print(json.dumps({"facts": {"checked": True, "mime": os.environ["INGEST_MIME"], "stdinMime": asset.get("mime"),
-                                        "file": os.environ["INGEST_FILE"], "pipeline": os.environ["INGEST_PIPELINE"]}}))
+                                        "file": os.environ["INGEST_FILE"], "pipeline": os.environ["INGEST_PIPELINE"],
+                                        "modified": asset["modified"], "modifiedEpoch": int(modified.timestamp())}}))
         """#
 
     @Test("a Python script rejects files over a threshold; the others continue with the facts it returned")
@@ -74,6 +76,12 @@ struct ExecTests {
                 #expect(asset.facts?["check"]?["mime"] == asset.mime.map { .string($0) })
                 #expect(asset.facts?["check"]?["stdinMime"] == asset.mime.map { .string($0) })
                 #expect(asset.facts?["check"]?["pipeline"] == "exec")
+                // `modified` is ISO 8601 in UTC to the second, the file's own modification time.
+                let attributes = try FileManager.default.attributesOfItem(atPath: project.file("inbox/" + file))
+                let mtime = try #require(attributes[.modificationDate] as? Date).timeIntervalSince1970
+                let modified = try #require(asset.facts?["check"]?["modified"]?.stringValue)
+                #expect(modified.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/) != nil, "\(modified)")
+                #expect(asset.facts?["check"]?["modifiedEpoch"]?.intValue == Int64(mtime.rounded(.down)))
                 #expect(
                     asset.facts?["check"]?["file"]?.stringValue?.hasSuffix((file as NSString).lastPathComponent) == true
                 )

@@ -173,7 +173,7 @@ extension ExecStage {
         }
         if let size = asset.size { object["size"] = .int(size) }
         if let size = asset.sourceSize { object["sourceSize"] = .int(size) }
-        if let date = asset.modificationDate { object["modified"] = .string(ISO8601DateFormatter().string(from: date)) }
+        if let date = asset.modificationDate { object["modified"] = .string(date.formatted(.iso8601)) }
         if let mime = asset.mime {
             object["mime"] = .string(mime.mime)
             object["family"] = .string(mime.family.rawValue)
