@@ -62,8 +62,14 @@ public struct WatchService: Sendable {
     /// Checks that every source of the pipeline can be watched.
     public static func check(_ pipeline: Pipeline) throws(StartError) {
         for source in pipeline.sources where !(source.value is any WatchableSource) {
+            // A queue has no folder to follow; its own `idle` option already makes a run a long-lived consumer.
+            let hint =
+                source.kind == "source.queue"
+                ? "; to keep taking what `ingest enqueue` adds, `ingest run` it with the source's \"idle\" option"
+                : ""
             throw StartError(
-                description: "source \"\(source.name)\" (\(source.kind)) cannot be watched: only folder sources can")
+                description:
+                    "source \"\(source.name)\" (\(source.kind)) cannot be watched: only folder sources can\(hint)")
         }
     }
 

@@ -40,6 +40,28 @@ struct WatchUnitTests {
         )
     }
 
+    @Test("only folder sources can be watched: a list is refused, a queue is refused with the way to consume it")
+    func unwatchableSources() throws {
+        let directory = TemporaryDirectory()
+        func startError(_ source: String) throws -> String {
+            let pipeline = try PipelineBuilder(registry: .builtins).build(
+                data: Data(#"{"name": "w", "stages": [\#(source)]}"#.utf8),
+                file: directory.file("pipelines/w.json"), baseDirectory: directory.path)
+            do {
+                try WatchService.check(pipeline)
+                return ""
+            } catch {
+                return error.description
+            }
+        }
+        #expect(try startError(#"{"kind": "source.directory", "with": {"path": "inbox"}}"#).isEmpty)
+        let list = try startError(#"{"kind": "source.list", "with": {"file": "files.txt"}}"#)
+        #expect(list == #"source "source.list" (source.list) cannot be watched: only folder sources can"#, "\(list)")
+        let queue = try startError(#"{"kind": "source.queue"}"#)
+        #expect(queue.hasPrefix(#"source "source.queue" (source.queue) cannot be watched"#), "\(queue)")
+        #expect(queue.contains(#"`ingest run` it with the source's "idle" option"#), "\(queue)")
+    }
+
     @Test(
         "a file whose modification time is younger than the settle time waits for it; removals drop files and folders")
     func modificationTimeAndRemovals() throws {
