@@ -224,7 +224,7 @@ let package = Package(
         .testTarget(
             name: "IngestWatchTests",
             dependencies: [
-                "IngestWatch", "IngestStages", "MediaIngest", "PipelineTesting", "TestSupport",
+                "IngestWatch", "IngestStages", "IngestState", "MediaIngest", "PipelineTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

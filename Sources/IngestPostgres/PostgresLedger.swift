@@ -195,7 +195,31 @@ public final class PostgresLedger: RunStateStore {
     // MARK: Runs
 
     public func reconcileVanished() async throws -> Int {
+        try await settleVanished(only: nil)
+    }
+
+    public func reconcileVanished(where isGone: @Sendable (String) -> Bool) async throws -> Int {
         let (pipeline, runID, logger) = (pipeline, runID, logger)
+        let stale = try await database.retrying { client in
+            try await client.query(
+                """
+                SELECT identity FROM ingest_asset
+                WHERE pipeline = \(pipeline) AND status = 'in_flight' AND run_id <> \(runID)
+                AND (lease_until IS NULL OR lease_until < now())
+                """, logger: logger
+            ).collect().map { try $0.decode(String.self) }
+        }
+        let gone = stale.filter(isGone)
+        return gone.isEmpty ? 0 : try await settleVanished(only: gone)
+    }
+
+    /// Settles earlier runs' in-flight rows outside live leases — all of them, or those of `identities`: done with a
+    /// READY target, else failed `source_vanished`. (A row a live run claimed meanwhile is not touched: the lease
+    /// condition is checked again here.)
+    private func settleVanished(only identities: [String]?) async throws -> Int {
+        let (pipeline, runID, logger) = (pipeline, runID, logger)
+        let everyRow = identities == nil
+        let listed = identities ?? []
         return try await database.transaction { connection in
             // Rows under a live lease belong to a run still working on them, on some host.
             let done = try await connection.query(
@@ -203,6 +227,7 @@ public final class PostgresLedger: RunStateStore {
                 UPDATE ingest_asset SET status = 'done', lease_until = NULL, updated_at = now()
                 WHERE pipeline = \(pipeline) AND status = 'in_flight' AND run_id <> \(runID)
                 AND (lease_until IS NULL OR lease_until < now()) AND target_status = 'READY'
+                AND (\(everyRow) OR identity = ANY(\(listed)))
                 RETURNING 1
                 """, logger: logger
             ).count()
@@ -213,6 +238,7 @@ public final class PostgresLedger: RunStateStore {
                 lease_until = NULL, updated_at = now()
                 WHERE pipeline = \(pipeline) AND status = 'in_flight' AND run_id <> \(runID)
                 AND (lease_until IS NULL OR lease_until < now())
+                AND (\(everyRow) OR identity = ANY(\(listed)))
                 RETURNING 1
                 """, logger: logger
             ).count()

@@ -267,21 +267,45 @@ public final class SQLiteLedger: RunStateStore {
     @discardableResult
     public func reconcileVanished() async throws -> Int {
         let (pipeline, runID) = (pipeline, runID)
-        return try await database.write { db in
-            try db.execute(
-                sql:
-                    "UPDATE asset SET status = 'done', updatedAt = ? WHERE pipeline = ? AND status = 'in_flight' AND runId != ? AND targetStatus = 'READY'",
-                arguments: [Date(), pipeline, runID])
-            var changed = db.changesCount
-            try db.execute(
-                sql: """
-                    UPDATE asset SET status = 'failed', errorCode = 'source_vanished', error = 'the source file disappeared during an interrupted run before its upload was confirmed', updatedAt = ?
-                    WHERE pipeline = ? AND status = 'in_flight' AND runId != ?
-                    """,
-                arguments: [Date(), pipeline, runID])
-            changed += db.changesCount
-            return changed
+        return try await database.write { db in try Self.settleVanished(db, pipeline: pipeline, runID: runID) }
+    }
+
+    /// After a run that read part of its source: the same, for the earlier in-flight rows whose key `isGone` names.
+    @discardableResult
+    public func reconcileVanished(where isGone: @Sendable (String) -> Bool) async throws -> Int {
+        let (pipeline, runID) = (pipeline, runID)
+        let stale = try await database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT identity FROM asset WHERE pipeline = ? AND status = 'in_flight' AND runId != ?",
+                arguments: [pipeline, runID])
         }
+        let gone = stale.filter(isGone)
+        guard !gone.isEmpty else { return 0 }
+        return try await database.write { db in
+            try gone.reduce(0) { $0 + (try Self.settleVanished(db, pipeline: pipeline, runID: runID, identity: $1)) }
+        }
+    }
+
+    /// Settles earlier runs' in-flight rows — all of them, or the one of `identity`: done with a READY target,
+    /// else failed `source_vanished`.
+    private static func settleVanished(
+        _ db: Database, pipeline: String, runID: String, identity: String? = nil
+    ) throws -> Int {
+        let scope =
+            "pipeline = ? AND status = 'in_flight' AND runId != ?" + (identity == nil ? "" : " AND identity = ?")
+        let arguments: StatementArguments = identity.map { [pipeline, runID, $0] } ?? [pipeline, runID]
+        try db.execute(
+            sql: "UPDATE asset SET status = 'done', updatedAt = ? WHERE \(scope) AND targetStatus = 'READY'",
+            arguments: [Date()] + arguments)
+        var changed = db.changesCount
+        try db.execute(
+            sql: """
+                UPDATE asset SET status = 'failed', errorCode = 'source_vanished', error = 'the source file disappeared during an interrupted run before its upload was confirmed', updatedAt = ?
+                WHERE \(scope)
+                """,
+            arguments: [Date()] + arguments)
+        changed += db.changesCount
+        return changed
     }
 
     /// Notes the start of a run.

@@ -202,7 +202,9 @@ public struct WatchService: Sendable {
                 watchable.restricted(to: bySource[index]?.map(\.path) ?? []), kind: component.kind,
                 name: component.name, phase: .source, hasSideEffects: false)
         }
-        let run = RunSession(pipeline: pipeline.withSources(sources), options: session, state: state)
+        var options = session
+        options.isGone = Self.vanishedCheck(pipeline)
+        let run = RunSession(pipeline: pipeline.withSources(sources), options: options, state: state)
         let runControl = RunControl()
         control.running(runControl)
         defer { control.running(nil) }
@@ -210,6 +212,25 @@ public struct WatchService: Sendable {
             return Batch(files: due.count, result: .success(try await run.run(control: runControl)))
         } catch {
             return Batch(files: due.count, result: .failure(error))
+        }
+    }
+
+    /// Whether the entry of a ledger key is gone from its folder (`ENOENT`, or a file where a folder was): a batch
+    /// lists only its own files, so this is how it settles the rows a killed process left in flight for files that
+    /// are no longer there — archived just before the kill, or removed since. Anything else (a permission error, an
+    /// entry of another kind) is not gone.
+    static func vanishedCheck(_ pipeline: Pipeline) -> @Sendable (String) -> Bool {
+        // Longest prefix first: the first source's empty one takes the keys no later source's name starts.
+        let roots = pipeline.sources.indices.compactMap { index -> (prefix: String, root: String)? in
+            (pipeline.sources[index].value as? any WatchableSource).map {
+                (pipeline.ledgerKeyPrefix(forSourceAt: index), $0.watchedRoot)
+            }
+        }.sorted { $0.prefix.count > $1.prefix.count }
+        return { key in
+            guard let (prefix, root) = roots.first(where: { key.hasPrefix($0.prefix) }) else { return false }
+            var status = stat()
+            guard lstat(root + "/" + key.dropFirst(prefix.count), &status) != 0 else { return false }
+            return errno == ENOENT || errno == ENOTDIR
         }
     }
 }

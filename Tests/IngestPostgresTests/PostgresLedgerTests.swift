@@ -178,6 +178,47 @@ struct PostgresLedgerTests {
         #expect(settled == 0, "both rows are held under live leases")
     }
 
+    @Test(
+        "a partial run's reconcile settles only what its caller says is gone, outside live claims: done when READY, else source_vanished"
+    )
+    func partialReconcile() async throws {
+        let database = try await Self.open(PostgresTestServer.url!)
+        defer { Task { await database.close() } }
+        let pipeline = "partial-\(UUID().uuidString.prefix(8))"
+        // A dead host left four claims; then a live host claimed a fifth.
+        let dead = Self.ledger(database, pipeline: pipeline, host: Self.host("dead"))
+        for name in ["uploaded.jpg", "lost.jpg", "present.jpg", "live.jpg"] {
+            var asset = Self.asset(name)
+            guard case .process = try await dead.begin(asset) else {
+                Issue.record("claim \(name)")
+                return
+            }
+            if name == "uploaded.jpg" {
+                asset.target = TargetRecord(target: "wix", id: "file-1", url: nil, status: "READY", confirmed: true)
+                try await dead.checkpoint(asset)
+            }
+        }
+        _ = try await PostgresTestServer.query(
+            "UPDATE ingest_asset SET lease_until = now() - interval '1 second' WHERE pipeline = '\(pipeline)'")
+        let live = Self.ledger(database, pipeline: pipeline, host: Self.host("live"))
+        guard case .process = try await live.begin(Self.asset("live.jpg")) else {
+            Issue.record("an expired claim is taken over")
+            return
+        }
+        let sweeper = Self.ledger(database, pipeline: pipeline, host: Self.host("sweeper"))
+        let gone: Set = ["uploaded.jpg", "lost.jpg", "live.jpg"]
+        #expect(try await sweeper.reconcileVanished { gone.contains($0) } == 2)
+        let rows = try await PostgresTestServer.query(
+            """
+            SELECT string_agg(identity || '=' || status || coalesce(':' || error_code, ''), ',' ORDER BY identity)
+            FROM ingest_asset WHERE pipeline = '\(pipeline)'
+            """)
+        #expect(
+            rows == "live.jpg=in_flight,lost.jpg=failed:source_vanished,present.jpg=in_flight,uploaded.jpg=done",
+            "\(rows)")
+        #expect(try await sweeper.reconcileVanished { _ in false } == 0)
+    }
+
     @Test("the queue: items added once, in order, settled ones leave it")
     func queue() async throws {
         let database = try await Self.open(PostgresTestServer.url!)

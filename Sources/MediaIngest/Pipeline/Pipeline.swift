@@ -67,6 +67,12 @@ public struct Pipeline: Sendable {
             observers: observers, state: state, file: file, baseDirectory: baseDirectory, warnings: warnings)
     }
 
+    /// What the ledger keys of the source at `index` start with (``Asset/ledgerKey``): nothing for the first source,
+    /// its name and `//` for a later one (a relative path never holds `//`).
+    public func ledgerKeyPrefix(forSourceAt index: Int) -> String {
+        index == 0 ? "" : sources[index].name + "//"
+    }
+
     /// A source or stage with its place in the pipeline.
     public struct Component<Value: Sendable>: Sendable {
         /// The built component.

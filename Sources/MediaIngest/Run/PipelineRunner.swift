@@ -173,7 +173,7 @@ public struct PipelineRunner: Sendable {
             var nextID = 1
             sources: for (sourceIndex, source) in pipeline.sources.enumerated() {
                 // The first source's rows are keyed by relative path (as they always were); later ones by name too.
-                let keyPrefix = sourceIndex == 0 ? nil : source.name + "//"
+                let keyPrefix = sourceIndex == 0 ? nil : pipeline.ledgerKeyPrefix(forSourceAt: sourceIndex)
                 do {
                     for try await event in source.value.items(context: context) {
                         if control.isStopRequested { break sources }

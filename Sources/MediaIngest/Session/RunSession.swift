@@ -36,13 +36,17 @@ public struct RunSession: Sendable {
         public var metricsFile: String?
         /// The run id (default: from the start time).
         public var runID: String?
+        /// For a run that lists only part of its source (a watcher's batch): whether the source no longer holds the
+        /// entry of a ledger key, so the rows earlier runs left in flight for it are settled after the run
+        /// (``RunStateStore/reconcileVanished(where:)``). A run that lists everything needs none.
+        public var isGone: (@Sendable (String) -> Bool)?
 
         /// Creates options.
         public init(
             isDryRun: Bool = false, logger: Logger = Logger(label: "ingest"), scratch: RunOptions.Scratch = .automatic,
             workDirectoryParent: String? = nil, lockWait: Duration = .zero, errorOnIdle: Bool = false,
             metricsFile: String? = nil,
-            runID: String? = nil
+            runID: String? = nil, isGone: (@Sendable (String) -> Bool)? = nil
         ) {
             self.isDryRun = isDryRun
             self.logger = logger
@@ -52,6 +56,7 @@ public struct RunSession: Sendable {
             self.errorOnIdle = errorOnIdle
             self.metricsFile = metricsFile
             self.runID = runID
+            self.isGone = isGone
         }
     }
 
@@ -113,22 +118,29 @@ public struct RunSession: Sendable {
         let code = RunExitCode(report.outcome, errorOnIdle: options.errorOnIdle)
         // The bookkeeping runs even when the caller's task was cancelled (a second Ctrl-C): an unstructured task
         // does not inherit the cancellation, and the ledger must learn how the run ended and release the lock.
-        let (logger, metricsFile) = (options.logger, options.metricsFile)
+        let (logger, metricsFile, isGone) = (options.logger, options.metricsFile, options.isGone)
         let finishing = store
         await Task {
-            await Self.finish(report, exitCode: code, store: finishing, metricsFile: metricsFile, logger: logger)
+            await Self.finish(
+                report, exitCode: code, store: finishing, isGone: isGone, metricsFile: metricsFile, logger: logger)
         }.value
         return Result(report: report, exitCode: code)
     }
 
     private static func finish(
-        _ report: RunReport, exitCode: RunExitCode, store: (any RunStateStore)?, metricsFile: String?, logger: Logger
+        _ report: RunReport, exitCode: RunExitCode, store: (any RunStateStore)?,
+        isGone: (@Sendable (String) -> Bool)?, metricsFile: String?, logger: Logger
     ) async {
         if let store {
             do {
-                // Only a run that listed its whole source knows which earlier in-flight rows have vanished.
-                if report.listedEverything && report.outcome != .interrupted && report.outcome != .aborted {
-                    try await store.reconcileVanished()
+                // Only a run that listed its whole source knows which earlier in-flight rows have vanished; a run that
+                // listed part of it learns that from its caller, row by row.
+                if report.outcome != .interrupted && report.outcome != .aborted {
+                    if report.listedEverything {
+                        try await store.reconcileVanished()
+                    } else if let isGone {
+                        try await store.reconcileVanished(where: isGone)
+                    }
                 }
                 try await store.runFinished(
                     exitCode: exitCode.rawValue, counts: report.counts, note: report.aborted ?? report.interrupted)

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// ``RunSession`` drives it: ``runStarted(at:)``, then the runner's ``AssetLedger`` calls (`begin`, `checkpoint`,
 /// `record`, concurrently from the workers), then — after a run that listed its whole source —
-/// ``reconcileVanished()``, then ``runFinished(exitCode:counts:note:)`` and ``close()``.
+/// ``reconcileVanished()`` (after a partial one, ``reconcileVanished(where:)`` when its caller can tell what is gone),
+/// then ``runFinished(exitCode:counts:note:)`` and ``close()``.
 public protocol RunStateStore: AssetLedger {
     /// Notes the start of the run.
     func runStarted(at date: Date) async throws
@@ -14,6 +15,13 @@ public protocol RunStateStore: AssetLedger {
     /// longer lists; settles them (done with a confirmed upload, else failed with a reason). Returns how many changed.
     @discardableResult
     func reconcileVanished() async throws -> Int
+
+    /// After a run that listed only part of its source (a watcher's batch): of the rows still in flight from earlier
+    /// runs — not under another run's live claim — those whose ledger key `isGone` says the source no longer holds
+    /// are settled as ``reconcileVanished()`` settles them; the others are left for the run that lists them. Returns
+    /// how many changed.
+    @discardableResult
+    func reconcileVanished(where isGone: @Sendable (String) -> Bool) async throws -> Int
 
     /// Notes the end of the run with its exit code, counts and note (why it stopped early).
     func runFinished(exitCode: Int32, counts: [String: Int], note: String?) async throws
