@@ -20,18 +20,19 @@ struct WatchReconcileTests {
     func settlesVanishedRows() async throws {
         let project = TemporaryDirectory()
         try copyCorpus(["images/jpeg/gps_minimal.jpg"], into: project.file("inbox"))
-        let old = Date().addingTimeInterval(-3600)
+        let old = Date().addingTimeInterval(-7200)
         try FileManager.default.setAttributes(
             [.modificationDate: old], ofItemAtPath: project.file("inbox/images/jpeg/gps_minimal.jpg"))
-        // Written a moment ago, with a minAge of a minute: still there, not yet due, so not in the first batch.
+        // Written a moment ago, with a minAge of an hour: still there, not due for an hour, so not in the first batch
+        // however slowly it comes.
         try FileManager.default.createDirectory(atPath: project.file("other"), withIntermediateDirectories: true)
         try Data("fresh".utf8).write(to: URL(fileURLWithPath: project.file("inbox/fresh.jpg")))
         let pipeline = try PipelineBuilder(registry: .builtins).build(
             data: Data(
                 #"""
                 {"name": "watched", "stages": [
-                  {"kind": "source.directory", "with": {"path": "inbox", "minAge": "60s"}},
-                  {"kind": "source.directory", "name": "other", "with": {"path": "other", "minAge": "60s"}},
+                  {"kind": "source.directory", "with": {"path": "inbox", "minAge": "1h"}},
+                  {"kind": "source.directory", "name": "other", "with": {"path": "other", "minAge": "1h"}},
                   {"kind": "detect.mime"}]}
                 """#.utf8),
             file: project.file("pipelines/watched.json"), baseDirectory: project.path)
