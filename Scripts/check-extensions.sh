@@ -36,12 +36,15 @@ echo "== 2. swift package check-pipelines"
 $SWIFT package check-pipelines 2>&1 | quiet
 
 echo "== 3. Examples/ExternalStage: an outside package with its own stage"
+# It builds in this checkout's .build: the dependency graph compiled above serves it too, so only its own two targets
+# compile (a .build of its own would compile every dependency again — minutes of CI for nothing it proves).
+scratch="$PWD/.build"
 (
     cd Examples/ExternalStage
-    $SWIFT build 2>&1 | quiet | tail -1
-    .build/debug/my-ingest stages | grep -E '^  example\.min-size$'
+    $SWIFT build --scratch-path "$scratch" 2>&1 | quiet | tail -1
+    "$scratch/debug/my-ingest" stages | grep -E '^  example\.min-size$'
     rm -rf output .ingest
-    .build/debug/my-ingest run demo
+    "$scratch/debug/my-ingest" run demo
     python3 - <<'PY'
 import json
 lines = [json.loads(line) for line in open("output/manifest.jsonl")]
