@@ -27,7 +27,11 @@ struct ClaimRow: Sendable {
     var pending: PendingUpload?
 
     init(_ row: PostgresRow) throws {
-        let cells = row.makeRandomAccess()
+        try self.init(cells: row.makeRandomAccess())
+    }
+
+    /// Decodes from a row already indexed by column name (``ClaimOrRead`` reads a column of its own from it too).
+    init(cells: PostgresRandomAccessRow) throws {
         status = try cells["status"].decode(String.self)
         size = try cells["size"].decode(Int64?.self)
         mtime = try cells["mtime_ns"].decode(Int64?.self)
@@ -50,8 +54,8 @@ struct ClaimRow: Sendable {
     }
 
     /// The row, or `nil` where an outer join found none (``ClaimOrRead``).
-    static func decodeIfPresent(_ row: PostgresRow) throws -> ClaimRow? {
-        try row.makeRandomAccess()["status"].decode(String?.self) == nil ? nil : ClaimRow(row)
+    static func decodeIfPresent(_ cells: PostgresRandomAccessRow) throws -> ClaimRow? {
+        try cells["status"].decode(String?.self) == nil ? nil : ClaimRow(cells: cells)
     }
 
     /// Whether the file differs from the row (unknown values count as unchanged).

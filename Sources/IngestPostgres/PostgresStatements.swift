@@ -44,7 +44,8 @@ struct ClaimOrRead: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
-        (try row.makeRandomAccess()["claimed"].decode(Bool.self), try ClaimRow.decodeIfPresent(row))
+        let cells = row.makeRandomAccess()
+        return (try cells["claimed"].decode(Bool.self), try ClaimRow.decodeIfPresent(cells))
     }
 }
 
