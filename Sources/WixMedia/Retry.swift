@@ -63,13 +63,15 @@ public final class RetryBudget: Sendable {
     /// The budget now.
     public var total: Int { state.withLock { base + Int(perAsset * Double($0.assets)) } }
 
-    /// Takes one retry for `kind` (a failure code such as `http_503`); `false` when none are left.
+    /// Takes one retry for `kind` (a failure code such as `http_503`); `false` when none are left. `detail` becomes
+    /// the summary's "last" whether or not the retry was granted, so the message that stops a run names the error
+    /// it was refused for.
     public func take(kind: String = "error", detail: String = "") -> Bool {
         state.withLock { state in
+            if !detail.isEmpty { state.last = detail }
             guard state.spent < base + Int(perAsset * Double(state.assets)) else { return false }
             state.spent += 1
             state.byKind[kind, default: 0] += 1
-            if !detail.isEmpty { state.last = detail }
             return true
         }
     }
@@ -86,7 +88,8 @@ public final class RetryBudget: Sendable {
             }
             let total = base + Int(perAsset * Double(state.assets))
             return
-                "\(state.spent) retries spent (budget \(total) for \(state.assets) asset\(state.assets == 1 ? "" : "s")): \(kinds.joined(separator: ", "))"
+                "\(state.spent) retries spent (budget \(total) for \(state.assets) asset\(state.assets == 1 ? "" : "s"))"
+                + (kinds.isEmpty ? "" : ": \(kinds.joined(separator: ", "))")
                 + (state.last.isEmpty ? "" : "; last: \(state.last)")
         }
     }

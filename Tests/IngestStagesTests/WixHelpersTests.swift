@@ -55,6 +55,12 @@ struct WixHelpersTests {
         #expect(policy.delay(afterAttempt: 1, retryAfter: 0.5) == .milliseconds(500))
         #expect(policy.delay(afterAttempt: 1, retryAfter: 60) == .seconds(1))
         let budget = RetryBudget(2)
-        #expect(budget.take() && budget.take() && !budget.take())
+        #expect(budget.take(kind: "http_503") && budget.take(kind: "http_503") && !budget.take(kind: "connection"))
+        // The message that stops a run says what it was spent on, and what the retry it refused was for.
+        #expect(RetryBudget(0).take(kind: "connection", detail: "PUT a.jpg: reset") == false)
+        let refused = RetryBudget(0)
+        _ = refused.take(kind: "connection", detail: "PUT a.jpg: connection reset")
+        #expect(refused.summary == "0 retries spent (budget 0 for 0 assets); last: PUT a.jpg: connection reset")
+        #expect(budget.summary == "2 retries spent (budget 2 for 0 assets): http_503 ×2")
     }
 }
