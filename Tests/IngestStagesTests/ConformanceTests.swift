@@ -104,7 +104,7 @@ struct ConformanceTests {
         var outcome: HarnessOutcome? = try await stripOne()
         let output = try #require(outcome?.asset?.contentPath)
         let folder = (output as NSString).deletingLastPathComponent
-        let tags = try exiftoolTags([output])
+        let tags = try await exiftoolTags([output])
         #expect(tags[output]?["File:FileType"] as? String == "JPEG", "exiftool reads the output the outcome points at")
         #expect(outcome?.rejection == nil)
         outcome = nil

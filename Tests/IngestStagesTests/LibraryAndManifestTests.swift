@@ -68,7 +68,7 @@ struct LibraryAndManifestTests {
             let descriptorData = try Data(
                 contentsOf: URL(fileURLWithPath: (path as NSString).deletingPathExtension + ".json"))
             let descriptor = try JSONDecoder().decode(JSONValue.self, from: descriptorData)
-            let md5 = try runProcess("/usr/bin/md5sum", [path]).stdout.prefix(32)
+            let md5 = try await runProcessAsync("/usr/bin/md5sum", [path]).stdout.prefix(32)
             #expect(descriptor["hash"]?.stringValue == String(md5))
             #expect(descriptor["sha256"]?.stringValue == name)
             let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int

@@ -6,10 +6,11 @@ import PipelineTesting
 import TestSupport
 import Testing
 
-/// Runs exiftool once over many files: `-j -G0:1 -a -n`, plus the binary ICC profile. Keyed by path.
-func exiftoolTags(_ paths: [String], extra: [String] = []) throws -> [String: [String: Any]] {
+/// Runs exiftool once over many files: `-j -G0:1 -a -n`, plus the binary ICC profile. Keyed by path. (Seconds of
+/// Perl over the corpus: never on a thread of the Swift concurrency pool, which timing-sensitive suites share.)
+func exiftoolTags(_ paths: [String], extra: [String] = []) async throws -> [String: [String: Any]] {
     guard !paths.isEmpty else { return [:] }
-    let result = try runProcess(
+    let result = try await runProcessAsync(
         "/usr/bin/exiftool", ["-j", "-G0:1", "-a", "-n", "-b", "-ICC_Profile", "-all"] + extra + paths)
     let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
     var byPath: [String: [String: Any]] = [:]
@@ -88,8 +89,8 @@ struct StripTests {
             })
         #expect(rejected == ["adversarial/truncated_inside_exif.jpg": .truncated])
         let stripped = results.filter { $0.output != nil }
-        let before = try exiftoolTags(stripped.map(\.file.absolutePath))
-        let after = try exiftoolTags(stripped.compactMap(\.output))
+        let before = try await exiftoolTags(stripped.map(\.file.absolutePath))
+        let after = try await exiftoolTags(stripped.compactMap(\.output))
         for result in stripped {
             let output = try #require(result.output)
             let tags = try #require(after[output], "exiftool read \(output)")
@@ -194,14 +195,14 @@ struct StripTests {
         let portrait = Corpus.path("images/jpeg/orientation_portrait_6.jpg")
         let plainOutcome = try await StageHarness(none).process(file: portrait)
         let plain = try #require(plainOutcome.asset?.contentPath)
-        let tags = try exiftoolTags([plain])[plain] ?? [:]
+        let tags = try await exiftoolTags([plain])[plain] ?? [:]
         #expect(tags["EXIF:IFD0:Orientation"] == nil)
         #expect(tags["ICC_Profile:ICC_Profile"] == nil, "icc not kept")
 
         // A copy of a corpus JPEG with a copyright, written by exiftool (an independent writer).
         let directory = TemporaryDirectory()
         let source = directory.file("copyright.jpg")
-        _ = try runProcess(
+        _ = try await runProcessAsync(
             "/usr/bin/exiftool",
             [
                 "-q", "-o", source, "-Copyright=© Jane Doe", "-Artist=Jane Doe",
@@ -212,7 +213,7 @@ struct StripTests {
             context: StageHarness<StripStage>.buildContext())
         let keptOutcome = try await StageHarness(keep).process(file: source)
         let output = try #require(keptOutcome.asset?.contentPath)
-        let kept = try exiftoolTags([output])[output] ?? [:]
+        let kept = try await exiftoolTags([output])[output] ?? [:]
         #expect(kept["EXIF:IFD0:Copyright"] as? String == "© Jane Doe")
         #expect(kept["EXIF:IFD0:Artist"] as? String == "Jane Doe")
         #expect(kept["EXIF:IFD0:Orientation"] as? Int == 6)
@@ -234,8 +235,8 @@ struct StripTests {
             "images/webp/exif_xmp_gps_orient6_Issue_473.webp", "images/jpeg/gps_orient6_Samsung_GT-I9000.jpg",
         ]
         let results = try await Self.stripAll(stage, files: files.compactMap(Corpus.expectation))
-        let before = try exiftoolTags(results.map(\.file.absolutePath))
-        let after = try exiftoolTags(results.compactMap(\.output))
+        let before = try await exiftoolTags(results.map(\.file.absolutePath))
+        let after = try await exiftoolTags(results.compactMap(\.output))
         for result in results {
             let output = try #require(result.output, "\(result.file.path)")
             let tags = try #require(after[output])

@@ -87,11 +87,7 @@ public func runProcess(
     try? stdoutPipe.fileHandleForWriting.close()
     try? stderrPipe.fileHandleForWriting.close()
     for (pipe, isStdout) in [(stdoutPipe, true), (stderrPipe, false)] {
-        readers.enter()
-        DispatchQueue.global().async {
-            output.append(drain(pipe.fileHandleForReading), stdout: isStdout)
-            readers.leave()
-        }
+        drainOnThread(pipe.fileHandleForReading, into: output, stdout: isStdout, group: readers)
     }
     if let input { stdinPipe.fileHandleForWriting.write(Data(input.utf8)) }
     try? stdinPipe.fileHandleForWriting.close()
@@ -107,6 +103,20 @@ public func runProcess(
     readers.wait()
     let (out, err) = output.text
     return ProcessResult(status: process.terminationStatus, stdout: out, stderr: err)
+}
+
+/// Drains `handle` into `output` on a thread of its own, inside `group`. Not on a Dispatch queue: libdispatch on
+/// Linux keeps about one worker per core and is slow to add more when they block, so minutes of blocking reads
+/// (exiftool over the corpus, a 1 GiB upload) starved what the code under test runs on Dispatch — swift-subprocess's
+/// pipes among it, which made `exec` time out. Not on the Swift concurrency pool either, which the emulator serves on.
+func drainOnThread(_ handle: FileHandle, into output: OutputCollector, stdout: Bool, group: DispatchGroup) {
+    group.enter()
+    let thread = Thread {
+        output.append(drain(handle), stdout: stdout)
+        group.leave()
+    }
+    thread.stackSize = 256 << 10
+    thread.start()
 }
 
 /// Reads a pipe to its end with read(2), retrying EINTR. Not `readDataToEndOfFile()`: it traps (`try!`) on EINTR, which
@@ -187,16 +197,12 @@ public func runProcessAsync(
     process.standardOutput = stdoutPipe
     process.standardError = stderrPipe
     process.standardInput = FileHandle.nullDevice
-    // Each pipe is drained to its end on a Dispatch thread (never a thread of the Swift concurrency pool), so the
-    // bytes arrive in order and the child never blocks on a full pipe.
+    // Each pipe is drained to its end on a thread of its own (see `drainOnThread`), so the bytes arrive in order and
+    // the child never blocks on a full pipe.
     let output = OutputCollector()
     let readers = DispatchGroup()
     for (pipe, isStdout) in [(stdoutPipe, true), (stderrPipe, false)] {
-        readers.enter()
-        DispatchQueue.global().async {
-            output.append(drain(pipe.fileHandleForReading), stdout: isStdout)
-            readers.leave()
-        }
+        drainOnThread(pipe.fileHandleForReading, into: output, stdout: isStdout, group: readers)
     }
     let status: Int32 = try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { finished in

@@ -26,7 +26,9 @@ struct EmulatorStreamingTests {
         let base = "http://127.0.0.1:\(port)"
         var ready = false
         for _ in 0..<100 where !ready {
-            ready = (try? runProcess("/usr/bin/curl", ["-sf", base + "/_emulator/health"], timeout: 5).status) == 0
+            ready =
+                (try? await runProcessAsync("/usr/bin/curl", ["-sf", base + "/_emulator/health"], timeout: 5).status)
+                == 0
             if !ready { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(ready)
@@ -38,7 +40,9 @@ struct EmulatorStreamingTests {
             head -c "$2" /dev/zero | curl -sf -X PUT "$url?filename=big.zip" -H 'Content-Type: application/zip' -T - \
               | python3 -c 'import json,sys; print(json.load(sys.stdin)["file"]["sizeInBytes"])'
             """
-        let upload = try runProcess("/bin/bash", ["-c", script, "upload", base, String(bytes)], timeout: 600)
+        // Minutes of upload: waited for off the Swift concurrency pool, which timing-sensitive suites share.
+        let upload = try await runProcessAsync(
+            "/bin/bash", ["-c", script, "upload", base, String(bytes)], timeout: 600)
         #expect(upload.status == 0, "\(upload.stderr)")
         #expect(upload.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(bytes))
         let status = try String(contentsOfFile: "/proc/\(server.processIdentifier)/status", encoding: .utf8)
