@@ -26,16 +26,25 @@ public final class WixMediaClient: Sendable, RunResource {
     public let budget: RetryBudget
     public let pacer: RequestPacer
     let requestTimeout: TimeAmount
+    /// One permit per pooled connection: requests beyond them wait here, as long as it takes and cancellably, not in
+    /// async-http-client's queue, which fails a request that waited longer than the connect timeout for a connection
+    /// (`getConnectionFromPoolTimeout`) — a busy pool is not a failing Wix.
+    let slots: AsyncSemaphore
     let logger: Logger
     /// Folder ids by path, and ids of files this run uploaded or recovered (never claimed twice by a lookup).
     let memory = ClientMemory()
 
     /// Creates a client with its own connection pool; call ``shutdown()`` when done.
+    /// - Parameters:
+    ///   - connections: requests sent at once (the pool keeps one connection more, for token requests); more callers
+    ///     wait their turn, without a time limit.
+    ///   - requestTimeout: how long an answer may keep the client waiting once a request has been sent.
+    ///   - connectTimeout: how long opening a connection may take.
     public init(
         baseURL: String, authorization: WixAuthorization, retry: RetryPolicy = RetryPolicy(),
         budget: RetryBudget = RetryBudget(base: 50, perAsset: 0.5),
         pacer: RequestPacer = RequestPacer(), connections: Int = 8, requestTimeout: Duration = .seconds(60),
-        logger: Logger
+        connectTimeout: Duration = .seconds(10), logger: Logger
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.retry = retry
@@ -43,10 +52,13 @@ public final class WixMediaClient: Sendable, RunResource {
         self.pacer = pacer
         let seconds = requestTimeout.components.seconds
         self.requestTimeout = .seconds(max(1, seconds))
+        slots = AsyncSemaphore(limit: max(1, connections))
+        let connect = TimeAmount.milliseconds(max(1, Int64(connectTimeout / .milliseconds(1))))
+        // One connection more than permits: the authorizer's token request goes outside them.
         var configuration = HTTPClient.Configuration(
-            timeout: .init(connect: .seconds(10), read: .seconds(max(1, seconds))),
+            timeout: .init(connect: connect, read: .seconds(max(1, seconds))),
             connectionPool: .init(
-                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections)),
+                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections) + 1),
             decompression: .disabled)
         configuration.httpVersion = .http1Only
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -59,12 +71,12 @@ public final class WixMediaClient: Sendable, RunResource {
     public convenience init(
         baseURL: String, apiKey: String, siteID: String, retry: RetryPolicy = RetryPolicy(),
         budget: RetryBudget = RetryBudget(base: 50, perAsset: 0.5),
-        connections: Int = 8, requestTimeout: Duration = .seconds(60), logger: Logger
+        connections: Int = 8, requestTimeout: Duration = .seconds(60), connectTimeout: Duration = .seconds(10),
+        logger: Logger
     ) {
         self.init(
             baseURL: baseURL, authorization: .apiKey(key: apiKey, siteID: siteID), retry: retry, budget: budget,
-            connections: connections,
-            requestTimeout: requestTimeout, logger: logger)
+            connections: connections, requestTimeout: requestTimeout, connectTimeout: connectTimeout, logger: logger)
     }
 
     /// Closes the connection pool.
@@ -151,9 +163,12 @@ public final class WixMediaClient: Sendable, RunResource {
     /// Sends one request and reads the (small) answer; transport failures become ``WixClientError/transport(_:)``.
     func send(_ request: HTTPClientRequest, describe: String) async throws -> (Int, HTTPHeaders, ByteBuffer) {
         do {
-            let response = try await http.execute(request, deadline: .now() + .hours(24))
-            let body = try await response.body.collect(upTo: 16 << 20)
-            return (Int(response.status.code), response.headers, body)
+            // The permit is held until the body is read: that is when the connection goes back to the pool.
+            return try await slots.withPermit {
+                let response = try await http.execute(request, deadline: .now() + .hours(24))
+                let body = try await response.body.collect(upTo: 16 << 20)
+                return (Int(response.status.code), response.headers, body)
+            }
         } catch let error as WixClientError {
             throw error
         } catch is CancellationError {

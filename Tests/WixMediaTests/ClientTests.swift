@@ -267,6 +267,39 @@ struct ClientTests {
         #expect(!budget.summary.contains("http_429"), "Retry-After 429s spent the budget: \(budget.summary)")
     }
 
+    @Test(
+        "more callers than connections wait their turn, however slow the answers: a busy pool is not a failure that spends the budget"
+    )
+    func busyPool() async throws {
+        // Each answer takes longer than the connect timeout; async-http-client fails a request that waited that long
+        // for a pooled connection (getConnectionFromPoolTimeout), so without the client's own queue the second and
+        // third callers failed — and, with a zero budget, could not even be retried.
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("client-\(UUID().uuidString)").path
+        var configuration = EmulatorConfiguration(apiKey: Self.key, siteID: Self.site, dataDirectory: data, port: 0)
+        configuration.faults.latencyMilliseconds = 1500
+        let emulator = try await WixMediaEmulator.start(configuration)
+        let client = WixMediaClient(
+            baseURL: emulator.baseURL, apiKey: Self.key, siteID: Self.site, budget: RetryBudget(0), connections: 1,
+            connectTimeout: .seconds(1), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        defer {
+            Task {
+                await client.close()
+                await emulator.stop()
+                try? FileManager.default.removeItem(atPath: data)
+            }
+        }
+        let urls = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<3 {
+                group.addTask {
+                    try await client.generateUploadURL(UploadOptions(mimeType: "image/png", fileName: "\(index).png"))
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(Set(urls).count == 3)
+        #expect(client.budget.spent == 0, "\(client.budget.summary)")
+    }
+
     @Test("OAuth: an app's client credentials get an access token that authorizes calls without a site id")
     func oauth() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("client-\(UUID().uuidString)").path
