@@ -27,7 +27,7 @@ struct ClientTests {
 
     static func start(
         _ configure: (inout EmulatorConfiguration) -> Void = { _ in },
-        budget: RetryBudget = RetryBudget(base: 50, perAsset: 0.5)
+        budget: RetryBudget = RetryBudget(base: 50, perAsset: 0.5), connections: Int = 8
     ) async throws -> Fixture {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("client-\(UUID().uuidString)").path
         var configuration = EmulatorConfiguration(apiKey: key, siteID: site, dataDirectory: data, port: 0)
@@ -37,7 +37,7 @@ struct ClientTests {
         let emulator = try await WixMediaEmulator.start(configuration)
         let client = WixMediaClient(
             baseURL: emulator.baseURL, apiKey: key, siteID: site,
-            retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20)), budget: budget,
+            retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20)), budget: budget, connections: connections,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         return Fixture(emulator: emulator, data: data, client: client)
     }
@@ -233,12 +233,13 @@ struct ClientTests {
         // 10 requests per 2 s window = 300 a minute; the pacer aims at Wix's 200 a minute once throttled. The budget
         // is small but not zero: what it must never pay for is a 429 (checked by kind below), not a connection that a
         // machine under load drops now and then.
+        // A connection per caller, so the burst below is sent at once, not eight at a time.
         let budget = RetryBudget(3)
         let fixture = try await Self.start(
             {
                 $0.faults.requestsPerMinute = 10
                 $0.faults.rateLimitWindowSeconds = 2
-            }, budget: budget)
+            }, budget: budget, connections: 20)
         defer { Task { await fixture.stop() } }
         func throttled() -> Int {
             fixture.emulator.requestCounts.filter { $0.key.hasSuffix(" 429") }.values.reduce(0, +)
