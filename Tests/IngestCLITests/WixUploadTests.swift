@@ -162,7 +162,7 @@ struct WixUploadTests {
     }
 
     @Test(
-        "a second Ctrl-C ends a run waiting in wix.await-ready within 2 s (not after readyTimeout); the uploads stay, once each"
+        "a second Ctrl-C ends a run waiting in wix.await-ready within seconds (not after the 300 s readyTimeout); the uploads stay, once each"
     )
     func secondInterruptEndsAwaitReady() async throws {
         let files = ["video/plain.mp4", "video/sample.3gp"]  // video stays PENDING for the processing delay
@@ -192,13 +192,14 @@ struct WixUploadTests {
         #expect(process.isRunning, "the first Ctrl-C lets in-flight files finish: still waiting")
         let second = Date()
         kill(process.processIdentifier, SIGINT)
-        while process.isRunning && Date().timeIntervalSince(second) < 30 {
+        while process.isRunning && Date().timeIntervalSince(second) < 60 {
             try await Task.sleep(for: .milliseconds(20))
         }
         let waited = Date().timeIntervalSince(second)
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        #expect(waited < 2, "the second Ctrl-C ended the wait after \(waited) s")
+        // Usually a fraction of a second; CI's loaded machine has taken close to 3. Far from both that and the 300 s.
+        #expect(waited < 20, "the second Ctrl-C ended the wait after \(waited) s")
         #expect(process.terminationStatus == 130)
         #expect(try await setup.storedFiles().count == files.count)
     }
