@@ -128,9 +128,14 @@ struct ConfirmClaimStatement: PostgresPreparedStatement {
 
 /// An asset's end (``PostgresLedger/record(_:)``): its status, error and target, and the claim freed. Written only
 /// while this run owns the row; one row back when it was.
+/// A file gone from the source (`vanished`) whose row already holds a READY upload — the host this run took the
+/// asset over from archived it after READY and died before saying so — is done, as reconcileVanished would say.
 struct RecordStatement: PostgresPreparedStatement {
     static let sql = """
-        UPDATE ingest_asset SET status = $4, error_code = $5, error = $6,
+        UPDATE ingest_asset SET
+        status = CASE WHEN $4 = 'vanished' AND target_status = 'READY' THEN 'done' ELSE $4 END,
+        error_code = CASE WHEN $4 = 'vanished' AND target_status = 'READY' THEN NULL ELSE $5 END,
+        error = CASE WHEN $4 = 'vanished' AND target_status = 'READY' THEN NULL ELSE $6 END,
         target_id = COALESCE($7, target_id), target_url = COALESCE($8, target_url),
         target_status = COALESCE($9, target_status), upload_md5 = COALESCE($10, upload_md5),
         target_hash = COALESCE($11, target_hash), sha256 = COALESCE($12, sha256),

@@ -219,6 +219,37 @@ struct PostgresLedgerTests {
         #expect(try await sweeper.reconcileVanished { _ in false } == 0)
     }
 
+    @Test("a takeover that finds the file gone after the dead host's READY upload records it done, not vanished")
+    func takeoverAfterArchive() async throws {
+        let database = try await Self.open(PostgresTestServer.url!)
+        defer { Task { await database.close() } }
+        let pipeline = "archived-\(UUID().uuidString.prefix(8))"
+        let dead = Self.ledger(database, pipeline: pipeline, host: Self.host("dead"))
+        var asset = Self.asset("archived.jpg")
+        guard case .process = try await dead.begin(asset) else {
+            Issue.record("claim")
+            return
+        }
+        // READY, then archived (the file is gone: its path never existed here), then killed before the record.
+        asset.target = TargetRecord(target: "wix", id: "file-1", url: nil, status: "READY", confirmed: true)
+        try await dead.checkpoint(asset)
+        _ = try await PostgresTestServer.query(
+            "UPDATE ingest_asset SET lease_until = now() - interval '1 second' WHERE pipeline = '\(pipeline)'")
+        let next = Self.ledger(database, pipeline: pipeline, host: Self.host("next"))
+        let fresh = Self.asset("archived.jpg")
+        guard case .process = try await next.begin(fresh) else {
+            Issue.record("an expired claim is taken over")
+            return
+        }
+        // The first stage to read the file finds it gone: a failure, before any upload stage adopted the upload.
+        try await next.record(
+            AssetResult(asset: fresh, status: .failed, failure: AssetFailure(code: "io", message: "gone")))
+        #expect(
+            try await PostgresTestServer.query(
+                "SELECT status || coalesce(':' || error_code, '') FROM ingest_asset WHERE pipeline = '\(pipeline)'")
+                == "done")
+    }
+
     @Test("the queue: items added once, in order, settled ones leave it")
     func queue() async throws {
         let database = try await Self.open(PostgresTestServer.url!)
