@@ -128,6 +128,7 @@ struct ConfirmClaimStatement: PostgresPreparedStatement {
 
 /// An asset's end (``PostgresLedger/record(_:)``): its status, error and target, and the claim freed. Written only
 /// while this run owns the row; one row back when it was.
+///
 /// A file gone from the source (`vanished`) whose row already holds a READY upload — the host this run took the
 /// asset over from archived it after READY and died before saying so — is done, as reconcileVanished would say.
 struct RecordStatement: PostgresPreparedStatement {
