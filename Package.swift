@@ -261,6 +261,7 @@ let package = Package(
             name: "IngestStateTests",
             dependencies: [
                 "IngestState", "IngestStages", "MediaIngest", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -87,6 +87,11 @@ public final class SQLiteLedger: RunStateStore {
                 table.add(column: "targetHash", .text)
             }
         }
+        migrator.registerMigration("v3 in-flight index") { db in
+            // Reconciling after every run (and every watch batch) looks for earlier runs' in-flight rows: a few
+            // rows among possibly hundreds of thousands, found without reading the others.
+            try db.execute(sql: "CREATE INDEX asset_in_flight ON asset (pipeline, runId) WHERE status = 'in_flight'")
+        }
         return migrator
     }
 
@@ -276,8 +281,7 @@ public final class SQLiteLedger: RunStateStore {
         let (pipeline, runID) = (pipeline, runID)
         let stale = try await database.read { db in
             try String.fetchAll(
-                db, sql: "SELECT identity FROM asset WHERE pipeline = ? AND status = 'in_flight' AND runId != ?",
-                arguments: [pipeline, runID])
+                db, sql: "SELECT identity FROM asset WHERE \(Self.earlierInFlight)", arguments: [pipeline, runID])
         }
         let gone = stale.filter(isGone)
         guard !gone.isEmpty else { return 0 }
@@ -286,13 +290,15 @@ public final class SQLiteLedger: RunStateStore {
         }
     }
 
+    /// Earlier runs' in-flight rows of this pipeline (arguments: pipeline, run id), found through `asset_in_flight`.
+    static let earlierInFlight = "pipeline = ? AND status = 'in_flight' AND runId != ?"
+
     /// Settles earlier runs' in-flight rows — all of them, or the one of `identity`: done with a READY target,
     /// else failed `source_vanished`.
     private static func settleVanished(
         _ db: Database, pipeline: String, runID: String, identity: String? = nil
     ) throws -> Int {
-        let scope =
-            "pipeline = ? AND status = 'in_flight' AND runId != ?" + (identity == nil ? "" : " AND identity = ?")
+        let scope = earlierInFlight + (identity == nil ? "" : " AND identity = ?")
         let arguments: StatementArguments = identity.map { [pipeline, runID, $0] } ?? [pipeline, runID]
         try db.execute(
             sql: "UPDATE asset SET status = 'done', updatedAt = ? WHERE \(scope) AND targetStatus = 'READY'",
