@@ -149,6 +149,12 @@ struct RemoveTreeTests {
         #expect(!FileManager.default.fileExists(atPath: root))
         #expect(FileManager.default.fileExists(atPath: outside + "/precious.txt"))
         FileSystem.removeTree(root)  // missing: no error, no crash
+
+        // A link where the folder should be: the link goes, what it points at stays.
+        try FileManager.default.createSymbolicLink(atPath: root, withDestinationPath: outside)
+        FileSystem.removeTree(root)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: root)) == nil)
+        #expect(FileManager.default.fileExists(atPath: outside + "/precious.txt"))
     }
 }
 

@@ -39,6 +39,7 @@ public struct PipelineRunner: Sendable {
         let parent = options.workDirectoryParent ?? FileManager.default.temporaryDirectory.path
         let folderName = "ingest-\(pipeline.name)-\(runID)"
         let workDirectory = PathResolution.resolve(folderName, against: parent)
+        removeLeftovers(in: (workDirectory as NSString).deletingLastPathComponent)
         let scratchDirectory = makeScratchDirectory(named: folderName, logger: logger)
         let context = PipelineContext(
             pipelineName: pipeline.name, runID: runID, startDate: startDate, logger: logger,
@@ -48,13 +49,15 @@ public struct PipelineRunner: Sendable {
             scratchDirectory: scratchDirectory, ledger: options.isDryRun ? nil : options.ledger)
 
         var prepared: [any PipelineComponent] = []
+        var madeWorkDirectory = false
         defer {
-            FileSystem.removeTree(workDirectory)
+            if madeWorkDirectory { FileSystem.removeTree(workDirectory) }
             if let scratchDirectory { FileSystem.removeTree(scratchDirectory) }
         }
 
         do {
-            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            try FileSystem.createPrivateDirectory(workDirectory)
+            madeWorkDirectory = true
             for component in pipeline.components {
                 try await component.prepare(context)
                 prepared.append(component)
@@ -98,7 +101,7 @@ public struct PipelineRunner: Sendable {
     }
 
     /// The run's private scratch folder (mode 0700, a fresh name: never one someone else made), after removing what
-    /// runs of this pipeline that were killed left there more than six hours ago; `nil` without scratch space.
+    /// killed runs of this pipeline left there; `nil` without scratch space.
     private func makeScratchDirectory(named name: String, logger: Logger) -> String? {
         let parent: String?
         switch options.scratch {
@@ -107,6 +110,19 @@ public struct PipelineRunner: Sendable {
         case .parent(let path): parent = path
         }
         guard let parent else { return nil }
+        removeLeftovers(in: parent)
+        let path = parent + "/" + name
+        guard mkdir(path, 0o700) == 0 else {
+            logger.debug(
+                "no scratch folder; work files go to disk", metadata: ["path": "\(path)", "errno": "\(errno)"])
+            return nil
+        }
+        return path
+    }
+
+    /// Removes the work or scratch folders in `parent` that runs of this pipeline left more than six hours ago (a
+    /// `kill -9` or a power cut skips a run's own clean-up; a live run's folder changes as its assets come and go).
+    private func removeLeftovers(in parent: String) {
         let prefix = "ingest-\(pipeline.name)-"
         let stale = Date().addingTimeInterval(-6 * 3600)
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix)
@@ -117,17 +133,12 @@ public struct PipelineRunner: Sendable {
                     != nil
             else { continue }
             let path = parent + "/" + entry
-            if let status = try? FileStatus.of(path), status.kind == .directory, status.modificationDate < stale {
+            if let status = try? FileStatus.of(path, followLinks: false), status.kind == .directory,
+                status.modificationDate < stale
+            {
                 FileSystem.removeTree(path)
             }
         }
-        let path = parent + "/" + name
-        guard mkdir(path, 0o700) == 0 else {
-            logger.debug(
-                "no scratch folder; work files go to disk", metadata: ["path": "\(path)", "errno": "\(errno)"])
-            return nil
-        }
-        return path
     }
 
     /// One asset on its way from the source to a worker.

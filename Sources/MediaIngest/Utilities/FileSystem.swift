@@ -13,15 +13,36 @@ public enum FileSystem {
         }
     }
 
+    /// Creates the folder `path` afresh, readable by this user only (mode 0700), and its parents if needed. A folder
+    /// or link already there is refused (`EEXIST`): in a shared folder such as `/tmp`, it could be someone else's.
+    /// - Throws: ``FileError``.
+    public static func createPrivateDirectory(_ path: String) throws {
+        try createDirectory((path as NSString).deletingLastPathComponent)
+        _ = try systemCall("create folder", path: path) { mkdir(path, 0o700) }
+    }
+
     /// Removes a folder and everything in it, without following symbolic links; a missing folder is not an error.
     /// Lean on purpose (readdir, unlinkat, rmdir): the runner calls it for every asset that had a work folder.
     public static func removeTree(_ path: String) {
-        guard let directory = opendir(path) else {
+        // O_NOFOLLOW: a link planted where the folder should be (a shared /tmp) is removed, never walked into.
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
             _ = unlink(path)
             return
         }
+        removeContents(ofDirectory: descriptor)
+        _ = rmdir(path)
+    }
+
+    /// Empties the open folder `descriptor` (and closes it), reaching each subfolder from its parent's descriptor
+    /// (`openat`, no path is resolved twice), so nothing swapped in for a subfolder is followed.
+    private static func removeContents(ofDirectory descriptor: Int32) {
+        guard let directory = fdopendir(descriptor) else {
+            close(descriptor)
+            return
+        }
+        defer { closedir(directory) }
         var subfolders: [String] = []
-        let descriptor = dirfd(directory)
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
@@ -33,9 +54,11 @@ public enum FileSystem {
                 subfolders.append(name)
             }
         }
-        closedir(directory)
-        for name in subfolders { removeTree(path + "/" + name) }
-        _ = rmdir(path)
+        for name in subfolders {
+            let child = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if child >= 0 { removeContents(ofDirectory: child) }
+            _ = unlinkat(descriptor, name, child >= 0 ? AT_REMOVEDIR : 0)
+        }
     }
 
     /// Renames atomically (same file system).
