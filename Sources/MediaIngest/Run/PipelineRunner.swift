@@ -39,7 +39,7 @@ public struct PipelineRunner: Sendable {
         let parent = options.workDirectoryParent ?? FileManager.default.temporaryDirectory.path
         let folderName = "ingest-\(pipeline.name)-\(runID)"
         let workDirectory = PathResolution.resolve(folderName, against: parent)
-        removeLeftovers(in: (workDirectory as NSString).deletingLastPathComponent)
+        RunLeftovers.remove(pipeline: pipeline.name, in: (workDirectory as NSString).deletingLastPathComponent)
         let scratchDirectory = makeScratchDirectory(named: folderName, logger: logger)
         let context = PipelineContext(
             pipelineName: pipeline.name, runID: runID, startDate: startDate, logger: logger,
@@ -110,7 +110,7 @@ public struct PipelineRunner: Sendable {
         case .parent(let path): parent = path
         }
         guard let parent else { return nil }
-        removeLeftovers(in: parent)
+        RunLeftovers.remove(pipeline: pipeline.name, in: parent)
         let path = parent + "/" + name
         guard mkdir(path, 0o700) == 0 else {
             logger.debug(
@@ -118,27 +118,6 @@ public struct PipelineRunner: Sendable {
             return nil
         }
         return path
-    }
-
-    /// Removes the work or scratch folders in `parent` that runs of this pipeline left more than six hours ago (a
-    /// `kill -9` or a power cut skips a run's own clean-up; a live run's folder changes as its assets come and go).
-    private func removeLeftovers(in parent: String) {
-        let prefix = "ingest-\(pipeline.name)-"
-        let stale = Date().addingTimeInterval(-6 * 3600)
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix)
-        {
-            // Exactly this pipeline's runs ("photos-raw" is not a run of "photos"): the rest must be a run id.
-            guard
-                entry.dropFirst(prefix.count).range(of: #"^\d{8}T\d{6}Z-[0-9a-f]{4}$"#, options: .regularExpression)
-                    != nil
-            else { continue }
-            let path = parent + "/" + entry
-            if let status = try? FileStatus.of(path, followLinks: false), status.kind == .directory,
-                status.modificationDate < stale
-            {
-                FileSystem.removeTree(path)
-            }
-        }
     }
 
     /// One asset on its way from the source to a worker.
