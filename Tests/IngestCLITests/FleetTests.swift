@@ -7,7 +7,7 @@ import WixMediaEmulator
 /// they behave as separate hosts — against one emulator: exactly once, under kills, a freeze past the lease and a
 /// database restart; and the shared queue.
 @Suite(
-    "fleet: several hosts, one PostgreSQL ledger", .serialized,
+    "fleet: several hosts, one PostgreSQL ledger", .serialized, .cleansUp,
     .enabled(if: PostgresTestServer.isAvailable, Comment(rawValue: PostgresTestServer.skipReason)))
 struct FleetTests {
     /// A project whose pipeline `fleet` uploads `inbox/` to the emulator and archives after READY, with its ledger
@@ -89,12 +89,6 @@ struct FleetTests {
     @Test("three hosts started together over 600 files: each READY once, each host did a share, none archived twice")
     func threeHosts() async throws {
         let (emulator, data) = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 5 }
-        defer {
-            Task {
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
-        }
         let (project, environment) = try await Self.project(emulator: emulator, files: 600)
         let hosts = ["host-a", "host-b", "host-c"]
         async let runs = withThrowingTaskGroup(of: (String, ProcessResult).self) { group in
@@ -129,12 +123,6 @@ struct FleetTests {
     )
     func faults() async throws {
         let (emulator, data) = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 5 }
-        defer {
-            Task {
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
-        }
         let count = 600
         // Two in flight per host, so the work outlasts the faults.
         let (project, environment) = try await Self.project(
@@ -194,12 +182,6 @@ struct FleetTests {
     @Test("ingest enqueue + source.queue: 1,000 URLs enqueued while two hosts run, each imported exactly once")
     func queue() async throws {
         let (emulator, data) = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 2 }
-        defer {
-            Task {
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
-        }
         let (project, environment) = try await Self.project(
             emulator: emulator, files: 0,
             source: #"{"kind": "source.queue", "with": {"idle": "4s", "pollEvery": "100ms"}}"#)

@@ -5,7 +5,7 @@ import WixMediaEmulator
 
 /// The ledger, the lock, crash safety, archiving, `status`/`retry`/`schedule` and metrics, through the `ingest`
 /// executable against the in-process emulator.
-@Suite("cron-ready runs: ledger, lock, crash safety, archive")
+@Suite("cron-ready runs: ledger, lock, crash safety, archive", .cleansUp)
 struct StateTests {
     static func wixProject(
         files: [String], emulator: RunningEmulator, post: String = "", state: String = "", concurrency: Int = 4,
@@ -35,7 +35,12 @@ struct StateTests {
         configuration.mediaProcessingDelay = .milliseconds(200)
         configure(&configuration)
         configuration.faults = emulatorFaults(configuration.faults)
-        return (try await WixMediaEmulator.start(configuration), data)
+        let emulator = try await WixMediaEmulator.start(configuration)
+        TestCleanup.mustRegister {
+            await emulator.stop()
+            try? FileManager.default.removeItem(atPath: data)
+        }
+        return (emulator, data)
     }
 
     static func stored(_ emulator: RunningEmulator) async throws -> [[String: Any]] {
@@ -61,12 +66,6 @@ struct StateTests {
     @Test("re-runs never upload twice; changed files go again; status shows the ledger; metrics are written")
     func rerunsAndStatus() async throws {
         let (emulator, data) = try await Self.startEmulator()
-        defer {
-            Task {
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
-        }
         let project = try Self.wixProject(files: Self.files, emulator: emulator)
         let first = try await Self.run(project)
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
@@ -98,12 +97,6 @@ struct StateTests {
     @Test("a second run exits at once with code 4 while the lock is held; --wait waits for it")
     func locking() async throws {
         let (emulator, data) = try await Self.startEmulator()
-        defer {
-            Task {
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
-        }
         let project = try Self.wixProject(files: ["images/png/iccp.png"], emulator: emulator)
         try FileManager.default.createDirectory(atPath: project.file(".ingest"), withIntermediateDirectories: true)
         // A single process holding the same kind of lock (flock) another ingest run would.
@@ -139,12 +132,6 @@ struct StateTests {
     @Test("kill -9 in the middle of a run, then re-run: every file lands exactly once")
     func crashSafety() async throws {
         let (emulator, data) = try await Self.startEmulator { $0.faults.latencyMilliseconds = 150 }
-        defer {
-            Task {
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
-        }
         let names = Corpus.expectations(under: "images/jpeg/").prefix(24).map(\.path)
         let project = try Self.wixProject(files: names, emulator: emulator, concurrency: 2)
         let process = Process()
@@ -192,12 +179,6 @@ struct StateTests {
         let (emulator, data) = try await Self.startEmulator { configuration in
             configuration.faults.latencyMilliseconds = 5
             if strict { configuration.faults.makeStrict() }
-        }
-        defer {
-            Task {
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
         }
         let project = try Self.wixProject(
             files: [], emulator: emulator, post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#,
@@ -264,12 +245,6 @@ struct StateTests {
     @Test("source.archive moves a file only after READY; a FAILED upload leaves it in place; status and retry")
     func archiveAfterReady() async throws {
         let (emulator, data) = try await Self.startEmulator()
-        defer {
-            Task {
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
-        }
         let project = try Self.wixProject(
             files: ["images/png/iccp.png"], emulator: emulator,
             post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#)

@@ -4,7 +4,7 @@ import Testing
 import WixMediaEmulator
 
 /// Long runs against a flaky, throttled, strict Wix: the pacer, the retry budget, lost answers, single-use URLs.
-@Suite("Wix on a flaky night", .serialized)
+@Suite("Wix on a flaky night", .serialized, .cleansUp)
 struct WixReliabilityTests {
     /// `count` distinct small PNGs (random pixels, written with Python's zlib: no image library needed).
     static func writePNGs(_ count: Int, into folder: String) async throws {
@@ -60,7 +60,9 @@ struct WixReliabilityTests {
         configuration.faults = faults
         configuration.mediaProcessingDelay = .milliseconds(300)
         let emulator = try await WixMediaEmulator.start(configuration)
-        return Setup(emulator: emulator, data: data, project: try makeProject(files: []))
+        let setup = Setup(emulator: emulator, data: data, project: try makeProject(files: []))
+        TestCleanup.mustRegister { await setup.stop() }
+        return setup
     }
 
     @Test(
@@ -72,7 +74,6 @@ struct WixReliabilityTests {
             lostResponseRate: 0.05)
         faults.makeStrict()
         let setup = try await Self.start(faults)
-        defer { Task { await setup.stop() } }
         try setup.project.write(
             "pipelines/wix.json", try String(contentsOfFile: repositoryRoot + "/pipelines/wix.json", encoding: .utf8))
         try await Self.writePNGs(300, into: setup.project.file("inbox"))
@@ -106,7 +107,6 @@ struct WixReliabilityTests {
         var faults = FaultSettings(requestsPerMinute: 10, retryAfterSeconds: 1, seed: 3)
         faults.rateLimitWindowSeconds = 3
         let setup = try await Self.start(faults)
-        defer { Task { await setup.stop() } }
         try setup.project.write(
             "pipelines/paced.json",
             #"""
@@ -125,7 +125,6 @@ struct WixReliabilityTests {
     @Test("1,000 files under 10 % 5xx: the budget grows with the run, so it is not cut off halfway")
     func steadyServerErrors() async throws {
         let setup = try await Self.start(FaultSettings(serverErrorRate: 0.1, retryAfterSeconds: 0, seed: 21))
-        defer { Task { await setup.stop() } }
         try setup.project.write(
             "pipelines/many.json",
             #"""
@@ -143,7 +142,6 @@ struct WixReliabilityTests {
     @Test("a dead endpoint still stops the run, with what was spent and on what")
     func deadEndpointAbortMessage() async throws {
         let setup = try await Self.start(FaultSettings(serverErrorRate: 1, retryAfterSeconds: 0, seed: 1))
-        defer { Task { await setup.stop() } }
         try setup.project.write(
             "pipelines/dead.json",
             #"""

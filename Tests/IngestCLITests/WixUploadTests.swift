@@ -14,7 +14,7 @@ func emulatorFaults(_ settings: FaultSettings = FaultSettings()) -> FaultSetting
 
 /// End-to-end: the `ingest` executable runs pipelines with `upload.wix` and `wix.await-ready` against the emulator
 /// started in this process on a free port.
-@Suite("upload.wix and wix.await-ready against the emulator")
+@Suite("upload.wix and wix.await-ready against the emulator", .cleansUp)
 struct WixUploadTests {
     static let apiKey = "sk-test-DO-NOT-LEAK-7f3a9c"
     static let siteID = "test-site-1"
@@ -71,7 +71,9 @@ struct WixUploadTests {
               {"kind": "report.manifest", "with": {"path": "manifest.jsonl"}}
             ]}
             """)
-        return Setup(emulator: emulator, data: data, project: project)
+        let setup = Setup(emulator: emulator, data: data, project: project)
+        TestCleanup.mustRegister { await setup.stop() }
+        return setup
     }
 
     static func manifest(_ setup: Setup) throws -> [[String: Any]] {
@@ -92,7 +94,6 @@ struct WixUploadTests {
     @Test("a folder of corpus media lands READY, hashes match the bytes sent, manifest lines carry id, url and status")
     func folderLandsReady() async throws {
         let setup = try await Self.start(files: Self.mediaFiles)
-        defer { Task { await setup.stop() } }
         let result = try await setup.run("wix")
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let stored = try await setup.storedFiles()
@@ -131,7 +132,6 @@ struct WixUploadTests {
     func verifyMD5() async throws {
         let files = ["images/jpeg/gps_minimal.jpg", "images/png/iccp.png"]
         let setup = try await Self.start(files: files, upload: #"{"verify": "md5"}"#, awaitReady: false)
-        defer { Task { await setup.stop() } }
         await setup.emulator.setFaults(FaultSettings())  // hash = MD5, whatever WIX_EMULATOR_STRICT says
         let passed = try await setup.run("wix")
         #expect(passed.status == 0, "\(passed.stdout)\n\(passed.stderr)")
@@ -167,7 +167,6 @@ struct WixUploadTests {
     func secondInterruptEndsAwaitReady() async throws {
         let files = ["video/plain.mp4", "video/sample.3gp"]  // video stays PENDING for the processing delay
         let setup = try await Self.start(files: files, processingDelay: .seconds(3600))
-        defer { Task { await setup.stop() } }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ingest)
         process.arguments = ["run", "wix", "--quiet"]
@@ -207,7 +206,6 @@ struct WixUploadTests {
     @Test("URL import: source.list with a URL → upload.wix imports it → wix.await-ready sees it READY, same bytes")
     func urlImport() async throws {
         let setup = try await Self.start(files: ["images/png/iccp.png"])
-        defer { Task { await setup.stop() } }
         let first = try await setup.run("wix")
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         let original = try #require(try await setup.storedFiles().first)
@@ -246,7 +244,6 @@ struct WixUploadTests {
     @Test("a 200 MB file goes through tus in chunks and survives injected connection resets")
     func bigFileThroughTus() async throws {
         let setup = try await Self.start(files: [], upload: #"{"chunkSize": "16MiB"}"#)
-        defer { Task { await setup.stop() } }
         try FileManager.default.createDirectory(atPath: setup.project.file("inbox"), withIntermediateDirectories: true)
         let path = setup.project.file("inbox/big.mp4")
         let writer = try await runProcessAsync(
@@ -283,7 +280,6 @@ struct WixUploadTests {
             files: files,
             faults: FaultSettings(
                 serverErrorRate: 0.1, rateLimitRate: 0.05, connectionResetRate: 0.05, retryAfterSeconds: 0, seed: 5))
-        defer { Task { await setup.stop() } }
         let result = try await setup.run("wix")
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let stored = try await setup.storedFiles()
@@ -301,7 +297,6 @@ struct WixUploadTests {
     @Test("a bad API key stops the run at once (exit 5) with a clear message and no retry storm")
     func badKeyFailsFast() async throws {
         let setup = try await Self.start(files: Self.mediaFiles)
-        defer { Task { await setup.stop() } }
         let result = try await setup.run("wix", key: "wrong-key")
         #expect(result.status == 5)
         #expect(result.stdout.contains("Wix rejected the credentials"), "\(result.stdout)")
@@ -316,7 +311,6 @@ struct WixUploadTests {
         let setup = try await Self.start(
             files: ["images/png/iccp.png", "video/plain.mp4"],
             faults: FaultSettings(serverErrorRate: 0.5, retryAfterSeconds: 0, seed: 2))
-        defer { Task { await setup.stop() } }
         let result = try await setup.run("wix", extra: ["--json"])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let check = try await runProcessAsync(
@@ -340,7 +334,7 @@ struct WixUploadTests {
 
 /// The in-repo custom stages in front of `upload.wix`: `route.by-type` picks the Wix folder per detected type and
 /// `rename.template` the display name, and the emulator stores the files where and as they said.
-@Suite("custom stages in front of upload.wix")
+@Suite("custom stages in front of upload.wix", .cleansUp)
 struct CustomStagesWixTests {
     @Test("route.by-type sends images and documents to their folders; rename.template names them by EXIF date")
     func routedAndRenamed() async throws {
@@ -348,7 +342,6 @@ struct CustomStagesWixTests {
             "images/jpeg/Canon_DIGITAL_IXUS_400.jpg", "images/png/iccp.png", "documents/minimal.pdf", "video/plain.mp4",
         ]
         let setup = try await WixUploadTests.start(files: files)
-        defer { Task { await setup.stop() } }
         let connection =
             #""baseURL": "${WIX_BASE_URL}", "siteId": "\#(WixUploadTests.siteID)", "apiKey": "${WIX_API_KEY}""#
         try setup.project.write(
@@ -409,7 +402,6 @@ struct CustomStagesWixTests {
             "images/jpeg/gps_Apple_iPhone_4.jpg",
         ]
         let setup = try await WixUploadTests.start(files: phone)
-        defer { Task { await setup.stop() } }
         // The shipped file itself, not a test pipeline; its source waits for files to be 10 s old.
         try setup.project.write(
             "pipelines/wix.json", try String(contentsOfFile: repositoryRoot + "/pipelines/wix.json", encoding: .utf8))

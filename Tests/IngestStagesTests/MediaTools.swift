@@ -37,18 +37,18 @@ enum MediaTools {
     private static func decodeHEIF(_ path: String) async throws -> [String] {
         let script = """
             import sys, struct, zlib, hashlib, glob, os, subprocess, tempfile
-            out = tempfile.mkdtemp()
-            result = subprocess.run(['heif-convert', sys.argv[1], os.path.join(out, 'image.png')], capture_output=True)
-            if result.returncode != 0:
-                print('undecodable: ' + result.stderr.decode(errors='replace').strip().replace('\\n', ' ')); sys.exit()
-            for png in sorted(glob.glob(os.path.join(out, '*.png'))):
-                data = open(png, 'rb').read(); i = 8; ihdr = b''; idat = b''
-                while i + 8 <= len(data):
-                    n, kind = struct.unpack('>I4s', data[i:i + 8])
-                    if kind == b'IHDR': ihdr = data[i + 8:i + 8 + n]
-                    if kind == b'IDAT': idat += data[i + 8:i + 8 + n]
-                    i += 12 + n
-                print(os.path.basename(png) + ': ' + hashlib.sha256(ihdr + zlib.decompress(idat)).hexdigest())
+            with tempfile.TemporaryDirectory() as out:
+                result = subprocess.run(['heif-convert', sys.argv[1], os.path.join(out, 'image.png')], capture_output=True)
+                if result.returncode != 0:
+                    print('undecodable: ' + result.stderr.decode(errors='replace').strip().replace('\\n', ' ')); sys.exit()
+                for png in sorted(glob.glob(os.path.join(out, '*.png'))):
+                    data = open(png, 'rb').read(); i = 8; ihdr = b''; idat = b''
+                    while i + 8 <= len(data):
+                        n, kind = struct.unpack('>I4s', data[i:i + 8])
+                        if kind == b'IHDR': ihdr = data[i + 8:i + 8 + n]
+                        if kind == b'IDAT': idat += data[i + 8:i + 8 + n]
+                        i += 12 + n
+                    print(os.path.basename(png) + ': ' + hashlib.sha256(ihdr + zlib.decompress(idat)).hexdigest())
             """
         let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, path])
         return result.stdout.split(separator: "\n").map(String.init)

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import TestSupport
+import Testing
 import WixMediaEmulator
 
 /// An emulator started in this process on a free port, with its own data folder, and a small HTTP helper over
@@ -24,7 +25,10 @@ struct EmulatorFixture {
         var configuration = EmulatorConfiguration(apiKey: apiKey, siteID: siteID, dataDirectory: directory, port: 0)
         configuration.mediaProcessingDelay = .milliseconds(300)
         configure(&configuration)
-        return EmulatorFixture(emulator: try await WixMediaEmulator.start(configuration), dataDirectory: directory)
+        let fixture = EmulatorFixture(
+            emulator: try await WixMediaEmulator.start(configuration), dataDirectory: directory)
+        TestCleanup.mustRegister { await fixture.stop() }
+        return fixture
     }
 
     func stop(removeData: Bool = true) async {

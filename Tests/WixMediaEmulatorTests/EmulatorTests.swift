@@ -6,12 +6,11 @@ import TestSupport
 import Testing
 import WixMediaEmulator
 
-@Suite("wix-media-emulator: documented API")
+@Suite("wix-media-emulator: documented API", .cleansUp)
 struct EmulatorAPITests {
     @Test("seed flow: generate-upload-url then PUT returns a full FileDescriptor, READY, with MD5 hash and dimensions")
     func seedFlow() async throws {
         let fixture = try await EmulatorFixture.start()
-        defer { Task { await fixture.stop() } }
         let data = try corpusData("images/jpeg/gps_minimal.jpg")
         let generated = try await fixture.send(
             .POST, "/site-media/v1/files/generate-upload-url",
@@ -75,7 +74,6 @@ struct EmulatorAPITests {
     @Test("auth: missing or wrong key is 401, missing or wrong site is 403, in Wix's error shape; Bearer is accepted")
     func authentication() async throws {
         let fixture = try await EmulatorFixture.start()
-        defer { Task { await fixture.stop() } }
         let path = "/site-media/v1/files/generate-upload-url"
         let body = ["mimeType": "image/png"]
         let missing = try await fixture.send(.POST, path, headers: ["wix-site-id": EmulatorFixture.siteID], json: body)
@@ -105,7 +103,6 @@ struct EmulatorAPITests {
     @Test("validation failures name every bad field")
     func validation() async throws {
         let fixture = try await EmulatorFixture.start()
-        defer { Task { await fixture.stop() } }
         let path = "/site-media/v1/files/generate-upload-url"
         let noMime = try await fixture.send(.POST, path, json: ["fileName": "a.jpg"])
         #expect(noMime.status == 400 && noMime.violatedFields == ["mimeType"])
@@ -131,7 +128,6 @@ struct EmulatorAPITests {
     @Test("expired and tampered upload URLs are refused with 403 and an error body")
     func expiredAndTamperedTokens() async throws {
         let fixture = try await EmulatorFixture.start { $0.uploadURLLifetime = .seconds(1) }
-        defer { Task { await fixture.stop() } }
         let data = try corpusData("images/png/iccp.png")
         let generated = try await fixture.send(
             .POST, "/site-media/v1/files/generate-upload-url", json: ["mimeType": "image/png"])
@@ -150,7 +146,6 @@ struct EmulatorAPITests {
     @Test("bytes that are not the declared type go FAILED; octet-stream plus filename is sniffed")
     func contentMismatch() async throws {
         let fixture = try await EmulatorFixture.start()
-        defer { Task { await fixture.stop() } }
         let script = try corpusData("adversarial/shell_script_named_photo.jpg")
         let failed = try await fixture.upload(script, mimeType: "image/jpeg", fileName: "photo.jpg")
         #expect(failed.status == 200)
@@ -165,7 +160,6 @@ struct EmulatorAPITests {
     @Test("video stays PENDING for the processing delay, then READY; video ids have no extension")
     func asynchronousProcessing() async throws {
         let fixture = try await EmulatorFixture.start { $0.mediaProcessingDelay = .milliseconds(700) }
-        defer { Task { await fixture.stop() } }
         let reply = try await fixture.upload(
             try corpusData("video/plain.mp4"), mimeType: "video/mp4", fileName: "clip.mp4")
         #expect(reply.file["operationStatus"] as? String == "PENDING")
@@ -179,7 +173,6 @@ struct EmulatorAPITests {
     @Test("listing pages with a cursor, filters by media type, sorts")
     func listing() async throws {
         let fixture = try await EmulatorFixture.start()
-        defer { Task { await fixture.stop() } }
         for name in ["a", "b", "c", "d", "e"] {
             _ = try await fixture.upload(
                 try corpusData("images/png/iccp.png"), mimeType: "image/png", fileName: "\(name).png")
@@ -210,7 +203,6 @@ struct EmulatorAPITests {
     )
     func importFile() async throws {
         let fixture = try await EmulatorFixture.start()
-        defer { Task { await fixture.stop() } }
         let data = try corpusData("images/jpeg/orientation_landscape_6.jpg")
         let source = try await fixture.upload(data, mimeType: "image/jpeg", fileName: "source.jpg")
         let sourceURL = try #require(source.file["url"] as? String)
@@ -246,7 +238,6 @@ struct EmulatorAPITests {
         let pendingURL = try #require(pending.json["uploadUrl"] as? String)
         await first.stop(removeData: false)
         let second = try await EmulatorFixture.start(dataDirectory: first.dataDirectory)
-        defer { Task { await second.stop() } }
         let id = try #require(stored.file["id"] as? String)
         #expect(
             try await second.send(.GET, "/site-media/v1/files/get-file-by-id?fileId=\(id)").file["displayName"]

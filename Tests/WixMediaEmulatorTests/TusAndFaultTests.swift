@@ -8,7 +8,7 @@ import TestSupport
 import Testing
 import WixMediaEmulator
 
-@Suite("wix-media-emulator: tus, faults, webhooks")
+@Suite("wix-media-emulator: tus, faults, webhooks", .cleansUp)
 struct EmulatorTusAndFaultTests {
     /// A file of `count` pseudo-random bytes.
     static func randomData(_ count: Int, seed: UInt64 = 7) -> Data {
@@ -51,7 +51,6 @@ struct EmulatorTusAndFaultTests {
     )
     func tusResume() async throws {
         let fixture = try await EmulatorFixture.start()
-        defer { Task { await fixture.stop() } }
         let video = try corpusData("video/plain.mp4")
         let options = try await fixture.send(.OPTIONS, fixture.base + "/upload/tus", headers: [:])
         #expect(options.headers.first(name: "Tus-Version") == "1.0.0")
@@ -156,7 +155,6 @@ struct EmulatorTusAndFaultTests {
     @Test("tus: an independent client (tuspy from PyPI) uploads in chunks through the emulator")
     func tuspyInterop() async throws {
         let fixture = try await EmulatorFixture.start()
-        defer { Task { await fixture.stop() } }
         let data = Self.randomData(3_000_000)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tus-\(UUID().uuidString).mp4").path
         try (Data([0, 0, 0, 0x18]) + Data("ftypmp42".utf8) + data).write(to: URL(fileURLWithPath: path))
@@ -187,7 +185,6 @@ struct EmulatorTusAndFaultTests {
     )
     func faults() async throws {
         let fixture = try await EmulatorFixture.start()
-        defer { Task { await fixture.stop() } }
         let path = "/site-media/v1/files/generate-upload-url"
         let body = ["mimeType": "image/png"]
 

@@ -8,7 +8,7 @@ import WixMediaEmulator
 
 /// The Wix client against the in-process emulator in its strict mode — the stricter reading of each point Wix's docs
 /// leave open — one test per point the review found.
-@Suite("WixMedia client: right under every reading of the docs")
+@Suite("WixMedia client: right under every reading of the docs", .cleansUp)
 struct ClientTests {
     static let key = "client-test-key"
     static let site = "client-test-site"
@@ -39,13 +39,16 @@ struct ClientTests {
             baseURL: emulator.baseURL, apiKey: key, siteID: site,
             retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20)), budget: budget, connections: connections,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        return Fixture(emulator: emulator, data: data, client: client)
+        let fixture = Fixture(emulator: emulator, data: data, client: client)
+        TestCleanup.mustRegister { await fixture.stop() }
+        return fixture
     }
 
     static func file(_ bytes: Int, seed: UInt8 = 1) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("client-\(UUID().uuidString).bin").path
         try Data((0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }).write(
             to: URL(fileURLWithPath: path))
+        TestCleanup.mustRegister { try? FileManager.default.removeItem(atPath: path) }
         return path
     }
 
@@ -72,7 +75,6 @@ struct ClientTests {
             $0.faults.connectionResetRate = 0.3
             $0.faults.seed = 7
         }
-        defer { Task { await fixture.stop() } }
         for index in 0..<12 {
             let size = 20_000 + index
             let path = try Self.file(size, seed: UInt8(index))
@@ -92,7 +94,6 @@ struct ClientTests {
     @Test("1: a plain 403 from the upload host (an expired URL) is not a credentials failure")
     func expiredURLIsNotCredentials() async throws {
         let fixture = try await Self.start { $0.uploadURLLifetime = .milliseconds(1) }
-        defer { Task { await fixture.stop() } }
         let path = try Self.file(1000)
         do {
             _ = try await fixture.client.upload(Self.job(path, name: "late.zip", size: 1000))
@@ -106,7 +107,6 @@ struct ClientTests {
     @Test("2: hash is not the MD5: what the client sent is known by its own digests, not Wix's hash")
     func opaqueHash() async throws {
         let fixture = try await Self.start()
-        defer { Task { await fixture.stop() } }
         let path = try Self.file(5000)
         let outcome = try await fixture.client.upload(Self.job(path, name: "a.zip", size: 5000))
         let md5 = String(try await runProcessAsync("/usr/bin/md5sum", [path]).stdout.prefix(32))
@@ -119,7 +119,6 @@ struct ClientTests {
     @Test("3: an upload whose answer was lost is found again by name, size and time in a filePath folder")
     func findInFilePathFolder() async throws {
         let fixture = try await Self.start { $0.faults.lostResponseRate = 1 }
-        defer { Task { await fixture.stop() } }
         let path = try Self.file(3000)
         let job = Self.job(path, name: "lost.zip", size: 3000, filePath: "/deep/er/folder")
         let outcome = try await fixture.client.upload(job)
@@ -132,7 +131,6 @@ struct ClientTests {
     @Test("4: generate-resumable-upload-url carries no externalInfo; generate-upload-url does")
     func externalInfoOnlyWhereDocumented() async throws {
         let fixture = try await Self.start { $0.faults.ignoreResumableExternalInfo = false }
-        defer { Task { await fixture.stop() } }
         let small = try Self.file(2000)
         var job = Self.job(small, name: "small.zip", size: 2000)
         job.options.externalInfo = ExternalInfo(origin: "test", externalIds: ["abc"])
@@ -183,7 +181,6 @@ struct ClientTests {
     @Test("6: cursors with +, / and = are percent-encoded: listing walks every page")
     func opaqueCursors() async throws {
         let fixture = try await Self.start()
-        defer { Task { await fixture.stop() } }
         for index in 0..<5 {
             let path = try Self.file(100 + index, seed: UInt8(index))
             _ = try await fixture.client.upload(Self.job(path, name: "page-\(index).zip", size: 100 + index))
@@ -202,7 +199,6 @@ struct ClientTests {
     @Test("7: get-files with an id Wix does not know (404 for the batch) still answers for the others")
     func getFilesFallback() async throws {
         let fixture = try await Self.start()
-        defer { Task { await fixture.stop() } }
         var ids: [String] = []
         for index in 0..<3 {
             let path = try Self.file(500 + index, seed: UInt8(index))
@@ -217,7 +213,6 @@ struct ClientTests {
     @Test("8: a relative tus Location is resolved against the creation URL")
     func relativeLocation() async throws {
         let fixture = try await Self.start()
-        defer { Task { await fixture.stop() } }
         let path = try Self.file(900_000)
         let outcome = try await fixture.client.upload(
             Self.job(path, name: "tus.zip", size: 900_000, resumableAbove: 100_000))
@@ -240,7 +235,6 @@ struct ClientTests {
                 $0.faults.requestsPerMinute = 10
                 $0.faults.rateLimitWindowSeconds = 2
             }, budget: budget, connections: 20)
-        defer { Task { await fixture.stop() } }
         func throttled() -> Int {
             fixture.emulator.requestCounts.filter { $0.key.hasSuffix(" 429") }.values.reduce(0, +)
         }
@@ -282,12 +276,10 @@ struct ClientTests {
         let client = WixMediaClient(
             baseURL: emulator.baseURL, apiKey: Self.key, siteID: Self.site, budget: RetryBudget(0), connections: 1,
             connectTimeout: .seconds(1), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        defer {
-            Task {
-                await client.close()
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
+        TestCleanup.mustRegister {
+            await client.close()
+            await emulator.stop()
+            try? FileManager.default.removeItem(atPath: data)
         }
         let urls = try await withThrowingTaskGroup(of: String.self) { group in
             for index in 0..<3 {
@@ -306,11 +298,9 @@ struct ClientTests {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("client-\(UUID().uuidString)").path
         let emulator = try await WixMediaEmulator.start(
             EmulatorConfiguration(apiKey: Self.key, siteID: Self.site, dataDirectory: data, port: 0))
-        defer {
-            Task {
-                await emulator.stop()
-                try? FileManager.default.removeItem(atPath: data)
-            }
+        TestCleanup.mustRegister {
+            await emulator.stop()
+            try? FileManager.default.removeItem(atPath: data)
         }
         let client = WixMediaClient(
             baseURL: emulator.baseURL,
