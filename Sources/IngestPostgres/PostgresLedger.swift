@@ -160,21 +160,10 @@ public final class PostgresLedger: RunStateStore {
     }
 
     public func record(_ result: AssetResult) async throws {
-        var status: String
-        switch result.status {
-        case .done: status = "done"
-        case .rejected: status = "rejected"
-        case .failed: status = "failed"
-        case .skipped, .planned: return
-        }
         // A claim lost to another host is that host's to record.
         if result.failure?.code == "claim_lost" { return }
+        guard let status = LedgerRecording.status(for: result) else { return }
         let asset = result.asset
-        if status == "failed", let path = asset.origin.path, (try? FileStatus.of(path, followLinks: false)) == nil {
-            // Gone from the source. With a confirmed upload this run adopted, the host it took over from archived the
-            // file after READY and died before saying so: the asset is done (the rule reconcileVanished applies).
-            status = asset.target?.confirmed == true ? "done" : "vanished"
-        }
         let identity = asset.ledgerKey
         let statement = RecordStatement(
             pipeline: pipeline, identity: identity, runID: runID, status: status,

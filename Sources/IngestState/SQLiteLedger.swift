@@ -227,20 +227,8 @@ public final class SQLiteLedger: RunStateStore {
     }
 
     public func record(_ result: AssetResult) async throws {
-        var status: String
-        switch result.status {
-        case .done: status = "done"
-        case .rejected: status = "rejected"
-        case .failed: status = "failed"
-        case .skipped, .planned: return
-        }
+        guard let finalStatus = LedgerRecording.status(for: result) else { return }
         let asset = result.asset
-        // A file that failed because it is gone (another pipeline archived it, someone moved it) is not a failure to
-        // retry for ever: the row says it vanished, and the file is processed like a new one if it comes back.
-        if status == "failed", let path = asset.origin.path, (try? FileStatus.of(path, followLinks: false)) == nil {
-            status = "vanished"
-        }
-        let finalStatus = status
         let identity = asset.ledgerKey
         let code = result.rejection?.code.rawValue ?? result.failure?.code
         let message = result.rejection?.reason ?? result.failure?.message

@@ -51,6 +51,8 @@ struct StateProject {
     func pipeline(_ json: String) throws -> Pipeline {
         var registry = StageRegistry.builtins
         registry.register(WaitingStage.self)
+        registry.register(ConfirmedUploadStage.self)
+        registry.register(ArchiveThenFailStage.self)
         return try PipelineBuilder(registry: registry, environment: [:]).build(
             data: Data(json.utf8), file: root + "/pipelines/test.json", baseDirectory: root)
     }
