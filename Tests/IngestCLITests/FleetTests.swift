@@ -88,7 +88,7 @@ struct FleetTests {
 
     @Test("three hosts started together over 600 files: each READY once, each host did a share, none archived twice")
     func threeHosts() async throws {
-        let (emulator, data) = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 5 }
+        let emulator = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 5 }
         let (project, environment) = try await Self.project(emulator: emulator, files: 600)
         let hosts = ["host-a", "host-b", "host-c"]
         async let runs = withThrowingTaskGroup(of: (String, ProcessResult).self) { group in
@@ -122,7 +122,7 @@ struct FleetTests {
         "kill -9 of random hosts 10 times, one frozen past its lease, the database restarted: then a clean run, 0 duplicates, 0 missing"
     )
     func faults() async throws {
-        let (emulator, data) = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 5 }
+        let emulator = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 5 }
         let count = 600
         // Two in flight per host, so the work outlasts the faults.
         let (project, environment) = try await Self.project(
@@ -181,7 +181,7 @@ struct FleetTests {
 
     @Test("ingest enqueue + source.queue: 1,000 URLs enqueued while two hosts run, each imported exactly once")
     func queue() async throws {
-        let (emulator, data) = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 2 }
+        let emulator = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 2 }
         let (project, environment) = try await Self.project(
             emulator: emulator, files: 0,
             source: #"{"kind": "source.queue", "with": {"idle": "4s", "pollEvery": "100ms"}}"#)

@@ -29,7 +29,7 @@ struct StateTests {
 
     static func startEmulator(
         _ configure: (inout EmulatorConfiguration) -> Void = { _ in }
-    ) async throws -> (RunningEmulator, String) {
+    ) async throws -> RunningEmulator {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)").path
         var configuration = EmulatorConfiguration(apiKey: "key", siteID: "site", dataDirectory: data, port: 0)
         configuration.mediaProcessingDelay = .milliseconds(200)
@@ -40,7 +40,7 @@ struct StateTests {
             await emulator.stop()
             try? FileManager.default.removeItem(atPath: data)
         }
-        return (emulator, data)
+        return emulator
     }
 
     static func stored(_ emulator: RunningEmulator) async throws -> [[String: Any]] {
@@ -65,7 +65,7 @@ struct StateTests {
 
     @Test("re-runs never upload twice; changed files go again; status shows the ledger; metrics are written")
     func rerunsAndStatus() async throws {
-        let (emulator, data) = try await Self.startEmulator()
+        let emulator = try await Self.startEmulator()
         let project = try Self.wixProject(files: Self.files, emulator: emulator)
         let first = try await Self.run(project)
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
@@ -96,7 +96,7 @@ struct StateTests {
 
     @Test("a second run exits at once with code 4 while the lock is held; --wait waits for it")
     func locking() async throws {
-        let (emulator, data) = try await Self.startEmulator()
+        let emulator = try await Self.startEmulator()
         let project = try Self.wixProject(files: ["images/png/iccp.png"], emulator: emulator)
         try FileManager.default.createDirectory(atPath: project.file(".ingest"), withIntermediateDirectories: true)
         // A single process holding the same kind of lock (flock) another ingest run would.
@@ -131,7 +131,7 @@ struct StateTests {
 
     @Test("kill -9 in the middle of a run, then re-run: every file lands exactly once")
     func crashSafety() async throws {
-        let (emulator, data) = try await Self.startEmulator { $0.faults.latencyMilliseconds = 150 }
+        let emulator = try await Self.startEmulator { $0.faults.latencyMilliseconds = 150 }
         let names = Corpus.expectations(under: "images/jpeg/").prefix(24).map(\.path)
         let project = try Self.wixProject(files: names, emulator: emulator, concurrency: 2)
         let process = Process()
@@ -176,7 +176,7 @@ struct StateTests {
     /// 300 distinct files; 20 runs killed with SIGKILL and 5 stopped by two SIGINTs at random moments; then two runs at
     /// once (one gets the lock) and a final run that has nothing left to do.
     func crashTest(filePath: String?, strict: Bool) async throws {
-        let (emulator, data) = try await Self.startEmulator { configuration in
+        let emulator = try await Self.startEmulator { configuration in
             configuration.faults.latencyMilliseconds = 5
             if strict { configuration.faults.makeStrict() }
         }
@@ -244,7 +244,7 @@ struct StateTests {
 
     @Test("source.archive moves a file only after READY; a FAILED upload leaves it in place; status and retry")
     func archiveAfterReady() async throws {
-        let (emulator, data) = try await Self.startEmulator()
+        let emulator = try await Self.startEmulator()
         let project = try Self.wixProject(
             files: ["images/png/iccp.png"], emulator: emulator,
             post: #"{"kind": "source.archive", "with": {"to": "archive"}}"#)
