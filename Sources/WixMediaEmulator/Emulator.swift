@@ -163,7 +163,8 @@ public final class RunningEmulator: Sendable {
     /// Requests seen so far, keyed `"METHOD /route STATUS"`.
     public var requestCounts: [String: Int] { counter.snapshot }
 
-    /// Stops serving (gracefully: requests in flight finish) and waits until the port is closed.
+    /// Stops serving (gracefully: requests in flight finish) and waits until the port is closed. Calling it again,
+    /// or after the server stopped, does nothing.
     public func stop() async {
         await control.shutdown()
         await task.value
@@ -181,6 +182,8 @@ actor ShutdownControl {
     }
 
     func shutdown() async {
+        // Once is enough: a second graceful shutdown of a closed server logs "Already closed" as an error.
+        guard !requested else { return }
         requested = true
         await services?.triggerGracefulShutdown()
     }
