@@ -182,7 +182,7 @@ actor ShutdownControl {
     }
 
     func shutdown() async {
-        // Once is enough: a second graceful shutdown of a closed server logs "Already closed" as an error.
+        // Once is enough: test clean-up may stop a server its test stopped already.
         guard !requested else { return }
         requested = true
         await services?.triggerGracefulShutdown()
