@@ -222,12 +222,12 @@ struct StateTests {
             process.waitUntilExit()
         }
         // Two runs at once: exactly one works, the other exits 4. The kills may have left nothing to do, and a run
-        // with nothing to do can end before the other process starts: one more file, behind a slow Wix, keeps the
-        // winner busy for seconds.
+        // with nothing to do can end before the other process starts: one more file, behind a slower Wix (400 ms a
+        // request), keeps the winner busy for a few seconds.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: sources[0]))
         bytes.append(contentsOf: withUnsafeBytes(of: UInt32(300).bigEndian, Array.init))
         try bytes.write(to: URL(fileURLWithPath: project.file("inbox/batch/f300.jpg")))
-        await emulator.setFaults(faults(latency: 1500))
+        await emulator.setFaults(faults(latency: 400))
         async let first = Self.run(project)
         async let second = Self.run(project)
         let statuses = try await [first.status, second.status].sorted()
