@@ -51,8 +51,10 @@ struct FleetTests {
         process.executableURL = URL(fileURLWithPath: ingest)
         process.arguments = ["run", "fleet", "--quiet", "--json"] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: project.path)
+        // Killed workers leave their work folders behind: in the project, not in the shared /tmp.
+        try FileManager.default.createDirectory(atPath: project.file("tmp"), withIntermediateDirectories: true)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-            .merging(["INGEST_HOST": name]) { _, new in new }
+            .merging(["INGEST_HOST": name, "TMPDIR": project.file("tmp")]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

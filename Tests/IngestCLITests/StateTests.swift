@@ -136,11 +136,15 @@ struct StateTests {
         let project = try Self.wixProject(files: names, emulator: emulator, concurrency: 2)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ingest)
-        // Killed runs leave their scratch folder behind (later runs clear it after six hours): keep it in the project.
+        // Killed runs leave their scratch and work folders behind (later runs clear them after six hours): keep them
+        // in the project.
         try FileManager.default.createDirectory(atPath: project.file("scratch"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: project.file("tmp"), withIntermediateDirectories: true)
         process.arguments = ["run", "cron", "--quiet", "--scratch-dir", project.file("scratch")]
         process.currentDirectoryURL = URL(fileURLWithPath: project.path)
-        process.environment = ProcessInfo.processInfo.environment.merging(["WIX_API_KEY": "key"]) { _, new in new }
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "WIX_API_KEY": "key", "TMPDIR": project.file("tmp"),
+        ]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -191,6 +195,7 @@ struct StateTests {
         let sources = Corpus.expectations(under: "images/jpeg/").map(\.absolutePath)
         try FileManager.default.createDirectory(atPath: project.file("inbox/batch"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: project.file("scratch"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: project.file("tmp"), withIntermediateDirectories: true)
         for index in 0..<300 {
             var bytes = try Data(contentsOf: URL(fileURLWithPath: sources[index % sources.count]))
             bytes.append(contentsOf: withUnsafeBytes(of: UInt32(index).bigEndian, Array.init))
@@ -203,7 +208,9 @@ struct StateTests {
             process.executableURL = URL(fileURLWithPath: ingest)
             process.arguments = ["run", "cron", "--quiet", "--wait", "10", "--scratch-dir", project.file("scratch")]
             process.currentDirectoryURL = URL(fileURLWithPath: project.path)
-            process.environment = ProcessInfo.processInfo.environment.merging(["WIX_API_KEY": "key"]) { _, new in new }
+            process.environment = ProcessInfo.processInfo.environment.merging([
+                "WIX_API_KEY": "key", "TMPDIR": project.file("tmp"),
+            ]) { _, new in new }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
