@@ -169,7 +169,7 @@ public final class PostgresLedger: RunStateStore {
             pipeline: pipeline, identity: identity, runID: runID, status: status,
             code: status == "done" ? nil : result.rejection?.code.rawValue ?? result.failure?.code,
             message: status == "done" ? nil : result.rejection?.reason ?? result.failure?.message,
-            target: asset.target, sha256: asset.sourceSHA256)
+            target: asset.target, sha256: asset.sourceSHA256, sidecars: LedgerRecording.sidecarList(asset))
         let logger = logger
         let owned = try await database.retrying { client in
             try await client.execute(statement, logger: logger).count()
@@ -178,6 +178,30 @@ public final class PostgresLedger: RunStateStore {
             logger.warning(
                 "not recording: another host holds the asset now",
                 metadata: ["file": "\(asset.displayPath)", "status": "\(status)"])
+        }
+    }
+
+    public func uploads(ofContent sha256: String, target: String) async throws -> [String] {
+        let (pipeline, logger) = (pipeline, logger)
+        return try await database.retrying { client in
+            try await client.query(
+                """
+                SELECT target_id FROM ingest_asset
+                WHERE pipeline = \(pipeline) AND sent_sha256 = \(sha256) AND target_kind = \(target)
+                AND status = 'done' AND target_id IS NOT NULL
+                ORDER BY updated_at DESC LIMIT 20
+                """, logger: logger
+            ).collect().map { try $0.decode(String.self) }
+        }
+    }
+
+    public func recordedTargetID(forKey ledgerKey: String) async throws -> String? {
+        let (pipeline, logger) = (pipeline, logger)
+        return try await database.retrying { client in
+            try await client.query(
+                "SELECT target_id FROM ingest_asset WHERE pipeline = \(pipeline) AND identity = \(ledgerKey)",
+                logger: logger
+            ).collect().first.flatMap { try $0.decode(String?.self) }
         }
     }
 

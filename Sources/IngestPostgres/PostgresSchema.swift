@@ -51,7 +51,22 @@ enum PostgresSchema {
                     throttled_at timestamptz)
                 """,
             ]
-        )
+        ),
+        (
+            2,
+            [
+                // The stored bytes' SHA-256 of each upload (state.dedupe "target" looks earlier uploads up by it), the
+                // kind of target, and the sidecars paired with the asset.
+                """
+                ALTER TABLE ingest_asset ADD COLUMN sent_sha256 text, ADD COLUMN target_kind text,
+                ADD COLUMN sidecars text
+                """,
+                """
+                CREATE INDEX ingest_asset_sent_sha256 ON ingest_asset (pipeline, sent_sha256)
+                WHERE sent_sha256 IS NOT NULL
+                """,
+            ]
+        ),
     ]
 
     static var latest: Int { versions.last?.version ?? 0 }

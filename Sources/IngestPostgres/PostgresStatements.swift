@@ -56,17 +56,18 @@ struct CheckpointStatement: PostgresPreparedStatement {
         UPDATE ingest_asset SET target_id = COALESCE($4, target_id), target_url = COALESCE($5, target_url),
         target_status = COALESCE($6, target_status), upload_md5 = COALESCE($7, upload_md5),
         target_hash = COALESCE($8, target_hash), sha256 = COALESCE($9, sha256),
-        upload_started_at = COALESCE($10, upload_started_at), upload_name = COALESCE($11, upload_name),
-        upload_size = COALESCE($12, upload_size), upload_folder = COALESCE($13, upload_folder),
-        upload_path = COALESCE($14, upload_path),
-        lease_until = now() + make_interval(secs => $15), updated_at = now(),
-        status = CASE WHEN $16 THEN 'done' ELSE status END
+        sent_sha256 = COALESCE($10, sent_sha256), target_kind = COALESCE($11, target_kind),
+        upload_started_at = COALESCE($12, upload_started_at), upload_name = COALESCE($13, upload_name),
+        upload_size = COALESCE($14, upload_size), upload_folder = COALESCE($15, upload_folder),
+        upload_path = COALESCE($16, upload_path),
+        lease_until = now() + make_interval(secs => $17), updated_at = now(),
+        status = CASE WHEN $18 THEN 'done' ELSE status END
         WHERE pipeline = $1 AND identity = $2 AND run_id = $3 AND status = 'in_flight'
         RETURNING 1
         """
     static let bindingDataTypes: [PostgresDataType] = [
-        .text, .text, .text, .text, .text, .text, .text, .text, .text, .timestamptz, .text, .int8, .text, .text,
-        .float8, .bool,
+        .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .timestamptz, .text, .int8,
+        .text, .text, .float8, .bool,
     ]
     typealias Row = Void
 
@@ -80,7 +81,7 @@ struct CheckpointStatement: PostgresPreparedStatement {
     var archived: Bool
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 16)
+        var bindings = PostgresBindings(capacity: 18)
         bindings.append(pipeline)
         bindings.append(identity)
         bindings.append(runID)
@@ -140,12 +141,13 @@ struct RecordStatement: PostgresPreparedStatement {
         target_id = COALESCE($7, target_id), target_url = COALESCE($8, target_url),
         target_status = COALESCE($9, target_status), upload_md5 = COALESCE($10, upload_md5),
         target_hash = COALESCE($11, target_hash), sha256 = COALESCE($12, sha256),
-        lease_until = NULL, updated_at = now()
+        sent_sha256 = COALESCE($13, sent_sha256), target_kind = COALESCE($14, target_kind),
+        sidecars = $15, lease_until = NULL, updated_at = now()
         WHERE pipeline = $1 AND identity = $2 AND run_id = $3
         RETURNING 1
         """
     static let bindingDataTypes: [PostgresDataType] = [
-        .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text,
+        .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text,
     ]
     typealias Row = Void
 
@@ -157,9 +159,11 @@ struct RecordStatement: PostgresPreparedStatement {
     var message: String?
     var target: TargetRecord?
     var sha256: String?
+    /// The sidecars paired with the asset (``LedgerRecording/sidecarList(_:)``), or NULL.
+    var sidecars: String?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 12)
+        var bindings = PostgresBindings(capacity: 15)
         bindings.append(pipeline)
         bindings.append(identity)
         bindings.append(runID)
@@ -167,6 +171,7 @@ struct RecordStatement: PostgresPreparedStatement {
         bindings.append(code)
         bindings.append(message)
         bindings.appendTarget(target, sha256: sha256)
+        bindings.append(sidecars)
         return bindings
     }
 
@@ -174,8 +179,9 @@ struct RecordStatement: PostgresPreparedStatement {
 }
 
 extension PostgresBindings {
-    /// What checkpoint and record both write, in this order: target id, URL, status, sent MD5, reported hash, and the
-    /// source's SHA-256 (six `text` parameters, NULL for what is not known yet).
+    /// What checkpoint and record both write, in this order: target id, URL, status, sent MD5, reported hash, the
+    /// source's SHA-256, the stored bytes' SHA-256 and the target's kind (eight `text` parameters, NULL for what is
+    /// not known yet).
     fileprivate mutating func appendTarget(_ target: TargetRecord?, sha256: String?) {
         append(target?.id)
         append(target?.url)
@@ -183,6 +189,8 @@ extension PostgresBindings {
         append(target?.sentMD5)
         append(target?.reportedHash)
         append(sha256)
+        append(target?.sentSHA256)
+        append(target?.target)
     }
 }
 

@@ -12,7 +12,9 @@ public enum LedgerRecording {
         switch result.status {
         case .done: return "done"
         case .rejected: return "rejected"
-        case .skipped, .planned: return nil
+        // A duplicate found at the target is as good as an upload: re-runs skip it without asking the target again.
+        case .skipped: return result.asset.duplicateOf == nil ? nil : "done"
+        case .planned: return nil
         case .failed:
             let asset = result.asset
             guard let path = asset.origin.path, (try? FileStatus.of(path, followLinks: false)) == nil else {
@@ -20,5 +22,11 @@ public enum LedgerRecording {
             }
             return asset.target?.confirmed == true ? "done" : "vanished"
         }
+    }
+
+    /// What both ledgers keep of an asset's sidecars: a JSON array of their relative paths (`nil` without any).
+    public static func sidecarList(_ asset: Asset) -> String? {
+        guard !asset.sidecars.isEmpty else { return nil }
+        return JSONValue.array(asset.sidecars.map { .string($0.relativePath) }).jsonText(pretty: false)
     }
 }

@@ -92,6 +92,17 @@ public final class SQLiteLedger: RunStateStore {
             // rows among possibly hundreds of thousands, found without reading the others.
             try db.execute(sql: "CREATE INDEX asset_in_flight ON asset (pipeline, runId) WHERE status = 'in_flight'")
         }
+        migrator.registerMigration("v4 stored content and sidecars") { db in
+            // The SHA-256 of the bytes each upload stored (after stripping) and the kind of target, so
+            // `state.dedupe: "target"` finds earlier uploads of the same bytes; the sidecars paired with the asset.
+            try db.alter(table: "asset") { table in
+                table.add(column: "sentSha256", .text)
+                table.add(column: "targetKind", .text)
+                table.add(column: "sidecars", .text)
+            }
+            try db.execute(
+                sql: "CREATE INDEX asset_sent_sha256 ON asset (pipeline, sentSha256) WHERE sentSha256 IS NOT NULL")
+        }
         return migrator
     }
 
@@ -214,13 +225,16 @@ public final class SQLiteLedger: RunStateStore {
                     UPDATE asset SET targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl), targetStatus = COALESCE(?, targetStatus),
                     uploadMD5 = COALESCE(?, uploadMD5), targetHash = COALESCE(?, targetHash), sha256 = COALESCE(?, sha256),
                     uploadStartedAt = COALESCE(?, uploadStartedAt), uploadName = COALESCE(?, uploadName), uploadSize = COALESCE(?, uploadSize),
-                    uploadFolder = COALESCE(?, uploadFolder), uploadPath = COALESCE(?, uploadPath), updatedAt = ?\(archived ? ", status = 'done'" : "")
+                    uploadFolder = COALESCE(?, uploadFolder), uploadPath = COALESCE(?, uploadPath),
+                    sentSha256 = COALESCE(?, sentSha256), targetKind = COALESCE(?, targetKind),
+                    updatedAt = ?\(archived ? ", status = 'done'" : "")
                     WHERE pipeline = ? AND identity = ?
                     """,
                 arguments: [
                     asset.target?.id, asset.target?.url, asset.target?.status, asset.target?.sentMD5,
                     asset.target?.reportedHash, asset.sourceSHA256,
                     pending?.startedAt, pending?.fileName, pending?.size, pending?.folderID, pending?.folderPath,
+                    asset.target?.sentSHA256, asset.target?.target,
                     Date(), pipeline, identity,
                 ])
         }
@@ -240,15 +254,39 @@ public final class SQLiteLedger: RunStateStore {
                 sql: """
                     UPDATE asset SET status = ?, errorCode = ?, error = ?, targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl),
                     targetStatus = COALESCE(?, targetStatus), uploadMD5 = COALESCE(?, uploadMD5), targetHash = COALESCE(?, targetHash),
-                    sha256 = COALESCE(?, sha256), runId = ?, updatedAt = ?
+                    sha256 = COALESCE(?, sha256), sentSha256 = COALESCE(?, sentSha256), targetKind = COALESCE(?, targetKind),
+                    sidecars = ?, runId = ?, updatedAt = ?
                     WHERE pipeline = ? AND identity = ?
                     """
             ).execute(
                 arguments: [
                     finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status,
                     asset.target?.sentMD5,
-                    asset.target?.reportedHash, asset.sourceSHA256, runID, Date(), pipeline, identity,
+                    asset.target?.reportedHash, asset.sourceSHA256, asset.target?.sentSHA256, asset.target?.target,
+                    LedgerRecording.sidecarList(asset), runID, Date(), pipeline, identity,
                 ])
+        }
+    }
+
+    public func uploads(ofContent sha256: String, target: String) async throws -> [String] {
+        let pipeline = pipeline
+        return try await database.read { db in
+            try String.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT targetId FROM asset WHERE pipeline = ? AND sentSha256 = ? AND targetKind = ?
+                        AND status = 'done' AND targetId IS NOT NULL ORDER BY updatedAt DESC LIMIT 20
+                        """),
+                arguments: [pipeline, sha256, target])
+        }
+    }
+
+    public func recordedTargetID(forKey ledgerKey: String) async throws -> String? {
+        let pipeline = pipeline
+        return try await database.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT targetId FROM asset WHERE pipeline = ? AND identity = ?",
+                arguments: [pipeline, ledgerKey])
         }
     }
 

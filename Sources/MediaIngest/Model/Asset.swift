@@ -47,6 +47,15 @@ public struct Asset: Sendable, Identifiable {
     public var pendingUpload: PendingUpload?
     /// `true` once a post stage moved or deleted the source after a confirmed upload (no later run can see it).
     public var sourceArchived = false
+    /// Files that travel with this one and are never uploaded (``Sidecar``): XMP, AAE, Takeout JSON, a Live Photo's
+    /// left-out video. The source pairs them; `source.archive` moves them with the asset.
+    public var sidecars: [Sidecar] = []
+    /// The unit this asset belongs to (a Live Photo's still or video), when it has partners.
+    public var group: AssetGroup?
+    /// Set by an upload stage that found these bytes already at the target (`state.dedupe: "target"`): the existing
+    /// file's id (Wix) or path (library). The asset then costs no upload, leaves the pipeline `skipped`, and the
+    /// ledger records it done with that target.
+    public var duplicateOf: String?
     /// The asset's key in the ledger. For the pipeline's first source: the path relative to the source's root (the
     /// URL for a remote resource), so moving the inbox keeps the rows. For a later source: its name, `//` and the
     /// relative path — a relative path never holds `//` — so two sources' `a.jpg` never share a row. The runner sets
@@ -56,7 +65,8 @@ public struct Asset: Sendable, Identifiable {
     /// Creates an asset.
     public init(
         id: Int, origin: Origin, fileName: String, contentPath: String?, size: Int64? = nil,
-        modificationDate: Date? = nil, facts: [String: JSONValue] = [:]
+        modificationDate: Date? = nil, facts: [String: JSONValue] = [:], sidecars: [Sidecar] = [],
+        group: AssetGroup? = nil
     ) {
         self.id = id
         self.origin = origin
@@ -66,6 +76,8 @@ public struct Asset: Sendable, Identifiable {
         self.sourceSize = size
         self.modificationDate = modificationDate
         self.facts = facts
+        self.sidecars = sidecars
+        self.group = group
         self.ledgerKey = origin.displayPath
     }
 

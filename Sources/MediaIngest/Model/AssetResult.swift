@@ -82,6 +82,17 @@ public struct AssetResult: Sendable {
 
     /// The JSON line a manifest writes for this result.
     public var record: AssetRecord { AssetRecord(self) }
+
+    /// `false` for an asset the ledger skipped before any stage saw it (done in an earlier run): it is neither
+    /// recorded again nor shown to observers. A duplicate an upload stage found at the target was processed.
+    public var wasProcessed: Bool { status != .skipped || asset.duplicateOf != nil }
+
+    /// The result with its duration measured from `start`.
+    func took(since start: ContinuousClock.Instant) -> AssetResult {
+        var result = self
+        result.duration = ContinuousClock.now - start
+        return result
+    }
 }
 
 /// The serializable form of an ``AssetResult``: one manifest line, one entry of the JSON report.
@@ -103,6 +114,8 @@ public struct AssetRecord: Sendable, Codable, Hashable {
     public var reason: String?
     public var target: TargetRecord?
     public var facts: [String: JSONValue]?
+    /// The files paired with this one and never uploaded (XMP, AAE, Takeout JSON, a left-out Live Photo video).
+    public var sidecars: [Sidecar]?
     public var durationMs: Int
 
     /// Creates the record of a result.
@@ -123,6 +136,7 @@ public struct AssetRecord: Sendable, Codable, Hashable {
         reason = result.reason
         target = asset.target
         facts = asset.facts.isEmpty ? nil : asset.facts
+        sidecars = asset.sidecars.isEmpty ? nil : asset.sidecars
         let (seconds, attoseconds) = result.duration.components
         durationMs = Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }

@@ -85,6 +85,12 @@ public struct Rejection: Sendable, Hashable, Codable, CustomStringConvertible {
         public static let unsafeSVG: Code = "unsafe_svg"
         /// Compressed metadata inflates to an unreasonable size.
         public static let metadataBomb: Code = "metadata_bomb"
+        /// A sidecar (XMP, AAE, Takeout JSON) with no media file to pair with: reported, never uploaded.
+        public static let orphanSidecar: Code = "orphan_sidecar"
+        /// A sidecar larger than the source's `sidecarMaxBytes`: never read, never uploaded.
+        public static let sidecarTooLarge: Code = "sidecar_too_large"
+        /// A sidecar that is not what its name says (not JSON, not XML, not a property list): never uploaded.
+        public static let sidecarMalformed: Code = "sidecar_malformed"
     }
 }
 

@@ -163,6 +163,10 @@ public struct StateSettings: Sendable, Hashable {
         case off
         /// Additionally, a file whose content (SHA-256) is already done is skipped, even under another name.
         case content
+        /// Before uploading, the upload stage asks the target whether it already holds these bytes (Wix: a listing of
+        /// the target folder, by MD5 where Wix's `hash` is one, else by size and the ledger's earlier uploads; the
+        /// library: its content index). A duplicate costs no upload and leaves `skipped` with `facts.duplicateOf`.
+        case target
     }
 
     /// `false` turns the ledger off: every run processes every file.
@@ -226,7 +230,9 @@ public struct StateSettings: Sendable, Hashable {
     static let maxAttemptsOption = StageOption<Int>(
         "maxAttempts", default: 5, doc: "Runs that may try a failing asset before it needs `ingest retry`.")
     static let dedupeOption = StageOption<Dedupe>(
-        "dedupe", default: .off, doc: "\"content\": skip files whose content is already done under another name.")
+        "dedupe", default: .off,
+        doc:
+            "\"content\": skip files whose content this ledger saw done under another name; \"target\": ask the target whether it already holds the bytes before uploading (no upload, skipped with facts.duplicateOf).")
     /// The declared `state` options.
     public static let specs = [
         enabledOption.spec, ledgerOption.spec, lockOption.spec, maxAttemptsOption.spec, dedupeOption.spec,

@@ -29,9 +29,21 @@ public protocol AssetLedger: Sendable {
 
     /// A request budget shared with the other hosts of the ledger (one token bucket per Wix site). Default `nil`.
     var sharedRequestBudget: (any SharedRequestBudget)? { get }
+
+    /// The target ids of the pipeline's finished uploads whose stored bytes had this SHA-256 (the bytes sent, after
+    /// stripping — ``TargetRecord/sentSHA256``), newest first: what `state.dedupe: "target"` checks the target's
+    /// listing against when the target's own hash cannot be compared. A shared ledger answers for every host.
+    /// Default: none.
+    func uploads(ofContent sha256: String, target: String) async throws -> [String]
+
+    /// The target id recorded for the asset with this ledger key (to link a Live Photo's halves when one was done in
+    /// an earlier run). Default `nil`.
+    func recordedTargetID(forKey ledgerKey: String) async throws -> String?
 }
 
 extension AssetLedger {
+    public func uploads(ofContent sha256: String, target: String) async throws -> [String] { [] }
+    public func recordedTargetID(forKey ledgerKey: String) async throws -> String? { nil }
     public func confirmClaim(_ asset: Asset) async throws {}
     public var workQueue: (any SharedWorkQueue)? { nil }
     public var sharedRequestBudget: (any SharedRequestBudget)? { nil }

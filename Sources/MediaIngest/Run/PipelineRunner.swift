@@ -46,7 +46,8 @@ public struct PipelineRunner: Sendable {
             workDirectory: workDirectory,
             baseDirectory: pipeline.baseDirectory, concurrency: pipeline.concurrency, isDryRun: options.isDryRun,
             control: control,
-            scratchDirectory: scratchDirectory, ledger: options.isDryRun ? nil : options.ledger)
+            scratchDirectory: scratchDirectory, ledger: options.isDryRun ? nil : options.ledger,
+            dedupe: pipeline.state.dedupe)
 
         var prepared: [any PipelineComponent] = []
         var madeWorkDirectory = false
@@ -120,9 +121,10 @@ public struct PipelineRunner: Sendable {
         return path
     }
 
-    /// One asset on its way from the source to a worker.
+    /// One asset on its way from the source to a worker — or the members of a group (a Live Photo), which one worker
+    /// takes through the stages together.
     private struct Work: Sendable {
-        var asset: Asset
+        var assets: [Asset]
     }
 
     /// Reads the sources into a bounded queue that `concurrency` long-lived workers drain, each with its own worker
@@ -152,9 +154,19 @@ public struct PipelineRunner: Sendable {
                             queue.close()
                             break
                         }
-                        let result = await process(work.asset, worker: worker, context: context, observer: observer)
-                        await finishAsset(result, context: context, observer: observer)
-                        tally.add(result.record)
+                        let results: [AssetResult]
+                        if work.assets.count == 1 {
+                            results = [
+                                await process(work.assets[0], worker: worker, context: context, observer: observer)
+                            ]
+                        } else {
+                            results = await processGroup(
+                                work.assets, worker: worker, context: context, observer: observer)
+                        }
+                        for result in results {
+                            await finishAsset(result, context: context, observer: observer)
+                            tally.add(result.record)
+                        }
                     }
                 }
             }
@@ -198,7 +210,14 @@ public struct PipelineRunner: Sendable {
                         case .item(let item):
                             let asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
                             nextID += 1
-                            guard await queue.push(Work(asset: asset)) else { break sources }
+                            guard await queue.push(Work(assets: [asset])) else { break sources }
+                        case .group(let items):
+                            guard !items.isEmpty else { continue }
+                            let assets = items.enumerated().map { offset, item in
+                                makeAsset(item, id: nextID + offset, keyPrefix: keyPrefix)
+                            }
+                            nextID += items.count
+                            guard await queue.push(Work(assets: assets)) else { break sources }
                         }
                     }
                 } catch is CancellationError {
@@ -225,7 +244,7 @@ public struct PipelineRunner: Sendable {
     private func makeAsset(_ item: SourceItem, id: Int, keyPrefix: String?) -> Asset {
         var asset = Asset(
             id: id, origin: item.origin, fileName: item.fileName, contentPath: item.origin.path, size: item.size,
-            modificationDate: item.modificationDate, facts: item.facts)
+            modificationDate: item.modificationDate, facts: item.facts, sidecars: item.sidecars, group: item.group)
         if let keyPrefix, case .file = item.origin { asset.ledgerKey = keyPrefix + asset.ledgerKey }
         return asset
     }
@@ -234,98 +253,135 @@ public struct PipelineRunner: Sendable {
     private func process(
         _ start: Asset, worker: Int, context: PipelineContext, observer: (any RunObserver)?
     ) async -> AssetResult {
-        let clock = ContinuousClock()
-        let began = clock.now
+        let began = ContinuousClock.now
         var asset = start
-        var logger = context.logger
-        logger[metadataKey: "asset"] = "\(asset.displayPath)"
-        let workDirectory = context.workDirectory + "/\(asset.id)"
         // Most assets never get a work folder (only stages that write files make one, through the stage context,
         // which notes it): no file system call at all for those.
         let workFolders = WorkFolders()
-        defer {
-            if workFolders.contains(.disk) { FileSystem.removeTree(workDirectory) }
-            if workFolders.contains(.scratch), let scratch = context.scratchDirectory {
-                FileSystem.removeTree(scratch + "/\(asset.id)")
-            }
-        }
+        defer { removeWorkFolders(of: asset, workFolders, context: context) }
 
-        if let ledger = options.ledger {
-            do {
-                switch try await ledger.begin(asset) {
-                case .skip(let reason):
-                    return AssetResult(asset: asset, status: .skipped, note: reason, duration: clock.now - began)
-                case .process(let recovery):
-                    asset.recovery = recovery
-                }
-            } catch {
-                return AssetResult(
-                    asset: asset, status: .failed, stage: "ledger",
-                    failure: AssetFailure(code: "ledger", message: "cannot read the ledger: \(error)", stage: "ledger"),
-                    duration: clock.now - began)
-            }
+        switch await begin(asset, context: context) {
+        case .finished(let result):
+            return result.took(since: began)
+        case .next(let started, _):
+            asset = started
         }
         observer?.assetStarted(asset)
 
         var lastStage: String?
         for stage in pipeline.stages {
-            if let condition = stage.condition, !condition.accepts(asset) { continue }
-            if context.isDryRun && stage.hasSideEffects {
-                return AssetResult(
-                    asset: asset, status: .planned, stage: stage.name, note: "would go on to \(stage.name)",
-                    duration: clock.now - began)
-            }
-            if Task.isCancelled {
-                return AssetResult(
-                    asset: asset, status: .failed, stage: stage.name,
-                    failure: AssetFailure(
-                        code: "interrupted", message: "interrupted before \(stage.name)", stage: stage.kind),
-                    duration: clock.now - began)
-            }
-            var stageLogger = logger
-            stageLogger[metadataKey: "stage"] = "\(stage.name)"
-            let stageContext = StageContext(
-                pipeline: context, logger: stageLogger, worker: worker, stageName: stage.name,
-                assetWorkDirectory: workDirectory,
-                ledger: options.ledger, workFolders: workFolders)
-            do {
-                switch try await stage.value.process(asset, context: stageContext) {
-                case .next(let next):
-                    asset = next
-                    lastStage = stage.name
-                case .reject(let rejected, var rejection):
-                    rejection.stage = rejection.stage ?? stage.kind
-                    stageLogger.info(
-                        "rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
-                    return AssetResult(
-                        asset: rejected, status: .rejected, stage: stage.name, rejection: rejection,
-                        duration: clock.now - began)
-                }
-            } catch {
-                switch ErrorPolicy.outcome(of: error, stage: stage.kind) {
-                case .rejected(let rejection):
-                    stageLogger.info(
-                        "rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
-                    return AssetResult(
-                        asset: asset, status: .rejected, stage: stage.name, rejection: rejection,
-                        duration: clock.now - began)
-                case .failed(let failure, let abortReason):
-                    if let abortReason { context.control.abort(reason: abortReason) }
-                    stageLogger.warning(
-                        "failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
-                    return AssetResult(
-                        asset: asset, status: .failed, stage: stage.name, failure: failure, duration: clock.now - began)
-                }
+            switch await step(stage, asset, worker: worker, context: context, workFolders: workFolders) {
+            case .next(let next, let ran):
+                asset = next
+                if ran { lastStage = stage.name }
+            case .finished(let result):
+                return result.took(since: began)
             }
         }
-        logger.debug("done")
-        return AssetResult(asset: asset, status: .done, stage: lastStage, duration: clock.now - began)
+        return Self.leaving(asset, stage: lastStage, logger: context.logger).took(since: began)
+    }
+
+    /// Where an asset is after a step: still going (and whether the stage ran), or out of the pipeline.
+    enum Step {
+        case next(Asset, ran: Bool)
+        case finished(AssetResult)
+    }
+
+    /// Asks the ledger whether `asset` needs processing: the asset with its recovery facts, or its result (skipped, or
+    /// failed when the ledger cannot be read).
+    func begin(_ asset: Asset, context: PipelineContext) async -> Step {
+        guard let ledger = options.ledger else { return .next(asset, ran: false) }
+        var asset = asset
+        do {
+            switch try await ledger.begin(asset) {
+            case .skip(let reason):
+                return .finished(AssetResult(asset: asset, status: .skipped, note: reason))
+            case .process(let recovery):
+                asset.recovery = recovery
+                return .next(asset, ran: false)
+            }
+        } catch {
+            return .finished(
+                AssetResult(
+                    asset: asset, status: .failed, stage: "ledger",
+                    failure: AssetFailure(code: "ledger", message: "cannot read the ledger: \(error)", stage: "ledger")))
+        }
+    }
+
+    /// Runs one stage on one asset (or passes it by, when its `when` does not match), by the contract's rules: a
+    /// rejection stops the asset, a thrown error goes through ``ErrorPolicy``, a dry run stops before side effects.
+    func step(
+        _ stage: Pipeline.Component<any Stage>, _ asset: Asset, worker: Int, context: PipelineContext,
+        workFolders: WorkFolders
+    ) async -> Step {
+        if let condition = stage.condition, !condition.accepts(asset) { return .next(asset, ran: false) }
+        if context.isDryRun && stage.hasSideEffects {
+            return .finished(
+                AssetResult(asset: asset, status: .planned, stage: stage.name, note: "would go on to \(stage.name)"))
+        }
+        if Task.isCancelled {
+            return .finished(
+                AssetResult(
+                    asset: asset, status: .failed, stage: stage.name,
+                    failure: AssetFailure(
+                        code: "interrupted", message: "interrupted before \(stage.name)", stage: stage.kind)))
+        }
+        var stageLogger = context.logger
+        stageLogger[metadataKey: "asset"] = "\(asset.displayPath)"
+        stageLogger[metadataKey: "stage"] = "\(stage.name)"
+        let stageContext = StageContext(
+            pipeline: context, logger: stageLogger, worker: worker, stageName: stage.name,
+            assetWorkDirectory: context.workDirectory + "/\(asset.id)",
+            ledger: options.ledger, workFolders: workFolders)
+        do {
+            switch try await stage.value.process(asset, context: stageContext) {
+            case .next(let next):
+                return .next(next, ran: true)
+            case .reject(let rejected, var rejection):
+                rejection.stage = rejection.stage ?? stage.kind
+                stageLogger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
+                return .finished(
+                    AssetResult(asset: rejected, status: .rejected, stage: stage.name, rejection: rejection))
+            }
+        } catch {
+            switch ErrorPolicy.outcome(of: error, stage: stage.kind) {
+            case .rejected(let rejection):
+                stageLogger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
+                return .finished(
+                    AssetResult(asset: asset, status: .rejected, stage: stage.name, rejection: rejection))
+            case .failed(let failure, let abortReason):
+                if let abortReason { context.control.abort(reason: abortReason) }
+                stageLogger.warning("failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
+                return .finished(AssetResult(asset: asset, status: .failed, stage: stage.name, failure: failure))
+            }
+        }
+    }
+
+    /// The result of an asset that passed every stage: done — or skipped, when an upload stage found its bytes at
+    /// the target already (``Asset/duplicateOf``).
+    static func leaving(_ asset: Asset, stage: String?, logger: Logger) -> AssetResult {
+        if let existing = asset.duplicateOf {
+            logger.debug("duplicate at the target", metadata: ["asset": "\(asset.displayPath)", "of": "\(existing)"])
+            return AssetResult(
+                asset: asset, status: .skipped, stage: stage,
+                note: "already at the target as \(existing) (state.dedupe: target)")
+        }
+        logger.debug("done", metadata: ["asset": "\(asset.displayPath)"])
+        return AssetResult(asset: asset, status: .done, stage: stage)
+    }
+
+    /// Removes the work folders the stages made for `asset`.
+    func removeWorkFolders(of asset: Asset, _ workFolders: WorkFolders, context: PipelineContext) {
+        if workFolders.contains(.disk) { FileSystem.removeTree(context.workDirectory + "/\(asset.id)") }
+        if workFolders.contains(.scratch), let scratch = context.scratchDirectory {
+            FileSystem.removeTree(scratch + "/\(asset.id)")
+        }
     }
 
     /// Records a result in the ledger and tells every component and the observer.
-    private func finishAsset(_ result: AssetResult, context: PipelineContext, observer: (any RunObserver)?) async {
+    func finishAsset(_ result: AssetResult, context: PipelineContext, observer: (any RunObserver)?) async {
         var result = result
-        if let ledger = options.ledger, !context.isDryRun, result.status != .skipped, result.status != .planned {
+        if let ledger = options.ledger, !context.isDryRun, result.wasProcessed, result.status != .planned {
             do {
                 try await ledger.record(result)
             } catch {
@@ -337,7 +393,7 @@ public struct PipelineRunner: Sendable {
                 }
             }
         }
-        if result.status != .skipped {
+        if result.wasProcessed {
             for component in pipeline.components {
                 await component.assetDidFinish(result, context: context)
             }

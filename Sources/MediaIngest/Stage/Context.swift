@@ -34,13 +34,17 @@ public struct PipelineContext: Sendable {
     /// The run's ledger, if it has one: sources and stages reach what a shared ledger offers through it
     /// (``AssetLedger/workQueue``, ``AssetLedger/sharedRequestBudget``).
     public let ledger: (any AssetLedger)?
+    /// The pipeline's `state.dedupe`: with ``StateSettings/Dedupe/target``, upload stages look for the bytes at the
+    /// target before sending them.
+    public let dedupe: StateSettings.Dedupe
 
     /// Creates a context (the runner does this; tests may too).
     public init(
         pipelineName: String, runID: String, startDate: Date = Date(), logger: Logger, workDirectory: String,
         baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl(),
         scratchDirectory: String? = nil,
-        resources: RunResources = RunResources(), ledger: (any AssetLedger)? = nil
+        resources: RunResources = RunResources(), ledger: (any AssetLedger)? = nil,
+        dedupe: StateSettings.Dedupe = .off
     ) {
         self.pipelineName = pipelineName
         self.runID = runID
@@ -54,6 +58,7 @@ public struct PipelineContext: Sendable {
         self.scratchDirectory = scratchDirectory
         self.resources = resources
         self.ledger = ledger
+        self.dedupe = dedupe
     }
 }
 

@@ -112,6 +112,9 @@ public enum SourceEvent: Sendable {
     /// How much the source produces in all (for progress bars); at most once, at any point: a source that lists
     /// everything first sends it before the items, one that streams (`source.directory`) when its listing ends.
     case estimate(count: Int, bytes: Int64)
+    /// Files that go through the pipeline together (a Live Photo's still and video, each with its
+    /// ``SourceItem/group``): each is its own asset, processed side by side by one worker (see ``AssetGroup``).
+    case group([SourceItem])
 }
 
 /// A file or URL found by a source, before it becomes an ``Asset``.
@@ -126,16 +129,22 @@ public struct SourceItem: Sendable {
     public var modificationDate: Date?
     /// Facts to start the asset with.
     public var facts: [String: JSONValue]
+    /// Files paired with this one that travel with it and are never uploaded (``Asset/sidecars``).
+    public var sidecars: [Sidecar]
+    /// Its part in a ``SourceEvent/group(_:)``.
+    public var group: AssetGroup?
 
     /// Creates an item.
     public init(
         origin: Asset.Origin, fileName: String? = nil, size: Int64? = nil, modificationDate: Date? = nil,
-        facts: [String: JSONValue] = [:]
+        facts: [String: JSONValue] = [:], sidecars: [Sidecar] = [], group: AssetGroup? = nil
     ) {
         self.origin = origin
         self.fileName = fileName ?? origin.fileName
         self.size = size
         self.modificationDate = modificationDate
         self.facts = facts
+        self.sidecars = sidecars
+        self.group = group
     }
 }
