@@ -21,6 +21,10 @@ extension DirectorySource: WatchableSource {
         }
         if let depthLimit, folders.count > depthLimit { return false }
         if isDirectory { return true }
+        // A sidecar's arrival lists its media again, whatever the globs say of the sidecar itself.
+        if let last = components.last, SidecarPairing.kind(ofName: last) != nil {
+            return !excludes.contains(where: { $0.matches(relativePath) })
+        }
         if !includes.isEmpty && !includes.contains(where: { $0.matches(relativePath) }) { return false }
         return !excludes.contains(where: { $0.matches(relativePath) })
     }

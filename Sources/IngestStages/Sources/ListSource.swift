@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Blank lines and lines starting with `#` are ignored. `http://` and `https://` lines become URL assets (imported
 /// by URL where the upload stage supports it); other lines are local paths, relative to the list file's folder
-/// (or to the project folder for standard input).
+/// (or to the project folder for standard input). A listed file's sidecars (found beside it, by their names) travel
+/// with it; a listed sidecar is never an item: it goes with its media, or is reported as an orphan.
 public struct ListSource: AssetSource, StageDefinition {
     public static let kind = "source.list"
     public static let phase = StagePhase.source
@@ -16,11 +17,12 @@ public struct ListSource: AssetSource, StageDefinition {
     static let file = StageOption<String>("file", doc: "The list file, or \"-\" for standard input.")
     static let allowURLs = StageOption<Bool>(
         "allowURLs", default: true, doc: "Accept http(s) URLs (imported by URL); when false they are rejected.")
-    public static let options = [file.spec, allowURLs.spec]
+    public static let options = [file.spec, allowURLs.spec] + CompanionSettings.specs
 
     let listPath: String?
     let relativeBase: String
     let acceptsURLs: Bool
+    let companions: CompanionSettings
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         let written = try options[Self.file]
@@ -34,6 +36,7 @@ public struct ListSource: AssetSource, StageDefinition {
             relativeBase = (path as NSString).deletingLastPathComponent
         }
         acceptsURLs = try options[Self.allowURLs]
+        companions = try CompanionSettings(options: options)
     }
 
     public func items(context: PipelineContext) -> AsyncThrowingStream<SourceEvent, any Error> {
@@ -63,11 +66,12 @@ public struct ListSource: AssetSource, StageDefinition {
                 var buffer: UnsafeMutablePointer<CChar>?
                 var capacity = 0
                 defer { free(buffer) }
+                var folders = ListCompanions(settings: companions)
                 while getline(&buffer, &capacity, stream) >= 0, let buffer {
                     if context.control.isStopRequested || stopped.withLock({ $0 }) { break }
                     let line = String(cString: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
                     if line.isEmpty || line.hasPrefix("#") { continue }
-                    continuation.yield(event(for: line))
+                    for event in folders.events(for: event(for: line)) { continuation.yield(event) }
                 }
                 continuation.finish()
             }
@@ -112,5 +116,106 @@ public struct ListSource: AssetSource, StageDefinition {
         } catch {
             return .rejected(item, Rejection(.unreadable, "\(error)"))
         }
+    }
+}
+
+/// What `source.list` does with companions: each listed file is looked at beside its folder's other names (the last
+/// few folders' names are kept, so a list in folder order reads each folder once).
+struct ListCompanions {
+    let settings: CompanionSettings
+    private var folders: [String: FolderCompanions] = [:]
+    private var order: [String] = []
+    /// Videos already sent as half of a Live Photo group (their own line comes later).
+    private var grouped: Set<String> = []
+
+    init(settings: CompanionSettings) { self.settings = settings }
+
+    /// The events for one line's event: the item with its sidecars, a group, an orphan's rejection, or nothing for
+    /// a sidecar that travels with its media.
+    mutating func events(for event: SourceEvent) -> [SourceEvent] {
+        guard case .item(var item) = event, case .file(let path, let root, let relativePath) = item.origin else {
+            return [event]
+        }
+        if grouped.remove(path) != nil { return [] }
+        let folder = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let companions = self.companions(of: folder)
+        let pairing = companions.pairing
+        if pairing.sidecarNames.contains(name) {
+            guard let reason = pairing.orphans[name] else { return [] }
+            return [.rejected(item, Rejection(.orphanSidecar, reason + "; not uploaded"))]
+        }
+        if pairing.unpairedJSON.contains(name), settings.isTakeoutOrphan(path) {
+            return [
+                .rejected(
+                    item, Rejection(.orphanSidecar, "Google Takeout metadata with no media file beside it; not uploaded"))
+            ]
+        }
+        let relativeFolder = (relativePath as NSString).deletingLastPathComponent
+        var events: [SourceEvent] = []
+        func attach(_ item: inout SourceItem, name: String) -> String? {
+            guard let matches = pairing.sidecars[name] else { return nil }
+            let result = settings.attach(
+                matches, to: &item, folder: folder, relativeFolder: relativeFolder, root: root, cutoff: nil,
+                inspect: Self.inspect)
+            events += result.events
+            return result.deferredReason
+        }
+        if settings.livePhotos != .off, let stem = companions.candidateStem[name],
+            let candidate = companions.livePhotoCandidates[stem],
+            case .pair = settings.decideLivePhoto(
+                still: folder + "/" + candidate.still, video: folder + "/" + candidate.video)
+        {
+            // Whichever half the list names first brings the other.
+            let otherName = name == candidate.still ? candidate.video : candidate.still
+            let otherPath = folder + "/" + otherName
+            if case .item(var other) = ListSource.event(for: otherPath, relativeBase: "/", acceptsURLs: false) {
+                other.origin = .file(
+                    path: otherPath, root: root,
+                    relativePath: relativeFolder.isEmpty ? otherName : relativeFolder + "/" + otherName)
+                grouped.insert(otherPath)
+                var (still, video) = name == candidate.still ? (item, other) : (other, item)
+                if let reason = attach(&still, name: candidate.still) {
+                    return events + [.deferred(path: relativePath, reason: reason)]
+                }
+                if settings.livePhotos == .stillOnly {
+                    still.sidecars.append(
+                        Sidecar(
+                            kind: .livePhotoVideo, path: folder + "/" + candidate.video,
+                            relativePath: video.origin.displayPath, size: video.size ?? 0))
+                    return events + [.item(still)]
+                }
+                if let reason = attach(&video, name: candidate.video) {
+                    return events + [.deferred(path: relativePath, reason: reason)]
+                }
+                still.group = AssetGroup(kind: .livePhoto, role: "still", pairedBy: "contentIdentifier")
+                video.group = AssetGroup(kind: .livePhoto, role: "video", pairedBy: "contentIdentifier")
+                return events + [.group([still, video])]
+            }
+        }
+        if let reason = attach(&item, name: name) { return events + [.deferred(path: relativePath, reason: reason)] }
+        return events + [.item(item)]
+    }
+
+    /// A sidecar beside a listed file: regular files only (links followed; a list names what it means to read).
+    static func inspect(_ path: String, _ relative: String) -> Inspected {
+        guard let status = try? FileStatus.of(path) else { return .skip }
+        guard status.kind == .regular else {
+            let entry = SourceItem(
+                origin: .file(path: path, root: (path as NSString).deletingLastPathComponent, relativePath: relative))
+            return .rejected(
+                .rejected(entry, Rejection(.notRegularFile, "\(status.kindDescription): only regular files are read")))
+        }
+        return .regular(status)
+    }
+
+    private mutating func companions(of folder: String) -> FolderCompanions {
+        if let known = folders[folder] { return known }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let found = FolderCompanions(names: names, livePhotos: settings.livePhotos)
+        folders[folder] = found
+        order.append(folder)
+        if order.count > 64 { folders.removeValue(forKey: order.removeFirst()) }
+        return found
     }
 }
