@@ -4,18 +4,14 @@ import MediaIngest
 import NIOHTTP1
 import Synchronization
 
-/// What a client remembers during a run: folder ids by path, and the file ids it uploaded or recovered (a lookup
-/// never hands the same file to two assets).
+/// What a client remembers during a run: the file ids it uploaded or recovered (a lookup never hands the same file to
+/// two assets). Folder ids are the ``FolderDirectory``'s.
 final class ClientMemory: Sendable {
     private struct State {
-        var folders: [String: String] = [:]
         var claimed: Set<String> = []
     }
 
     private let state = Mutex(State())
-
-    func folder(_ key: String) -> String? { state.withLock { $0.folders[key] } }
-    func remember(folder id: String, for key: String) { state.withLock { $0.folders[key] = id } }
 
     /// Marks `id` as this run's; `false` when it was already claimed.
     func claim(_ id: String) -> Bool { state.withLock { $0.claimed.insert(id).inserted } }
@@ -101,7 +97,32 @@ extension WixMediaClient {
         if let cursor { path += "&paging.cursor=\(Self.queryValue(cursor))" }
         let reply = try await api(.GET, path, body: nil)
         let files = try (reply["files"]?.arrayValue ?? []).map { try FileDescriptor(json: $0) }
-        return (files, reply["nextCursor"]?["cursors"]?["next"]?.stringValue)
+        return (files, Self.nextCursor(reply))
+    }
+
+    /// `POST /site-media/v1/files/search`: one page of the files in every folder under `MEDIA_ROOT` (no term: all of
+    /// them), newest first.
+    public func searchFiles(
+        term: String? = nil, limit: Int = 100, cursor: String? = nil
+    ) async throws -> (files: [FileDescriptor], next: String?) {
+        var body: [String: JSONValue] = [
+            "rootFolder": "MEDIA_ROOT", "sort": ["fieldName": "updatedDate", "order": "DESC"],
+            "paging": .object(["limit": .int(Int64(limit))].merging(cursor.map { ["cursor": .string($0)] } ?? [:]) {
+                $1
+            }),
+        ]
+        if let term { body["search"] = .string(term) }
+        let reply = try await api(.POST, "/site-media/v1/files/search", body: .object(body))
+        let files = try (reply["files"]?.arrayValue ?? []).map { try FileDescriptor(json: $0) }
+        return (files, Self.nextCursor(reply))
+    }
+
+    /// A listing's next cursor: `nil` at the end — a missing or null cursor, an empty one (Wix's samples end with
+    /// `"next": ""`), or `hasNext: false`.
+    static func nextCursor(_ reply: JSONValue) -> String? {
+        if reply["nextCursor"]?["hasNext"]?.boolValue == false { return nil }
+        guard let next = reply["nextCursor"]?["cursors"]?["next"]?.stringValue, !next.isEmpty else { return nil }
+        return next
     }
 
     /// `POST /site-media/v1/bulk/files/delete`: removes files (to the trash, or for good with `permanent`).
@@ -115,37 +136,5 @@ extension WixMediaClient {
     static func descriptor(in reply: JSONValue) throws -> FileDescriptor {
         guard let file = reply["file"] else { throw WixClientError.malformedResponse("no file in the answer") }
         return try FileDescriptor(json: file)
-    }
-
-    // MARK: Folders
-
-    /// The id of the folder a `filePath` names below `parent`, or `nil` when it does not exist (yet): each path
-    /// component looked up among its parent's subfolders by display name, remembered for the run.
-    public func folderID(path: String, under parent: String) async throws -> String? {
-        var current = parent
-        var walked = ""
-        for component in path.split(separator: "/").map(String.init) where !component.isEmpty {
-            walked += "/" + component
-            let key = parent + "|" + walked
-            if let known = memory.folder(key) {
-                current = known
-                continue
-            }
-            var cursor: String?
-            var found: String?
-            repeat {
-                var query = "/site-media/v1/folders?parentFolderId=\(Self.queryValue(current))"
-                if let cursor { query += "&paging.cursor=\(Self.queryValue(cursor))" }
-                let reply = try await api(.GET, query, body: nil)
-                found =
-                    reply["folders"]?.arrayValue?.first { $0["displayName"]?.stringValue == component }?["id"]?
-                    .stringValue
-                cursor = reply["nextCursor"]?["cursors"]?["next"]?.stringValue
-            } while found == nil && cursor != nil
-            guard let found else { return nil }
-            memory.remember(folder: found, for: key)
-            current = found
-        }
-        return current
     }
 }

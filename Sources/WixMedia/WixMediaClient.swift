@@ -31,8 +31,10 @@ public final class WixMediaClient: Sendable, RunResource {
     /// (`getConnectionFromPoolTimeout`) — a busy pool is not a failing Wix.
     let slots: AsyncSemaphore
     let logger: Logger
-    /// Folder ids by path, and ids of files this run uploaded or recovered (never claimed twice by a lookup).
+    /// Ids of files this run uploaded or recovered (never claimed twice by a lookup).
     let memory = ClientMemory()
+    /// The folders this run found or created, by parent and name.
+    let folders = FolderDirectory()
 
     /// Creates a client with its own connection pool; call ``shutdown()`` when done.
     /// - Parameters:

@@ -109,6 +109,9 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     public var smallestRenditionFirst = false
     /// `externalInfo` on generate-resumable-upload-url is ignored (no version of the docs lists it there).
     public var ignoreResumableExternalInfo = false
+    /// Create Folder refuses a second folder of the same name in one parent (409 `ALREADY_EXISTS`); by default, as
+    /// the docs say nothing against it, two folders may share a name (the case two concurrent clients must survive).
+    public var uniqueFolderNames = false
 
     /// Every stricter reading at once.
     public mutating func makeStrict() {
@@ -120,6 +123,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         opaqueCursors = true
         smallestRenditionFirst = true
         ignoreResumableExternalInfo = true
+        uniqueFolderNames = true
     }
 
     /// No faults.
@@ -145,7 +149,8 @@ public struct FaultSettings: Sendable, Codable, Hashable {
             requestsPerMinute,
             retryAfterSeconds, seed, lostResponseRate, singleUseUploadURLs, plainExpiredResponse, opaqueHash,
             strictGetFiles, relativeTusLocation,
-            opaqueCursors, smallestRenditionFirst, ignoreResumableExternalInfo, strict, rateLimitWindowSeconds
+            opaqueCursors, smallestRenditionFirst, ignoreResumableExternalInfo, uniqueFolderNames, strict,
+            rateLimitWindowSeconds
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -167,6 +172,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         try container.encode(opaqueCursors, forKey: .opaqueCursors)
         try container.encode(smallestRenditionFirst, forKey: .smallestRenditionFirst)
         try container.encode(ignoreResumableExternalInfo, forKey: .ignoreResumableExternalInfo)
+        try container.encode(uniqueFolderNames, forKey: .uniqueFolderNames)
         try container.encode(rateLimitWindowSeconds, forKey: .rateLimitWindowSeconds)
     }
 
@@ -200,6 +206,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         opaqueCursors = try flag(.opaqueCursors, opaqueCursors)
         smallestRenditionFirst = try flag(.smallestRenditionFirst, smallestRenditionFirst)
         ignoreResumableExternalInfo = try flag(.ignoreResumableExternalInfo, ignoreResumableExternalInfo)
+        uniqueFolderNames = try flag(.uniqueFolderNames, uniqueFolderNames)
         for (name, rate) in [
             ("serverErrorRate", serverErrorRate), ("rateLimitRate", rateLimitRate),
             ("connectionResetRate", connectionResetRate), ("processingFailureRate", processingFailureRate),

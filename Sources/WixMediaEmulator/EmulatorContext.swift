@@ -92,6 +92,7 @@ struct FaultMiddleware: RouterMiddleware {
         if path.hasPrefix("/upload/tus/") { return "/upload/tus/*" }
         if path.hasPrefix("/upload/") && path != "/upload/tus" { return "/upload/*" }
         if path.hasPrefix("/media/") || path.hasPrefix("/video/") { return "/media/*" }
+        if path == "/site-media/v1/folders/search" { return path }
         if path.hasPrefix("/site-media/v1/folders/") { return "/site-media/v1/folders/*" }
         let known = [
             "generate-upload-url", "generate-resumable-upload-url", "import", "get-file-by-id", "get-files", "search",

@@ -163,6 +163,18 @@ actor EmulatorStore {
 
     func allFolders() -> [StoredFolder] { Array(folders.values) }
 
+    /// Creates a folder; `nil` when `unique` and the parent already holds one of that name.
+    func createFolder(displayName: String, parent: String, now: Date, unique: Bool) throws -> StoredFolder? {
+        if unique,
+            folders.values.contains(where: {
+                $0.parentFolderId == parent && $0.displayName == displayName && $0.state == "OK"
+            })
+        {
+            return nil
+        }
+        return try createFolder(displayName: displayName, parent: parent, now: now)
+    }
+
     /// Creates a folder.
     func createFolder(displayName: String, parent: String, now: Date) throws -> StoredFolder {
         let folder = StoredFolder(
@@ -171,6 +183,33 @@ actor EmulatorStore {
         folders[folder.id] = folder
         try persist(folder, to: "folders/\(folder.id).json")
         return folder
+    }
+
+    /// Deletes a folder with everything under it: to the trash (state `DELETED`; its files too), or for good.
+    func deleteFolder(_ id: String, permanently: Bool, now: Date) throws {
+        guard var folder = folders[id] else { return }
+        for child in folders.values where child.parentFolderId == id {
+            try deleteFolder(child.id, permanently: permanently, now: now)
+        }
+        for file in files.values where file.parentFolderId == id {
+            if permanently {
+                try delete(file.id, permanently: true, now: now)
+            } else {
+                var moved = file
+                moved.state = "DELETED"
+                moved.updatedDate = now
+                try put(moved)
+            }
+        }
+        if permanently {
+            folders.removeValue(forKey: id)
+            try? FileManager.default.removeItem(atPath: directory + "/folders/\(id).json")
+            return
+        }
+        folder.state = "DELETED"
+        folder.updatedDate = now
+        folders[id] = folder
+        try persist(folder, to: "folders/\(folder.id).json")
     }
 
     /// The folder at `path` (`/videos/2024/december`) under `parent`, creating missing folders.

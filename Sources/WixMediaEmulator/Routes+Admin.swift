@@ -10,25 +10,6 @@ import NIOHTTP1
 import NIOPosix
 
 extension EmulatorRoutes {
-    /// `/site-media/v1/folders`.
-    func folderRoutes() -> RouteCollection<EmulatorRequestContext> {
-        let folders = RouteCollection(context: EmulatorRequestContext.self)
-        folders.post { request, context in try await createFolder(request, context) }
-        folders.get("{folderId}") { _, context in
-            let id = try context.parameters.require("folderId")
-            guard let folder = await store.folder(id) else { throw WixError.notFound("Entity not found") }
-            return json(["folder": renderer.folder(folder)])
-        }
-        folders.get { request, _ in
-            let parent = request.uri.queryParameters.get("parentFolderId") ?? "media-root"
-            let list = await store.allFolders().filter { $0.parentFolderId == parent && $0.state == "OK" }.sorted {
-                $0.createdDate < $1.createdDate
-            }
-            return json(["folders": list.map(renderer.folder), "nextCursor": ["cursors": ["next": NSNull()]]])
-        }
-        return folders
-    }
-
     /// The bytes of stored files, at the URLs descriptors name.
     func mediaRoutes() -> RouteCollection<EmulatorRequestContext> {
         let media = RouteCollection(context: EmulatorRequestContext.self)
@@ -55,20 +36,6 @@ extension EmulatorRoutes {
             return Response(status: .noContent)
         }
         return admin
-    }
-
-    // MARK: Folders (§9)
-
-    func createFolder(_ request: Request, _ context: EmulatorRequestContext) async throws -> Response {
-        var fields = FieldReader(try await jsonObject(request, context))
-        let name = fields.string("displayName", required: true, maxLength: 200)
-        let parent = fields.string("parentFolderId", maxLength: 100) ?? "media-root"
-        guard fields.violations.isEmpty, let name else { throw WixError.invalid(fields.violations) }
-        guard await store.folderExists(parent) else {
-            throw WixError(status: .notFound, message: "Folder \(parent) not found", code: "FOLDER_NOT_FOUND")
-        }
-        let folder = try await store.createFolder(displayName: name, parent: parent, now: Date())
-        return json(["folder": renderer.folder(folder)])
     }
 
     // MARK: Serving bytes

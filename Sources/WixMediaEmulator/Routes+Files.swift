@@ -27,6 +27,7 @@ extension EmulatorRoutes {
             return try await fileResponse(fileID)
         }
         files.post("get-files") { request, context in try await getFiles(request, context) }
+        files.post("search") { request, context in try await searchFiles(request, context) }
         files.get("{fileId}") { _, context in try await fileResponse(context.parameters.require("fileId")) }
         files.get { request, _ in try await listFiles(request) }
         return files
@@ -36,6 +37,8 @@ extension EmulatorRoutes {
     func bulkRoutes() -> RouteCollection<EmulatorRequestContext> {
         let bulk = RouteCollection(context: EmulatorRequestContext.self)
         bulk.post("files/delete") { request, context in try await deleteFiles(request, context) }
+        bulk.post("folders/delete") { request, context in try await deleteFolders(request, context) }
+        bulk.delete("folders") { request, context in try await deleteFolders(request, context) }
         return bulk
     }
 
@@ -268,10 +271,12 @@ extension EmulatorRoutes {
         }
         let page = files.dropFirst(offset).prefix(limit)
         let now = Date()
-        let next: Any =
-            offset + page.count < files.count ? Self.cursor(offset: offset + page.count, opaque: opaque) : NSNull()
+        let hasNext = offset + page.count < files.count
+        let next: Any = hasNext ? Self.cursor(offset: offset + page.count, opaque: opaque) : NSNull()
         let renderer = await fileRenderer()
-        return json(["files": page.map { renderer.file($0, now: now) }, "nextCursor": ["cursors": ["next": next]]])
+        return json([
+            "files": page.map { renderer.file($0, now: now) }, "nextCursor": ["cursors": ["next": next], "hasNext": hasNext],
+        ])
     }
 
     /// A query parameter decoded as `application/x-www-form-urlencoded` does: `+` is a space, then percent-decoding.

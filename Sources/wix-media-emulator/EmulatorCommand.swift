@@ -50,6 +50,8 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Flag(help: "List cursors hold +, / and =.") var opaqueCursors = false
     @Flag(help: "Video renditions are listed smallest first.") var renditionsSmallestFirst = false
     @Flag(help: "externalInfo on generate-resumable-upload-url is ignored.") var ignoreResumableExternalInfo = false
+    @Flag(help: "Create Folder refuses a second folder of one name in one parent (409 ALREADY_EXISTS).")
+    var uniqueFolderNames = false
     @Option(help: "The app id whose OAuth client credentials /oauth2/token accepts.") var appId = "emulator-app-id"
     @Option(help: "The app secret.") var appSecret = "emulator-app-secret"
     @Option(help: "The app instance id.") var instanceId = "emulator-instance-id"
@@ -87,6 +89,7 @@ struct EmulatorCommand: AsyncParsableCommand {
         faults.opaqueCursors = faults.opaqueCursors || opaqueCursors
         faults.smallestRenditionFirst = faults.smallestRenditionFirst || renditionsSmallestFirst
         faults.ignoreResumableExternalInfo = faults.ignoreResumableExternalInfo || ignoreResumableExternalInfo
+        faults.uniqueFolderNames = faults.uniqueFolderNames || uniqueFolderNames
         let configuration = EmulatorConfiguration(
             apiKey: apiKey, siteID: siteId, dataDirectory: data, host: host, port: port, publicBaseURL: publicUrl,
             uploadURLLifetime: .milliseconds(Int64(uploadUrlTtl * 1000)),

@@ -65,6 +65,9 @@ public struct LibraryStage: Stage, StageDefinition {
                     "upload.library stores local files; \(asset.displayPath) is a URL (use upload.wix to import URLs)"))
         }
         var asset = asset
+        if context.pipeline.dedupe == .target, let found = try existing(content, of: asset) {
+            return .next(found)
+        }
         let temporary = libraryPath + "/.tmp/\(context.pipeline.runID)-\(asset.id)-\(UInt32.random(in: 0...UInt32.max))"
         var sha = SHA256()
         var md5 = Insecure.MD5()
@@ -124,12 +127,39 @@ public struct LibraryStage: Stage, StageDefinition {
         asset.target = TargetRecord(
             target: "library", id: descriptor["id"]?.stringValue ?? sha256, url: descriptor["url"]?.stringValue,
             status: "READY",
-            confirmed: true, descriptor: descriptor)
+            confirmed: true, descriptor: descriptor, sentBytes: size, sentSHA256: sha256, method: "copy")
         asset.facts["library"] = [
             "path": .string(storedPath), "duplicate": .bool(duplicate), "sha256": .string(sha256),
         ]
         context.logger.debug("stored", metadata: ["path": "\(storedPath)", "duplicate": "\(duplicate)"])
         return .next(asset)
+    }
+
+    /// `state.dedupe: "target"`: the library's own index — `files/<2 hex>/<SHA-256>.json`, one descriptor per stored
+    /// content — already holds these bytes (the descriptor, and its file at the size the descriptor says). The asset
+    /// then costs no copy and leaves `skipped`, with the stored file's path in `facts.duplicateOf`.
+    func existing(_ content: String, of asset: Asset) throws -> Asset? {
+        let size = try FileStatus.of(content).size
+        let sha256: String
+        if let known = asset.contentDigest, known.path == content, known.size == size {
+            sha256 = known.sha256
+        } else {
+            sha256 = try FileHashing.sha256(ofFileAt: content)
+        }
+        let descriptorPath = libraryPath + "/files/" + String(sha256.prefix(2)) + "/" + sha256 + ".json"
+        guard let data = FileManager.default.contents(atPath: descriptorPath),
+            let descriptor = try? JSONDecoder().decode(JSONValue.self, from: data),
+            let url = descriptor["url"]?.stringValue, let stored = URL(string: url)?.path,
+            descriptor["sizeInBytes"]?.stringValue == String(size), (try? FileStatus.of(stored))?.size == size
+        else { return nil }
+        var asset = asset
+        asset.target = TargetRecord(
+            target: "library", id: descriptor["id"]?.stringValue ?? sha256, url: url, status: "READY", confirmed: true,
+            descriptor: descriptor, sentSHA256: sha256, method: "duplicate")
+        asset.duplicateOf = stored
+        asset.facts["duplicateOf"] = .string(stored)
+        if content == asset.origin.path { asset.sourceSHA256 = sha256 }
+        return asset
     }
 
     func makeDescriptor(

@@ -45,12 +45,21 @@ public struct WixUploadStage: Stage, StageDefinition {
     static let concurrency = StageOption<Int?>(
         "concurrency", doc: "Uploads in flight at once for this stage (default: the pipeline's concurrency).")
     static let verify = StageOption<VerifyMode>("verify", default: .size, doc: VerifyMode.documentation)
+    static let folders = StageOption<FolderLayout>(
+        "folders", default: .flat,
+        doc:
+            "\"mirror\": the file's folders below its source root become Media Manager folders (below filePath, or parentFolderId), created once through Create Folder and reused; \"flat\" (default): every file goes to the same folder."
+    )
+    static let dedupeScope = StageOption<DedupeScope>(
+        "dedupeScope", default: .folder,
+        doc:
+            "With state.dedupe \"target\": look for the bytes in the folder the file goes to (\"folder\", default: one listing per folder and run) or anywhere in the Media Manager (\"site\": one search of every file per run)."
+    )
 
     public static let options =
         WixConnectionOptions.specs + [
-            parentFolderID.spec, filePath.spec, labels.spec, isPrivate.spec, externalOrigin.spec, resumableAbove.spec,
-            chunkSize.spec, concurrency.spec,
-            verify.spec,
+            parentFolderID.spec, filePath.spec, folders.spec, labels.spec, isPrivate.spec, externalOrigin.spec,
+            resumableAbove.spec, chunkSize.spec, concurrency.spec, verify.spec, dedupeScope.spec,
         ]
 
     let connection: WixConnectionOptions
@@ -62,9 +71,15 @@ public struct WixUploadStage: Stage, StageDefinition {
     let resumableThreshold: Int64
     let chunkBytes: Int64
     let verification: VerifyMode
+    let folderLayout: FolderLayout
+    let scope: DedupeScope
     let gate: AsyncSemaphore
     let width: Int
     let client = WixClientHolder()
+    /// What the site holds (state.dedupe "target"), for this run.
+    let index = Holder<WixTargetIndex>()
+    /// One upload at a time per content: two files with the same bytes in one run make one upload.
+    let sameContent = KeyedLock()
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         connection = try WixConnectionOptions(options: options)
@@ -75,6 +90,8 @@ public struct WixUploadStage: Stage, StageDefinition {
         resumableThreshold = (try options[Self.resumableAbove]).bytes
         chunkBytes = (try options[Self.chunkSize]).bytes
         verification = try options[Self.verify]
+        folderLayout = try options[Self.folders]
+        scope = try options[Self.dedupeScope]
         width = try options[Self.concurrency] ?? context.concurrency
         if let template = try options[Self.filePath] {
             do {
@@ -102,9 +119,19 @@ public struct WixUploadStage: Stage, StageDefinition {
     public func prepare(_ context: PipelineContext) async throws {
         guard !context.isDryRun else { return }
         try client.open(connection, context: context)
+        if context.dedupe == .target {
+            let client = try client.get()
+            index.set(
+                try context.resources.shared("wix-index|" + connection.sharingKey) {
+                    WixTargetIndex(client: client, logger: context.logger)
+                })
+        }
     }
 
-    public func finish(_ report: RunReport, context: PipelineContext) async throws { client.release() }
+    public func finish(_ report: RunReport, context: PipelineContext) async throws {
+        client.release()
+        index.set(nil)
+    }
 
     public var reportInfo: [String: JSONValue] { ["wix": connection.reportInfo] }
 
@@ -138,7 +165,7 @@ public struct WixUploadStage: Stage, StageDefinition {
                         "upload.wix: the placement path \"\(routedPath)\" is not a valid filePath: \(error.message)"))
             }
         }
-        if let folderPath, folderPath.count > 100 {
+        if let folderPath, folderPath.count > 100, folderLayout == .flat {
             return .reject(
                 asset,
                 Rejection(
@@ -165,11 +192,56 @@ public struct WixUploadStage: Stage, StageDefinition {
             return .reject(
                 asset, Rejection(.targetRejected, "upload.wix: \(asset.displayPath) has no content to upload"))
         }
+        if folderLayout == .mirror {
+            switch try await mirrorFolder(for: asset, below: folderPath, in: &options, client: client) {
+            case .next: break
+            case .reject(let rejected, let rejection): return .reject(rejected, rejection)
+            }
+        }
         let size = try FileStatus.of(path).size
         options.sizeInBytes = size
+        if context.pipeline.dedupe == .target, let index = index.get() {
+            // Under the content's lock: a second file with the same bytes waits for the first's upload, then finds it.
+            let digest = try FileHashing.sha256AndMD5(ofFileAt: path)
+            return try await sameContent.withLock(digest.sha256) {
+                if let found = try await duplicate(
+                    of: asset, digest: digest, size: size, options: options, index: index, client: client,
+                    context: context)
+                {
+                    return .next(found)
+                }
+                let outcome = try await send(
+                    asset, path: path, size: size, knownSHA256: digest.sha256, options: options,
+                    folderPath: options.filePath, client: client, context: context)
+                if case .next(let uploaded) = outcome, let target = uploaded.target,
+                    let descriptor = target.descriptor.flatMap({ try? FileDescriptor(json: $0) })
+                {
+                    let folder = descriptor.parentFolderId ?? options.parentFolderId ?? "media-root"
+                    await index.add(
+                        descriptor, sha256: digest.sha256, scope: WixTargetIndex.scope(folder: folder, site: scope == .site))
+                }
+                return outcome
+            }
+        }
+        return try await send(
+            asset, path: path, size: size, knownSHA256: nil, options: options, folderPath: options.filePath,
+            client: client, context: context)
+    }
+
+    /// Sends the bytes at `path` (an earlier attempt's upload is reused when Wix has it) and checkpoints the file id.
+    func send(
+        _ asset: Asset, path: String, size: Int64, knownSHA256: String?, options: UploadOptions, folderPath: String?,
+        client: WixMediaClient, context: StageContext
+    ) async throws -> StageOutcome {
+        var asset = asset
+        var options = options
+        let fileName = options.fileName
         // generate-upload-url carries externalInfo (the content SHA-256): known from the stage that wrote the file,
         // or one pass over it. Resumable uploads do not send it and hash while they stream.
-        if size <= resumableThreshold {
+        if let knownSHA256 {
+            if size <= resumableThreshold { options.externalInfo = ExternalInfo(origin: origin, externalIds: [knownSHA256]) }
+            if path == asset.origin.path { asset.sourceSHA256 = knownSHA256 }
+        } else if size <= resumableThreshold {
             let sha256: String
             if let known = asset.contentDigest, known.path == path, known.size == size {
                 sha256 = known.sha256
@@ -185,6 +257,7 @@ public struct WixUploadStage: Stage, StageDefinition {
             asset, options: options, size: size, client: client, context: context)
         {
             asset.target = Self.target(found, method: "recovered")
+            asset.target?.sentSHA256 = knownSHA256 ?? options.externalInfo?.externalIds.first
             asset.facts["wix"] = Self.facts(asset.target, attempts: 0)
             try await context.checkpoint(asset)
             context.logger.info(
@@ -209,7 +282,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         var target = Self.target(outcome.descriptor, method: outcome.method)
         target.sentBytes = size
         target.sentMD5 = outcome.digest?.md5
-        target.sentSHA256 = outcome.digest?.sha256
+        target.sentSHA256 = outcome.digest?.sha256 ?? knownSHA256
         if let problem = verification.problem(outcome.descriptor, size: size, md5: outcome.digest?.md5) {
             throw WixClientError.verificationFailed("\(asset.displayPath) → \(outcome.descriptor.id): \(problem)")
         }
@@ -307,42 +380,4 @@ public struct WixUploadStage: Stage, StageDefinition {
     }
 
     static func urlIdentity(_ url: String) -> String { FileHashing.hex(SHA256.hash(data: Data(url.utf8))) }
-}
-
-/// `verify`: what is checked of the descriptor Wix returns (`true`/`false`, from earlier versions, mean `size`/`off`).
-enum VerifyMode: String, OptionEnum {
-    /// `sizeInBytes` equals the bytes sent (the default: the one thing Wix documents).
-    case size
-    /// Also `hash` equals the MD5 of the bytes sent — only right if Wix's undocumented `hash` is the content MD5.
-    case md5
-    /// Nothing.
-    case off
-
-    static let documentation =
-        "\"size\" (default) checks Wix's sizeInBytes against the bytes sent; \"md5\" also its hash against their MD5 (Wix does not document what hash is); \"off\"."
-
-    init(option input: OptionInput) throws {
-        if let flag = input.value.boolValue {
-            self = flag ? .size : .off
-            return
-        }
-        guard let text = input.value.stringValue, let mode = VerifyMode(rawValue: text) else {
-            throw input.typeMismatch(expected: "one of \"size\", \"md5\", \"off\"")
-        }
-        self = mode
-    }
-
-    /// `nil` when the descriptor matches what was sent; else what differs.
-    func problem(_ descriptor: FileDescriptor, size: Int64, md5: String?) -> String? {
-        guard self != .off else { return nil }
-        if let reported = descriptor.sizeInBytes, reported != size,
-            !(descriptor.operationStatus == "PENDING" && reported == 0)
-        {
-            return "Wix reports \(reported) bytes, \(size) were sent"
-        }
-        if self == .md5, let md5, !descriptor.hash.isEmpty, descriptor.hash.lowercased() != md5 {
-            return "Wix reports hash \(descriptor.hash), the bytes sent have MD5 \(md5)"
-        }
-        return nil
-    }
 }
