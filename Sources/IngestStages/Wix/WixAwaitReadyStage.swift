@@ -89,8 +89,14 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
         record.sentMD5 = target.sentMD5
         record.sentSHA256 = target.sentSHA256
         asset.target = record
-        asset.facts["wix"] = WixUploadStage.facts(
-            record, attempts: asset.facts["wix"]?["attempts"]?.intValue.map { Int($0) } ?? 0)
+        // The upload's facts stay (how a duplicate was recognised…); the descriptor's replace what they say anew.
+        var facts = asset.facts["wix"]?.objectValue ?? [:]
+        for (key, value) in WixUploadStage.facts(
+            record, attempts: asset.facts["wix"]?["attempts"]?.intValue.map { Int($0) } ?? 0
+        ).objectValue ?? [:] {
+            facts[key] = value
+        }
+        asset.facts["wix"] = .object(facts)
         if descriptor.isFailed {
             // Trouble that may pass: the next run uploads the file again. The FAILED copy is deleted first, so failed
             // attempts do not pile up in the Media Manager (a later run deletes it if this call fails).

@@ -55,9 +55,11 @@ final class WixTargetIndex: RunResource {
         }
     }
 
-    /// The listings, by scope (a folder id, or `site`).
+    /// The listings, by scope (a folder id, or `site`), and this run's uploads, by scope (kept apart: an upload made
+    /// before its scope was listed must not stand in for the listing).
     actor Store {
         var scopes: [String: Listing] = [:]
+        var uploads: [String: Listing] = [:]
         var loading: [String: Task<Listing, any Error>] = [:]
         var requests = 0
 
@@ -81,8 +83,10 @@ final class WixTargetIndex: RunResource {
         func count(_ pages: Int) { requests += pages }
 
         func add(_ descriptor: FileDescriptor, sha256: String, to scope: String) {
-            scopes[scope, default: Listing([])].insert(descriptor, sha256: sha256)
+            uploads[scope, default: Listing([])].insert(descriptor, sha256: sha256)
         }
+
+        func uploaded(_ scope: String) -> Listing? { uploads[scope] }
     }
 
     /// The scope of a folder: the folder itself, or the whole site.
@@ -92,10 +96,12 @@ final class WixTargetIndex: RunResource {
     func duplicate(
         scope: String, folder: String, md5: String, sha256: String, size: Int64, ledgerIDs: [String]
     ) async throws -> (FileDescriptor, Evidence)? {
+        if let ours = await store.uploaded(scope), let file = ours.usable(ours.bySHA256[sha256], size: size) {
+            return (file, .run)
+        }
         let listing = try await store.listing(scope) { [client] in
             try await Self.list(scope: scope, folder: folder, client: client)
         }
-        if let file = listing.usable(listing.bySHA256[sha256], size: size) { return (file, .run) }
         if let file = listing.usable(listing.byHash[md5], size: size) { return (file, .md5) }
         if let file = listing.usable(ledgerIDs, size: size) { return (file, .ledger) }
         return nil
