@@ -3,7 +3,7 @@
 # invocation (hyperfine), so machine noise cancels and only ratios are reported. Not a test: nothing here asserts
 # a timing. Writes a Markdown report to Benchmarks/results/latest.md.
 #
-#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [latency] [pacing] [scale] [library] [watch] [fleet]  (default: all)
+#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [latency] [pacing] [scale] [library] [watch] [fleet] [dedupe]  (default: all)
 #
 # Needs: hyperfine, exiftool, file, curl, ffmpeg, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make
 # bench` installs them). Environment: BENCH_COPIES (corpus copies for detect/strip/heic, 40), BENCH_BIG_BYTES (2 GiB),
@@ -16,7 +16,7 @@ ROOT=$PWD
 WORK=$ROOT/Benchmarks/work
 RESULTS=$ROOT/Benchmarks/results
 REPORT=$RESULTS/latest.md
-SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e latency pacing scale library watch fleet}
+SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e latency pacing scale library watch fleet dedupe}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
 E2E_FILES=${BENCH_E2E_FILES:-2000}
@@ -31,6 +31,7 @@ WATCH_FILES=${BENCH_WATCH_FILES:-500}
 WATCH_IDLE=${BENCH_WATCH_IDLE:-600}
 FLEET_FILES=${BENCH_FLEET_FILES:-20000}
 WORKER_FILES=${BENCH_WORKER_FILES:-1200}
+DEDUPE_FILES=${BENCH_DEDUPE_FILES:-2000}
 
 swift build -c release --product ingest >/dev/null
 swift build -c release --product wix-media-emulator >/dev/null
@@ -670,6 +671,27 @@ print()
 PY
 fi
 
+if [[ " $SCENARIOS " == *" dedupe "* ]]; then
+  SCENARIO=dedupe
+  # state.dedupe "target": requests per run against knowing nothing, 2,000 files of which half are at Wix; then a
+  # second host over a shared PostgreSQL ledger (Benchmarks/dedupe.py).
+  if [ -z "$PG_DIR" ]; then
+    eval "$(Scripts/test-postgres.sh start)"
+    [ -n "${INGEST_TEST_POSTGRES_URL:-}" ] || { echo "dedupe: no PostgreSQL server (install postgresql)" >&2; exit 1; }
+    export PGPASSWORD=$INGEST_TEST_POSTGRES_PASSWORD
+    PG_DIR=$INGEST_TEST_POSTGRES_DIR
+    PGURL=$INGEST_TEST_POSTGRES_URL
+  fi
+  psql "$PGURL" -qc "DELETE FROM ingest_asset WHERE pipeline = 'dfleet'" 2>/dev/null || true
+  pool="$WORK/scale-pool"
+  if [ "$(ls "$pool" 2>/dev/null | wc -l)" -lt "$DEDUPE_FILES" ]; then
+    rm -rf "$pool"
+    python3 Benchmarks/generate.py "$pool" --count "$DEDUPE_FILES" --profile small
+  fi
+  python3 Benchmarks/dedupe.py "$BIN/ingest" "$BIN/wix-media-emulator" "$WORK" "$pool" "$DEDUPE_FILES" "$PGURL" \
+    | section "$SCENARIO"
+fi
+
 {
   echo "# MediaIngest benchmarks"
   echo
@@ -677,7 +699,7 @@ fi
   echo "in the same invocation (hyperfine), so machine noise cancels; >1× means MediaIngest is faster. Each section says"
   echo "when and where it ran. Peak RSS is GNU time's maximum resident set of the largest process of the command."
   echo
-  for name in detect strip heic mov mp4s bigfile e2e latency pacing scale library watch fleet; do
+  for name in detect strip heic mov mp4s bigfile e2e latency pacing scale library watch fleet dedupe; do
     [ -f "$RESULTS/sections/$name.md" ] && cat "$RESULTS/sections/$name.md"
   done
 } > "$REPORT"
