@@ -1,5 +1,6 @@
 import Foundation
 import IngestStages
+import Logging
 import MediaFormats
 import MediaIngest
 import PipelineTesting
@@ -239,5 +240,53 @@ struct SidecarSourceTests {
         let skipped = rejections(try await events(of: DirectorySource(root: directory.path)))
         #expect(skipped["b.xmp"]?.code == .sidecarTooLarge && skipped["e.jpg.json"]?.code == .notRegularFile)
         #expect(skipped["a.jpg.json"] == nil)
+    }
+
+    @Test("source.list: a listed photo brings its sidecars, a listed sidecar is no item, a Live Photo half brings the other")
+    func listSource() async throws {
+        let project = TemporaryDirectory()
+        let year = Exports.takeout + "/" + Exports.photos2019
+        let iphone = Exports.iphone + "/DCIM/100APPLE"
+        try """
+        \(year)/IMG_20190724_112540.jpg.json
+        \(year)/IMG_20190724_112540.jpg
+        \(year)/IMG_9999.jpg.json
+        \(iphone)/IMG_5195.MOV
+        \(iphone)/IMG_5195.HEIC
+        """.write(toFile: project.file("list.txt"), atomically: true, encoding: .utf8)
+        let pipeline = try buildPipeline(
+            #"{"name": "list", "state": {"enabled": false}, "stages": [{"kind": "source.list", "with": {"file": "list.txt", "sidecars": "attach"}}]}"#,
+            base: project.path)
+        let report = await PipelineRunner(
+            pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))
+        ).run()
+        let byName = Dictionary(
+            report.assets.map { (($0.path as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(report.assets.count == 4, "\(report.assets.map(\.path))")
+        #expect(byName["IMG_20190724_112540.jpg"]?.sidecars?.map(\.kind) == [.takeout])
+        #expect(byName["IMG_20190724_112540.jpg"]?.facts?["sidecars"]?["description"] == "Eiffel tower at noon")
+        #expect(byName["IMG_9999.jpg.json"]?.code == "orphan_sidecar")
+        #expect(byName["IMG_5195.HEIC"]?.facts?["livePhoto"]?["pairPath"]?.stringValue?.hasSuffix("IMG_5195.MOV") == true)
+        #expect(byName["IMG_5195.MOV"]?.status == .done)
+    }
+
+    @Test("a watcher's batch that lists a sidecar lists its media, once, with the sidecar")
+    func watchBatch() async throws {
+        let source = try DirectorySource(root: Exports.takeout)
+        let year = Exports.photos2019
+        let batch = source.restricted(to: [
+            "\(year)/IMG_20190724_112540.jpg.json", "\(year)/IMG_20190724_112540.jpg", "\(year)/IMG_1234.JPG(1).json",
+        ])
+        let context = PipelineContext(
+            pipelineName: "t", runID: "t", logger: .init(label: "t"), workDirectory: "/tmp", baseDirectory: "/tmp",
+            concurrency: 1)
+        var found: [SourceEvent] = []
+        for try await event in batch.items(context: context) { found.append(event) }
+        let items = itemsWithSidecars(found)
+        #expect(items == [
+            "\(year)/IMG_20190724_112540.jpg": ["IMG_20190724_112540.jpg.json"],
+            "\(year)/IMG_1234(1).JPG": ["IMG_1234.JPG(1).json"],
+        ])
+        #expect(source.mayTake(relativePath: "a/b.jpg.json", isDirectory: false))
     }
 }
