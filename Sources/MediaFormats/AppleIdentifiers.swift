@@ -28,8 +28,9 @@ public enum AppleIdentifiers {
             if head.count >= 3, head[0] == 0xFF, head[1] == 0xD8, head[2] == 0xFF {
                 return try jpegExif(source).map(makerNote) ?? Found()
             }
-            if head.count >= 8, FourCC(head, at: 4) == .ftyp || FourCC(head, at: 4) == FourCC("wide")
-                || FourCC(head, at: 4) == .mdat || FourCC(head, at: 4) == .moov
+            if head.count >= 8,
+                FourCC(head, at: 4) == .ftyp || FourCC(head, at: 4) == FourCC("wide")
+                    || FourCC(head, at: 4) == .mdat || FourCC(head, at: 4) == .moov
             {
                 let boxes = try ISOMediaStripper.topLevelBoxes(source)
                 if let moov = boxes.first(where: { $0.type == .moov }) {
@@ -136,8 +137,8 @@ public enum AppleIdentifiers {
         guard let index = try MetadataKeys.keyNames(moov, keys).firstIndex(of: wanted) else { return nil }
         for item in try BoxSpan.parse(moov, in: ilst.payload, parent: "the ilst box")
         where item.type.rawValue == UInt32(index + 1) {
-            for data in try BoxSpan.parse(moov, in: item.payload, parent: "an ilst item") where data.type == FourCC("data")
-            {
+            for data in try BoxSpan.parse(moov, in: item.payload, parent: "an ilst item")
+            where data.type == FourCC("data") {
                 // A well-known type (4 bytes: 0 and the type, 1 = UTF-8), a locale (4 bytes), the value.
                 let value = data.payload.lowerBound + 8
                 guard value <= data.end else { continue }

@@ -107,9 +107,10 @@ extension WixMediaClient {
     ) async throws -> (files: [FileDescriptor], next: String?) {
         var body: [String: JSONValue] = [
             "rootFolder": "MEDIA_ROOT", "sort": ["fieldName": "updatedDate", "order": "DESC"],
-            "paging": .object(["limit": .int(Int64(limit))].merging(cursor.map { ["cursor": .string($0)] } ?? [:]) {
-                $1
-            }),
+            "paging": .object(
+                ["limit": .int(Int64(limit))].merging(cursor.map { ["cursor": .string($0)] } ?? [:]) {
+                    $1
+                }),
         ]
         if let term { body["search"] = .string(term) }
         let reply = try await api(.POST, "/site-media/v1/files/search", body: .object(body))

@@ -129,7 +129,8 @@ extension WixMediaClient {
         } catch let error as WixClientError where error.code == .http && error.status == 409 {
             created = nil  // another client made it first, and Wix keeps names unique
         }
-        let fresh = try await folders.children(of: parent, refresh: true) { [self] in try await listFolders(in: parent) }
+        let fresh = try await folders.children(of: parent, refresh: true) { [self] in try await listFolders(in: parent)
+        }
         var candidates = fresh[name] ?? []
         if let created, !candidates.contains(where: { $0.id == created.id }) { candidates.append(created) }
         guard let canonical = candidates.min(by: FolderInfo.precedes) else {

@@ -275,7 +275,8 @@ extension EmulatorRoutes {
         let next: Any = hasNext ? Self.cursor(offset: offset + page.count, opaque: opaque) : NSNull()
         let renderer = await fileRenderer()
         return json([
-            "files": page.map { renderer.file($0, now: now) }, "nextCursor": ["cursors": ["next": next], "hasNext": hasNext],
+            "files": page.map { renderer.file($0, now: now) },
+            "nextCursor": ["cursors": ["next": next], "hasNext": hasNext],
         ])
     }
 

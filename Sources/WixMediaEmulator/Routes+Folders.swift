@@ -65,7 +65,8 @@ extension EmulatorRoutes {
         let root = fields.string("rootFolder", maxLength: 40) ?? "MEDIA_ROOT"
         let (sortField, order, limit, cursor) = Self.sortAndPaging(object, &fields)
         guard ["MEDIA_ROOT", "TRASH_ROOT", "VISITOR_UPLOADS_ROOT"].contains(root) else {
-            throw WixError.invalid(field: "rootFolder", "must be MEDIA_ROOT, TRASH_ROOT or VISITOR_UPLOADS_ROOT", rule: "ENUM")
+            throw WixError.invalid(
+                field: "rootFolder", "must be MEDIA_ROOT, TRASH_ROOT or VISITOR_UPLOADS_ROOT", rule: "ENUM")
         }
         guard fields.violations.isEmpty else { throw WixError.invalid(fields.violations) }
         let all = await store.allFolders()

@@ -59,7 +59,8 @@ extension EmulatorRoutes {
         let renderer = await fileRenderer()
         let now = Date()
         return json([
-            "files": page.map { renderer.file($0, now: now) }, "nextCursor": ["cursors": ["next": next], "hasNext": hasNext],
+            "files": page.map { renderer.file($0, now: now) },
+            "nextCursor": ["cursors": ["next": next], "hasNext": hasNext],
         ])
     }
 }

@@ -36,7 +36,9 @@ struct DedupeTargetTests {
 
     static var strict: Bool { ProcessInfo.processInfo.environment["WIX_EMULATOR_STRICT"] == "1" }
 
-    @Test("what another tool put at Wix is found by its MD5 (never an impostor of the same name and size); an opaque hash uploads")
+    @Test(
+        "what another tool put at Wix is found by its MD5 (never an impostor of the same name and size); an opaque hash uploads"
+    )
     func otherLedger() async throws {
         let rig = try await LibraryRig.start()
         try Self.write(Self.sources.prefix(3), into: rig.project.file("first"))
@@ -49,7 +51,8 @@ struct DedupeTargetTests {
         let victim = (Self.sources[0] as NSString).lastPathComponent
         var bytes = try Data(contentsOf: URL(fileURLWithPath: Self.sources[0]))
         bytes[bytes.count / 2] ^= 0xFF
-        try FileManager.default.createDirectory(atPath: rig.project.file("second/fake"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: rig.project.file("second/fake"), withIntermediateDirectories: true)
         try bytes.write(to: URL(fileURLWithPath: rig.project.file("second/fake/" + victim)))
         try Self.pipeline(rig, name: "second", inbox: "second", dedupe: true)
         let result = try await rig.run("second")
@@ -79,7 +82,8 @@ struct DedupeTargetTests {
         #expect(try await rig.run("photos").status == 0)
         #expect(rig.uploads == 3)
         // Moved (new ledger keys), plus two copies of a new one.
-        try FileManager.default.moveItem(atPath: rig.project.file("inbox/2019"), toPath: rig.project.file("inbox/sorted"))
+        try FileManager.default.moveItem(
+            atPath: rig.project.file("inbox/2019"), toPath: rig.project.file("inbox/sorted"))
         try Self.write([Self.sources[3]], into: rig.project.file("inbox/copy-a"))
         try Self.write([Self.sources[3]], into: rig.project.file("inbox/copy-b"))
         let result = try await rig.run("photos")
@@ -118,7 +122,8 @@ struct DedupeTargetTests {
         #expect(skipped.count == 3)
         for line in skipped {
             let stored = try #require(line[path: "facts", "duplicateOf"] as? String)
-            #expect(stored.hasPrefix(rig.project.file("library/files/")) && FileManager.default.fileExists(atPath: stored))
+            #expect(
+                stored.hasPrefix(rig.project.file("library/files/")) && FileManager.default.fileExists(atPath: stored))
         }
         let blobs = try FileManager.default.subpathsOfDirectory(atPath: rig.project.file("library/files"))
             .filter { !$0.hasSuffix(".json") && $0.contains(".") }
@@ -160,6 +165,9 @@ struct DedupeAcrossHostsTests {
         #expect(rig.uploads == 6, "host B uploaded nothing")
         let lines = try rig.manifest("host-b.jsonl")
         #expect(lines.count == 6)
-        #expect(lines.allSatisfy { $0["status"] as? String == "skipped" && $0[path: "facts", "wix", "matchedBy"] as? String == "ledger" })
+        #expect(
+            lines.allSatisfy {
+                $0["status"] as? String == "skipped" && $0[path: "facts", "wix", "matchedBy"] as? String == "ledger"
+            })
     }
 }

@@ -78,9 +78,11 @@ struct LibraryRig {
     /// Folder id → (name, parent), from the emulator's data folder.
     func folders() throws -> [String: (name: String, parent: String, state: String)] {
         var found: [String: (String, String, String)] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: data + "/folders") where name.hasSuffix(".json") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: data + "/folders") where name.hasSuffix(".json")
+        {
             let object =
-                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: data + "/folders/" + name)))
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: data + "/folders/" + name)))
                 as? [String: Any]
             if let id = object?["id"] as? String {
                 found[id] = (
@@ -121,8 +123,10 @@ func privateTags(in paths: [String]) async throws -> [String] {
     guard !paths.isEmpty else { return [] }
     let result = try await runProcessAsync(
         "/usr/bin/exiftool",
-        ["-q", "-q", "-ee", "-s", "-G1", "-GPSLatitude", "-GPSLongitude", "-GPSCoordinates", "-GPSPosition",
-            "-ContentIdentifier", "-MediaGroupUUID", "-LocationInformation", "-BurstUUID", "-SerialNumber"] + paths)
+        [
+            "-q", "-q", "-ee", "-s", "-G1", "-GPSLatitude", "-GPSLongitude", "-GPSCoordinates", "-GPSPosition",
+            "-ContentIdentifier", "-MediaGroupUUID", "-LocationInformation", "-BurstUUID", "-SerialNumber",
+        ] + paths)
     return result.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("========") }
 }
 

@@ -7,7 +7,9 @@ import WixMediaEmulator
 /// `pipelines/takeout.json`, an iPhone export with a Live Photo.
 @Suite("photo-library exports: sidecars, Live Photos, mirrored folders", .serialized, .cleansUp)
 struct PhotoLibraryTests {
-    @Test("Takeout through pipelines/takeout.json: no sidecar uploaded, folders mirrored, no GPS at Wix, sidecars archived with their photos")
+    @Test(
+        "Takeout through pipelines/takeout.json: no sidecar uploaded, folders mirrored, no GPS at Wix, sidecars archived with their photos"
+    )
     func takeout() async throws {
         let rig = try await LibraryRig.start()
         try FileManager.default.copyItem(
@@ -40,32 +42,42 @@ struct PhotoLibraryTests {
 
         // The manifest pairs each photo with its JSON and keeps its time and caption, never the place.
         let eiffel = try #require(lines.first { ($0["path"] as? String)?.hasSuffix("IMG_20190724_112540.jpg") == true })
-        #expect((eiffel["sidecars"] as? [[String: Any]])?.first?["relativePath"] as? String
-            == "Takeout/Google Photos/Photos from 2019/IMG_20190724_112540.jpg.json")
+        #expect(
+            (eiffel["sidecars"] as? [[String: Any]])?.first?["relativePath"] as? String
+                == "Takeout/Google Photos/Photos from 2019/IMG_20190724_112540.jpg.json")
         #expect(eiffel[path: "facts", "sidecars", "description"] as? String == "Eiffel tower at noon")
         #expect((eiffel[path: "facts", "sidecars", "captureTime"] as? String)?.hasPrefix("2019-07-24") == true)
-        let manifestText = try String(contentsOfFile: rig.project.file(".ingest/takeout-manifest.jsonl"), encoding: .utf8)
+        let manifestText = try String(
+            contentsOfFile: rig.project.file(".ingest/takeout-manifest.jsonl"), encoding: .utf8)
         #expect(!manifestText.contains("48.858") && !manifestText.contains("latitude"))
         let orphans = lines.filter { $0["code"] as? String == "orphan_sidecar" }.compactMap { $0["path"] as? String }
         #expect(Set(orphans.map { ($0 as NSString).lastPathComponent }) == ["IMG_9999.jpg.json", "metadata.json"])
 
         // Archived together; what stays is what was not uploaded.
         let archived = "archive/Takeout/Google Photos/Photos from 2019/"
-        for name in ["IMG_20190724_112540.jpg", "IMG_20190724_112540.jpg.json", "IMG_1234(1).JPG", "IMG_1234.JPG(1).json"] {
+        for name in [
+            "IMG_20190724_112540.jpg", "IMG_20190724_112540.jpg.json", "IMG_1234(1).JPG", "IMG_1234.JPG(1).json",
+        ] {
             #expect(FileManager.default.fileExists(atPath: rig.project.file(archived + name)), "\(name)")
         }
         let left = try FileManager.default.subpathsOfDirectory(atPath: rig.project.file("inbox")).filter {
-            !$0.hasSuffix("/") && (try? FileManager.default.attributesOfItem(atPath: rig.project.file("inbox/" + $0))[.type]
-                as? FileAttributeType) == .typeRegular
+            !$0.hasSuffix("/")
+                && (try? FileManager.default.attributesOfItem(atPath: rig.project.file("inbox/" + $0))[.type]
+                    as? FileAttributeType) == .typeRegular
         }
-        #expect(Set(left.map { ($0 as NSString).lastPathComponent }) == ["IMG_9999.jpg.json", "metadata.json", "print-order.csv"])
+        #expect(
+            Set(left.map { ($0 as NSString).lastPathComponent }) == [
+                "IMG_9999.jpg.json", "metadata.json", "print-order.csv",
+            ])
 
         // The ledger records the pair.
         let sidecars = try await runProcessAsync(
             "/usr/bin/env",
-            ["python3", "-c",
+            [
+                "python3", "-c",
                 "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select sidecars from asset where identity like '%IMG_20190724_112540.jpg'\").fetchone()[0])",
-                rig.project.file(".ingest/takeout.sqlite")])
+                rig.project.file(".ingest/takeout.sqlite"),
+            ])
         #expect(sidecars.stdout.contains("IMG_20190724_112540.jpg.json"), "\(sidecars.stderr)")
 
         // Nothing left to do, and nothing uploaded again.
@@ -94,7 +106,9 @@ struct PhotoLibraryTests {
             """)
     }
 
-    @Test("iPhone export: the Live Photo's halves are stripped of GPS and their identifier, uploaded, linked; one failing holds both back")
+    @Test(
+        "iPhone export: the Live Photo's halves are stripped of GPS and their identifier, uploaded, linked; one failing holds both back"
+    )
     func livePhoto() async throws {
         let rig = try await LibraryRig.start()
         try iphoneProject(rig)
@@ -133,7 +147,8 @@ struct PhotoLibraryTests {
         #expect(line("IMG_5199.AAE")?["code"] as? String == "orphan_sidecar")
         #expect(!stored.contains { ($0["displayName"] as? String)?.hasSuffix(".AAE") == true })
         for name in ["IMG_5195.HEIC", "IMG_5195.MOV", "IMG_5195.AAE", "IMG_5196.JPG", "IMG_O5196.AAE"] {
-            #expect(FileManager.default.fileExists(atPath: rig.project.file("archive/DCIM/100APPLE/" + name)), "\(name)")
+            #expect(
+                FileManager.default.fileExists(atPath: rig.project.file("archive/DCIM/100APPLE/" + name)), "\(name)")
         }
     }
 
@@ -146,8 +161,12 @@ struct PhotoLibraryTests {
         let names = try await rig.stored().compactMap { $0["displayName"] as? String }
         #expect(names.contains("IMG_5195.HEIC") && !names.contains("IMG_5195.MOV"))
         #expect(FileManager.default.fileExists(atPath: rig.project.file("archive/DCIM/100APPLE/IMG_5195.MOV")))
-        let still = try #require(try rig.manifest("manifest.jsonl").first { ($0["path"] as? String)?.hasSuffix("IMG_5195.HEIC") == true })
-        #expect(Set((still["sidecars"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }) == ["aae", "live-photo-video"])
+        let still = try #require(
+            try rig.manifest("manifest.jsonl").first { ($0["path"] as? String)?.hasSuffix("IMG_5195.HEIC") == true })
+        #expect(
+            Set((still["sidecars"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }) == [
+                "aae", "live-photo-video",
+            ])
     }
 
     @Test("folders mirror: two runs creating the same tree at once end with each folder once, every file in it")

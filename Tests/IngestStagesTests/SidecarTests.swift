@@ -172,7 +172,9 @@ struct SidecarSourceTests {
         return nil
     }
 
-    @Test("an iPhone export: the Live Photo is one group, its AAE with the still; a stem pair without one identifier is not")
+    @Test(
+        "an iPhone export: the Live Photo is one group, its AAE with the still; a stem pair without one identifier is not"
+    )
     func iphoneTree() async throws {
         let found = try await events(of: DirectorySource(root: Exports.iphone))
         let folder = "DCIM/100APPLE/"
@@ -222,7 +224,8 @@ struct SidecarSourceTests {
         try huge.truncate(atOffset: 2 << 30)
         try huge.close()
         // A link to a device is a link leaving the folder; a FIFO inside it is no regular file: neither is opened.
-        try FileManager.default.createSymbolicLink(atPath: directory.file("c.jpg.xmp"), withDestinationPath: "/dev/zero")
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.file("c.jpg.xmp"), withDestinationPath: "/dev/zero")
         #expect(mkfifo(directory.file("e.jpg.json"), 0o600) == 0)
         try Data("<x:xmpmeta><!DOCTYPE x [<!ENTITY a 'b'>]></x:xmpmeta>".utf8).write(
             to: URL(fileURLWithPath: directory.file("d.xmp")))
@@ -242,7 +245,9 @@ struct SidecarSourceTests {
         #expect(skipped["a.jpg.json"] == nil)
     }
 
-    @Test("source.list: a listed photo brings its sidecars, a listed sidecar is no item, a Live Photo half brings the other")
+    @Test(
+        "source.list: a listed photo brings its sidecars, a listed sidecar is no item, a Live Photo half brings the other"
+    )
     func listSource() async throws {
         let project = TemporaryDirectory()
         let year = Exports.takeout + "/" + Exports.photos2019
@@ -261,12 +266,14 @@ struct SidecarSourceTests {
             pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))
         ).run()
         let byName = Dictionary(
-            report.assets.map { (($0.path as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first })
+            report.assets.map { (($0.path as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first }
+        )
         #expect(report.assets.count == 4, "\(report.assets.map(\.path))")
         #expect(byName["IMG_20190724_112540.jpg"]?.sidecars?.map(\.kind) == [.takeout])
         #expect(byName["IMG_20190724_112540.jpg"]?.facts?["sidecars"]?["description"] == "Eiffel tower at noon")
         #expect(byName["IMG_9999.jpg.json"]?.code == "orphan_sidecar")
-        #expect(byName["IMG_5195.HEIC"]?.facts?["livePhoto"]?["pairPath"]?.stringValue?.hasSuffix("IMG_5195.MOV") == true)
+        #expect(
+            byName["IMG_5195.HEIC"]?.facts?["livePhoto"]?["pairPath"]?.stringValue?.hasSuffix("IMG_5195.MOV") == true)
         #expect(byName["IMG_5195.MOV"]?.status == .done)
     }
 
@@ -283,10 +290,11 @@ struct SidecarSourceTests {
         var found: [SourceEvent] = []
         for try await event in batch.items(context: context) { found.append(event) }
         let items = itemsWithSidecars(found)
-        #expect(items == [
-            "\(year)/IMG_20190724_112540.jpg": ["IMG_20190724_112540.jpg.json"],
-            "\(year)/IMG_1234(1).JPG": ["IMG_1234.JPG(1).json"],
-        ])
+        #expect(
+            items == [
+                "\(year)/IMG_20190724_112540.jpg": ["IMG_20190724_112540.jpg.json"],
+                "\(year)/IMG_1234(1).JPG": ["IMG_1234.JPG(1).json"],
+            ])
         #expect(source.mayTake(relativePath: "a/b.jpg.json", isDirectory: false))
     }
 }

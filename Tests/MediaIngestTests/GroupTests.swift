@@ -47,7 +47,8 @@ struct TargetStage: Stage, StageDefinition {
 
     func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         var asset = asset
-        asset.target = TargetRecord(target: "test", id: "id-" + asset.fileName, url: nil, status: "READY", confirmed: true)
+        asset.target = TargetRecord(
+            target: "test", id: "id-" + asset.fileName, url: nil, status: "READY", confirmed: true)
         return .next(asset)
     }
 }

@@ -34,7 +34,9 @@ struct WixFolderTests {
     }
 
     /// An API call through curl (an independent client), parsed.
-    static func call(_ emulator: RunningEmulator, _ method: String, _ path: String, _ body: String? = nil)
+    static func call(
+        _ emulator: RunningEmulator, _ method: String, _ path: String, _ body: String? = nil
+    )
         async throws -> [String: Any]
     {
         var arguments = ["-s", "-X", method, "-H", "Authorization: k", "-H", "wix-site-id: s", emulator.baseURL + path]
@@ -43,7 +45,9 @@ struct WixFolderTests {
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
     }
 
-    @Test("List Folders pages with hasNext and opaque cursors; Search Folders and Search Files find by name; Bulk Delete trashes")
+    @Test(
+        "List Folders pages with hasNext and opaque cursors; Search Folders and Search Files find by name; Bulk Delete trashes"
+    )
     func endpoints() async throws {
         let (emulator, client, _) = try await Self.start()
         var made: [String] = []
@@ -51,12 +55,17 @@ struct WixFolderTests {
         var seen: [String] = []
         var cursor = ""
         repeat {
-            let query = "/site-media/v1/folders?paging.limit=3&sort.fieldName=displayName&sort.order=ASC"
-                + (cursor.isEmpty ? "" : "&paging.cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            let query =
+                "/site-media/v1/folders?paging.limit=3&sort.fieldName=displayName&sort.order=ASC"
+                + (cursor.isEmpty
+                    ? ""
+                    : "&paging.cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
             let page = try await Self.call(emulator, "GET", query)
             seen += (page["folders"] as? [[String: Any]] ?? []).compactMap { $0["displayName"] as? String }
             let next = page["nextCursor"] as? [String: Any]
-            cursor = (next?["hasNext"] as? Bool == true) ? (next?["cursors"] as? [String: Any])?["next"] as? String ?? "" : ""
+            cursor =
+                (next?["hasNext"] as? Bool == true)
+                ? (next?["cursors"] as? [String: Any])?["next"] as? String ?? "" : ""
         } while !cursor.isEmpty
         #expect(seen == (0..<7).map { "album \($0)" })
         #expect(Set(try await client.listFolders(in: "media-root").map(\.id)) == Set(made))

@@ -38,9 +38,10 @@ struct CompanionSettings: Sendable {
         if maxBytes < 1 { throw options.error(Self.sidecarMaxBytes, "expected at least 1 byte") }
     }
 
-    init(mode: SidecarMode = .skip, keep: Set<SidecarKeep> = SidecarKeep.defaults, maxBytes: Int64 = 2 << 20,
-        livePhotos: LivePhotoMode = .pair)
-    {
+    init(
+        mode: SidecarMode = .skip, keep: Set<SidecarKeep> = SidecarKeep.defaults, maxBytes: Int64 = 2 << 20,
+        livePhotos: LivePhotoMode = .pair
+    ) {
         self.mode = mode
         self.keep = keep
         self.maxBytes = maxBytes

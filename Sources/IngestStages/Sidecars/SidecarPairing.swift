@@ -189,7 +189,8 @@ public struct SidecarPairing: Sendable, Equatable {
         guard let candidates, !candidates.isEmpty else { return nil }
         let preferredSet = raw ? rawExtensions : stillExtensions
         return candidates.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            .first { preferredSet.contains(split($0).ext) } ?? candidates.min { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            .first { preferredSet.contains(split($0).ext) }
+            ?? candidates.min { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// `true` when the head of an unpaired JSON file looks like Google Takeout metadata (a media file's, or an album's).

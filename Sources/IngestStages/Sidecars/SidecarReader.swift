@@ -56,8 +56,9 @@ enum SidecarReader {
         var values = SidecarValues()
         values.title = root["title"]?.stringValue.flatMap(nonEmpty)
         values.description = root["description"]?.stringValue.flatMap(nonEmpty)
-        if let stamp = root["photoTakenTime"]?["timestamp"], let seconds = stamp.stringValue.flatMap(Double.init)
-            ?? stamp.doubleValue, seconds > 0
+        if let stamp = root["photoTakenTime"]?["timestamp"],
+            let seconds = stamp.stringValue.flatMap(Double.init)
+                ?? stamp.doubleValue, seconds > 0
         {
             values.captureTime = ISO8601.string(from: Date(timeIntervalSince1970: seconds))
         }

@@ -61,7 +61,11 @@ enum XMPSidecar {
         ) {
             var scope: [String: String] = [:]
             for (key, value) in attributes {
-                if key == "xmlns" { scope[""] = value } else if key.hasPrefix("xmlns:") { scope[String(key.dropFirst(6))] = value }
+                if key == "xmlns" {
+                    scope[""] = value
+                } else if key.hasPrefix("xmlns:") {
+                    scope[String(key.dropFirst(6))] = value
+                }
             }
             scopes.append(scope)
             let element = resolve(elementName)

@@ -275,8 +275,9 @@ extension DirectorySource {
                 return withSidecars(media(name, in: folder, state: &state), name: name, in: folder, state: &state)
             }
             state.livePhotos[key] = .pair(still: candidate.still, video: candidate.video)
-            guard case .item(let attachedStill)? = withSidecars(
-                .item(still), name: candidate.still, in: folder, state: &state)
+            guard
+                case .item(let attachedStill)? = withSidecars(
+                    .item(still), name: candidate.still, in: folder, state: &state)
             else { return nil }
             still = attachedStill
             if source.companions.livePhotos == .stillOnly {
@@ -288,8 +289,9 @@ extension DirectorySource {
                 }
                 return .item(still)
             }
-            guard case .item(let attachedVideo)? = withSidecars(
-                .item(video), name: candidate.video, in: folder, state: &state)
+            guard
+                case .item(let attachedVideo)? = withSidecars(
+                    .item(video), name: candidate.video, in: folder, state: &state)
             else { return nil }
             video = attachedVideo
             still.group = AssetGroup(kind: .livePhoto, role: "still", pairedBy: "contentIdentifier")
@@ -334,8 +336,9 @@ extension DirectorySource {
             let path = folder.path + "/" + name
             let relativePath = folder.relative.isEmpty ? name : folder.relative + "/" + name
             guard let status = try? FileStatus.of(path, followLinks: false) else { return nil }
-            if status.kind == .directory || (status.kind == .symbolicLink && source.followsLinks
-                && (try? FileStatus.of(path))?.kind == .directory)
+            if status.kind == .directory
+                || (status.kind == .symbolicLink && source.followsLinks
+                    && (try? FileStatus.of(path))?.kind == .directory)
             {
                 return descend(name, path: path, relativePath: relativePath, in: folder, state: &state)
             }

@@ -148,7 +148,8 @@ struct ListCompanions {
         if pairing.unpairedJSON.contains(name), settings.isTakeoutOrphan(path) {
             return [
                 .rejected(
-                    item, Rejection(.orphanSidecar, "Google Takeout metadata with no media file beside it; not uploaded"))
+                    item,
+                    Rejection(.orphanSidecar, "Google Takeout metadata with no media file beside it; not uploaded"))
             ]
         }
         let relativeFolder = (relativePath as NSString).deletingLastPathComponent

@@ -218,7 +218,8 @@ public struct WixUploadStage: Stage, StageDefinition {
                 {
                     let folder = descriptor.parentFolderId ?? options.parentFolderId ?? "media-root"
                     await index.add(
-                        descriptor, sha256: digest.sha256, scope: WixTargetIndex.scope(folder: folder, site: scope == .site))
+                        descriptor, sha256: digest.sha256,
+                        scope: WixTargetIndex.scope(folder: folder, site: scope == .site))
                 }
                 return outcome
             }
@@ -239,7 +240,9 @@ public struct WixUploadStage: Stage, StageDefinition {
         // generate-upload-url carries externalInfo (the content SHA-256): known from the stage that wrote the file,
         // or one pass over it. Resumable uploads do not send it and hash while they stream.
         if let knownSHA256 {
-            if size <= resumableThreshold { options.externalInfo = ExternalInfo(origin: origin, externalIds: [knownSHA256]) }
+            if size <= resumableThreshold {
+                options.externalInfo = ExternalInfo(origin: origin, externalIds: [knownSHA256])
+            }
             if path == asset.origin.path { asset.sourceSHA256 = knownSHA256 }
         } else if size <= resumableThreshold {
             let sha256: String

@@ -232,7 +232,8 @@ public struct StateSettings: Sendable, Hashable {
     static let dedupeOption = StageOption<Dedupe>(
         "dedupe", default: .off,
         doc:
-            "\"content\": skip files whose content this ledger saw done under another name; \"target\": ask the target whether it already holds the bytes before uploading (no upload, skipped with facts.duplicateOf).")
+            "\"content\": skip files whose content this ledger saw done under another name; \"target\": ask the target whether it already holds the bytes before uploading (no upload, skipped with facts.duplicateOf)."
+    )
     /// The declared `state` options.
     public static let specs = [
         enabledOption.spec, ledgerOption.spec, lockOption.spec, maxAttemptsOption.spec, dedupeOption.spec,

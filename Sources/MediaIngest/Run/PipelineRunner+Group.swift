@@ -107,7 +107,8 @@ extension PipelineRunner {
         var facts: [String: JSONValue] = [
             "role": .string(result.asset.group?.role ?? "member"),
             "pairedBy": .string(result.asset.group?.pairedBy ?? "?"),
-            "complete": .bool(result.status != .failed && result.status != .rejected && partners.allSatisfy(isComplete)),
+            "complete": .bool(
+                result.status != .failed && result.status != .rejected && partners.allSatisfy(isComplete)),
         ]
         let described: [JSONValue] = partners.map { partner in
             var entry: [String: JSONValue] = [

@@ -304,7 +304,8 @@ public struct PipelineRunner: Sendable {
             return .finished(
                 AssetResult(
                     asset: asset, status: .failed, stage: "ledger",
-                    failure: AssetFailure(code: "ledger", message: "cannot read the ledger: \(error)", stage: "ledger")))
+                    failure: AssetFailure(code: "ledger", message: "cannot read the ledger: \(error)", stage: "ledger"))
+            )
         }
     }
 
