@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libmagic-dev libexif-dev libsqlite3-dev zlib1g-dev libimage-exiftool-perl libjpeg-turbo-progs webp file curl python3 ffmpeg libheif-examples postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test clean fuzz bench lint format
+.PHONY: all deps build demo test clean fuzz bench lint format install
 
 all: build
 
@@ -28,6 +28,27 @@ demo: deps
 	$(SWIFT) build --product ingest
 	rm -rf demo-output .ingest/demo.sqlite .ingest/demo.lock
 	.build/debug/ingest run demo
+	@echo
+	@echo "Next: .build/debug/ingest doctor demo                              # checks that the pipeline can run here"
+	@echo "      .build/debug/ingest report demo --html demo-output/report.html  # the run as a page to look at"
+	@echo "      .build/debug/ingest init NAME                               # a pipeline of your own"
+
+# Installs ingest, its man page and its bash, zsh and fish completions under PREFIX (DESTDIR for packaging).
+# CONFIGURATION=debug reuses the test build (CI checks the install that way: Scripts/check-install.sh).
+PREFIX ?= /usr/local
+CONFIGURATION ?= release
+install:
+	$(SWIFT) build -c $(CONFIGURATION) --product ingest
+	$(SWIFT) build -c $(CONFIGURATION) --product generate-manual
+	@bin=$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path) && root="$(DESTDIR)$(PREFIX)" && \
+	install -d "$$root/bin" "$$root/share/man/man1" "$$root/share/bash-completion/completions" \
+		"$$root/share/zsh/site-functions" "$$root/share/fish/vendor_completions.d" && \
+	install -m 755 "$$bin/ingest" "$$root/bin/ingest" && \
+	"$$bin/generate-manual-tool" "$$bin/ingest" --output-directory "$$root/share/man/man1" --authors "MediaIngest" && \
+	"$$bin/ingest" --generate-completion-script bash > "$$root/share/bash-completion/completions/ingest" && \
+	"$$bin/ingest" --generate-completion-script zsh > "$$root/share/zsh/site-functions/_ingest" && \
+	"$$bin/ingest" --generate-completion-script fish > "$$root/share/fish/vendor_completions.d/ingest.fish" && \
+	echo "installed ingest, its man page and completions under $$root"
 
 # Unit and integration tests (the Wix suites twice: default and strict emulator), then the extension paths: the
 # new-stage and check-pipelines plugins and the external package in Examples/ (Scripts/check-extensions.sh).
@@ -44,6 +65,7 @@ test: deps lint
 	echo "The Wix suites once more against the emulator's strict readings of what Wix leaves undocumented:"; \
 	WIX_EMULATOR_STRICT=1 $(SWIFT) test --skip-build --filter "WixUploadTests|CustomStagesWixTests|StateTests|PhotoLibraryTests|DedupeTargetTests|WixFolderTests"
 	SWIFT=$(SWIFT) Scripts/check-extensions.sh
+	SWIFT=$(SWIFT) Scripts/check-install.sh
 
 # swift-format (bundled with the toolchain), configured in .swift-format: 4 spaces, 120 columns, as swift-nio.
 lint:

@@ -24,15 +24,16 @@ public struct IngestCommand: AsyncParsableCommand {
             A pipeline is a JSON file, pipelines/NAME.json: a source, then stages such as detect.mime, \
             strip.metadata, validate and an upload target. `ingest stages` lists every stage and its options.
 
-            Exit codes: 0 all done · 1 some assets failed · 2 configuration error · 3 nothing to do (with --error-on-idle) \
-            · 4 another run holds the lock · 5 run aborted · 130 interrupted · 64 bad command line.
+            Exit codes: 0 all done; 1 some assets failed; 2 configuration error; 3 nothing to do (with --error-on-idle); \
+            4 another run holds the lock; 5 run aborted; 130 interrupted; 64 bad command line.
+
+            First steps: `ingest init NAME` writes a pipeline, `ingest doctor NAME` checks it can run here, \
+            `ingest run NAME --dry-run` shows what it would do, `ingest report NAME --html report.html` shows what it did.
             """,
         version: IngestVersion.string,
         subcommands: [
-            Run.self, Watch.self, Check.self, Status.self, Retry.self, Enqueue.self, Schedule.self, ListPipelines.self,
-            Stages.self,
-            Schema.self,
-            VersionCommand.self,
+            Init.self, Run.self, Watch.self, Check.self, Doctor.self, Status.self, Report.self, Retry.self,
+            Enqueue.self, Schedule.self, ListPipelines.self, Stages.self, Schema.self, VersionCommand.self,
         ]
     )
 

@@ -67,6 +67,14 @@ public final class PostgresDatabase: Sendable {
     private let started: AsyncStream<Void>
 
     /// Shuts the pool down.
+    /// The server's version (`SHOW server_version`), for `ingest doctor`.
+    public func serverVersion() async throws -> String {
+        let logger = logger
+        return try await retrying(for: .seconds(5)) { client in
+            try await client.query("SHOW server_version", logger: logger).collect().first?.decode(String.self) ?? "?"
+        }
+    }
+
     public func close() async {
         runner.cancel()
         await runner.value

@@ -283,6 +283,14 @@ public final class PostgresLedger: RunStateStore {
         }
     }
 
+    public func runReported(_ report: RunReport) async throws {
+        let text = String(decoding: try RunReport.makeEncoder(pretty: false).encode(report), as: UTF8.self)
+        let (runID, logger) = (runID, logger)
+        _ = try await database.retrying { client in
+            try await client.query("UPDATE ingest_run SET report = \(text) WHERE run_id = \(runID)", logger: logger)
+        }
+    }
+
     /// Stops the heartbeat, frees the claims this run leaves unfinished (interrupted: another host may take them at
     /// once, with their recovery facts), closes the pool and releases this host's lock.
     public func close() async {

@@ -67,6 +67,13 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            3,
+            [
+                // The run's report without its asset records (`ingest report`).
+                "ALTER TABLE ingest_run ADD COLUMN report text"
+            ]
+        ),
     ]
 
     static var latest: Int { versions.last?.version ?? 0 }

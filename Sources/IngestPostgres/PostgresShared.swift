@@ -46,6 +46,31 @@ struct PostgresRequestBudget: SharedRequestBudget {
         }
     }
 
+    var sharesBytes: Bool { true }
+
+    /// The byte schedule of `key` is the row's `refilled_at`, used as the theoretical arrival time of a generic cell
+    /// rate algorithm: each reservation moves it `bytes / rate` past the later of itself and now, in one statement, so
+    /// hosts reserving at once are served one after the other.
+    func reserveBytes(key: String, bytes: Int64, bytesPerSecond: Int64, burst: Duration) async throws -> Duration {
+        let seconds = Double(bytes) / Double(max(1, bytesPerSecond))
+        let rowKey = "bytes|" + key
+        let logger = database.logger
+        let ahead = try await database.retrying { client -> Double in
+            let rows = try await client.query(
+                """
+                INSERT INTO ingest_budget (key, tokens, refilled_at)
+                VALUES (\(rowKey), 0.0, clock_timestamp() + make_interval(secs => \(seconds)))
+                ON CONFLICT (key) DO UPDATE SET
+                    refilled_at = GREATEST(ingest_budget.refilled_at, clock_timestamp()) + make_interval(secs => \(seconds))
+                RETURNING EXTRACT(EPOCH FROM (refilled_at - clock_timestamp()))::float8
+                """, logger: logger
+            ).collect()
+            return try rows.first?.decode(Double.self) ?? 0
+        }
+        let wait = Duration.nanoseconds(Int64((ahead * 1e9).rounded())) - burst
+        return wait > .zero ? wait : .zero
+    }
+
     func isThrottled(key: String) async throws -> Bool {
         let logger = database.logger
         return try await database.retrying(for: .seconds(5)) { client in

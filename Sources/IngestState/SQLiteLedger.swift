@@ -103,6 +103,10 @@ public final class SQLiteLedger: RunStateStore {
             try db.execute(
                 sql: "CREATE INDEX asset_sent_sha256 ON asset (pipeline, sentSha256) WHERE sentSha256 IS NOT NULL")
         }
+        migrator.registerMigration("v5 run reports") { db in
+            // The run's report without its asset records (`ingest report`).
+            try db.alter(table: "run") { table in table.add(column: "report", .text) }
+        }
         return migrator
     }
 
@@ -358,6 +362,14 @@ public final class SQLiteLedger: RunStateStore {
             try db.execute(
                 sql: "UPDATE run SET finishedAt = ?, exitCode = ?, counts = ?, note = ? WHERE runId = ?",
                 arguments: [Date(), Int(exitCode), encoded, note, runID])
+        }
+    }
+
+    public func runReported(_ report: RunReport) async throws {
+        let text = String(decoding: try RunReport.makeEncoder(pretty: false).encode(report), as: UTF8.self)
+        let runID = runID
+        try await database.write { db in
+            try db.execute(sql: "UPDATE run SET report = ? WHERE runId = ?", arguments: [text, runID])
         }
     }
 

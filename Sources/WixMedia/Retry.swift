@@ -79,6 +79,9 @@ public final class RetryBudget: Sendable {
     /// Retries spent so far.
     public var spent: Int { state.withLock { $0.spent } }
 
+    /// The retries spent, by kind (`http_503`, `connection`…).
+    public var spentByKind: [String: Int] { state.withLock { $0.byKind } }
+
     /// What was spent, for the message that stops the run: "120 retries (budget 120 for 80 assets): http_503 ×90,
     /// connection ×30; last: …".
     public var summary: String {

@@ -17,10 +17,12 @@ public struct UploadJob: Sendable {
     public var startedAt: Date
     /// Whether to take the MD5 of the bytes sent (for a check against Wix's `hash`); SHA-256 is always taken.
     public var takesMD5: Bool
+    /// Holds the bytes sent to a rate (`maxBytesPerSecond`), shared with the run's other uploads; `nil`: no limit.
+    public var bandwidth: ByteRateLimiter?
 
     public init(
         path: String, size: Int64, options: UploadOptions, resumableAbove: Int64, chunkSize: Int64, startedAt: Date,
-        takesMD5: Bool = true
+        takesMD5: Bool = true, bandwidth: ByteRateLimiter? = nil
     ) {
         self.path = path
         self.size = size
@@ -29,6 +31,7 @@ public struct UploadJob: Sendable {
         self.chunkSize = chunkSize
         self.startedAt = startedAt
         self.takesMD5 = takesMD5
+        self.bandwidth = bandwidth
     }
 }
 
@@ -59,14 +62,14 @@ extension WixMediaClient {
                     let (descriptor, digest) = try await tusUpload(
                         file: job.path, size: job.size, uploadURL: url, token: token, mimeType: job.options.mimeType,
                         fileName: job.options.fileName,
-                        chunkSize: job.chunkSize, md5: job.takesMD5)
+                        chunkSize: job.chunkSize, md5: job.takesMD5, bandwidth: job.bandwidth)
                     _ = memory.claim(descriptor.id)
                     return UploadOutcome(descriptor: descriptor, method: "tus", digest: digest, attempts: attempt)
                 }
                 let url = try await generateUploadURL(job.options)
                 let (descriptor, digest) = try await put(
                     file: job.path, size: job.size, to: url, mimeType: job.options.mimeType,
-                    fileName: job.options.fileName, md5: job.takesMD5)
+                    fileName: job.options.fileName, md5: job.takesMD5, bandwidth: job.bandwidth)
                 _ = memory.claim(descriptor.id)
                 return UploadOutcome(descriptor: descriptor, method: "put", digest: digest, attempts: attempt)
             } catch let error as WixClientError {

@@ -22,7 +22,8 @@ extension WixMediaClient {
     /// request: upload URLs may be single-use, so a failed PUT is never re-sent to the same URL (see
     /// ``upload(_:)``).
     public func put(
-        file path: String, size: Int64, to uploadURL: String, mimeType: String, fileName: String, md5: Bool = true
+        file path: String, size: Int64, to uploadURL: String, mimeType: String, fileName: String, md5: Bool = true,
+        bandwidth: ByteRateLimiter? = nil
     ) async throws -> (
         descriptor: FileDescriptor, digest: SentDigest
     ) {
@@ -33,11 +34,21 @@ extension WixMediaClient {
         request.headers.add(name: "Content-Type", value: mimeType)
         let hasher = StreamingDigest(StreamingDigest.State(md5: md5))
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            let chunks = handle.readChunks(in: 0..<size, chunkLength: .kibibytes(256)).map { chunk -> ByteBuffer in
-                hasher.update(chunk)
-                return chunk
+            let chunks = handle.readChunks(in: 0..<size, chunkLength: .kibibytes(256))
+            if let bandwidth {
+                request.body = .stream(
+                    chunks.map { chunk -> ByteBuffer in
+                        try await bandwidth.take(chunk.readableBytes)
+                        hasher.update(chunk)
+                        return chunk
+                    }, length: .known(size))
+            } else {
+                request.body = .stream(
+                    chunks.map { chunk -> ByteBuffer in
+                        hasher.update(chunk)
+                        return chunk
+                    }, length: .known(size))
             }
-            request.body = .stream(chunks, length: .known(size))
             let (status, headers, body) = try await send(request, describe: "PUT " + Self.redact(uploadURL))
             try Self.check(status: status, headers: headers, body: body, host: .upload)
             let (md5, sha256) = hasher.finalize()
@@ -51,7 +62,7 @@ extension WixMediaClient {
     /// the caller starts over with a fresh one.
     public func tusUpload(
         file path: String, size: Int64, uploadURL: String, token: String, mimeType: String, fileName: String,
-        chunkSize: Int64, md5: Bool = true
+        chunkSize: Int64, md5: Bool = true, bandwidth: ByteRateLimiter? = nil
     ) async throws -> (descriptor: FileDescriptor, digest: SentDigest) {
         let name = UploadOptions.sanitizedFileName(fileName)
         let metadata = [("filename", name), ("contentType", mimeType), ("token", token)]
@@ -80,7 +91,8 @@ extension WixMediaClient {
             let end = min(size, offset + chunkSize)
             let hasher = StreamingDigest(committed)
             do {
-                let reached = try await patch(location: location, file: path, range: offset..<end, hasher: hasher)
+                let reached = try await patch(
+                    location: location, file: path, range: offset..<end, hasher: hasher, bandwidth: bandwidth)
                 guard reached == end else {
                     // The server kept fewer bytes than sent: catch the digest up from its offset.
                     committed = try await Self.digest(path, from: offset, to: reached, continuing: committed)
@@ -118,19 +130,30 @@ extension WixMediaClient {
         return (try Self.descriptor(in: try Self.parse(finalBody)), SentDigest(size: size, md5: md5, sha256: sha256))
     }
 
-    func patch(location: String, file path: String, range: Range<Int64>, hasher: StreamingDigest) async throws -> Int64
-    {
+    func patch(
+        location: String, file path: String, range: Range<Int64>, hasher: StreamingDigest, bandwidth: ByteRateLimiter?
+    ) async throws -> Int64 {
         var request = HTTPClientRequest(url: location)
         request.method = .PATCH
         request.headers.add(name: "Tus-Resumable", value: "1.0.0")
         request.headers.add(name: "Upload-Offset", value: String(range.lowerBound))
         request.headers.add(name: "Content-Type", value: "application/offset+octet-stream")
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            let chunks = handle.readChunks(in: range, chunkLength: .kibibytes(256)).map { chunk -> ByteBuffer in
-                hasher.update(chunk)
-                return chunk
+            let chunks = handle.readChunks(in: range, chunkLength: .kibibytes(256))
+            if let bandwidth {
+                request.body = .stream(
+                    chunks.map { chunk -> ByteBuffer in
+                        try await bandwidth.take(chunk.readableBytes)
+                        hasher.update(chunk)
+                        return chunk
+                    }, length: .known(Int64(range.count)))
+            } else {
+                request.body = .stream(
+                    chunks.map { chunk -> ByteBuffer in
+                        hasher.update(chunk)
+                        return chunk
+                    }, length: .known(Int64(range.count)))
             }
-            request.body = .stream(chunks, length: .known(Int64(range.count)))
             let (status, headers, body) = try await send(request, describe: "tus PATCH")
             try Self.check(status: status, headers: headers, body: body, host: .upload)
             guard let offset = headers.first(name: "Upload-Offset").flatMap({ Int64($0) }) else {

@@ -12,7 +12,9 @@ extension IngestCommand {
                 here are reported as warnings (they are errors at run time). Exits 2 when any pipeline has errors.
                 """)
 
-        @Argument(help: "Pipelines to check (names or paths); all of them when omitted.")
+        @Argument(
+            help: "Pipelines to check (names or paths); all of them when omitted.",
+            completion: .custom(PipelineCompletion.names))
         var pipelines: [String] = []
 
         @OptionGroup var directoryOptions: PipelineDirectoryOptions

@@ -98,7 +98,9 @@ extension IngestCommand {
                 ingests it. "-" reads items from standard input, one per line (blank lines and # comments skipped).
                 """)
 
-        @Argument(help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.")
+        @Argument(
+            help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.",
+            completion: .custom(PipelineCompletion.names))
         var pipeline: String
         @Argument(help: "Paths or URLs to add; \"-\" reads them from standard input.")
         var items: [String] = []

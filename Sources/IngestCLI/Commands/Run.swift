@@ -19,7 +19,9 @@ extension IngestCommand {
                 Ctrl-C stops taking new files and finishes the ones in flight; a second Ctrl-C cancels them.
                 """)
 
-        @Argument(help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.")
+        @Argument(
+            help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.",
+            completion: .custom(PipelineCompletion.names))
         var pipeline: String
 
         @OptionGroup var directoryOptions: PipelineDirectoryOptions

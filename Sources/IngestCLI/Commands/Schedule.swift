@@ -19,7 +19,7 @@ extension IngestCommand {
                 written to ~/.config/systemd/user and the commands that enable them are printed; --remove deletes them.
                 """)
 
-        @Argument(help: "The pipeline: a NAME in the pipelines folder.")
+        @Argument(help: "The pipeline: a NAME in the pipelines folder.", completion: .custom(PipelineCompletion.names))
         var pipeline: String
         @OptionGroup var directoryOptions: PipelineDirectoryOptions
         @Option(help: "A cron expression: five fields (minute hour day-of-month month day-of-week) or @hourly, @daily…")

@@ -35,7 +35,9 @@ extension IngestCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a pipeline's ledger: assets done, rejected and failed (with reasons), and the last run.")
 
-        @Argument(help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.")
+        @Argument(
+            help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.",
+            completion: .custom(PipelineCompletion.names))
         var pipeline: String
         @OptionGroup var directoryOptions: PipelineDirectoryOptions
         @Flag(help: "Print JSON.") var json = false
@@ -115,7 +117,9 @@ extension IngestCommand {
             abstract:
                 "Re-queue a pipeline's failed assets (their attempt count restarts), so the next run retries them.")
 
-        @Argument(help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.")
+        @Argument(
+            help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.",
+            completion: .custom(PipelineCompletion.names))
         var pipeline: String
         @OptionGroup var directoryOptions: PipelineDirectoryOptions
         @Flag(help: "Also re-queue rejected assets (after changing the pipeline's limits).") var rejected = false

@@ -24,7 +24,9 @@ extension IngestCommand {
                 the pipeline file again; a broken new version is refused with its errors and the old one keeps running.
                 """)
 
-        @Argument(help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.")
+        @Argument(
+            help: "The pipeline: a NAME in the pipelines folder, or a path to a .json file.",
+            completion: .custom(PipelineCompletion.names))
         var pipeline: String
 
         @OptionGroup var directoryOptions: PipelineDirectoryOptions

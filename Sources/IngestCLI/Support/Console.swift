@@ -17,4 +17,5 @@ enum Console {
     /// `true` when standard error is a terminal (progress bars, colours).
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    static var stdinIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 }

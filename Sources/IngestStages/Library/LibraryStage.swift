@@ -26,17 +26,22 @@ public struct LibraryStage: Stage, StageDefinition {
     static let folder = StageOption<String>(
         "folder", default: "media-root", doc: "The folder id recorded as parentFolderId in descriptors.")
     static let labels = StageOption<[String]>("labels", default: [], doc: "Labels recorded in new descriptors.")
-    public static let options = [path.spec, folder.spec, labels.spec]
+    static let maxBytesPerSecond = StageOption<ByteSize?>(
+        "maxBytesPerSecond", doc: BandwidthOption.documentation)
+    public static let options = [path.spec, folder.spec, labels.spec, maxBytesPerSecond.spec]
 
     /// The library folder.
     public let libraryPath: String
     let folderID: String
     let labelList: [String]
+    let bandwidthLimit: Int64?
+    let bandwidth = Holder<ByteRateLimiter>()
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         libraryPath = try options[Self.path].path
         folderID = try options[Self.folder]
         labelList = try options[Self.labels]
+        bandwidthLimit = try BandwidthOption.limit(options, Self.maxBytesPerSecond)
         if folderID.isEmpty || folderID.count > 100 { throw options.error(Self.folder, "expected 1 to 100 characters") }
         if labelList.count > 50 { throw options.error(Self.labels, "at most 50 labels, got \(labelList.count)") }
     }
@@ -46,13 +51,19 @@ public struct LibraryStage: Stage, StageDefinition {
         self.libraryPath = libraryPath
         self.folderID = folder
         self.labelList = labels
+        self.bandwidthLimit = nil
     }
 
     public func prepare(_ context: PipelineContext) async throws {
         guard !context.isDryRun else { return }
         try FileSystem.createDirectory(libraryPath + "/files")
         try FileSystem.createDirectory(libraryPath + "/.tmp")
+        if let bandwidthLimit {
+            bandwidth.set(BandwidthOption.limiter(bandwidthLimit, target: "library|" + libraryPath, context: context))
+        }
     }
+
+    public func finish(_ report: RunReport, context: PipelineContext) async throws { bandwidth.set(nil) }
 
     public var reportInfo: [String: JSONValue] { ["library": .string(libraryPath)] }
 
@@ -73,9 +84,17 @@ public struct LibraryStage: Stage, StageDefinition {
         var md5 = Insecure.MD5()
         let size: Int64
         do {
-            size = try FileSystem.copy(from: content, to: temporary, exclusive: true) { block in
-                sha.update(bufferPointer: block)
-                md5.update(bufferPointer: block)
+            if let limiter = bandwidth.get() {
+                size = try await FileSystem.copy(from: content, to: temporary, exclusive: true, limiter: limiter) {
+                    block in
+                    sha.update(bufferPointer: block)
+                    md5.update(bufferPointer: block)
+                }
+            } else {
+                size = try FileSystem.copy(from: content, to: temporary, exclusive: true) { block in
+                    sha.update(bufferPointer: block)
+                    md5.update(bufferPointer: block)
+                }
             }
         } catch {
             FileSystem.removeFile(temporary)

@@ -56,10 +56,14 @@ public struct WixUploadStage: Stage, StageDefinition {
             "With state.dedupe \"target\": look for the bytes in the folder the file goes to (\"folder\", default: one listing per folder and run) or anywhere in the Media Manager (\"site\": one search of every file per run)."
     )
 
+    static let maxBytesPerSecond = StageOption<ByteSize?>(
+        "maxBytesPerSecond", doc: BandwidthOption.documentation)
+
     public static let options =
         WixConnectionOptions.specs + [
             parentFolderID.spec, filePath.spec, folders.spec, labels.spec, isPrivate.spec, externalOrigin.spec,
             resumableAbove.spec, chunkSize.spec, concurrency.spec, verify.spec, dedupeScope.spec,
+            maxBytesPerSecond.spec,
         ]
 
     let connection: WixConnectionOptions
@@ -80,6 +84,8 @@ public struct WixUploadStage: Stage, StageDefinition {
     let index = Holder<WixTargetIndex>()
     /// One upload at a time per content: two files with the same bytes in one run make one upload.
     let sameContent = KeyedLock()
+    let bandwidthLimit: Int64?
+    let bandwidth = Holder<ByteRateLimiter>()
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         connection = try WixConnectionOptions(options: options)
@@ -92,6 +98,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         verification = try options[Self.verify]
         folderLayout = try options[Self.folders]
         scope = try options[Self.dedupeScope]
+        bandwidthLimit = try BandwidthOption.limit(options, Self.maxBytesPerSecond)
         width = try options[Self.concurrency] ?? context.concurrency
         if let template = try options[Self.filePath] {
             do {
@@ -119,6 +126,9 @@ public struct WixUploadStage: Stage, StageDefinition {
     public func prepare(_ context: PipelineContext) async throws {
         guard !context.isDryRun else { return }
         try client.open(connection, context: context)
+        if let bandwidthLimit {
+            bandwidth.set(BandwidthOption.limiter(bandwidthLimit, target: connection.sharingKey, context: context))
+        }
         if context.dedupe == .target {
             let client = try client.get()
             index.set(
@@ -131,9 +141,18 @@ public struct WixUploadStage: Stage, StageDefinition {
     public func finish(_ report: RunReport, context: PipelineContext) async throws {
         client.release()
         index.set(nil)
+        bandwidth.set(nil)
     }
 
-    public var reportInfo: [String: JSONValue] { ["wix": connection.reportInfo] }
+    public var reportInfo: [String: JSONValue] {
+        var info: [String: JSONValue] = ["wix": connection.reportInfo]
+        // The connection's retries by kind (its budget is shared with wix.await-ready, which reports none).
+        if let spent = try? client.get().budget.spentByKind, !spent.isEmpty {
+            info["retries"] = .object(spent.mapValues { .int(Int64($0)) })
+        }
+        if let bandwidthLimit { info["maxBytesPerSecond"] = .int(bandwidthLimit) }
+        return info
+    }
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         let client = try client.get()
@@ -280,7 +299,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         let job = UploadJob(
             path: path, size: size, options: options, resumableAbove: resumableThreshold, chunkSize: chunkBytes,
             startedAt: pending.startedAt,
-            takesMD5: verification == .md5)
+            takesMD5: verification == .md5, bandwidth: bandwidth.get())
         let outcome = try await client.upload(job)
         var target = Self.target(outcome.descriptor, method: outcome.method)
         target.sentBytes = size

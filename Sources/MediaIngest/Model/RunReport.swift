@@ -34,6 +34,8 @@ public struct RunReport: Sendable, Codable {
     public var assets: [AssetRecord]
     /// Done, skipped or planned assets counted in ``counts`` but not listed in ``assets``.
     public var assetsOmitted = 0
+    /// Throughput over time, the slowest assets, problems by code, retries by kind (every asset counted).
+    public var summary = RunSummary()
 
     /// Creates a report.
     public init(
@@ -75,7 +77,7 @@ public struct RunReport: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case pipeline, runID = "runId", startedAt, finishedAt, durationSeconds, dryRun, outcome, counts, deferred,
             bytesDone,
-            interrupted, aborted, notStarted, listedEverything, info, assets, assetsOmitted
+            interrupted, aborted, notStarted, listedEverything, info, assets, assetsOmitted, summary
     }
 
     public init(from decoder: any Decoder) throws {
@@ -95,6 +97,7 @@ public struct RunReport: Sendable, Codable {
         info = try container.decode([String: JSONValue].self, forKey: .info)
         assets = try container.decode([AssetRecord].self, forKey: .assets)
         assetsOmitted = try container.decodeIfPresent(Int.self, forKey: .assetsOmitted) ?? 0
+        summary = try container.decodeIfPresent(RunSummary.self, forKey: .summary) ?? RunSummary()
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -116,6 +119,7 @@ public struct RunReport: Sendable, Codable {
         try container.encode(info, forKey: .info)
         try container.encode(assets, forKey: .assets)
         try container.encode(assetsOmitted, forKey: .assetsOmitted)
+        try container.encode(summary, forKey: .summary)
     }
 
     /// A JSON encoder configured the way reports and manifests are written (ISO-8601 dates, sorted keys).

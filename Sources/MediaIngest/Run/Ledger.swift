@@ -90,6 +90,22 @@ public protocol SharedRequestBudget: Sendable {
     func markThrottled(key: String) async throws
     /// Whether any host has seen a 429 for `key` (adaptive pacing starts shared pacing then).
     func isThrottled(key: String) async throws -> Bool
+
+    /// Whether ``reserveBytes(key:bytes:bytesPerSecond:burst:)`` is implemented (a bandwidth limit shared by hosts).
+    var sharesBytes: Bool { get }
+
+    /// Reserves `bytes` on the byte schedule `key` shares between hosts at `bytesPerSecond`; returns how long the
+    /// caller must wait before sending them (zero when the schedule is within `burst` of now).
+    func reserveBytes(key: String, bytes: Int64, bytesPerSecond: Int64, burst: Duration) async throws -> Duration
+}
+
+extension SharedRequestBudget {
+    public var sharesBytes: Bool { false }
+    public func reserveBytes(
+        key: String, bytes: Int64, bytesPerSecond: Int64, burst: Duration
+    ) async throws
+        -> Duration
+    { .zero }
 }
 
 /// What the ledger says about an item.

@@ -90,6 +90,8 @@ public struct PipelineRunner: Sendable {
         report.assetsOmitted = fed.tally.omitted
         report.notStarted = fed.notStarted
         report.listedEverything = fed.listedEverything
+        report.summary = fed.tally.summary.sorted
+        report.summary.retries = RunSummary.retries(in: info)
         for component in prepared {
             do {
                 try await component.finish(report, context: context)

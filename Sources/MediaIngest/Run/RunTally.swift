@@ -10,16 +10,21 @@ final class RunTally: Sendable {
         var kept: [AssetRecord] = []
         var keptOthers = 0
         var omitted = 0
+        var summary = RunSummary()
     }
 
     private let state = Mutex(State())
     /// How many done, skipped or planned records are listed at most.
     let limit: Int
+    /// When the run started (the summary's time line counts seconds from it).
+    let start = ContinuousClock.now
 
     init(limit: Int) { self.limit = max(0, limit) }
 
     func add(_ record: AssetRecord) {
+        let (seconds, _) = (ContinuousClock.now - start).components
         state.withLock { state in
+            state.summary.add(record, second: Int(seconds))
             state.counts[record.status, default: 0] += 1
             if record.status == .done { state.bytesDone += record.size ?? 0 }
             switch record.status {

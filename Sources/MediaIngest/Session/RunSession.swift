@@ -144,6 +144,9 @@ public struct RunSession: Sendable {
                 }
                 try await store.runFinished(
                     exitCode: exitCode.rawValue, counts: report.counts, note: report.aborted ?? report.interrupted)
+                var kept = report
+                kept.assets = []
+                try await store.runReported(kept)
             } catch {
                 logger.error("cannot record the run in the ledger: \(error)")
             }

@@ -26,8 +26,16 @@ public protocol RunStateStore: AssetLedger {
     /// Notes the end of the run with its exit code, counts and note (why it stopped early).
     func runFinished(exitCode: Int32, counts: [String: Int], note: String?) async throws
 
+    /// Keeps the run's report — without its asset records: counts, the time line, the slowest assets, problems by
+    /// code, retries by kind — for `ingest report`. Default: nothing is kept.
+    func runReported(_ report: RunReport) async throws
+
     /// Releases what the store holds — the pipeline's lock among it. Called once, last.
     func close() async
+}
+
+extension RunStateStore {
+    public func runReported(_ report: RunReport) async throws {}
 }
 
 /// Opens the state of a run: takes the pipeline's lock — so two runs of a pipeline never overlap — then its ledger.

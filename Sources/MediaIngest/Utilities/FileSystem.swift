@@ -165,6 +165,31 @@ public enum FileSystem {
         return total
     }
 
+    /// ``copy(from:to:exclusive:observe:)`` held to a rate: each block waits for `limiter` before it is written.
+    public static func copy(
+        from source: String, to destination: String, exclusive: Bool = false, limiter: ByteRateLimiter,
+        observe: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) async throws -> Int64 {
+        let input = try ReadableFile(path: source)
+        let output = try WritableFile(path: destination, exclusive: exclusive)
+        var total: Int64 = 0
+        let blockSize = 256 << 10
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            try Task.checkCancellation()
+            let count = try input.read(into: buffer)
+            if count == 0 { break }
+            try await limiter.take(count)
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+            observe(chunk)
+            try output.write(chunk)
+            total += Int64(count)
+        }
+        try output.commit()
+        return total
+    }
+
     /// Streams a file in 1 MiB blocks through `body`, stopping with `CancellationError` when the task is cancelled.
     /// - Throws: ``FileError``, `CancellationError` or what `body` throws.
     public static func forEachBlock(
