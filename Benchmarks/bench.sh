@@ -3,7 +3,7 @@
 # invocation (hyperfine), so machine noise cancels and only ratios are reported. Not a test: nothing here asserts
 # a timing. Writes a Markdown report to Benchmarks/results/latest.md.
 #
-#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [e2e] [latency] [pacing] [scale] [library] [watch] [fleet] [dedupe]  (default: all)
+#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [bandwidth] [e2e] [latency] [pacing] [scale] [library] [watch] [fleet] [dedupe]  (default: all)
 #
 # Needs: hyperfine, exiftool, file, curl, ffmpeg, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make
 # bench` installs them). Environment: BENCH_COPIES (corpus copies for detect/strip/heic, 40), BENCH_BIG_BYTES (2 GiB),
@@ -16,7 +16,7 @@ ROOT=$PWD
 WORK=$ROOT/Benchmarks/work
 RESULTS=$ROOT/Benchmarks/results
 REPORT=$RESULTS/latest.md
-SCENARIOS=${*:-detect strip heic mov mp4s bigfile e2e latency pacing scale library watch fleet dedupe}
+SCENARIOS=${*:-detect strip heic mov mp4s bigfile bandwidth e2e latency pacing scale library watch fleet dedupe}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
 E2E_FILES=${BENCH_E2E_FILES:-2000}
@@ -32,6 +32,7 @@ WATCH_IDLE=${BENCH_WATCH_IDLE:-600}
 FLEET_FILES=${BENCH_FLEET_FILES:-20000}
 WORKER_FILES=${BENCH_WORKER_FILES:-1200}
 DEDUPE_FILES=${BENCH_DEDUPE_FILES:-2000}
+BANDWIDTH=${BENCH_BANDWIDTH:-20000000}
 
 swift build -c release --product ingest >/dev/null
 swift build -c release --product wix-media-emulator >/dev/null
@@ -312,6 +313,50 @@ PY
     echo "- emulator peak RSS over the whole scenario: $((emulator_rss / 1024)) MiB"
     echo
   } | section "$SCENARIO"
+fi
+
+if [[ " $SCENARIOS " == *" bandwidth "* ]]; then
+  SCENARIO=bandwidth
+  # maxBytesPerSecond: the 2 GiB file through upload.wix (tus) held to BANDWIDTH bytes/s — how close the achieved rate
+  # comes to the limit — and what the option costs when off: the run without it, and with a limit far above the link
+  # (the limiter's path taken, never binding), against curl -T of the same file.
+  big="$WORK/big-in/big.bin"
+  mkdir -p "$WORK/big-in"
+  [ -f "$big" ] && [ "$(stat -c %s "$big")" = "$BIG_BYTES" ] || head -c "$BIG_BYTES" /dev/urandom > "$big"
+  start_emulator
+  connection="\"baseURL\": \"$base\", \"siteId\": \"emulator-site-id\", \"apiKey\": {\"insecureLiteral\": \"emulator-api-key\"}, \"verify\": false"
+  ln -sfn "$WORK/big-in" "$WORK/bwoff-in"; ln -sfn "$WORK/big-in" "$WORK/bwhigh-in"; ln -sfn "$WORK/big-in" "$WORK/bwlimit-in"
+  pipeline bwoff "{\"kind\": \"upload.wix\", \"with\": {$connection}}" 1
+  pipeline bwhigh "{\"kind\": \"upload.wix\", \"with\": {$connection, \"maxBytesPerSecond\": \"100GB\"}}" 1
+  pipeline bwlimit "{\"kind\": \"upload.wix\", \"with\": {$connection, \"maxBytesPerSecond\": $BANDWIDTH}}" 1
+  cat > "$WORK/curl-put.sh" <<SH
+#!/usr/bin/env bash
+url=\$(curl -sf -X POST $base/site-media/v1/files/generate-upload-url -H 'Authorization: emulator-api-key' -H 'wix-site-id: emulator-site-id' -H 'Content-Type: application/json' -d '{"mimeType":"application/zip","fileName":"big.zip"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["uploadUrl"])')
+curl -sf -X PUT "\$url?filename=big.zip" -H 'Content-Type: application/zip' -T "$big" >/dev/null
+SH
+  chmod +x "$WORK/curl-put.sh"
+  hyperfine -N --warmup 1 --min-runs 3 --prepare "$RESET" --export-json "$WORK/bandwidth-off.json" \
+    "$BIN/ingest run bwoff --pipelines $WORK/pipelines --quiet" \
+    "$BIN/ingest run bwhigh --pipelines $WORK/pipelines --quiet" "$WORK/curl-put.sh" >/dev/null
+  hyperfine -N --runs 1 --prepare "$RESET" --export-json "$WORK/bandwidth-limit.json" \
+    "$BIN/ingest run bwlimit --pipelines $WORK/pipelines --quiet" >/dev/null
+  python3 - "$WORK/bandwidth-off.json" "$WORK/bandwidth-limit.json" "$BIG_BYTES" "$BANDWIDTH" <<'PY' | section "$SCENARIO"
+import json, sys
+off, limited = (json.load(open(p))["results"] for p in sys.argv[1:3])
+size, limit = int(sys.argv[3]), int(sys.argv[4])
+print(f"## Bandwidth: {size / 1048576:.0f} MiB through upload.wix (tus) with `maxBytesPerSecond`")
+print()
+print("| run | mean s | MB/s |")
+print("|---|---|---|")
+for label, r in (("no limit (the option off)", off[0]), ("`maxBytesPerSecond: \"100GB\"` (the limiter's path, never binding)", off[1]),
+                 ("`curl -T`, one PUT", off[2]), (f"`maxBytesPerSecond: {limit}`", limited[0])):
+    print(f"| {label} | {r['mean']:.2f} | {size / 1e6 / r['mean']:.1f} |")
+print()
+achieved = size / limited[0]["mean"]
+print(f"- limited to {limit / 1e6:.0f} MB/s: **{achieved / 1e6:.2f} MB/s**, {100 * (achieved - limit) / limit:+.2f} % of the limit (goal within ±5 %; the whole run, start-up and the finalize included)")
+print(f"- off: **{off[2]['mean'] / off[0]['mean']:.2f}×** curl's throughput; the limiter's path when it never binds: **{off[0]['mean'] / off[1]['mean']:.3f}×** the run without it (goal: costs nothing)")
+print()
+PY
 fi
 
 if [[ " $SCENARIOS " == *" e2e "* ]]; then
@@ -699,7 +744,7 @@ fi
   echo "in the same invocation (hyperfine), so machine noise cancels; >1× means MediaIngest is faster. Each section says"
   echo "when and where it ran. Peak RSS is GNU time's maximum resident set of the largest process of the command."
   echo
-  for name in detect strip heic mov mp4s bigfile e2e latency pacing scale library watch fleet dedupe; do
+  for name in detect strip heic mov mp4s bigfile bandwidth e2e latency pacing scale library watch fleet dedupe; do
     [ -f "$RESULTS/sections/$name.md" ] && cat "$RESULTS/sections/$name.md"
   done
 } > "$REPORT"

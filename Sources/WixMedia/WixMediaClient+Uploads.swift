@@ -34,21 +34,7 @@ extension WixMediaClient {
         request.headers.add(name: "Content-Type", value: mimeType)
         let hasher = StreamingDigest(StreamingDigest.State(md5: md5))
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            let chunks = handle.readChunks(in: 0..<size, chunkLength: .kibibytes(256))
-            if let bandwidth {
-                request.body = .stream(
-                    chunks.map { chunk -> ByteBuffer in
-                        try await bandwidth.take(chunk.readableBytes)
-                        hasher.update(chunk)
-                        return chunk
-                    }, length: .known(size))
-            } else {
-                request.body = .stream(
-                    chunks.map { chunk -> ByteBuffer in
-                        hasher.update(chunk)
-                        return chunk
-                    }, length: .known(size))
-            }
+            request.body = Self.body(handle, range: 0..<size, hasher: hasher, bandwidth: bandwidth)
             let (status, headers, body) = try await send(request, describe: "PUT " + Self.redact(uploadURL))
             try Self.check(status: status, headers: headers, body: body, host: .upload)
             let (md5, sha256) = hasher.finalize()
@@ -139,21 +125,7 @@ extension WixMediaClient {
         request.headers.add(name: "Upload-Offset", value: String(range.lowerBound))
         request.headers.add(name: "Content-Type", value: "application/offset+octet-stream")
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            let chunks = handle.readChunks(in: range, chunkLength: .kibibytes(256))
-            if let bandwidth {
-                request.body = .stream(
-                    chunks.map { chunk -> ByteBuffer in
-                        try await bandwidth.take(chunk.readableBytes)
-                        hasher.update(chunk)
-                        return chunk
-                    }, length: .known(Int64(range.count)))
-            } else {
-                request.body = .stream(
-                    chunks.map { chunk -> ByteBuffer in
-                        hasher.update(chunk)
-                        return chunk
-                    }, length: .known(Int64(range.count)))
-            }
+            request.body = Self.body(handle, range: range, hasher: hasher, bandwidth: bandwidth)
             let (status, headers, body) = try await send(request, describe: "tus PATCH")
             try Self.check(status: status, headers: headers, body: body, host: .upload)
             guard let offset = headers.first(name: "Upload-Offset").flatMap({ Int64($0) }) else {
@@ -161,6 +133,28 @@ extension WixMediaClient {
             }
             return offset
         }
+    }
+
+    /// A request body streaming bytes `range` of a file in 256 KiB chunks, hashed as async-http-client pulls them, and
+    /// — with a limit — each chunk waiting for `bandwidth` first (without one, the path is exactly the plain stream).
+    static func body(
+        _ handle: ReadFileHandle, range: Range<Int64>, hasher: StreamingDigest, bandwidth: ByteRateLimiter?
+    ) -> HTTPClientRequest.Body {
+        let chunks = handle.readChunks(in: range, chunkLength: .kibibytes(256))
+        let length = HTTPClientRequest.Body.Length.known(Int64(range.count))
+        guard let bandwidth else {
+            return .stream(
+                chunks.map { chunk -> ByteBuffer in
+                    hasher.update(chunk)
+                    return chunk
+                }, length: length)
+        }
+        return .stream(
+            chunks.map { chunk -> ByteBuffer in
+                try await bandwidth.take(chunk.readableBytes)
+                hasher.update(chunk)
+                return chunk
+            }, length: length)
     }
 
     func tusOffset(location: String) async throws -> Int64 {

@@ -245,19 +245,9 @@ extension EmulatorRoutes {
         let parent = query.get("parentFolderId") ?? "media-root"
         let mediaTypes = Set<String>(query.getAll("mediaTypes").map { String($0) })
         let privateFilter = query.get("private").map { $0 == "true" }
-        let limitText = query.get("paging.limit")
-        let limit = limitText.flatMap(Int.init) ?? 50
-        guard (1...100).contains(limit) else {
-            throw WixError.invalid(field: "paging.limit", "must be between 1 and 100", rule: "RANGE")
-        }
-        var offset = 0
+        let (limit, offset) = try Self.pagingWindow(
+            limit: query.get("paging.limit"), cursor: Self.formValue(request.uri.query, "paging.cursor"))
         let opaque = await faults.settings.opaqueCursors
-        if let cursor = Self.formValue(request.uri.query, "paging.cursor"), !cursor.isEmpty {
-            guard let value = Self.cursorOffset(cursor) else {
-                throw WixError.invalid(field: "paging.cursor", "is not a cursor this server issued", rule: "FORMAT")
-            }
-            offset = value
-        }
         let field = query.get("sort.fieldName") ?? "updatedDate"
         let descending = (query.get("sort.order") ?? "DESC").uppercased() != "ASC"
         var files = await store.allFiles().filter { file in
@@ -278,6 +268,19 @@ extension EmulatorRoutes {
             "files": page.map { renderer.file($0, now: now) },
             "nextCursor": ["cursors": ["next": next], "hasNext": hasNext],
         ])
+    }
+
+    /// The page a listing asks for: `paging.limit` (1…100, default 50) and where its cursor points.
+    static func pagingWindow(limit text: String?, cursor: String?) throws -> (limit: Int, offset: Int) {
+        let limit = text.flatMap(Int.init) ?? 50
+        guard (1...100).contains(limit) else {
+            throw WixError.invalid(field: "paging.limit", "must be between 1 and 100", rule: "RANGE")
+        }
+        guard let cursor, !cursor.isEmpty else { return (limit, 0) }
+        guard let offset = cursorOffset(cursor) else {
+            throw WixError.invalid(field: "paging.cursor", "is not a cursor this server issued", rule: "FORMAT")
+        }
+        return (limit, offset)
     }
 
     /// A query parameter decoded as `application/x-www-form-urlencoded` does: `+` is a space, then percent-decoding.

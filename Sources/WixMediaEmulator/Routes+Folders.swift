@@ -114,17 +114,7 @@ extension EmulatorRoutes {
         _ folders: [StoredFolder], key: String, limitText: String?, cursor: String?, sortField: String?,
         order: String?
     ) async throws -> Response {
-        let limit = limitText.flatMap(Int.init) ?? 50
-        guard (1...100).contains(limit) else {
-            throw WixError.invalid(field: "paging.limit", "must be between 1 and 100", rule: "RANGE")
-        }
-        var offset = 0
-        if let cursor, !cursor.isEmpty {
-            guard let value = Self.cursorOffset(cursor) else {
-                throw WixError.invalid(field: "paging.cursor", "is not a cursor this server issued", rule: "FORMAT")
-            }
-            offset = value
-        }
+        let (limit, offset) = try Self.pagingWindow(limit: limitText, cursor: cursor)
         let field = sortField ?? "updatedDate"
         let descending = (order ?? "DESC").uppercased() != "ASC"
         let sorted = folders.sorted { a, b in

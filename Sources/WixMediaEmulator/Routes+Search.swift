@@ -22,17 +22,7 @@ extension EmulatorRoutes {
             fields.violation("sort.fieldName", "must be displayName or updatedDate", rule: "ENUM")
         }
         guard fields.violations.isEmpty else { throw WixError.invalid(fields.violations) }
-        let limit = limitText.flatMap(Int.init) ?? 50
-        guard (1...100).contains(limit) else {
-            throw WixError.invalid(field: "paging.limit", "must be between 1 and 100", rule: "RANGE")
-        }
-        var offset = 0
-        if let cursor, !cursor.isEmpty {
-            guard let value = Self.cursorOffset(cursor) else {
-                throw WixError.invalid(field: "paging.cursor", "is not a cursor this server issued", rule: "FORMAT")
-            }
-            offset = value
-        }
+        let (limit, offset) = try Self.pagingWindow(limit: limitText, cursor: cursor)
         let folders = await store.allFolders()
         var files = await store.allFiles().filter { file in
             (root == "TRASH_ROOT" ? file.state == "DELETED" : file.state == "OK")
