@@ -169,5 +169,12 @@ struct DedupeAcrossHostsTests {
             lines.allSatisfy {
                 $0["status"] as? String == "skipped" && $0[path: "facts", "wix", "matchedBy"] as? String == "ledger"
             })
+        // The shared ledger keeps each host's report: the latest run is host b's.
+        let report = try await runProcessAsync(
+            ingest, ["report", "host-b", "--html", "b.html"], environment: environment,
+            currentDirectory: rig.project.path)
+        #expect(report.status == 0, "\(report.stderr)")
+        let page = try String(contentsOfFile: rig.project.file("b.html"), encoding: .utf8)
+        #expect(page.contains(#"id="count-skipped" data-count="6""#) && page.contains("<dd>b</dd>"))
     }
 }

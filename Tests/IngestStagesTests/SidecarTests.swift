@@ -297,4 +297,23 @@ struct SidecarSourceTests {
             ])
         #expect(source.mayTake(relativePath: "a/b.jpg.json", isDirectory: false))
     }
+
+    @Test("a Live Photo whose AAE is still being written waits, both halves, until the sidecar is old enough")
+    func youngSidecarHoldsThePairBack() async throws {
+        let directory = TemporaryDirectory()
+        let folder = Exports.iphone + "/DCIM/100APPLE/"
+        for name in ["IMG_5195.HEIC", "IMG_5195.MOV", "IMG_5195.AAE"] {
+            try FileManager.default.copyItem(atPath: folder + name, toPath: directory.file(name))
+            try setModificationTime(directory.file(name), secondsAgo: name.hasSuffix(".AAE") ? 0 : 3600)
+        }
+        let young = try await events(of: DirectorySource(root: directory.path, minAge: 60))
+        let deferred = young.compactMap { if case .deferred(let path, _) = $0 { path } else { nil } }
+        #expect(deferred.sorted() == ["IMG_5195.HEIC", "IMG_5195.MOV"], "\(young)")
+        #expect(itemsWithSidecars(young).isEmpty)
+        try setModificationTime(directory.file("IMG_5195.AAE"), secondsAgo: 3600)
+        let settled = try await events(of: DirectorySource(root: directory.path, minAge: 60))
+        #expect(settled.contains { if case .group(let members) = $0 { members.count == 2 } else { false } })
+        guard case .estimate(let count, _)? = settled.last else { throw CancellationError() }
+        #expect(count == 2)
+    }
 }

@@ -94,48 +94,6 @@ extension DirectorySource {
             if source.listed == nil { enter(directory: root, relative: "", depth: 0, state: &state) }
         }
 
-        /// The event for one entry of a restricted listing: the rules a walk applies on its way down (hidden and
-        /// excluded folders, maxDepth, folders reached through links leaving the root) first, then the entry's own.
-        private func listedEntry(_ relativePath: String, state: inout State) -> SourceEvent? {
-            let components = relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            guard !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return nil }
-            let parents = Array(components.dropLast())
-            if source.skipsHidden && parents.contains(where: { $0.hasPrefix(".") }) { return nil }
-            for end in parents.indices {
-                let folder = parents[...end].joined(separator: "/")
-                if source.excludes.contains(where: { DirectorySource.prunes($0, directory: folder) }) { return nil }
-            }
-            if let limit = source.depthLimit, parents.count > limit { return nil }
-            let parentRelative = parents.joined(separator: "/")
-            let parentPath = parents.isEmpty ? source.root : source.root + "/" + parentRelative
-            if !parents.isEmpty {
-                // A folder on the way that is (or sits behind) a link leaving the root is never descended into.
-                guard let real = try? DirectorySource.realPath(parentPath),
-                    real == state.realRoot || real.hasPrefix(state.realRoot + "/"),
-                    source.followsLinks || real == state.realRoot + "/" + parentRelative
-                else { return nil }
-            }
-            // The folder's other names decide what this entry is (a sidecar, half of a Live Photo).
-            let companions =
-                state.listedFolders[parentPath]
-                ?? FolderCompanions(
-                    names: (try? FileManager.default.contentsOfDirectory(atPath: parentPath)) ?? [],
-                    livePhotos: source.companions.livePhotos)
-            state.listedFolders[parentPath] = companions
-            let folder = Folder(
-                path: parentPath, relative: parentRelative, depth: parents.count, names: [], companions: companions)
-            var name = components[components.count - 1]
-            // A sidecar that settled stands for its media: listing the media again attaches it (or, when the media is
-            // done already, the ledger skips it).
-            if companions.pairing.sidecarNames.contains(name), companions.pairing.orphans[name] == nil,
-                let owner = companions.pairing.sidecars.first(where: { $0.value.contains { $0.name == name } })?.key
-            {
-                name = owner
-            }
-            guard state.listedSent.insert(parentPath + "/" + name).inserted else { return nil }
-            return entry(name, in: folder, state: &state)
-        }
-
         /// Pushes a folder's sorted names, unless it was visited already (a link loop) or cannot be read.
         private func enter(directory: String, relative: String, depth: Int, state: inout State) {
             if let status = try? FileStatus.of(directory) {
@@ -161,7 +119,7 @@ extension DirectorySource {
 
         /// The event for one folder entry, or `nil` when it yields none (skipped, a folder entered, a sidecar that
         /// travels with its media).
-        private func entry(_ name: String, in folder: Folder, state: inout State) -> SourceEvent? {
+        func entry(_ name: String, in folder: Folder, state: inout State) -> SourceEvent? {
             if source.skipsHidden && name.hasPrefix(".") { return nil }
             let pairing = folder.companions.pairing
             let relativePath = folder.relative.isEmpty ? name : folder.relative + "/" + name
@@ -275,11 +233,21 @@ extension DirectorySource {
                 return withSidecars(media(name, in: folder, state: &state), name: name, in: folder, state: &state)
             }
             state.livePhotos[key] = .pair(still: candidate.still, video: candidate.video)
-            guard
-                case .item(let attachedStill)? = withSidecars(
-                    .item(still), name: candidate.still, in: folder, state: &state)
-            else { return nil }
-            still = attachedStill
+            // A sidecar of either half that holds it back (too young, unreadable now) holds both back.
+            func heldBack(_ event: SourceEvent?) -> SourceEvent? {
+                if case .deferred(_, let reason)? = event {
+                    state.livePhotos[key] = .deferred(reason)
+                    return .deferred(path: relative(name, in: folder), reason: reason)
+                }
+                return nil
+            }
+            let attachedStill = withSidecars(.item(still), name: candidate.still, in: folder, state: &state)
+            guard case .item(let stillWithSidecars)? = attachedStill else {
+                state.count -= 1
+                state.bytes -= video.size ?? 0
+                return heldBack(attachedStill)
+            }
+            still = stillWithSidecars
             if source.companions.livePhotos == .stillOnly {
                 state.count -= 1
                 state.bytes -= video.size ?? 0
@@ -289,11 +257,13 @@ extension DirectorySource {
                 }
                 return .item(still)
             }
-            guard
-                case .item(let attachedVideo)? = withSidecars(
-                    .item(video), name: candidate.video, in: folder, state: &state)
-            else { return nil }
-            video = attachedVideo
+            let attachedVideo = withSidecars(.item(video), name: candidate.video, in: folder, state: &state)
+            guard case .item(let videoWithSidecars)? = attachedVideo else {
+                state.count -= 1
+                state.bytes -= still.size ?? 0
+                return heldBack(attachedVideo)
+            }
+            video = videoWithSidecars
             still.group = AssetGroup(kind: .livePhoto, role: "still", pairedBy: "contentIdentifier")
             video.group = AssetGroup(kind: .livePhoto, role: "video", pairedBy: "contentIdentifier")
             return .group([still, video])

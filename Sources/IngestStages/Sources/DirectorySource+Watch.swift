@@ -45,3 +45,47 @@ extension DirectorySource: WatchableSource {
         return copy
     }
 }
+
+extension DirectorySource.Walker {
+    /// The event for one entry of a restricted listing: the rules a walk applies on its way down (hidden and
+    /// excluded folders, maxDepth, folders reached through links leaving the root) first, then the entry's own.
+    func listedEntry(_ relativePath: String, state: inout State) -> SourceEvent? {
+        let components = relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return nil }
+        let parents = Array(components.dropLast())
+        if source.skipsHidden && parents.contains(where: { $0.hasPrefix(".") }) { return nil }
+        for end in parents.indices {
+            let folder = parents[...end].joined(separator: "/")
+            if source.excludes.contains(where: { DirectorySource.prunes($0, directory: folder) }) { return nil }
+        }
+        if let limit = source.depthLimit, parents.count > limit { return nil }
+        let parentRelative = parents.joined(separator: "/")
+        let parentPath = parents.isEmpty ? source.root : source.root + "/" + parentRelative
+        if !parents.isEmpty {
+            // A folder on the way that is (or sits behind) a link leaving the root is never descended into.
+            guard let real = try? DirectorySource.realPath(parentPath),
+                real == state.realRoot || real.hasPrefix(state.realRoot + "/"),
+                source.followsLinks || real == state.realRoot + "/" + parentRelative
+            else { return nil }
+        }
+        // The folder's other names decide what this entry is (a sidecar, half of a Live Photo).
+        let companions =
+            state.listedFolders[parentPath]
+            ?? FolderCompanions(
+                names: (try? FileManager.default.contentsOfDirectory(atPath: parentPath)) ?? [],
+                livePhotos: source.companions.livePhotos)
+        state.listedFolders[parentPath] = companions
+        let folder = Folder(
+            path: parentPath, relative: parentRelative, depth: parents.count, names: [], companions: companions)
+        var name = components[components.count - 1]
+        // A sidecar that settled stands for its media: listing the media again attaches it (or, when the media is
+        // done already, the ledger skips it).
+        if companions.pairing.sidecarNames.contains(name), companions.pairing.orphans[name] == nil,
+            let owner = companions.pairing.sidecars.first(where: { $0.value.contains { $0.name == name } })?.key
+        {
+            name = owner
+        }
+        guard state.listedSent.insert(parentPath + "/" + name).inserted else { return nil }
+        return entry(name, in: folder, state: &state)
+    }
+}
