@@ -88,12 +88,12 @@ struct PhotoLibraryTests {
     }
 
     /// An iPhone export's pipeline: an `exec` stage fails every video while `fail-video` exists in the project.
-    func iphoneProject(_ rig: LibraryRig, livePhotos: String = "pair") throws {
+    func iphoneProject(_ rig: LibraryRig, livePhotos: String = "pair", dedupe: String = "content") throws {
         try Exports.copy("iphone", to: rig.project.file("inbox"))
         try rig.project.write(
             "pipelines/iphone.json",
             """
-            {"name": "iphone", "concurrency": 2, "stages": [
+            {"name": "iphone", "concurrency": 2, "state": {"dedupe": "\(dedupe)"}, "stages": [
               {"kind": "source.directory", "with": {"path": "inbox", "sidecars": "attach", "livePhotos": "\(livePhotos)"}},
               {"kind": "detect.mime"},
               {"kind": "strip.metadata", "when": {"mime": ["image/*", "video/*"]}},
@@ -106,12 +106,15 @@ struct PhotoLibraryTests {
             """)
     }
 
+    /// With `dedupe: "target"` too: the still the first run uploaded is this asset's own upload, recovered on the
+    /// second run, never skipped as a duplicate of itself.
     @Test(
-        "iPhone export: the Live Photo's halves are stripped of GPS and their identifier, uploaded, linked; one failing holds both back"
+        "iPhone export: the Live Photo's halves are stripped of GPS and their identifier, uploaded, linked; one failing holds both back",
+        arguments: ["content", "target"]
     )
-    func livePhoto() async throws {
+    func livePhoto(dedupe: String) async throws {
         let rig = try await LibraryRig.start()
-        try iphoneProject(rig)
+        try iphoneProject(rig, dedupe: dedupe)
         try rig.project.write("fail-video", "")
         let first = try await rig.run("iphone")
         #expect(first.status == 1, "\(first.stdout.suffix(1500))\n\(first.stderr)")
@@ -131,8 +134,20 @@ struct PhotoLibraryTests {
         lines = try rig.manifest("manifest.jsonl")
         let still = try #require(line("IMG_5195.HEIC"))
         let video = try #require(line("IMG_5195.MOV"))
-        #expect(still["status"] as? String == "done" && video["status"] as? String == "done")
-        #expect(still[path: "facts", "livePhoto", "pair"] as? String == video[path: "target", "id"] as? String)
+        #expect(still["status"] as? String == "done" && still[path: "facts", "duplicateOf"] == nil)
+        // Stripped of its identifier, the Live Photo's video has the bytes of IMG_5197.MOV (the same clip, another
+        // identifier), which the first run uploaded: with dedupe "target" the pair links to that file instead.
+        let videoID: String?
+        if dedupe == "target" {
+            videoID = line("IMG_5197.MOV")?[path: "target", "id"] as? String
+            #expect(video["status"] as? String == "skipped")
+            #expect(video[path: "facts", "duplicateOf"] as? String == videoID && videoID != nil)
+        } else {
+            videoID = video[path: "target", "id"] as? String
+            #expect(video["status"] as? String == "done" && video[path: "facts", "duplicateOf"] == nil)
+        }
+        #expect(still[path: "facts", "livePhoto", "pair"] as? String == videoID)
+        #expect(still[path: "facts", "livePhoto", "complete"] as? Bool == true)
         #expect(video[path: "facts", "livePhoto", "pair"] as? String == still[path: "target", "id"] as? String)
         #expect(still[path: "facts", "wix", "protocol"] as? String == "recovered", "the first run's upload is reused")
         #expect((still["sidecars"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["aae"])
@@ -140,7 +155,9 @@ struct PhotoLibraryTests {
 
         let stored = try await rig.stored()
         let halves = stored.filter { ($0["displayName"] as? String)?.hasPrefix("IMG_5195.") == true }
-        #expect(halves.compactMap { $0["displayName"] as? String }.sorted() == ["IMG_5195.HEIC", "IMG_5195.MOV"])
+        #expect(
+            halves.compactMap { $0["displayName"] as? String }.sorted()
+                == (dedupe == "target" ? ["IMG_5195.HEIC"] : ["IMG_5195.HEIC", "IMG_5195.MOV"]))
         #expect(try await privateTags(in: halves.compactMap { $0["id"] as? String }.map(rig.blob)).isEmpty)
         // The other files: a still and a video of one stem that are not one Live Photo, a video alone, an orphan.
         #expect(line("IMG_5197.JPG")?[path: "facts", "livePhoto"] == nil)

@@ -277,6 +277,39 @@ struct SidecarSourceTests {
         #expect(byName["IMG_5195.MOV"]?.status == .done)
     }
 
+    @Test(
+        "source.list: a sidecar beside a listed file is taken as it stands: a link (to a file or a device) is rejected")
+    func listSourceLinkedSidecars() async throws {
+        let project = TemporaryDirectory()
+        let elsewhere = TemporaryDirectory()
+        for name in ["a.jpg", "b.jpg"] {
+            try FileManager.default.copyItem(
+                atPath: Corpus.path("images/jpeg/gps_minimal.jpg"), toPath: project.file(name))
+        }
+        let xmp =
+            #"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>"#
+        try Data(xmp.utf8).write(to: URL(fileURLWithPath: elsewhere.file("a.xmp")))
+        try FileManager.default.createSymbolicLink(
+            atPath: project.file("a.jpg.xmp"), withDestinationPath: elsewhere.file("a.xmp"))
+        try FileManager.default.createSymbolicLink(atPath: project.file("b.jpg.json"), withDestinationPath: "/dev/zero")
+        try "a.jpg\nb.jpg\n".write(toFile: project.file("list.txt"), atomically: true, encoding: .utf8)
+        let pipeline = try buildPipeline(
+            #"{"name": "list", "state": {"enabled": false}, "stages": [{"kind": "source.list", "with": {"file": "list.txt", "sidecars": "attach"}}]}"#,
+            base: project.path)
+        let report = await PipelineRunner(
+            pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))
+        ).run()
+        let byName = Dictionary(
+            report.assets.map { (($0.path as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first }
+        )
+        for name in ["a.jpg.xmp", "b.jpg.json"] {
+            #expect(byName[name]?.code == "not_regular_file", "\(name): \(String(describing: byName[name]))")
+            #expect(byName[name]?.reason?.contains("symbolic link") == true)
+        }
+        #expect(byName["a.jpg"]?.status == .done && byName["a.jpg"]?.sidecars?.isEmpty != false)
+        #expect(byName["b.jpg"]?.status == .done)
+    }
+
     @Test("a watcher's batch that lists a sidecar lists its media, once, with the sidecar")
     func watchBatch() async throws {
         let source = try DirectorySource(root: Exports.takeout)

@@ -31,7 +31,7 @@ public struct SidecarPairing: Sendable, Equatable {
     /// Sidecars (XMP, AAE) with no media in the folder, with the reason.
     public var orphans: [String: String] = [:]
     /// JSON names no rule pairs: the source reads their head to tell Takeout metadata from ordinary files.
-    public var unpairedJSON: [String] = []
+    public var unpairedJSON: Set<String> = []
 
     /// Takeout cuts everything before `.json` (or before a `(n)` counter) to this many characters.
     static let takeoutNameLimit = 46
@@ -126,7 +126,7 @@ public struct SidecarPairing: Sendable, Equatable {
                 pairing.sidecarNames.insert(name)
                 pairing.sidecars[claim.media, default: []].append(Match(name: name, kind: .takeout))
             } else {
-                pairing.unpairedJSON.append(name)
+                pairing.unpairedJSON.insert(name)
             }
         }
     }

@@ -198,14 +198,20 @@ struct ListCompanions {
         return events + [.item(item)]
     }
 
-    /// A sidecar beside a listed file: regular files only (links followed; a list names what it means to read).
+    /// A sidecar beside a listed file: a regular file, not a link (a list names what it means to read; a file found
+    /// beside it is taken only as it stands).
     static func inspect(_ path: String, _ relative: String) -> Inspected {
-        guard let status = try? FileStatus.of(path) else { return .skip }
+        guard let status = try? FileStatus.of(path, followLinks: false) else { return .skip }
         guard status.kind == .regular else {
             let entry = SourceItem(
-                origin: .file(path: path, root: (path as NSString).deletingLastPathComponent, relativePath: relative))
+                origin: .file(path: path, root: (path as NSString).deletingLastPathComponent, relativePath: relative),
+                size: status.size, modificationDate: status.modificationDate)
+            let what = status.kind == .symbolicLink ? "a symbolic link" : status.kindDescription
             return .rejected(
-                .rejected(entry, Rejection(.notRegularFile, "\(status.kindDescription): only regular files are read")))
+                .rejected(
+                    entry,
+                    Rejection(.notRegularFile, "sidecar is \(what): only regular files beside a listed file are read")
+                ))
         }
         return .regular(status)
     }

@@ -219,7 +219,10 @@ public struct WixUploadStage: Stage, StageDefinition {
         }
         let size = try FileStatus.of(path).size
         options.sizeInBytes = size
-        if context.pipeline.dedupe == .target, let index = index.get() {
+        // An asset an earlier attempt may have uploaded is recovered (found by its id or its pending upload) before it
+        // is looked for as a duplicate: it is this asset's own upload, not someone else's copy.
+        let mayHaveUploaded = asset.recovery?.previousTargetID != nil || asset.recovery?.previousUpload != nil
+        if context.pipeline.dedupe == .target, !mayHaveUploaded, let index = index.get() {
             // Under the content's lock: a second file with the same bytes waits for the first's upload, then finds it.
             let digest = try FileHashing.sha256AndMD5(ofFileAt: path)
             return try await sameContent.withLock(digest.sha256) {
