@@ -86,11 +86,8 @@ extension DirectorySource: Diagnosable, FolderReading {
             ]
         }
         var entries = 0
-        while entries < 100_000, let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { entries += 1 }
+        while entries < 100_000, let record = readdir(directory) {
+            if !DirectoryEntry(record).isDotOrDotDot { entries += 1 }
         }
         closedir(directory)
         var checks = [

@@ -29,15 +29,9 @@ enum RunLeftovers {
         defer { closedir(directory) }
         let needle = Array(prefix.utf8)
         var names: [String] = []
-        while let entry = readdir(directory) {
-            let matches = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                raw.count > needle.count && memcmp(raw.baseAddress!, needle, needle.count) == 0
-            }
-            if matches {
-                names.append(
-                    withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                )
-            }
+        while let record = readdir(directory) {
+            let entry = DirectoryEntry(record)
+            if entry.nameExtends(needle) { names.append(entry.name) }
         }
         return names
     }

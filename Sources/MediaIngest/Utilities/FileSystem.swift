@@ -43,12 +43,11 @@ public enum FileSystem {
         }
         defer { closedir(directory) }
         var subfolders: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name == "." || name == ".." { continue }
-            if entry.pointee.d_type == UInt8(DT_DIR) {
+        while let record = readdir(directory) {
+            let entry = DirectoryEntry(record)
+            if entry.isDotOrDotDot { continue }
+            let name = entry.name
+            if entry.type == DT_DIR {
                 subfolders.append(name)
             } else if unlinkat(descriptor, name, 0) != 0 && errno == EISDIR {
                 subfolders.append(name)
