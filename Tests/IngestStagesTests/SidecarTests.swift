@@ -245,6 +245,20 @@ struct SidecarSourceTests {
         #expect(skipped["a.jpg.json"] == nil)
     }
 
+    /// Runs `source.list` over `list.txt` in `project` with sidecars attached; the results by file name.
+    func runList(in project: TemporaryDirectory) async throws -> (RunReport, [String: AssetRecord]) {
+        let pipeline = try buildPipeline(
+            #"{"name": "list", "state": {"enabled": false}, "stages": [{"kind": "source.list", "with": {"file": "list.txt", "sidecars": "attach"}}]}"#,
+            base: project.path)
+        let report = await PipelineRunner(
+            pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))
+        ).run()
+        let byName = Dictionary(
+            report.assets.map { (($0.path as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first }
+        )
+        return (report, byName)
+    }
+
     @Test(
         "source.list: a listed photo brings its sidecars, a listed sidecar is no item, a Live Photo half brings the other"
     )
@@ -259,15 +273,7 @@ struct SidecarSourceTests {
         \(iphone)/IMG_5195.MOV
         \(iphone)/IMG_5195.HEIC
         """.write(toFile: project.file("list.txt"), atomically: true, encoding: .utf8)
-        let pipeline = try buildPipeline(
-            #"{"name": "list", "state": {"enabled": false}, "stages": [{"kind": "source.list", "with": {"file": "list.txt", "sidecars": "attach"}}]}"#,
-            base: project.path)
-        let report = await PipelineRunner(
-            pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))
-        ).run()
-        let byName = Dictionary(
-            report.assets.map { (($0.path as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first }
-        )
+        let (report, byName) = try await runList(in: project)
         #expect(report.assets.count == 4, "\(report.assets.map(\.path))")
         #expect(byName["IMG_20190724_112540.jpg"]?.sidecars?.map(\.kind) == [.takeout])
         #expect(byName["IMG_20190724_112540.jpg"]?.facts?["sidecars"]?["description"] == "Eiffel tower at noon")
@@ -293,15 +299,7 @@ struct SidecarSourceTests {
             atPath: project.file("a.jpg.xmp"), withDestinationPath: elsewhere.file("a.xmp"))
         try FileManager.default.createSymbolicLink(atPath: project.file("b.jpg.json"), withDestinationPath: "/dev/zero")
         try "a.jpg\nb.jpg\n".write(toFile: project.file("list.txt"), atomically: true, encoding: .utf8)
-        let pipeline = try buildPipeline(
-            #"{"name": "list", "state": {"enabled": false}, "stages": [{"kind": "source.list", "with": {"file": "list.txt", "sidecars": "attach"}}]}"#,
-            base: project.path)
-        let report = await PipelineRunner(
-            pipeline: pipeline, options: RunOptions(workDirectoryParent: project.file("work"))
-        ).run()
-        let byName = Dictionary(
-            report.assets.map { (($0.path as NSString).lastPathComponent, $0) }, uniquingKeysWith: { first, _ in first }
-        )
+        let (_, byName) = try await runList(in: project)
         for name in ["a.jpg.xmp", "b.jpg.json"] {
             #expect(byName[name]?.code == "not_regular_file", "\(name): \(String(describing: byName[name]))")
             #expect(byName[name]?.reason?.contains("symbolic link") == true)

@@ -53,6 +53,14 @@ enum Folders {
 
     static func isWritable(_ path: String) -> Bool { access(path, W_OK | X_OK) == 0 }
 
+    /// A failed `check` when `path` (or `existing`, its nearest existing ancestor) cannot be written by this user.
+    static func unwritable(_ path: String, below existing: String, check: String) -> Diagnosis? {
+        guard !isWritable(existing) else { return nil }
+        return Diagnosis(
+            check, .fail, "\(path) cannot be created or written (\(existing) is not writable)",
+            fix: "create \(path) and give the user running ingest write permission")
+    }
+
     /// Free bytes for this user where `path` is.
     static func freeBytes(_ path: String) -> Int64? {
         var info = statvfs()
@@ -123,13 +131,7 @@ extension ArchiveStage: Diagnosable {
             return [Diagnosis("archive", .pass, "sources are deleted after their confirmed upload (mode delete)")]
         }
         let existing = Folders.existingAncestor(archivePath)
-        guard Folders.isWritable(existing) else {
-            return [
-                Diagnosis(
-                    "archive", .fail, "\(archivePath) cannot be created or written (\(existing) is not writable)",
-                    fix: "create \(archivePath) and give the user running ingest write permission")
-            ]
-        }
+        if let failure = Folders.unwritable(archivePath, below: existing, check: "archive") { return [failure] }
         guard let archiveDevice = Folders.device(existing) else { return [] }
         var checks: [Diagnosis] = []
         for root in context.sourceRoots {
@@ -154,13 +156,7 @@ extension ArchiveStage: Diagnosable {
 extension LibraryStage: Diagnosable {
     public func diagnose(_ context: DiagnosisContext) async -> [Diagnosis] {
         let existing = Folders.existingAncestor(libraryPath)
-        guard Folders.isWritable(existing) else {
-            return [
-                Diagnosis(
-                    "library", .fail, "\(libraryPath) cannot be created or written (\(existing) is not writable)",
-                    fix: "create it and give the user running ingest write permission")
-            ]
-        }
+        if let failure = Folders.unwritable(libraryPath, below: existing, check: "library") { return [failure] }
         let free = Folders.freeBytes(existing).map { " (\($0 / 1_000_000) MB free)" } ?? ""
         return [Diagnosis("library", .pass, "\(libraryPath) is writable\(free)")]
     }
