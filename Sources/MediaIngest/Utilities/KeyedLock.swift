@@ -33,15 +33,26 @@ public final class KeyedLock: Sendable {
             return state.nextID
         }
         guard let id else { return }
+        enum Turn { case wait, taken, cancelled }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let cancelled = state.withLock { state -> Bool in
-                    if Task.isCancelled { return true }
+                // Checked again in the same step as the waiter is queued: the holder may have released the key since
+                // (finding no one waiting), and nobody would ever resume a waiter queued after that.
+                let turn = state.withLock { state -> Turn in
+                    if Task.isCancelled { return .cancelled }
+                    guard state.held[key] != nil else {
+                        state.held[key] = [:]
+                        return .taken
+                    }
                     state.held[key, default: [:]][id] = continuation
                     state.order[key, default: []].append(id)
-                    return false
+                    return .wait
                 }
-                if cancelled { continuation.resume(throwing: CancellationError()) }
+                switch turn {
+                case .wait: break
+                case .taken: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                }
             }
         } onCancel: {
             let waiting = state.withLock { state -> CheckedContinuation<Void, any Error>? in
