@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+
+/// One asset's way through the stages: the ledger's say first (``begin(_:context:)``), then each stage by the stage
+/// contract (``step(_:_:worker:context:workFolders:)``), then its result recorded and announced
+/// (``finishAsset(_:context:observer:)``). Groups (a Live Photo's halves) take the same steps side by side, in
+/// `PipelineRunner+Group.swift`.
+extension PipelineRunner {
+    /// Sends one asset through the stages.
+    func process(
+        _ start: Asset, worker: Int, context: PipelineContext, observer: (any RunObserver)?
+    ) async -> AssetResult {
+        let began = ContinuousClock.now
+        var asset = start
+        // Most assets never get a work folder (only stages that write files make one, through the stage context,
+        // which notes it): no file system call at all for those.
+        let workFolders = WorkFolders()
+        defer { removeWorkFolders(of: asset, workFolders, context: context) }
+
+        switch await begin(asset, context: context) {
+        case .finished(let result):
+            return result.took(since: began)
+        case .next(let started, _):
+            asset = started
+        }
+        observer?.assetStarted(asset)
+
+        var lastStage: String?
+        for stage in pipeline.stages {
+            switch await step(stage, asset, worker: worker, context: context, workFolders: workFolders) {
+            case .next(let next, let ran):
+                asset = next
+                if ran { lastStage = stage.name }
+            case .finished(let result):
+                return result.took(since: began)
+            }
+        }
+        return Self.leaving(asset, stage: lastStage, logger: context.logger).took(since: began)
+    }
+
+    /// Where an asset is after a step: still going (and whether the stage ran), or out of the pipeline.
+    enum Step {
+        case next(Asset, ran: Bool)
+        case finished(AssetResult)
+    }
+
+    /// Asks the ledger whether `asset` needs processing: the asset with its recovery facts, or its result (skipped, or
+    /// failed when the ledger cannot be read).
+    func begin(_ asset: Asset, context: PipelineContext) async -> Step {
+        guard let ledger = options.ledger else { return .next(asset, ran: false) }
+        var asset = asset
+        do {
+            switch try await ledger.begin(asset) {
+            case .skip(let reason):
+                return .finished(AssetResult(asset: asset, status: .skipped, note: reason))
+            case .process(let recovery):
+                asset.recovery = recovery
+                return .next(asset, ran: false)
+            }
+        } catch {
+            return .finished(
+                AssetResult(
+                    asset: asset, status: .failed, stage: "ledger",
+                    failure: AssetFailure(code: "ledger", message: "cannot read the ledger: \(error)", stage: "ledger"))
+            )
+        }
+    }
+
+    /// Runs one stage on one asset (or passes it by, when its `when` does not match), by the contract's rules: a
+    /// rejection stops the asset, a thrown error goes through ``ErrorPolicy``, a dry run stops before side effects.
+    func step(
+        _ stage: Pipeline.Component<any Stage>, _ asset: Asset, worker: Int, context: PipelineContext,
+        workFolders: WorkFolders
+    ) async -> Step {
+        if let condition = stage.condition, !condition.accepts(asset) { return .next(asset, ran: false) }
+        if context.isDryRun && stage.hasSideEffects {
+            return .finished(
+                AssetResult(asset: asset, status: .planned, stage: stage.name, note: "would go on to \(stage.name)"))
+        }
+        if Task.isCancelled {
+            return .finished(
+                AssetResult(
+                    asset: asset, status: .failed, stage: stage.name,
+                    failure: AssetFailure(
+                        code: "interrupted", message: "interrupted before \(stage.name)", stage: stage.kind)))
+        }
+        var stageLogger = context.logger
+        stageLogger[metadataKey: "asset"] = "\(asset.displayPath)"
+        stageLogger[metadataKey: "stage"] = "\(stage.name)"
+        let stageContext = StageContext(
+            pipeline: context, logger: stageLogger, worker: worker, stageName: stage.name,
+            assetWorkDirectory: context.workDirectory + "/\(asset.id)",
+            ledger: options.ledger, workFolders: workFolders)
+        do {
+            switch try await stage.value.process(asset, context: stageContext) {
+            case .next(let next):
+                return .next(next, ran: true)
+            case .reject(let rejected, var rejection):
+                rejection.stage = rejection.stage ?? stage.kind
+                stageLogger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
+                return .finished(
+                    AssetResult(asset: rejected, status: .rejected, stage: stage.name, rejection: rejection))
+            }
+        } catch {
+            switch ErrorPolicy.outcome(of: error, stage: stage.kind) {
+            case .rejected(let rejection):
+                stageLogger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
+                return .finished(
+                    AssetResult(asset: asset, status: .rejected, stage: stage.name, rejection: rejection))
+            case .failed(let failure, let abortReason):
+                if let abortReason { context.control.abort(reason: abortReason) }
+                stageLogger.warning("failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
+                return .finished(AssetResult(asset: asset, status: .failed, stage: stage.name, failure: failure))
+            }
+        }
+    }
+
+    /// The result of an asset that passed every stage: done — or skipped, when an upload stage found its bytes at
+    /// the target already (``Asset/duplicateOf``).
+    static func leaving(_ asset: Asset, stage: String?, logger: Logger) -> AssetResult {
+        if let existing = asset.duplicateOf {
+            logger.debug("duplicate at the target", metadata: ["asset": "\(asset.displayPath)", "of": "\(existing)"])
+            return AssetResult(
+                asset: asset, status: .skipped, stage: stage,
+                note: "already at the target as \(existing) (state.dedupe: target)")
+        }
+        logger.debug("done", metadata: ["asset": "\(asset.displayPath)"])
+        return AssetResult(asset: asset, status: .done, stage: stage)
+    }
+
+    /// Removes the work folders the stages made for `asset`.
+    func removeWorkFolders(of asset: Asset, _ workFolders: WorkFolders, context: PipelineContext) {
+        if workFolders.contains(.disk) { FileSystem.removeTree(context.workDirectory + "/\(asset.id)") }
+        if workFolders.contains(.scratch), let scratch = context.scratchDirectory {
+            FileSystem.removeTree(scratch + "/\(asset.id)")
+        }
+    }
+
+    /// Records a result in the ledger and tells every component and the observer.
+    func finishAsset(_ result: AssetResult, context: PipelineContext, observer: (any RunObserver)?) async {
+        var result = result
+        if let ledger = options.ledger, !context.isDryRun, result.wasProcessed, result.status != .planned {
+            do {
+                try await ledger.record(result)
+            } catch {
+                context.logger.error("cannot record \(result.asset.displayPath) in the ledger: \(error)")
+                if result.status == .done {
+                    result.status = .failed
+                    result.failure = AssetFailure(
+                        code: "ledger", message: "done but not recorded in the ledger: \(error)", stage: "ledger")
+                }
+            }
+        }
+        if result.wasProcessed {
+            for component in pipeline.components {
+                await component.assetDidFinish(result, context: context)
+            }
+        }
+        observer?.assetFinished(result)
+    }
+}
