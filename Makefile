@@ -63,7 +63,7 @@ test: deps lint
 	echo "The fleet suite on its own (its worker processes would starve the timing of concurrent suites):"; \
 	$(SWIFT) test --skip-build --filter FleetTests; \
 	echo "The Wix suites once more against the emulator's strict readings of what Wix leaves undocumented:"; \
-	WIX_EMULATOR_STRICT=1 $(SWIFT) test --skip-build --filter "WixUploadTests|CustomStagesWixTests|StateTests|PhotoLibraryTests|DedupeTargetTests|WixFolderTests"
+	WIX_EMULATOR_STRICT=1 $(SWIFT) test --skip-build --filter "WixUploadTests|CustomStagesWixTests|StateTests|PhotoLibraryTests|DedupeTargetTests|WixFolderTests|ExactlyOnceTests"
 	SWIFT=$(SWIFT) Scripts/check-extensions.sh
 	SWIFT=$(SWIFT) Scripts/check-install.sh
 

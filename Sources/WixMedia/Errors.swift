@@ -48,6 +48,9 @@ public struct WixClientError: Error, Sendable, CustomStringConvertible, AssetFai
     public var retryAfter: Double?
     /// For ``Code/http``: which host answered.
     public var host: WixHost?
+    /// For an upload: the attempt ended before every byte was handed over (a PUT body cut short, a tus upload never
+    /// finalized), so no file can have come of it and no lookup is needed before sending again.
+    public var isIncompleteUpload = false
 
     /// Wix answered with an error status (body in Wix's error shape when it could be read).
     public static func http(
@@ -94,8 +97,13 @@ public struct WixClientError: Error, Sendable, CustomStringConvertible, AssetFai
         return [401, 403, 404, 409, 410, 429].contains(status)
     }
 
-    /// A 429 that says when to come back: pacing, not a failure.
-    public var isPacingHint: Bool { code == .http && status == 429 && (retryAfter ?? -1) >= 0 }
+    /// The upload host answered a tus PATCH with 409 Conflict: the `Upload-Offset` sent is not the server's (tus 1.0.0
+    /// §PATCH). The upload goes on from the offset `HEAD` reports.
+    public var isOffsetMismatch: Bool { code == .http && host == .upload && status == 409 }
+
+    /// A 429, with or without `Retry-After` (Wix documents neither): pacing, not a failure — it slows the site's
+    /// pacer and spends no retry.
+    public var isPacingHint: Bool { code == .http && status == 429 }
 
     public var description: String {
         switch code {

@@ -21,6 +21,8 @@ public struct FileDescriptor: Sendable, Hashable {
     public var height: Int?
     /// When Wix created the file.
     public var createdDate: Date?
+    /// When Wix last changed the file (never earlier than ``createdDate``); the sort field Wix documents for listings.
+    public var updatedDate: Date?
     /// The descriptor as Wix sent it.
     public var raw: JSONValue
 
@@ -47,6 +49,7 @@ public struct FileDescriptor: Sendable, Hashable {
         width = (image?["width"] ?? video?["width"])?.intValue.map { Int($0) }
         height = (image?["height"] ?? video?["height"])?.intValue.map { Int($0) }
         createdDate = json["createdDate"]?.stringValue.flatMap(Self.date)
+        updatedDate = json["updatedDate"]?.stringValue.flatMap(Self.date)
         raw = json
     }
 
@@ -61,6 +64,18 @@ public struct FileDescriptor: Sendable, Hashable {
     public var isReady: Bool { operationStatus == "READY" }
     /// `true` once processing ended badly.
     public var isFailed: Bool { operationStatus == "FAILED" }
+    /// `true` for a file in the trash: Wix keeps it READY (and `state: OK`) with `parentFolderId: "trash-root"`, but
+    /// it is not in the Media Manager any more — never a copy to keep, adopt or count as a duplicate.
+    public var isTrashed: Bool {
+        parentFolderId == Self.trashRoot || raw["state"]?.stringValue == "DELETED"
+    }
+    /// Files in folders hidden from the Media Manager's UI (visitor uploads), which a site-wide search may return.
+    public var isInHiddenFolder: Bool { parentFolderId.map(Self.hiddenRoots.contains) ?? false }
+
+    /// The trash's folder id.
+    public static let trashRoot = "trash-root"
+    /// Root folders that are not the site's media (Wix's `VISITOR_UPLOADS_ROOT`, and the trash).
+    public static let hiddenRoots: Set<String> = ["visitor-uploads", trashRoot]
 }
 
 /// `externalInfo` (§1): ties Wix's File Ready / File Failed events back to the caller's records.

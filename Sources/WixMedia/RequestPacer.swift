@@ -39,14 +39,24 @@ public actor RequestPacer {
     private let shared: (any SharedRequestBudget)?
     private let sharedKey: String
     private var sharedCheckedAt: ContinuousClock.Instant?
+    /// The rate the mode allows (tokens per second): sustained 429s without `Retry-After` lower ``rate`` below it, and
+    /// quiet time brings it back.
+    private let ceiling: Double
+    private var lastThrottle: ContinuousClock.Instant?
+    private var lastRaise: ContinuousClock.Instant = .now
+    private var lastDecrease: ContinuousClock.Instant?
+    /// At most one halving per this span: the 429s of one burst of requests in flight are one signal, not many.
+    private let decreaseInterval: Duration
 
     /// Creates a pacer.
     /// - Parameters:
     ///   - shared: a budget other hosts share, and the key of this site in it.
+    ///   - decreaseInterval: the least time between two halvings of the rate.
     public init(
         _ mode: Mode = .adaptive(requestsPerMinute: RequestPacer.wixLimit),
-        shared: (any SharedRequestBudget)? = nil, sharedKey: String = ""
+        shared: (any SharedRequestBudget)? = nil, sharedKey: String = "", decreaseInterval: Duration = .seconds(2)
     ) {
+        self.decreaseInterval = decreaseInterval
         self.mode = mode
         self.shared = shared
         self.sharedKey = sharedKey
@@ -58,6 +68,7 @@ public actor RequestPacer {
         if case .fixed = mode { paced = true } else { paced = false }
         // Adaptive pacing starts after the server said no: aim 3 % under its limit, so a sliding window never sees more.
         if case .adaptive = mode { rate = Double(perMinute) * 0.97 / 60 } else { rate = Double(perMinute) / 60 }
+        ceiling = rate
         // A burst of one: a window that counts every request must never see two at once beyond the rate.
         burst = 1
         tokens = burst
@@ -79,6 +90,7 @@ public actor RequestPacer {
                 return
             }
             guard paced else { return }
+            recover(now)
             tokens = min(burst, tokens + rate * seconds(now - refilled))
             refilled = now
             if tokens >= 1 {
@@ -106,18 +118,45 @@ public actor RequestPacer {
     }
 
     /// A 429 arrived: pace from now on (adaptive), and pause everyone for `retryAfter` seconds when the server said.
+    /// A 429 that does not say when to come back (Wix documents neither the status nor `Retry-After`) while already
+    /// paced halves the rate (at most once per `decreaseInterval`), down to ``floorPerMinute``; ten quiet seconds raise
+    /// it by a tenth, back up to the mode's rate (multiplicative decrease, slow recovery).
     public func throttled(retryAfter: Double?) async {
         if let shared, case .adaptive = mode, !paced { try? await shared.markThrottled(key: sharedKey) }
         throttleCount += 1
-        if case .adaptive = mode, !paced {
+        let now = ContinuousClock.now
+        if case .off = mode {
+        } else if !paced {
             paced = true
+        } else if retryAfter == nil, lastDecrease.map({ now - $0 >= decreaseInterval }) ?? true {
+            rate = max(Double(Self.floorPerMinute) / 60, rate / 2)
+            lastDecrease = now
+        }
+        if case .off = mode {
+        } else {
             tokens = 0
-            refilled = .now
+            refilled = now
+            lastThrottle = now
+            lastRaise = now
         }
         if let retryAfter, retryAfter > 0 {
-            let until = ContinuousClock.now + .milliseconds(Int64(retryAfter * 1000))
+            let until = now + .milliseconds(Int64(retryAfter * 1000))
             if pausedUntil.map({ $0 < until }) ?? true { pausedUntil = until }
         }
+    }
+
+    /// The slowest a run is paced by 429s without `Retry-After`: 6 requests a minute.
+    public static let floorPerMinute = 6
+
+    /// The pace now, in requests per minute (lower than the mode's while 429s without `Retry-After` keep coming).
+    public var requestsPerMinute: Double { rate * 60 }
+
+    /// Raises a lowered rate by a tenth for every ten seconds without a 429.
+    private func recover(_ now: ContinuousClock.Instant) {
+        guard rate < ceiling, now - lastRaise >= .seconds(10) else { return }
+        if let lastThrottle, now - lastThrottle < .seconds(10) { return }
+        rate = min(ceiling, rate * 1.1)
+        lastRaise = now
     }
 
     /// `true` once requests are paced.

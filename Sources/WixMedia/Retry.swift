@@ -10,10 +10,18 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Largest delay between attempts (also caps `Retry-After`).
     public var maxDelay: Duration
 
-    public init(maxAttempts: Int = 6, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(20)) {
+    /// How long Wix's listings may take to show a file just uploaded (they are not promised to be read-your-writes):
+    /// a lookup after a lost answer that finds nothing looks once more after this wait before it concludes.
+    public var listingLag: Duration
+
+    public init(
+        maxAttempts: Int = 6, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(20),
+        listingLag: Duration = .seconds(2)
+    ) {
         self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
+        self.listingLag = listingLag
     }
 
     /// The pause before attempt `attempt + 1` (attempt counts from 1).

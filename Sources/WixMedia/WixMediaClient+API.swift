@@ -5,10 +5,11 @@ import NIOHTTP1
 import Synchronization
 
 /// What a client remembers during a run: the file ids it uploaded or recovered (a lookup never hands the same file to
-/// two assets). Folder ids are the ``FolderDirectory``'s.
+/// two assets) and what its answered uploads showed `hash` to be. Folder ids are the ``FolderDirectory``'s.
 final class ClientMemory: Sendable {
     private struct State {
         var claimed: Set<String> = []
+        var hashReading = HashReading.unknown
     }
 
     private let state = Mutex(State())
@@ -16,6 +17,12 @@ final class ClientMemory: Sendable {
     /// Marks `id` as this run's; `false` when it was already claimed.
     func claim(_ id: String) -> Bool { state.withLock { $0.claimed.insert(id).inserted } }
     func isClaimed(_ id: String) -> Bool { state.withLock { $0.claimed.contains(id) } }
+
+    var hashReading: HashReading { state.withLock { $0.hashReading } }
+
+    func learnHash(reported: String, sentMD5: String?) {
+        state.withLock { $0.hashReading = $0.hashReading.learning(reported: reported, sentMD5: sentMD5) }
+    }
 }
 
 extension WixMediaClient {
@@ -43,15 +50,16 @@ extension WixMediaClient {
         return (url, token)
     }
 
-    /// `POST /site-media/v1/files/import`: Wix fetches `url` itself.
-    public func importFile(url: String, options: UploadOptions) async throws -> FileDescriptor {
+    /// `POST /site-media/v1/files/import`: Wix fetches `url` itself. With `retrying: false` the POST is sent once
+    /// (throttling aside): Import File is not idempotent, see ``importOnce(url:options:since:)``.
+    public func importFile(url: String, options: UploadOptions, retrying: Bool = true) async throws -> FileDescriptor {
         guard case .object(var body) = options.generateBody(resumable: false) else {
             throw WixClientError.malformedResponse("request")
         }
         body["url"] = .string(url)
         body["displayName"] = body.removeValue(forKey: "fileName")
         body.removeValue(forKey: "sizeInBytes")
-        let reply = try await api(.POST, "/site-media/v1/files/import", body: .object(body))
+        let reply = try await api(.POST, "/site-media/v1/files/import", body: .object(body), retrying: retrying)
         return try Self.descriptor(in: reply)
     }
 
@@ -67,23 +75,38 @@ extension WixMediaClient {
     /// omits them or refuses the whole batch (undocumented): a 4xx for the batch is answered by asking for halves,
     /// down to single lookups, where a 404 means that one file is gone.
     public func files(ids: [String]) async throws -> [FileDescriptor] {
-        guard !ids.isEmpty else { return [] }
+        let (found, refused) = try await filesEach(ids: ids)
+        if let (_, error) = refused.first { throw error }
+        return found
+    }
+
+    /// `get-files` for up to 100 ids, each answered on its own: the files Wix has, and the ids it refused (a 4xx
+    /// other than 404 for that id alone). A batch refused with a 4xx is asked for in halves, down to single lookups,
+    /// so one bad id never sinks the others; refused credentials (401, 403 from the API) and errors that may pass
+    /// are thrown for the whole batch.
+    public func filesEach(ids: [String]) async throws -> (files: [FileDescriptor], refused: [String: WixClientError]) {
+        guard !ids.isEmpty else { return ([], [:]) }
         do {
             let reply = try await api(
                 .POST, "/site-media/v1/files/get-files", body: ["fileIds": .array(ids.map { .string($0) })])
-            return try (reply["files"]?.arrayValue ?? []).map { try FileDescriptor(json: $0) }
+            return (try (reply["files"]?.arrayValue ?? []).map { try FileDescriptor(json: $0) }, [:])
         } catch let error as WixClientError {
-            guard error.code == .http, let status = error.status, [400, 404].contains(status) else { throw error }
+            guard error.code == .http, let status = error.status, (400..<500).contains(status),
+                !error.isAuthenticationFailure, !error.isRetryable
+            else { throw error }
             if ids.count == 1 {
                 do {
-                    return [try await file(id: ids[0])]
-                } catch let single as WixClientError {
-                    if single.code == .http && single.status == 404 { return [] }
-                    throw single
+                    return ([try await file(id: ids[0])], [:])
+                } catch let single as WixClientError
+                    where single.code == .http && !single.isAuthenticationFailure && !single.isRetryable
+                {
+                    return single.status == 404 ? ([], [:]) : ([], [ids[0]: single])
                 }
             }
             let half = ids.count / 2
-            return try await files(ids: Array(ids[..<half])) + files(ids: Array(ids[half...]))
+            let first = try await filesEach(ids: Array(ids[..<half]))
+            let second = try await filesEach(ids: Array(ids[half...]))
+            return (first.files + second.files, first.refused.merging(second.refused) { a, _ in a })
         }
     }
 

@@ -101,9 +101,13 @@ extension WixMediaClient {
     ///
     /// Safe when several runs (on several hosts) create the same folders at once: Wix may let two folders share a name,
     /// so whenever there are several, every client takes the same one — the earliest created (``FolderInfo/precedes``)
-    /// — and a client that finds the folder it just created is not that one deletes it again, before anything is put
-    /// in it. Where Wix refuses a second folder of a name (409), the existing one is looked up instead.
-    public func folder(_ components: [String], under parent: String, create: Bool) async throws -> String? {
+    /// — and a client that finds the folder it just created is not that one moves it to the trash. Where Wix refuses a second folder of a name (409), the existing one is looked up instead.
+    /// With `refreshOnMiss`, a folder missing from the run's listing of its parent is looked for once more in a fresh
+    /// listing before the answer is `nil`: Wix creates the folders a `filePath` names during an upload, so a listing
+    /// taken earlier in the run goes stale.
+    public func folder(
+        _ components: [String], under parent: String, create: Bool, refreshOnMiss: Bool = false
+    ) async throws -> String? {
         var current = parent
         for name in components where !name.isEmpty {
             let children = try await folders.children(of: current) { [self, current] in
@@ -112,6 +116,15 @@ extension WixMediaClient {
             if let existing = children[name]?.min(by: FolderInfo.precedes) {
                 current = existing.id
                 continue
+            }
+            if refreshOnMiss {
+                let fresh = try await folders.children(of: current, refresh: true) { [self, current] in
+                    try await listFolders(in: current)
+                }
+                if let existing = fresh[name]?.min(by: FolderInfo.precedes) {
+                    current = existing.id
+                    continue
+                }
             }
             guard create else { return nil }
             current = try await folders.creating(name, in: current) { [self, current] in
@@ -139,15 +152,18 @@ extension WixMediaClient {
         if let created, created.id != canonical.id {
             logger.info(
                 "another run created the same folder at the same time; using the earlier one",
-                metadata: ["folder": "\(name)", "kept": "\(canonical.id)", "deleted": "\(created.id)"])
-            try? await deleteFolders(ids: [created.id], permanent: true)
+                metadata: ["folder": "\(name)", "kept": "\(canonical.id)", "trashed": "\(created.id)"])
+            // To the trash, not for good: deleting a folder deletes its files, and a third run may already have put
+            // one in it.
+            try? await deleteFolders(ids: [created.id], permanent: false)
         }
         return canonical.id
     }
 
     /// The id of the folder a `filePath` names below `parent` (`/videos/2024/december`), or `nil` when it does not
     /// exist (yet).
-    public func folderID(path: String, under parent: String) async throws -> String? {
-        try await folder(path.split(separator: "/").map(String.init), under: parent, create: false)
+    public func folderID(path: String, under parent: String, refreshOnMiss: Bool = false) async throws -> String? {
+        try await folder(
+            path.split(separator: "/").map(String.init), under: parent, create: false, refreshOnMiss: refreshOnMiss)
     }
 }

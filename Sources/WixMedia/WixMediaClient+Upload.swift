@@ -19,10 +19,13 @@ public struct UploadJob: Sendable {
     public var takesMD5: Bool
     /// Holds the bytes sent to a rate (`maxBytesPerSecond`), shared with the run's other uploads; `nil`: no limit.
     public var bandwidth: ByteRateLimiter?
+    /// The SHA-256 of the bytes at `path`, when the caller knows it (a lookup after a lost answer compares it with
+    /// what Wix serves; otherwise it reads the file once).
+    public var contentSHA256: String?
 
     public init(
         path: String, size: Int64, options: UploadOptions, resumableAbove: Int64, chunkSize: Int64, startedAt: Date,
-        takesMD5: Bool = true, bandwidth: ByteRateLimiter? = nil
+        takesMD5: Bool = true, bandwidth: ByteRateLimiter? = nil, contentSHA256: String? = nil
     ) {
         self.path = path
         self.size = size
@@ -32,6 +35,7 @@ public struct UploadJob: Sendable {
         self.startedAt = startedAt
         self.takesMD5 = takesMD5
         self.bandwidth = bandwidth
+        self.contentSHA256 = contentSHA256
     }
 }
 
@@ -53,6 +57,7 @@ extension WixMediaClient {
     /// - Throws: ``WixClientError`` — a verdict from the upload host (400, 413, 415…), an API error, a spent budget.
     public func upload(_ job: UploadJob) async throws -> UploadOutcome {
         var attempt = 1
+        var pacingRetries = 0
         while true {
             do {
                 if job.size > job.resumableAbove {
@@ -63,14 +68,14 @@ extension WixMediaClient {
                         file: job.path, size: job.size, uploadURL: url, token: token, mimeType: job.options.mimeType,
                         fileName: job.options.fileName,
                         chunkSize: job.chunkSize, md5: job.takesMD5, bandwidth: job.bandwidth)
-                    _ = memory.claim(descriptor.id)
+                    answered(descriptor, digest: digest)
                     return UploadOutcome(descriptor: descriptor, method: "tus", digest: digest, attempts: attempt)
                 }
                 let url = try await generateUploadURL(job.options)
                 let (descriptor, digest) = try await put(
                     file: job.path, size: job.size, to: url, mimeType: job.options.mimeType,
                     fileName: job.options.fileName, md5: job.takesMD5, bandwidth: job.bandwidth)
-                _ = memory.claim(descriptor.id)
+                answered(descriptor, digest: digest)
                 return UploadOutcome(descriptor: descriptor, method: "put", digest: digest, attempts: attempt)
             } catch let error as WixClientError {
                 // API errors were retried where they happened; what reaches here from the API host stands.
@@ -78,16 +83,25 @@ extension WixMediaClient {
                 if error.code == .budgetExhausted { throw error }
                 // The upload host's verdicts about the file itself (400, 413, 415…) stand too.
                 guard error.isRetryable || error.isUnusableUploadURL else { throw error }
-                if let found = try await findUploaded(job) {
+                // Only an attempt that sent every byte, and was not turned away (429), can have left a file at Wix:
+                // any other is simply sent again.
+                if !error.isIncompleteUpload, !error.isPacingHint, let found = try await findUploaded(job) {
                     logger.info(
                         "the upload arrived although its answer did not; not sending it again",
                         metadata: ["file": "\(job.options.fileName)", "wixId": "\(found.id)"])
                     return UploadOutcome(descriptor: found, method: "found", digest: nil, attempts: attempt)
                 }
-                guard attempt < retry.maxAttempts else { throw error }
-                if error.isPacingHint {
+                if error.isPacingHint, pacingRetries < 30 {
+                    // Throttled: the pacer slows the site down; no attempt or retry is spent.
+                    pacingRetries += 1
                     await pacer.throttled(retryAfter: error.retryAfter)
-                } else if !budget.take(kind: error.failureCode, detail: "upload of \(job.options.fileName): \(error)") {
+                    if error.retryAfter == nil, await !pacer.isPacing {
+                        try await Task.sleep(for: retry.delay(afterAttempt: pacingRetries, retryAfter: nil))
+                    }
+                    continue
+                }
+                guard attempt < retry.maxAttempts else { throw error }
+                if !budget.take(kind: error.failureCode, detail: "upload of \(job.options.fileName): \(error)") {
                     throw WixClientError.budgetExhausted(summary: budget.summary)
                 }
                 let delay = retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
@@ -103,36 +117,15 @@ extension WixMediaClient {
         }
     }
 
-    /// The file an earlier attempt uploaded, if Wix has it: in the target folder (a `filePath` resolved to its id),
-    /// the newest file with this display name and size created after the attempt began (10 minutes' clock skew
-    /// allowed), not FAILED, and not already claimed by another asset of this run. Never by hash: Wix does not say
-    /// what `hash` is.
-    public func findUploaded(_ job: UploadJob) async throws -> FileDescriptor? {
-        let parent = job.options.parentFolderId ?? "media-root"
-        var folder = parent
-        if let path = job.options.filePath, !path.isEmpty {
-            guard let resolved = try await folderID(path: path, under: parent) else { return nil }
-            folder = resolved
-        }
-        let earliest = job.startedAt.addingTimeInterval(-600)
-        let name = UploadOptions.sanitizedFileName(job.options.fileName)
-        var cursor: String?
-        for _ in 0..<5 {
-            let page = try await listFiles(parentFolderId: folder, limit: 100, cursor: cursor, sortField: "createdDate")
-            for file in page.files {
-                // Newest first: older ones are not ours.
-                if let created = file.createdDate, created < earliest { return nil }
-                guard file.displayName == name, file.sizeInBytes == job.size, !file.isFailed, !memory.isClaimed(file.id)
-                else { continue }
-                guard memory.claim(file.id) else { continue }
-                return file
-            }
-            guard let next = page.next else { return nil }
-            cursor = next
-        }
-        return nil
-    }
-
     /// Marks a file id as this run's (a lookup must not give it to another asset).
     public func claim(_ id: String) { _ = memory.claim(id) }
+
+    /// What `hash` means on this site, as far as this run's answered uploads showed.
+    public var hashReading: HashReading { memory.hashReading }
+
+    /// An upload's answer arrived: its file is this run's, and its `hash` tells what Wix's `hash` is.
+    func answered(_ descriptor: FileDescriptor, digest: SentDigest) {
+        _ = memory.claim(descriptor.id)
+        memory.learnHash(reported: descriptor.hash, sentMD5: digest.md5)
+    }
 }

@@ -35,8 +35,15 @@ extension WixMediaClient {
         let hasher = StreamingDigest(StreamingDigest.State(md5: md5))
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
             request.body = Self.body(handle, range: 0..<size, hasher: hasher, bandwidth: bandwidth)
-            let (status, headers, body) = try await send(request, describe: "PUT " + Self.redact(uploadURL))
-            try Self.check(status: status, headers: headers, body: body, host: .upload)
+            let (status, headers, body): (Int, HTTPHeaders, ByteBuffer)
+            do {
+                (status, headers, body) = try await send(request, describe: "PUT " + Self.redact(uploadURL))
+                try Self.check(status: status, headers: headers, body: body, host: .upload)
+            } catch var error as WixClientError {
+                // Bytes never handed over cannot have made a file.
+                if hasher.count < size { error.isIncompleteUpload = true }
+                throw error
+            }
             let (md5, sha256) = hasher.finalize()
             return (try Self.descriptor(in: try Self.parse(body)), SentDigest(size: size, md5: md5, sha256: sha256))
         }
@@ -50,6 +57,34 @@ extension WixMediaClient {
         file path: String, size: Int64, uploadURL: String, token: String, mimeType: String, fileName: String,
         chunkSize: Int64, md5: Bool = true, bandwidth: ByteRateLimiter? = nil
     ) async throws -> (descriptor: FileDescriptor, digest: SentDigest) {
+        let committed: StreamingDigest.State
+        do {
+            committed = try await tusSend(
+                file: path, size: size, uploadURL: uploadURL, token: token, mimeType: mimeType, fileName: fileName,
+                chunkSize: chunkSize, md5: md5, bandwidth: bandwidth)
+        } catch var error as WixClientError {
+            // Never finalized: no file can have come of it.
+            error.isIncompleteUpload = true
+            throw error
+        }
+        let name = UploadOptions.sanitizedFileName(fileName)
+        let finalizeURL = uploadURL + "/" + token + "?filename=" + Self.queryValue(name)
+        var request = HTTPClientRequest(url: finalizeURL)
+        request.method = .PUT
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: "{}"))
+        let (finalStatus, finalHeaders, finalBody) = try await send(
+            request, describe: "PUT " + Self.redact(finalizeURL))
+        try Self.check(status: finalStatus, headers: finalHeaders, body: finalBody, host: .upload)
+        let (md5, sha256) = StreamingDigest(committed).finalize()
+        return (try Self.descriptor(in: try Self.parse(finalBody)), SentDigest(size: size, md5: md5, sha256: sha256))
+    }
+
+    /// tus creation and PATCHes up to the last byte; the digest of every byte the server kept.
+    func tusSend(
+        file path: String, size: Int64, uploadURL: String, token: String, mimeType: String, fileName: String,
+        chunkSize: Int64, md5: Bool, bandwidth: ByteRateLimiter?
+    ) async throws -> StreamingDigest.State {
         let name = UploadOptions.sanitizedFileName(fileName)
         let metadata = [("filename", name), ("contentType", mimeType), ("token", token)]
             .map { "\($0.0) \(Data($0.1.utf8).base64EncodedString())" }.joined(separator: ",")
@@ -73,8 +108,12 @@ extension WixMediaClient {
         var committed = StreamingDigest.State(md5: md5)
         var offset: Int64 = 0
         var failures = 0
+        // Every PATCH but the last ends on a multiple of 256 KiB (Google-style resumable stores behind Wix's token
+        // require it), also after the server kept a part of a chunk.
+        let unit = Self.tusChunkUnit
+        let chunk = max(unit, chunkSize - chunkSize % unit)
         while offset < size {
-            let end = min(size, offset + chunkSize)
+            let end = min(size, offset - offset % unit + chunk)
             let hasher = StreamingDigest(committed)
             do {
                 let reached = try await patch(
@@ -88,14 +127,21 @@ extension WixMediaClient {
                 committed = hasher.state
                 offset = end
                 failures = 0
-            } catch let error as WixClientError where error.isRetryable {
+            } catch let error as WixClientError where error.isRetryable || error.isOffsetMismatch {
                 failures += 1
                 guard failures < retry.maxAttempts else { throw error }
-                guard budget.take(kind: error.failureCode, detail: "tus PATCH: \(error)") else {
-                    throw WixClientError.budgetExhausted(summary: budget.summary)
+                if error.isOffsetMismatch {
+                    // tus 409: the server holds another offset than the PATCH said (an earlier PATCH landed after
+                    // all). Ask it where it stands and go on from there: no reason to start the upload over.
+                    logger.info("tus offset mismatch; asking the server", metadata: ["offset": "\(offset)"])
+                } else {
+                    guard budget.take(kind: error.failureCode, detail: "tus PATCH: \(error)") else {
+                        throw WixClientError.budgetExhausted(summary: budget.summary)
+                    }
+                    logger.info(
+                        "tus chunk interrupted; resuming", metadata: ["offset": "\(offset)", "error": "\(error)"])
+                    try await Task.sleep(for: retry.delay(afterAttempt: failures, retryAfter: error.retryAfter))
                 }
-                logger.info("tus chunk interrupted; resuming", metadata: ["offset": "\(offset)", "error": "\(error)"])
-                try await Task.sleep(for: retry.delay(afterAttempt: failures, retryAfter: error.retryAfter))
                 let resumed = try await tusOffset(location: location)
                 guard resumed >= offset, resumed <= end else {
                     throw WixClientError.malformedResponse("tus HEAD offset \(resumed) outside \(offset)…\(end)")
@@ -104,17 +150,11 @@ extension WixMediaClient {
                 offset = resumed
             }
         }
-        let finalizeURL = uploadURL + "/" + token + "?filename=" + Self.queryValue(name)
-        var request = HTTPClientRequest(url: finalizeURL)
-        request.method = .PUT
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: "{}"))
-        let (finalStatus, finalHeaders, finalBody) = try await send(
-            request, describe: "PUT " + Self.redact(finalizeURL))
-        try Self.check(status: finalStatus, headers: finalHeaders, body: finalBody, host: .upload)
-        let (md5, sha256) = StreamingDigest(committed).finalize()
-        return (try Self.descriptor(in: try Self.parse(finalBody)), SentDigest(size: size, md5: md5, sha256: sha256))
+        return committed
     }
+
+    /// What every tus PATCH but the last is a multiple of: 256 KiB.
+    public static let tusChunkUnit: Int64 = 256 * 1024
 
     func patch(
         location: String, file path: String, range: Range<Int64>, hasher: StreamingDigest, bandwidth: ByteRateLimiter?
@@ -195,6 +235,8 @@ final class StreamingDigest: Sendable {
     struct State: @unchecked Sendable {
         var md5: Insecure.MD5?
         var sha256 = SHA256()
+        /// Bytes hashed.
+        var count: Int64 = 0
 
         init(md5: Bool = true) { self.md5 = md5 ? Insecure.MD5() : nil }
     }
@@ -205,12 +247,16 @@ final class StreamingDigest: Sendable {
 
     var state: State { lock.withLock { $0 } }
 
+    /// Bytes hashed so far.
+    var count: Int64 { lock.withLock { $0.count } }
+
     func update(_ chunk: ByteBuffer) {
         lock.withLock { state in
             chunk.withUnsafeReadableBytes { bytes in
                 state.md5?.update(bufferPointer: bytes)
                 state.sha256.update(bufferPointer: bytes)
             }
+            state.count += Int64(chunk.readableBytes)
         }
     }
 

@@ -99,11 +99,15 @@ public final class WixMediaClient: Sendable, RunResource {
 
     // MARK: Plumbing
 
+    static let tokenRefusedMessage = "access token refused; fetching a new one"
+
     /// A Wix API call: paced, authorized, JSON in and out, retried.
-    func api(_ method: HTTPMethod, _ path: String, body: JSONValue?) async throws -> JSONValue {
+    /// With `retrying: false`, only a 429 or a refused access token is sent again (neither was acted on); any other
+    /// failure is the caller's to resolve (a POST that is not idempotent).
+    func api(_ method: HTTPMethod, _ path: String, body: JSONValue?, retrying: Bool = true) async throws -> JSONValue {
         let name = "\(method) \(path.split(separator: "?").first ?? "")"
         let refreshedToken = Mutex(false)
-        return try await withRetries(describe: name) {
+        return try await withRetries(describe: name, retrying: retrying) {
             try await self.pacer.acquire()
             var request = HTTPClientRequest(url: self.baseURL + path)
             request.method = method
@@ -121,7 +125,7 @@ public final class WixMediaClient: Sendable, RunResource {
                 refreshedToken.withLock { $0 = true }
                 await self.authorizer.invalidate()
                 throw WixClientError.http(
-                    status: 503, code: nil, message: "access token refused; fetching a new one", retryAfter: 0,
+                    status: 503, code: nil, message: Self.tokenRefusedMessage, retryAfter: 0,
                     host: .api)
             }
             try Self.check(status: status, headers: headers, body: reply, host: .api)
@@ -132,7 +136,7 @@ public final class WixMediaClient: Sendable, RunResource {
     /// Runs `operation`, retrying what may pass with backoff until the request's attempts or the run's budget run
     /// out. A 429 with `Retry-After` slows the whole site down (the pacer) and is retried without spending either.
     public func withRetries<T: Sendable>(
-        describe: String, _ operation: @Sendable () async throws -> T
+        describe: String, retrying: Bool = true, _ operation: @Sendable () async throws -> T
     ) async throws -> T {
         var attempt = 1
         var pacingRetries = 0
@@ -142,10 +146,17 @@ public final class WixMediaClient: Sendable, RunResource {
             } catch let error as WixClientError where error.isPacingHint && pacingRetries < 30 {
                 pacingRetries += 1
                 await pacer.throttled(retryAfter: error.retryAfter)
+                // Unpaced (`requestsPerMinute: "off"`) and told nothing: back off here instead.
+                if error.retryAfter == nil, await !pacer.isPacing {
+                    try await Task.sleep(for: retry.delay(afterAttempt: pacingRetries, retryAfter: nil))
+                }
                 logger.debug(
                     "throttled; pacing requests",
                     metadata: ["request": "\(describe)", "retryAfter": "\(error.retryAfter ?? 0)"])
-            } catch let error as WixClientError where error.isRetryable && attempt < retry.maxAttempts {
+            } catch let error as WixClientError
+                where error.isRetryable && attempt < retry.maxAttempts
+                && (retrying || error.message == Self.tokenRefusedMessage)
+            {
                 if error.code == .http && error.status == 429 { await pacer.throttled(retryAfter: nil) }
                 guard budget.take(kind: error.failureCode, detail: "\(describe): \(error)") else {
                     throw WixClientError.budgetExhausted(summary: budget.summary)
@@ -191,10 +202,25 @@ public final class WixMediaClient: Sendable, RunResource {
                 "\($0["field"]?.stringValue ?? "?"): \($0["description"]?.stringValue ?? "invalid")"
             }.joined(separator: "; ")
         }
-        let retryAfter = headers.first(name: "Retry-After").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let retryAfter = headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: Date()) }
         throw WixClientError.http(
             status: status, code: code, message: message.isEmpty ? "HTTP \(status)" : message, retryAfter: retryAfter,
             host: host)
+    }
+
+    /// `Retry-After` in seconds: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3: IMF-fixdate, also the obsolete
+    /// RFC 850 and asctime forms) counted from `now`; `nil` for anything else.
+    public static func retryAfterSeconds(_ value: String, now: Date) -> Double? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(text), seconds >= 0, seconds.isFinite { return seconds }
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return max(0, date.timeIntervalSince(now)) }
+        }
+        return nil
     }
 
     static func parse(_ body: ByteBuffer) throws -> JSONValue {

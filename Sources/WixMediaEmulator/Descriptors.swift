@@ -175,8 +175,16 @@ struct FieldReader {
     }
 
     /// An int64 sent as a decimal string, as Wix's JSON mapping requires.
-    mutating func int64String(_ field: String) -> String? {
+    /// An int64 written as a decimal string (the 2023 docs); with `acceptNumber`, a JSON number too (Wix's newer
+    /// types make `sizeInBytes` read-only rather than string-only).
+    mutating func int64String(_ field: String, acceptNumber: Bool = false) -> String? {
         guard let value = object[field], !(value is NSNull) else { return nil }
+        if acceptNumber, !(value is String), let number = value as? NSNumber,
+            !String(describing: type(of: number)).contains("Boolean"), number.int64Value >= 0,
+            Double(number.int64Value) == number.doubleValue
+        {
+            return String(number.int64Value)
+        }
         guard let text = value as? String, !text.isEmpty, text.allSatisfy(\.isASCII),
             Int64(text).map({ $0 >= 0 }) == true
         else {

@@ -112,6 +112,19 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     /// Create Folder refuses a second folder of the same name in one parent (409 `ALREADY_EXISTS`); by default, as
     /// the docs say nothing against it, two folders may share a name (the case two concurrent clients must survive).
     public var uniqueFolderNames = false
+    /// List Files and Search Files refuse a sort field no Wix page lists (400): only `updatedDate`, `displayName`
+    /// and `sizeInBytes` (`createdDate` is not documented as sortable).
+    public var documentedSortsOnly = false
+    /// 429s carry no `Retry-After` (Wix documents neither the status nor the header).
+    public var rateLimitWithoutRetryAfter = false
+    /// `sizeInBytes` in a request must be a decimal string (2023 docs); outside strict a number is accepted too.
+    public var sizeAsStringOnly = false
+    /// A tus PATCH that does not end the upload must end on a multiple of 256 KiB (as Google-style resumable stores
+    /// behind Wix's token require); others get 400.
+    public var tusChunkMultiple = false
+    /// Seconds before a new file appears in List Files and Search Files (Wix does not promise read-your-writes
+    /// listings); not part of `strict`, which keeps listings immediate.
+    public var listingLagSeconds: Double = 0
 
     /// Every stricter reading at once.
     public mutating func makeStrict() {
@@ -124,6 +137,10 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         smallestRenditionFirst = true
         ignoreResumableExternalInfo = true
         uniqueFolderNames = true
+        documentedSortsOnly = true
+        rateLimitWithoutRetryAfter = true
+        sizeAsStringOnly = true
+        tusChunkMultiple = true
     }
 
     /// No faults.
@@ -150,7 +167,8 @@ public struct FaultSettings: Sendable, Codable, Hashable {
             retryAfterSeconds, seed, lostResponseRate, singleUseUploadURLs, plainExpiredResponse, opaqueHash,
             strictGetFiles, relativeTusLocation,
             opaqueCursors, smallestRenditionFirst, ignoreResumableExternalInfo, uniqueFolderNames, strict,
-            rateLimitWindowSeconds
+            rateLimitWindowSeconds, documentedSortsOnly, rateLimitWithoutRetryAfter, sizeAsStringOnly,
+            listingLagSeconds, tusChunkMultiple
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -174,6 +192,11 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         try container.encode(ignoreResumableExternalInfo, forKey: .ignoreResumableExternalInfo)
         try container.encode(uniqueFolderNames, forKey: .uniqueFolderNames)
         try container.encode(rateLimitWindowSeconds, forKey: .rateLimitWindowSeconds)
+        try container.encode(documentedSortsOnly, forKey: .documentedSortsOnly)
+        try container.encode(rateLimitWithoutRetryAfter, forKey: .rateLimitWithoutRetryAfter)
+        try container.encode(sizeAsStringOnly, forKey: .sizeAsStringOnly)
+        try container.encode(listingLagSeconds, forKey: .listingLagSeconds)
+        try container.encode(tusChunkMultiple, forKey: .tusChunkMultiple)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -207,6 +230,15 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         smallestRenditionFirst = try flag(.smallestRenditionFirst, smallestRenditionFirst)
         ignoreResumableExternalInfo = try flag(.ignoreResumableExternalInfo, ignoreResumableExternalInfo)
         uniqueFolderNames = try flag(.uniqueFolderNames, uniqueFolderNames)
+        documentedSortsOnly = try flag(.documentedSortsOnly, documentedSortsOnly)
+        rateLimitWithoutRetryAfter = try flag(.rateLimitWithoutRetryAfter, rateLimitWithoutRetryAfter)
+        sizeAsStringOnly = try flag(.sizeAsStringOnly, sizeAsStringOnly)
+        tusChunkMultiple = try flag(.tusChunkMultiple, tusChunkMultiple)
+        listingLagSeconds = try container.decodeIfPresent(Double.self, forKey: .listingLagSeconds) ?? 0
+        guard listingLagSeconds >= 0, listingLagSeconds <= 3600 else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "listingLagSeconds must be between 0 and 3600"))
+        }
         for (name, rate) in [
             ("serverErrorRate", serverErrorRate), ("rateLimitRate", rateLimitRate),
             ("connectionResetRate", connectionResetRate), ("processingFailureRate", processingFailureRate),

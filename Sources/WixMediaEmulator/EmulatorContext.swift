@@ -70,7 +70,9 @@ struct FaultMiddleware: RouterMiddleware {
                 counter.record("\(request.method) \(route) 429")
                 var error = WixError(
                     status: .tooManyRequests, message: "Too many requests, retry later", code: "RESOURCE_EXHAUSTED")
-                error.headers[.retryAfter] = String(retryAfter)
+                if await !faults.settings.rateLimitWithoutRetryAfter {
+                    error.headers[.retryAfter] = String(retryAfter)
+                }
                 throw error
             }
         }

@@ -137,7 +137,8 @@ actor EmulatorStore {
 
     func allFiles() -> [StoredFile] { Array(files.values) }
 
-    /// Deletes a file: for good (descriptor and bytes), or to the trash (`trash-root`, state `DELETED`).
+    /// Deletes a file: for good (descriptor and bytes), or to the trash (`parentFolderId: trash-root`; as Wix keeps
+    /// trashed files, its status and `state: OK` stay).
     func delete(_ id: String, permanently: Bool, now: Date) throws {
         guard var file = files[id] else { return }
         if permanently {
@@ -146,8 +147,8 @@ actor EmulatorStore {
             if let blob = file.blob { try? FileManager.default.removeItem(atPath: blobPath(blob)) }
             return
         }
+        // As Wix keeps it: READY, `state: OK`, only its folder is the trash.
         file.parentFolderId = "trash-root"
-        file.state = "DELETED"
         file.updatedDate = now
         try put(file)
     }
@@ -185,7 +186,8 @@ actor EmulatorStore {
         return folder
     }
 
-    /// Deletes a folder with everything under it: to the trash (state `DELETED`; its files too), or for good.
+    /// Deletes a folder with everything under it: to the trash (the folder's state `DELETED`, its files in
+    /// `trash-root`), or for good.
     func deleteFolder(_ id: String, permanently: Bool, now: Date) throws {
         guard var folder = folders[id] else { return }
         for child in folders.values where child.parentFolderId == id {
@@ -195,10 +197,7 @@ actor EmulatorStore {
             if permanently {
                 try delete(file.id, permanently: true, now: now)
             } else {
-                var moved = file
-                moved.state = "DELETED"
-                moved.updatedDate = now
-                try put(moved)
+                try delete(file.id, permanently: false, now: now)
             }
         }
         if permanently {

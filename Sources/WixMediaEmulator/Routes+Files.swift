@@ -24,6 +24,9 @@ extension EmulatorRoutes {
             guard let fileID = request.uri.queryParameters.get("fileId"), !fileID.isEmpty else {
                 throw WixError.invalid(field: "fileId", "is required", rule: "REQUIRED_FIELD")
             }
+            guard fileID.count <= 1000 else {
+                throw WixError.invalid(field: "fileId", "must be at most 1000 characters", rule: "MAX_LENGTH")
+            }
             return try await fileResponse(fileID)
         }
         files.post("get-files") { request, context in try await getFiles(request, context) }
@@ -50,7 +53,8 @@ extension EmulatorRoutes {
         var fields = FieldReader(try await jsonObject(request, context))
         let mimeType = fields.string("mimeType", required: true, maxLength: 100)
         let fileName = fields.string("fileName", maxLength: 200)
-        let sizeInBytes = fields.int64String("sizeInBytes")
+        let sizeInBytes = fields.int64String(
+            "sizeInBytes", acceptNumber: await !faults.settings.sizeAsStringOnly)
         let parentFolderId = fields.string("parentFolderId", maxLength: 100)
         let isPrivate = fields.bool("private") ?? false
         let labels = fields.strings("labels", maxItems: resumable ? 500 : 50, maxLength: 200) ?? []
@@ -237,9 +241,9 @@ extension EmulatorRoutes {
         return json(["files": found])
     }
 
-    /// `GET /site-media/v1/files`: files of one folder (default `media-root`), filtered by `mediaTypes` and
-    /// `private`, sorted by `sort.fieldName` (`createdDate`, `updatedDate`, `displayName`, `sizeInBytes`), paged by
-    /// an opaque cursor (`paging.limit` ≤ 100, default 50).
+    /// `GET /site-media/v1/files`: files of one folder (default `media-root`; `trash-root` lists the trash), filtered
+    /// by `mediaTypes` and `private`, sorted by `sort.fieldName` (`updatedDate`, `displayName`, `sizeInBytes`; also
+    /// `createdDate` unless `documentedSortsOnly`), paged by an opaque cursor (`paging.limit` ≤ 100, default 50).
     func listFiles(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         let parent = query.get("parentFolderId") ?? "media-root"
@@ -249,9 +253,12 @@ extension EmulatorRoutes {
             limit: query.get("paging.limit"), cursor: Self.formValue(request.uri.query, "paging.cursor"))
         let opaque = await faults.settings.opaqueCursors
         let field = query.get("sort.fieldName") ?? "updatedDate"
+        if await faults.settings.documentedSortsOnly { try Self.requireDocumentedSort(field) }
         let descending = (query.get("sort.order") ?? "DESC").uppercased() != "ASC"
+        let lag = await faults.settings.listingLagSeconds
+        let now = Date()
         var files = await store.allFiles().filter { file in
-            file.parentFolderId == parent && file.state == "OK"
+            file.parentFolderId == parent && file.state == "OK" && Self.listed(file, now: now, lag: lag)
                 && (mediaTypes.isEmpty || mediaTypes.contains(file.mediaType))
                 && (privateFilter == nil || privateFilter == file.isPrivate)
         }
@@ -260,7 +267,6 @@ extension EmulatorRoutes {
             return descending ? !ordered : ordered
         }
         let page = files.dropFirst(offset).prefix(limit)
-        let now = Date()
         let hasNext = offset + page.count < files.count
         let next: Any = hasNext ? Self.cursor(offset: offset + page.count, opaque: opaque) : NSNull()
         let renderer = await fileRenderer()
@@ -320,6 +326,22 @@ extension EmulatorRoutes {
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespaces)
         guard text.hasPrefix("offset:") else { return nil }
         return Int(text.dropFirst("offset:".count))
+    }
+
+    /// The sort fields Wix's docs list (`updatedDate`, `displayName`, `sizeInBytes`); anything else is refused under
+    /// `documentedSortsOnly` with 400, as a client relying on an undocumented field must expect.
+    static func requireDocumentedSort(_ field: String) throws {
+        guard ["updatedDate", "displayName", "sizeInBytes"].contains(field) else {
+            throw WixError.invalid(
+                field: "sort.fieldName", "\(field) is not a sortable field (updatedDate, displayName, sizeInBytes)",
+                rule: "ENUM")
+        }
+    }
+
+    /// Whether a listing shows `file` yet: only once `lag` seconds have passed since it was created
+    /// (`listingLagSeconds`: Wix does not promise read-your-writes listings).
+    static func listed(_ file: StoredFile, now: Date, lag: Double) -> Bool {
+        lag <= 0 || now.timeIntervalSince(file.createdDate) >= lag
     }
 
     /// Sort order for listings, ties broken by id so paging is stable.

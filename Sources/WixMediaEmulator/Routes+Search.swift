@@ -21,11 +21,17 @@ extension EmulatorRoutes {
         if let sortField, !["displayName", "updatedDate"].contains(sortField) {
             fields.violation("sort.fieldName", "must be displayName or updatedDate", rule: "ENUM")
         }
+        if await faults.settings.documentedSortsOnly, let sortField {
+            try Self.requireDocumentedSort(sortField)
+        }
         guard fields.violations.isEmpty else { throw WixError.invalid(fields.violations) }
         let (limit, offset) = try Self.pagingWindow(limit: limitText, cursor: cursor)
         let folders = await store.allFolders()
+        let now = Date()
+        let lag = await faults.settings.listingLagSeconds
         var files = await store.allFiles().filter { file in
-            (root == "TRASH_ROOT" ? file.state == "DELETED" : file.state == "OK")
+            file.state == "OK" && (root == "TRASH_ROOT") == (file.parentFolderId == "trash-root")
+                && Self.listed(file, now: now, lag: lag)
                 && (mediaTypes.isEmpty || mediaTypes.contains(file.mediaType))
                 && (privateFilter == nil || privateFilter == file.isPrivate)
                 && (root != "VISITOR_UPLOADS_ROOT" || file.parentFolderId == "visitor-uploads"
@@ -47,7 +53,6 @@ extension EmulatorRoutes {
         let opaque = await faults.settings.opaqueCursors
         let next: Any = hasNext ? Self.cursor(offset: offset + page.count, opaque: opaque) : ""
         let renderer = await fileRenderer()
-        let now = Date()
         return json([
             "files": page.map { renderer.file($0, now: now) },
             "nextCursor": ["cursors": ["next": next], "hasNext": hasNext],

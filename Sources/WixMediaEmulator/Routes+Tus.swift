@@ -145,6 +145,14 @@ extension EmulatorRoutes {
                     status: .contentTooLarge, message: "The chunk goes past Upload-Length", code: "TUS_LENGTH_EXCEEDED",
                     headers: Self.tusHeaders)
             }
+            if await faults.settings.tusChunkMultiple, let chunk, chunk < remaining,
+                (offset + chunk) % (256 * 1024) != 0
+            {
+                throw WixError(
+                    status: .badRequest,
+                    message: "A PATCH that does not end the upload must end on a multiple of 256 KiB",
+                    code: "TUS_CHUNK_ALIGNMENT", headers: Self.tusHeaders)
+            }
             let resetAt = await faults.resetPoint(expectedBytes: chunk ?? remaining)
             for try await buffer in request.body {
                 if let resetAt, writer.count + Int64(buffer.readableBytes) > resetAt {

@@ -52,6 +52,16 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Flag(help: "externalInfo on generate-resumable-upload-url is ignored.") var ignoreResumableExternalInfo = false
     @Flag(help: "Create Folder refuses a second folder of one name in one parent (409 ALREADY_EXISTS).")
     var uniqueFolderNames = false
+    @Flag(help: "List Files and Search Files refuse sort fields no Wix page lists (400), createdDate among them.")
+    var documentedSortsOnly = false
+    @Flag(name: .customLong("rate-limit-no-retry-after"), help: "429s carry no Retry-After header.")
+    var rateLimitNoRetryAfter = false
+    @Flag(help: "sizeInBytes in requests must be a decimal string (otherwise a number is accepted too).")
+    var sizeAsStringOnly = false
+    @Flag(help: "tus PATCHes other than the last must end on a multiple of 256 KiB (400 otherwise).")
+    var tusChunkMultiple = false
+    @Option(help: "Seconds before a new file appears in List Files and Search Files (not part of --strict).")
+    var listingLag: Double = 0
     @Option(help: "The app id whose OAuth client credentials /oauth2/token accepts.") var appId = "emulator-app-id"
     @Option(help: "The app secret.") var appSecret = "emulator-app-secret"
     @Option(help: "The app instance id.") var instanceId = "emulator-instance-id"
@@ -65,6 +75,9 @@ struct EmulatorCommand: AsyncParsableCommand {
         ]
         where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be between 0 and 1, got \(rate)")
+        }
+        guard (0...3600).contains(listingLag) else {
+            throw ValidationError("--listing-lag must be between 0 and 3600 seconds, got \(listingLag)")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
@@ -90,6 +103,11 @@ struct EmulatorCommand: AsyncParsableCommand {
         faults.smallestRenditionFirst = faults.smallestRenditionFirst || renditionsSmallestFirst
         faults.ignoreResumableExternalInfo = faults.ignoreResumableExternalInfo || ignoreResumableExternalInfo
         faults.uniqueFolderNames = faults.uniqueFolderNames || uniqueFolderNames
+        faults.documentedSortsOnly = faults.documentedSortsOnly || documentedSortsOnly
+        faults.rateLimitWithoutRetryAfter = faults.rateLimitWithoutRetryAfter || rateLimitNoRetryAfter
+        faults.sizeAsStringOnly = faults.sizeAsStringOnly || sizeAsStringOnly
+        faults.tusChunkMultiple = faults.tusChunkMultiple || tusChunkMultiple
+        faults.listingLagSeconds = listingLag
         let configuration = EmulatorConfiguration(
             apiKey: apiKey, siteID: siteId, dataDirectory: data, host: host, port: port, publicBaseURL: publicUrl,
             uploadURLLifetime: .milliseconds(Int64(uploadUrlTtl * 1000)),

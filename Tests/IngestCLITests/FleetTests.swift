@@ -72,7 +72,9 @@ struct FleetTests {
     static func expectExactlyOnce(
         _ emulator: RunningEmulator, project: TemporaryDirectoryHandle, count: Int
     ) async throws {
-        let stored = try await StateTests.stored(emulator).filter { $0["state"] as? String != "DELETED" }
+        let stored = try await StateTests.stored(emulator).filter {
+            $0["state"] as? String != "DELETED" && $0["parentFolderId"] as? String != "trash-root"
+        }
         let names = stored.compactMap { $0["displayName"] as? String }
         #expect(names.count == count, "0 duplicates and 0 missing: \(names.count) stored of \(count)")
         #expect(
@@ -237,7 +239,9 @@ struct FleetTests {
         for worker in workers { try await Self.waitFor(worker, seconds: 300) }
         for worker in workers { #expect(worker.terminationStatus == 0) }
 
-        let stored = try await StateTests.stored(emulator).filter { $0["state"] as? String != "DELETED" }
+        let stored = try await StateTests.stored(emulator).filter {
+            $0["state"] as? String != "DELETED" && $0["parentFolderId"] as? String != "trash-root"
+        }
         let names = stored.compactMap { $0["displayName"] as? String }
         #expect(names.count == 1000, "each URL imported once: \(names.count)")
         #expect(Set(names).count == names.count, "no duplicates")

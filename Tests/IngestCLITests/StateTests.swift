@@ -244,7 +244,9 @@ struct StateTests {
         #expect(final.status == 0)
         #expect(final.stdout.contains("0 done"), "a run over the unchanged folder uploads nothing: \(final.stdout)")
 
-        let stored = try await Self.stored(emulator).filter { $0["state"] as? String != "DELETED" }
+        let stored = try await Self.stored(emulator).filter {
+            $0["state"] as? String != "DELETED" && $0["parentFolderId"] as? String != "trash-root"
+        }
         let names = stored.compactMap { $0["displayName"] as? String }
         #expect(names.count == 301, "0 duplicates and 0 missing: \(names.count) stored")
         #expect(

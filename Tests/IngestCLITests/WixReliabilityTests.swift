@@ -44,7 +44,7 @@ struct WixReliabilityTests {
             return
                 (((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any])?["files"]
                 as? [[String: Any]] ?? [])
-                .filter { $0["state"] as? String != "DELETED" }
+                .filter { $0["state"] as? String != "DELETED" && $0["parentFolderId"] as? String != "trash-root" }
         }
 
         func stop() async {

@@ -110,7 +110,7 @@ struct EmulatorAPITests {
             .POST, path,
             json: [
                 "mimeType": String(repeating: "a", count: 101), "fileName": String(repeating: "b", count: 201),
-                "sizeInBytes": 12,
+                "sizeInBytes": "twelve",
                 "labels": (0..<51).map { "l\($0)" }, "filePath": String(repeating: "p", count: 101), "private": "yes",
             ])
         #expect(bad.status == 400)

@@ -37,7 +37,8 @@ struct ClientTests {
         let emulator = try await WixMediaEmulator.start(configuration)
         let client = WixMediaClient(
             baseURL: emulator.baseURL, apiKey: key, siteID: site,
-            retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20)), budget: budget, connections: connections,
+            retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), listingLag: .milliseconds(300)),
+            budget: budget, connections: connections,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let fixture = Fixture(emulator: emulator, data: data, client: client)
         TestCleanup.mustRegister { await fixture.stop() }

@@ -97,6 +97,10 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
             facts[key] = value
         }
         asset.facts["wix"] = .object(facts)
+        if descriptor.isTrashed {
+            // READY, but in the trash: not in the Media Manager. The source stays; the next run uploads it again.
+            throw TargetTrashed(fileID: descriptor.id, name: asset.displayPath)
+        }
         if descriptor.isFailed {
             // Trouble that may pass: the next run uploads the file again. The FAILED copy is deleted first, so failed
             // attempts do not pile up in the Media Manager (a later run deletes it if this call fails).
@@ -128,6 +132,18 @@ struct ProcessingFailed: Error, AssetFailureDescribing, CustomStringConvertible 
     var failureCode: String { "processing_failed" }
     var failureMessage: String {
         "Wix could not process \(name) (file \(fileID) was FAILED and is deleted); the next run uploads it again"
+    }
+    var description: String { failureMessage }
+}
+
+/// The file was moved to Wix's trash before it was confirmed: a failure, so the source is neither archived nor deleted;
+/// the next run uploads it again (a file in the trash is never recovered or taken as a duplicate).
+struct TargetTrashed: Error, AssetFailureDescribing, CustomStringConvertible {
+    var fileID: String
+    var name: String
+    var failureCode: String { "target_trashed" }
+    var failureMessage: String {
+        "Wix file \(fileID) for \(name) is in the trash (parentFolderId trash-root); the source stays, the next run uploads it again"
     }
     var description: String { failureMessage }
 }
@@ -207,8 +223,13 @@ actor ReadyPoller {
             if Task.isCancelled { break }
             let ids = Array(waiters.keys.prefix(100))
             do {
-                let files = try await client.files(ids: ids)
-                var progressed = false
+                let (files, refused) = try await client.filesEach(ids: ids)
+                var progressed = !refused.isEmpty
+                // One id Wix refuses ends its own wait, never the batch's.
+                for (id, error) in refused {
+                    logger.warning("Wix refused one file of a poll", metadata: ["wixId": "\(id)", "error": "\(error)"])
+                    for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.continuation.resume(throwing: error) }
+                }
                 for file in files where file.operationStatus != "PENDING" {
                     progressed = true
                     for waiter in waiters.removeValue(forKey: file.id) ?? [] {

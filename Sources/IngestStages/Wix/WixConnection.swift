@@ -44,9 +44,15 @@ struct WixConnectionOptions: Sendable {
         "timeout", default: DurationValue(seconds: 60),
         doc: "How long a request may wait for the next bytes before it fails.")
 
+    static let listingLag = StageOption<DurationValue>(
+        "listingLag", default: DurationValue(seconds: 2),
+        doc:
+            "How long Wix's listings may take to show a file just uploaded: after an upload whose answer was lost, the lookup looks once more after this wait before it sends the file again."
+    )
+
     static let specs = [
         baseURL.spec, siteID.spec, apiKey.spec, auth.spec, maxAttempts.spec, retryBudget.spec, requestsPerMinute.spec,
-        timeout.spec,
+        timeout.spec, listingLag.spec,
     ]
 
     var baseURL: String
@@ -69,7 +75,9 @@ struct WixConnectionOptions: Sendable {
                 Self.baseURL, "expected an http(s) URL like \"https://www.wixapis.com\", got \"\(baseURL)\"")
         }
         if !(1...20).contains(attempts) { throw options.error(Self.maxAttempts, "expected 1 to 20, got \(attempts)") }
-        retry = RetryPolicy(maxAttempts: attempts)
+        let lag = (try options[Self.listingLag]).seconds
+        if !(0...300).contains(lag) { throw options.error(Self.listingLag, "expected 0s to 5m") }
+        retry = RetryPolicy(maxAttempts: attempts, listingLag: .milliseconds(Int64(lag * 1000)))
         let key = try options[Self.apiKey]
         let site = try options[Self.siteID]
         if let app = try options[Self.auth] {

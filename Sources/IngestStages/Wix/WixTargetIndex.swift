@@ -13,9 +13,11 @@ import WixMedia
 /// - or the ledger recorded an upload of exactly these bytes (their SHA-256) as that file id, and the sizes agree —
 ///   how a second machine sharing a PostgreSQL ledger, or a re-run after a lost ledger row, sees what is there when
 ///   the hash tells nothing;
-/// - or this run uploaded these bytes there a moment ago.
+/// - or this run uploaded these bytes there a moment ago (known by the destination the upload named, so a folder Wix
+///   created during that upload and absent from an earlier listing does not hide it).
 ///
-/// A FAILED or deleted file is never a duplicate.
+/// A FAILED file, one in the trash or in a hidden folder (visitor uploads), or one of the other privacy is never a
+/// duplicate.
 final class WixTargetIndex: RunResource {
     /// How a duplicate was recognised (for the manifest).
     enum Evidence: String, Sendable {
@@ -49,14 +51,19 @@ final class WixTargetIndex: RunResource {
             if let sha256 { bySHA256[sha256, default: []].append(file.id) }
         }
 
-        /// The first usable file among `ids` (a size match, not FAILED), the earliest id first.
-        func usable(_ ids: [String]?, size: Int64) -> FileDescriptor? {
-            (ids ?? []).sorted().lazy.compactMap { byID[$0] }.first { !$0.isFailed && $0.sizeInBytes == size }
+        /// The first usable file among `ids` (a size match, the same privacy, not FAILED, not in the trash or a hidden
+        /// folder), the earliest id first. Privacy cannot be changed after upload: a public copy is no duplicate of a
+        /// private file, nor the reverse.
+        func usable(_ ids: [String]?, size: Int64, isPrivate: Bool) -> FileDescriptor? {
+            (ids ?? []).sorted().lazy.compactMap { byID[$0] }.first {
+                !$0.isFailed && !$0.isTrashed && !$0.isInHiddenFolder && $0.sizeInBytes == size
+                    && $0.isPrivate == isPrivate
+            }
         }
     }
 
-    /// The listings, by scope (a folder id, or `site`), and this run's uploads, by scope (kept apart: an upload made
-    /// before its scope was listed must not stand in for the listing).
+    /// The listings, by scope (a folder id, or `site`), and this run's uploads, by destination (kept apart: an upload
+    /// made before its scope was listed must not stand in for the listing).
     actor Store {
         var scopes: [String: Listing] = [:]
         var uploads: [String: Listing] = [:]
@@ -92,24 +99,34 @@ final class WixTargetIndex: RunResource {
     /// The scope of a folder: the folder itself, or the whole site.
     static func scope(folder: String, site: Bool) -> String { site ? "site" : "folder:" + folder }
 
-    /// The file at Wix that already holds these bytes, and how that is known; `nil` when there is none.
+    /// The file this run uploaded with these bytes to `destination` (the folder options as the upload named them —
+    /// not a folder id, which a folder that Wix creates during the upload does not have yet).
+    func uploadedThisRun(destination: String, sha256: String, size: Int64, isPrivate: Bool) async -> FileDescriptor? {
+        guard let ours = await store.uploaded(destination) else { return nil }
+        return ours.usable(ours.bySHA256[sha256], size: size, isPrivate: isPrivate)
+    }
+
+    /// The file at Wix, listed in `scope`, that already holds these bytes, and how that is known; `nil` when there is
+    /// none.
     func duplicate(
-        scope: String, folder: String, md5: String, sha256: String, size: Int64, ledgerIDs: [String]
+        scope: String, folder: String, md5: String, size: Int64, isPrivate: Bool, ledgerIDs: [String]
     ) async throws -> (FileDescriptor, Evidence)? {
-        if let ours = await store.uploaded(scope), let file = ours.usable(ours.bySHA256[sha256], size: size) {
-            return (file, .run)
-        }
         let listing = try await store.listing(scope) { [client] in
             try await Self.list(scope: scope, folder: folder, client: client)
         }
-        if let file = listing.usable(listing.byHash[md5], size: size) { return (file, .md5) }
-        if let file = listing.usable(ledgerIDs, size: size) { return (file, .ledger) }
+        if let file = listing.usable(listing.byHash[md5], size: size, isPrivate: isPrivate) { return (file, .md5) }
+        if let file = listing.usable(ledgerIDs, size: size, isPrivate: isPrivate) { return (file, .ledger) }
         return nil
     }
 
-    /// Notes an upload of this run, so a later asset with the same bytes finds it.
-    func add(_ descriptor: FileDescriptor, sha256: String, scope: String) async {
-        await store.add(descriptor, sha256: sha256, to: scope)
+    /// Notes an upload of this run, so a later asset with the same bytes for the same destination finds it.
+    func add(_ descriptor: FileDescriptor, sha256: String, destination: String) async {
+        await store.add(descriptor, sha256: sha256, to: destination)
+    }
+
+    /// Where an upload goes, as its options name it: the key of this run's uploads.
+    static func destination(_ options: UploadOptions, site: Bool) -> String {
+        site ? "site" : (options.parentFolderId ?? "media-root") + "|" + (options.filePath ?? "")
     }
 
     /// Requests the listings took so far.

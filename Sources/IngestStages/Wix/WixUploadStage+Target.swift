@@ -56,34 +56,40 @@ extension WixUploadStage {
         of asset: Asset, digest: (sha256: String, md5: String), size: Int64, options: UploadOptions,
         index: WixTargetIndex, client: WixMediaClient, context: StageContext
     ) async throws -> Asset? {
+        if let file = await index.uploadedThisRun(
+            destination: WixTargetIndex.destination(options, site: scope == .site), sha256: digest.sha256, size: size,
+            isPrivate: options.isPrivate)
+        {
+            return try await skip(asset, as: file, evidence: .run, sha256: digest.sha256, context: context)
+        }
         var folder = options.parentFolderId ?? "media-root"
         if let path = options.filePath, !path.isEmpty {
-            guard let existing = try await client.folderID(path: path, under: folder) else {
-                if scope == .folder { return nil }
-                return try await duplicate(
-                    of: asset, in: folder, digest: digest, size: size, index: index, context: context)
+            if let existing = try await client.folderID(path: path, under: folder) {
+                folder = existing
+            } else if scope == .folder {
+                return nil  // the folder does not exist (yet): nothing can be in it
             }
-            folder = existing
         }
-        return try await duplicate(of: asset, in: folder, digest: digest, size: size, index: index, context: context)
-    }
-
-    private func duplicate(
-        of asset: Asset, in folder: String, digest: (sha256: String, md5: String), size: Int64, index: WixTargetIndex,
-        context: StageContext
-    ) async throws -> Asset? {
         let ledgerIDs = try await context.ledger?.uploads(ofContent: digest.sha256, target: "wix") ?? []
         guard
             let (file, evidence) = try await index.duplicate(
                 scope: WixTargetIndex.scope(folder: folder, site: scope == .site), folder: folder, md5: digest.md5,
-                sha256: digest.sha256, size: size, ledgerIDs: ledgerIDs)
+                size: size, isPrivate: options.isPrivate, ledgerIDs: ledgerIDs)
         else { return nil }
+        return try await skip(asset, as: file, evidence: evidence, sha256: digest.sha256, context: context)
+    }
+
+    /// The asset, leaving `skipped` as a duplicate of `file`.
+    private func skip(
+        _ asset: Asset, as file: FileDescriptor, evidence: WixTargetIndex.Evidence, sha256: String,
+        context: StageContext
+    ) async throws -> Asset {
         var asset = asset
         var target = Self.target(file, method: "duplicate")
-        target.sentSHA256 = digest.sha256
+        target.sentSHA256 = sha256
         asset.target = target
         asset.duplicateOf = file.id
-        if asset.contentPath == asset.origin.path { asset.sourceSHA256 = digest.sha256 }
+        if asset.contentPath == asset.origin.path { asset.sourceSHA256 = sha256 }
         asset.facts["duplicateOf"] = .string(file.id)
         var facts = Self.facts(target, attempts: 0).objectValue ?? [:]
         facts["matchedBy"] = .string(evidence.rawValue)

@@ -41,7 +41,9 @@ public struct WixUploadStage: Stage, StageDefinition {
         doc: "Files larger than this use the resumable (tus) upload, as Wix advises.")
     static let chunkSize = StageOption<ByteSize>(
         "chunkSize", default: .mebibytes(64),
-        doc: "tus PATCH size; a broken connection resumes from the server's offset.")
+        doc:
+            "tus PATCH size, rounded down to a multiple of 256KiB (as resumable stores require: \"100MB\" sends 99.75MiB); a broken connection or an offset conflict resumes from the server's offset."
+    )
     static let concurrency = StageOption<Int?>(
         "concurrency", doc: "Uploads in flight at once for this stage (default: the pipeline's concurrency).")
     static let verify = StageOption<VerifyMode>("verify", default: .size, doc: VerifyMode.documentation)
@@ -94,7 +96,8 @@ public struct WixUploadStage: Stage, StageDefinition {
         privateFiles = try options[Self.isPrivate]
         origin = try options[Self.externalOrigin]
         resumableThreshold = (try options[Self.resumableAbove]).bytes
-        chunkBytes = (try options[Self.chunkSize]).bytes
+        let chunk = (try options[Self.chunkSize]).bytes
+        chunkBytes = chunk - chunk % WixMediaClient.tusChunkUnit
         verification = try options[Self.verify]
         folderLayout = try options[Self.folders]
         scope = try options[Self.dedupeScope]
@@ -118,7 +121,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         if let long = labelList.first(where: { $0.count > 200 }) {
             throw options.error(Self.labels, "labels are at most 200 characters: \"\(long.prefix(40))…\"")
         }
-        if chunkBytes < 256 * 1024 { throw options.error(Self.chunkSize, "expected at least 256KiB") }
+        if chunk < WixMediaClient.tusChunkUnit { throw options.error(Self.chunkSize, "expected at least 256KiB") }
         if !(1...64).contains(width) { throw options.error(Self.concurrency, "expected 1 to 64, got \(width)") }
         gate = AsyncSemaphore(limit: width)
     }
@@ -167,7 +170,6 @@ public struct WixUploadStage: Stage, StageDefinition {
     }
 
     func upload(_ asset: Asset, client: WixMediaClient, context: StageContext) async throws -> StageOutcome {
-        var asset = asset
         let mime = asset.declaredMIME
         let fileName = UploadOptions.sanitizedFileName(asset.fileName)
         // A routing stage's placement replaces the configured folder options (parentFolderId and filePath) for this asset.
@@ -199,13 +201,7 @@ public struct WixUploadStage: Stage, StageDefinition {
 
         if let url = asset.origin.url, asset.contentPath == nil {
             options.externalInfo = ExternalInfo(origin: origin, externalIds: [Self.urlIdentity(url)])
-            let descriptor = try await client.importFile(url: url, options: options)
-            client.claim(descriptor.id)
-            asset.target = Self.target(descriptor, method: "import")
-            asset.facts["wix"] = Self.facts(asset.target, attempts: 1)
-            context.logger.info(
-                "import requested", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)"])
-            return .next(asset)
+            return .next(try await importURL(url, asset: asset, options: options, client: client, context: context))
         }
         guard let path = asset.contentPath else {
             return .reject(
@@ -238,10 +234,9 @@ public struct WixUploadStage: Stage, StageDefinition {
                 if case .next(let uploaded) = outcome, let target = uploaded.target,
                     let descriptor = target.descriptor.flatMap({ try? FileDescriptor(json: $0) })
                 {
-                    let folder = descriptor.parentFolderId ?? options.parentFolderId ?? "media-root"
                     await index.add(
                         descriptor, sha256: digest.sha256,
-                        scope: WixTargetIndex.scope(folder: folder, site: scope == .site))
+                        destination: WixTargetIndex.destination(options, site: scope == .site))
                 }
                 return outcome
             }
@@ -277,12 +272,13 @@ public struct WixUploadStage: Stage, StageDefinition {
             if path == asset.origin.path { asset.sourceSHA256 = sha256 }
         }
 
+        let contentSHA256 = knownSHA256 ?? options.externalInfo?.externalIds.first
         // An earlier attempt of this asset: reuse its file if Wix has it, instead of sending it again.
         if let found = try await recoverEarlierUpload(
-            asset, options: options, size: size, client: client, context: context)
+            asset, options: options, size: size, contentSHA256: contentSHA256, client: client, context: context)
         {
             asset.target = Self.target(found, method: "recovered")
-            asset.target?.sentSHA256 = knownSHA256 ?? options.externalInfo?.externalIds.first
+            asset.target?.sentSHA256 = contentSHA256
             asset.facts["wix"] = Self.facts(asset.target, attempts: 0)
             try await context.checkpoint(asset)
             context.logger.info(
@@ -302,7 +298,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         let job = UploadJob(
             path: path, size: size, options: options, resumableAbove: resumableThreshold, chunkSize: chunkBytes,
             startedAt: pending.startedAt,
-            takesMD5: verification == .md5, bandwidth: bandwidth.get())
+            takesMD5: verification == .md5, bandwidth: bandwidth.get(), contentSHA256: contentSHA256)
         let outcome = try await client.upload(job)
         var target = Self.target(outcome.descriptor, method: outcome.method)
         target.sentBytes = size

@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import MediaIngest
+import TestSupport
+import Testing
+import WixMedia
+import WixMediaEmulator
+
+/// What a lookup after a lost answer may adopt, and what the strict emulator answers that the client must survive:
+/// other bytes under the same name and size, the trash, privacy, listings that lag, folders that appear during the
+/// upload, undocumented sort fields, FAILED copies, one bad id in a poll, 429s without Retry-After, tus alignment.
+@Suite("WixMedia client: exactly once under every answer Wix documents", .cleansUp)
+struct AdoptionTests {
+    /// A second client on the same emulator: what a re-run (a new process) knows.
+    static func client(_ fixture: ClientTests.Fixture, lag: Duration = .milliseconds(300)) -> WixMediaClient {
+        let client = WixMediaClient(
+            baseURL: fixture.emulator.baseURL, apiKey: ClientTests.key, siteID: ClientTests.site,
+            retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), listingLag: lag),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        TestCleanup.mustRegister { await client.close() }
+        return client
+    }
+
+    @Test("a file of the same name and size with other bytes is never adopted; the same bytes are, proven by download")
+    func sameNameAndSizeIsNoProof() async throws {
+        let fixture = try await ClientTests.start()
+        let first = try ClientTests.file(4000, seed: 1)
+        let uploaded = try await fixture.client.upload(ClientTests.job(first, name: "IMG_0001.zip", size: 4000))
+        let other = try ClientTests.file(4000, seed: 2)
+        let rerun = Self.client(fixture)
+        #expect(
+            try await rerun.findUploaded(ClientTests.job(other, name: "IMG_0001.zip", size: 4000)) == nil,
+            "same name and size, other bytes: not ours")
+        let same = try await rerun.findUploaded(ClientTests.job(first, name: "IMG_0001.zip", size: 4000))
+        #expect(same?.id == uploaded.descriptor.id, "the same bytes, downloaded and compared")
+    }
+
+    @Test("a file in the trash is READY in trash-root, and never adopted")
+    func trashIsAbsent() async throws {
+        let fixture = try await ClientTests.start()
+        let path = try ClientTests.file(3000)
+        let uploaded = try await fixture.client.upload(ClientTests.job(path, name: "trashed.zip", size: 3000))
+        try await fixture.client.deleteFiles(ids: [uploaded.descriptor.id], permanent: false)
+        let trashed = try await fixture.client.file(id: uploaded.descriptor.id)
+        #expect(trashed.isReady && trashed.isTrashed, "Wix keeps trashed files READY in trash-root")
+        let rerun = Self.client(fixture)
+        #expect(try await rerun.findUploaded(ClientTests.job(path, name: "trashed.zip", size: 3000)) == nil)
+    }
+
+    @Test("a private file cannot be downloaded to compare: not adopted unless this run proved hash is the MD5")
+    func privateNeedsAProvenHash() async throws {
+        let strict = try await ClientTests.start()
+        let path = try ClientTests.file(3500)
+        var job = ClientTests.job(path, name: "private.zip", size: 3500)
+        job.options.isPrivate = true
+        _ = try await strict.client.upload(job)
+        #expect(try await Self.client(strict).findUploaded(job) == nil, "unproven: sent again, never assumed")
+        var publicJob = job
+        publicJob.options.isPrivate = false
+        #expect(try await Self.client(strict).findUploaded(publicJob) == nil, "a public copy is not a private one")
+
+        let plain = try await ClientTests.start { $0.faults = FaultSettings() }
+        _ = try await plain.client.upload(job)
+        let rerun = Self.client(plain)
+        // One answered upload shows this site's hash is the MD5 of what was sent…
+        let probe = try ClientTests.file(1200, seed: 9)
+        _ = try await rerun.upload(ClientTests.job(probe, name: "probe.zip", size: 1200))
+        #expect(rerun.hashReading == .md5)
+        // …so a listed hash proves the private file's bytes without downloading them.
+        #expect(try await rerun.findUploaded(job) != nil)
+    }
+
+    @Test(
+        "a lost answer into a folder the upload created, behind a listing that lags: found on the second look, not sent twice"
+    )
+    func laggingListingAndNewFolder() async throws {
+        let fixture = try await ClientTests.start {
+            $0.faults.lostResponseRate = 1
+            $0.faults.listingLagSeconds = 0.5
+        }
+        // The run listed the parent before the upload created the folder.
+        let client = Self.client(fixture, lag: .seconds(1))
+        #expect(try await client.folderID(path: "/fresh/2026", under: "media-root") == nil)
+        let path = try ClientTests.file(2500)
+        let outcome = try await client.upload(
+            ClientTests.job(path, name: "lagged.zip", size: 2500, filePath: "/fresh/2026"))
+        #expect(outcome.method == "found")
+        #expect(try await ClientTests.stored(fixture.emulator).count == 1)
+        let counts = fixture.emulator.requestCounts
+        #expect(counts.keys.allSatisfy { !$0.contains(" 400") }, "only documented sort fields: \(counts)")
+    }
+
+    @Test("copies that ended FAILED after lost answers are deleted, not left at Wix")
+    func failedCopiesAreDeleted() async throws {
+        let fixture = try await ClientTests.start {
+            $0.faults.lostResponseRate = 1
+            $0.faults.processingFailureRate = 1
+        }
+        let path = try ClientTests.file(2200)
+        await #expect(throws: WixClientError.self) {
+            _ = try await fixture.client.upload(ClientTests.job(path, name: "doomed.zip", size: 2200))
+        }
+        #expect(try await ClientTests.stored(fixture.emulator).count == 0)
+    }
+
+    @Test("one id Wix refuses in a poll is that id's error; the others are answered")
+    func oneBadIDInAPoll() async throws {
+        let fixture = try await ClientTests.start()
+        let path = try ClientTests.file(1500)
+        let good = try await fixture.client.upload(ClientTests.job(path, name: "good.zip", size: 1500)).descriptor.id
+        let bad = String(repeating: "x", count: 1200)
+        let (files, refused) = try await fixture.client.filesEach(ids: [good, bad, "unknown-id"])
+        #expect(files.map(\.id) == [good])
+        #expect(refused.keys.sorted() == [bad], "\(refused)")
+    }
+
+    @Test("tus PATCHes end on multiples of 256 KiB whatever chunkSize says")
+    func tusChunksAligned() async throws {
+        let fixture = try await ClientTests.start()
+        let size = 1_000_000
+        let path = try ClientTests.file(size)
+        var job = ClientTests.job(path, name: "aligned.zip", size: size, resumableAbove: 100_000)
+        job.chunkSize = 300 * 1024
+        let outcome = try await fixture.client.upload(job)
+        #expect(outcome.method == "tus")
+        #expect(outcome.descriptor.sizeInBytes == Int64(size))
+    }
+
+    @Test("429s without Retry-After slow the pacer down (halving, down to a floor) and spend no retry")
+    func throttlingWithoutRetryAfter() async throws {
+        let pacer = RequestPacer(decreaseInterval: .zero)
+        await pacer.throttled(retryAfter: nil)
+        #expect(await pacer.isPacing)
+        let start = await pacer.requestsPerMinute
+        await pacer.throttled(retryAfter: nil)
+        #expect(abs(await pacer.requestsPerMinute - start / 2) < 0.01)
+        for _ in 0..<20 { await pacer.throttled(retryAfter: nil) }
+        #expect(await pacer.requestsPerMinute == Double(RequestPacer.floorPerMinute))
+        // The 429s of one burst in flight halve the rate once.
+        let burst = RequestPacer()
+        for _ in 0..<10 { await burst.throttled(retryAfter: nil) }
+        #expect(abs(await burst.requestsPerMinute - start / 2) < 0.01)
+
+        let fixture = try await ClientTests.start(
+            {
+                $0.faults.requestsPerMinute = 2
+                $0.faults.rateLimitWindowSeconds = 2
+            }, budget: RetryBudget(2))
+        for index in 0..<6 {
+            let path = try ClientTests.file(900 + index, seed: UInt8(index))
+            _ = try await fixture.client.upload(ClientTests.job(path, name: "t\(index).zip", size: 900 + index))
+        }
+        #expect(fixture.client.budget.spent == 0, "429s are pacing, not failures: \(fixture.client.budget.summary)")
+        #expect(fixture.emulator.requestCounts.keys.contains { $0.hasSuffix(" 429") })
+    }
+
+    @Test("Retry-After as an HTTP-date is honoured")
+    func retryAfterDate() throws {
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        let later = now.addingTimeInterval(30)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        #expect(WixMediaClient.retryAfterSeconds(formatter.string(from: later), now: now) == 30)
+        #expect(WixMediaClient.retryAfterSeconds("7", now: now) == 7)
+        #expect(WixMediaClient.retryAfterSeconds("soon", now: now) == nil)
+    }
+}
