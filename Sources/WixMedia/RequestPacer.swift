@@ -45,13 +45,15 @@ public actor RequestPacer {
     private var lastThrottle: ContinuousClock.Instant?
     private var lastRaise: ContinuousClock.Instant = .now
     private var lastDecrease: ContinuousClock.Instant?
+    /// 429s without `Retry-After` in a row (none for ten seconds ends the streak).
+    private var streak = 0
     /// At most one halving per this span: the 429s of one burst of requests in flight are one signal, not many.
     private let decreaseInterval: Duration
 
     /// Creates a pacer.
     /// - Parameters:
     ///   - shared: a budget other hosts share, and the key of this site in it.
-    ///   - decreaseInterval: the least time between two halvings of the rate.
+    ///   - decreaseInterval: the least time between two decreases of the rate.
     public init(
         _ mode: Mode = .adaptive(requestsPerMinute: RequestPacer.wixLimit),
         shared: (any SharedRequestBudget)? = nil, sharedKey: String = "", decreaseInterval: Duration = .seconds(2)
@@ -118,18 +120,22 @@ public actor RequestPacer {
     }
 
     /// A 429 arrived: pace from now on (adaptive), and pause everyone for `retryAfter` seconds when the server said.
-    /// A 429 that does not say when to come back (Wix documents neither the status nor `Retry-After`) while already
-    /// paced halves the rate (at most once per `decreaseInterval`), down to ``floorPerMinute``; ten quiet seconds raise
-    /// it by a tenth, back up to the mode's rate (multiplicative decrease, slow recovery).
+    ///
+    /// A 429 that does not say when to come back (Wix documents neither the status nor `Retry-After`) pauses everyone
+    /// for a backoff that doubles with each such 429 in a row (0.5 s up to 30 s: a window the server counts over may
+    /// stay full for a while, whatever the pace), and — while already paced — lowers the rate by a fifth (at most once
+    /// per `decreaseInterval`), down to ``minimumRequestsPerMinute``. Ten quiet seconds end the streak and raise the
+    /// rate by a tenth, back up to the mode's (multiplicative decrease, slow recovery).
     public func throttled(retryAfter: Double?) async {
         if let shared, case .adaptive = mode, !paced { try? await shared.markThrottled(key: sharedKey) }
         throttleCount += 1
         let now = ContinuousClock.now
+        if let lastThrottle, now - lastThrottle >= .seconds(10) { streak = 0 }
         if case .off = mode {
         } else if !paced {
             paced = true
         } else if retryAfter == nil, lastDecrease.map({ now - $0 >= decreaseInterval }) ?? true {
-            rate = max(Double(Self.floorPerMinute) / 60, rate / 2)
+            rate = max(minimumRequestsPerMinute / 60, rate * 0.8)
             lastDecrease = now
         }
         if case .off = mode {
@@ -139,14 +145,19 @@ public actor RequestPacer {
             lastThrottle = now
             lastRaise = now
         }
-        if let retryAfter, retryAfter > 0 {
-            let until = now + .milliseconds(Int64(retryAfter * 1000))
+        var pause = retryAfter ?? 0
+        if retryAfter == nil {
+            streak += 1
+            pause = min(30, 0.5 * Double(1 << min(streak - 1, 6)))
+        }
+        if pause > 0 {
+            let until = now + .milliseconds(Int64(pause * 1000))
             if pausedUntil.map({ $0 < until }) ?? true { pausedUntil = until }
         }
     }
 
-    /// The slowest a run is paced by 429s without `Retry-After`: 6 requests a minute.
-    public static let floorPerMinute = 6
+    /// The slowest 429s without `Retry-After` pace a run: a fifth of the mode's rate, and never under 6 a minute.
+    public var minimumRequestsPerMinute: Double { max(6, ceiling * 60 / 5) }
 
     /// The pace now, in requests per minute (lower than the mode's while 429s without `Retry-After` keep coming).
     public var requestsPerMinute: Double { rate * 60 }

@@ -126,20 +126,27 @@ struct AdoptionTests {
         #expect(outcome.descriptor.sizeInBytes == Int64(size))
     }
 
-    @Test("429s without Retry-After slow the pacer down (halving, down to a floor) and spend no retry")
+    @Test("429s without Retry-After slow the pacer down (by a fifth, down to a floor), pause it, and spend no retry")
     func throttlingWithoutRetryAfter() async throws {
         let pacer = RequestPacer(decreaseInterval: .zero)
         await pacer.throttled(retryAfter: nil)
         #expect(await pacer.isPacing)
         let start = await pacer.requestsPerMinute
         await pacer.throttled(retryAfter: nil)
-        #expect(abs(await pacer.requestsPerMinute - start / 2) < 0.01)
-        for _ in 0..<20 { await pacer.throttled(retryAfter: nil) }
-        #expect(await pacer.requestsPerMinute == Double(RequestPacer.floorPerMinute))
-        // The 429s of one burst in flight halve the rate once.
+        #expect(abs(await pacer.requestsPerMinute - start * 0.8) < 0.01)
+        for _ in 0..<40 { await pacer.throttled(retryAfter: nil) }
+        #expect(await pacer.requestsPerMinute == pacer.minimumRequestsPerMinute)
+        #expect(await pacer.minimumRequestsPerMinute < start / 4)
+        // The 429s of one burst in flight lower the rate once.
         let burst = RequestPacer()
+        await burst.throttled(retryAfter: nil)
         for _ in 0..<10 { await burst.throttled(retryAfter: nil) }
-        #expect(abs(await burst.requestsPerMinute - start / 2) < 0.01)
+        #expect(abs(await burst.requestsPerMinute - start * 0.8) < 0.01)
+        // And each pauses every request for a while (the server's window may stay full): the next one waits.
+        let paused = RequestPacer()
+        await paused.throttled(retryAfter: nil)
+        let waited = try await ContinuousClock().measure { try await paused.acquire() }
+        #expect(waited >= .milliseconds(400), "\(waited)")
 
         let fixture = try await ClientTests.start(
             {
