@@ -8,6 +8,7 @@ import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+import _CryptoExtras
 
 /// The Wix Media Manager emulator: a Hummingbird server that answers the documented Media Manager REST paths, the
 /// upload endpoints (plain PUT and tus) and an `/_emulator` admin API, keeping files under a data folder.
@@ -85,7 +86,8 @@ public struct WixMediaEmulator: Sendable {
                 }
                 group.addTask {
                     await WebhookNotifier(
-                        configuration: configuration, store: store, base: base, client: client, logger: logger
+                        configuration: configuration, store: store, faults: faults, base: base, client: client,
+                        logger: logger
                     ).run()
                 }
                 // The server runs until a signal or ``RunningEmulator/stop()`` shuts it down gracefully; the background
@@ -163,6 +165,9 @@ public final class RunningEmulator: Sendable {
     /// Requests seen so far, keyed `"METHOD /route STATUS"`.
     public var requestCounts: [String: Int] { counter.snapshot }
 
+    /// The public key webhooks are signed with (PEM), as a Wix app's page shows the app's.
+    public func webhookPublicKey() async throws -> String { try await store.webhookKey().publicKey.pemRepresentation }
+
     /// Stops serving (gracefully: requests in flight finish) and waits until the port is closed. Calling it again,
     /// or after the server stopped, does nothing.
     public func stop() async {
@@ -192,12 +197,14 @@ actor ShutdownControl {
 /// Delivers File Ready / File Failed events (§6) to the configured webhook URL once a file's processing ends.
 ///
 /// The body is a JWT, as Wix sends it; its payload's `data` is the stringified envelope `{instanceId, eventType,
-/// identity, data}` whose `data` is the stringified domain event. The emulator signs with HS256 and its own key
-/// (Wix uses RS256 and the app's public key): receivers under test should decode without verifying, or verify with
-/// the key in `<data>/signing-key`.
+/// identity, data}` whose `data` is the stringified domain event. Signed RS256 as Wix signs them, with the emulator's
+/// own RSA key (`GET /_emulator/webhook-public-key` gives its public half, as a Wix app's page gives the app's).
+/// `webhookLossRate` and `webhookDuplicateRate` drop or repeat deliveries; with no processing delay an event can
+/// arrive before the upload's own answer.
 struct WebhookNotifier: Sendable {
     let configuration: EmulatorConfiguration
     let store: EmulatorStore
+    let faults: FaultInjector
     let base: BaseURLBox
     let client: HTTPClient
     let logger: Logger
@@ -249,20 +256,32 @@ struct WebhookNotifier: Sendable {
             let payload = try? JSONSerialization.data(
                 withJSONObject: ["data": String(decoding: envelopeData, as: UTF8.self)], options: [.sortedKeys])
         else { return true }
-        let header = UploadToken.base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let header = UploadToken.base64URL(Data(#"{"alg":"RS256","typ":"JWT"}"#.utf8))
         let signingInput = header + "." + UploadToken.base64URL(payload)
-        let signature = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: store.signingKey)
-        var request = HTTPClientRequest(url: target)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "text/plain")
-        request.body = .bytes(ByteBuffer(string: signingInput + "." + UploadToken.base64URL(Data(signature))))
-        do {
-            let response = try await client.execute(request, timeout: .seconds(10))
-            _ = try? await response.body.collect(upTo: 1 << 16)
-            return (200..<300).contains(response.status.code)
-        } catch {
-            logger.info("webhook delivery failed", metadata: ["file": "\(file.id)", "error": "\(error)"])
-            return false
+        guard let key = try? await store.webhookKey(),
+            let signature = try? key.signature(for: Data(signingInput.utf8), padding: .insecurePKCS1v1_5)
+        else { return false }
+        let jwt = signingInput + "." + UploadToken.base64URL(signature.rawRepresentation)
+        // Wix does not promise one delivery: a share of events is lost, a share delivered twice.
+        if await faults.webhookLost() {
+            logger.debug("webhook event dropped (injected)", metadata: ["file": "\(file.id)"])
+            return true
         }
+        let copies = await faults.webhookDuplicated() ? 2 : 1
+        var delivered = false
+        for _ in 0..<copies {
+            var request = HTTPClientRequest(url: target)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "text/plain")
+            request.body = .bytes(ByteBuffer(string: jwt))
+            do {
+                let response = try await client.execute(request, timeout: .seconds(10))
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                delivered = delivered || (200..<300).contains(response.status.code)
+            } catch {
+                logger.info("webhook delivery failed", metadata: ["file": "\(file.id)", "error": "\(error)"])
+            }
+        }
+        return delivered
     }
 }

@@ -122,6 +122,10 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     /// A tus PATCH that does not end the upload must end on a multiple of 256 KiB (as Google-style resumable stores
     /// behind Wix's token require); others get 400.
     public var tusChunkMultiple = false
+    /// Share of File Ready / File Failed events never delivered (Wix promises no delivery).
+    public var webhookLossRate: Double = 0
+    /// Share of events delivered twice.
+    public var webhookDuplicateRate: Double = 0
     /// Seconds before a new file appears in List Files and Search Files (Wix does not promise read-your-writes
     /// listings); not part of `strict`, which keeps listings immediate.
     public var listingLagSeconds: Double = 0
@@ -168,7 +172,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
             strictGetFiles, relativeTusLocation,
             opaqueCursors, smallestRenditionFirst, ignoreResumableExternalInfo, uniqueFolderNames, strict,
             rateLimitWindowSeconds, documentedSortsOnly, rateLimitWithoutRetryAfter, sizeAsStringOnly,
-            listingLagSeconds, tusChunkMultiple
+            listingLagSeconds, tusChunkMultiple, webhookLossRate, webhookDuplicateRate
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -197,6 +201,8 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         try container.encode(sizeAsStringOnly, forKey: .sizeAsStringOnly)
         try container.encode(listingLagSeconds, forKey: .listingLagSeconds)
         try container.encode(tusChunkMultiple, forKey: .tusChunkMultiple)
+        try container.encode(webhookLossRate, forKey: .webhookLossRate)
+        try container.encode(webhookDuplicateRate, forKey: .webhookDuplicateRate)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -234,6 +240,8 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         rateLimitWithoutRetryAfter = try flag(.rateLimitWithoutRetryAfter, rateLimitWithoutRetryAfter)
         sizeAsStringOnly = try flag(.sizeAsStringOnly, sizeAsStringOnly)
         tusChunkMultiple = try flag(.tusChunkMultiple, tusChunkMultiple)
+        webhookLossRate = try container.decodeIfPresent(Double.self, forKey: .webhookLossRate) ?? 0
+        webhookDuplicateRate = try container.decodeIfPresent(Double.self, forKey: .webhookDuplicateRate) ?? 0
         listingLagSeconds = try container.decodeIfPresent(Double.self, forKey: .listingLagSeconds) ?? 0
         guard listingLagSeconds >= 0, listingLagSeconds <= 3600 else {
             throw DecodingError.dataCorrupted(
@@ -242,7 +250,8 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         for (name, rate) in [
             ("serverErrorRate", serverErrorRate), ("rateLimitRate", rateLimitRate),
             ("connectionResetRate", connectionResetRate), ("processingFailureRate", processingFailureRate),
-            ("lostResponseRate", lostResponseRate),
+            ("lostResponseRate", lostResponseRate), ("webhookLossRate", webhookLossRate),
+            ("webhookDuplicateRate", webhookDuplicateRate),
         ]
         where !(0...1).contains(rate) {
             throw DecodingError.dataCorrupted(

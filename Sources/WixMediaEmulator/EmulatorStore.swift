@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Glibc
+import _CryptoExtras
 
 /// A stored file: the descriptor's fields plus what the emulator needs to answer for it.
 struct StoredFile: Sendable, Codable, Hashable {
@@ -125,6 +126,24 @@ actor EmulatorStore {
         self.folders = folders
         self.uploads = uploads
     }
+
+    /// The RSA key webhooks are signed with (RS256, as Wix signs them with its app key), made on first use and kept
+    /// in `<data>/webhook-key.pem`; receivers verify with its public half (`GET /_emulator/webhook-public-key`).
+    func webhookKey() throws -> _RSA.Signing.PrivateKey {
+        if let webhookSigningKey { return webhookSigningKey }
+        let path = directory + "/webhook-key.pem"
+        let key: _RSA.Signing.PrivateKey
+        if let pem = try? String(contentsOfFile: path, encoding: .utf8) {
+            key = try _RSA.Signing.PrivateKey(pemRepresentation: pem)
+        } else {
+            key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            try Self.writeAtomically(Data(key.pemRepresentation.utf8), to: path)
+        }
+        webhookSigningKey = key
+        return key
+    }
+
+    private var webhookSigningKey: _RSA.Signing.PrivateKey?
 
     // MARK: Files
 

@@ -74,6 +74,12 @@ actor FaultInjector {
         settings.lostResponseRate > 0 && roll() < settings.lostResponseRate
     }
 
+    /// Whether a webhook event is dropped instead of delivered.
+    func webhookLost() -> Bool { settings.webhookLossRate > 0 && roll() < settings.webhookLossRate }
+
+    /// Whether a webhook event is delivered twice.
+    func webhookDuplicated() -> Bool { settings.webhookDuplicateRate > 0 && roll() < settings.webhookDuplicateRate }
+
     /// Whether a file's processing fails.
     func processingFails() -> Bool {
         settings.processingFailureRate > 0 && roll() < settings.processingFailureRate

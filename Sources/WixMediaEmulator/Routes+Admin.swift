@@ -8,6 +8,7 @@ import MediaFormats
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import _CryptoExtras
 
 extension EmulatorRoutes {
     /// The bytes of stored files, at the URLs descriptors name.
@@ -24,6 +25,11 @@ extension EmulatorRoutes {
         admin.get("health") { _, _ in json(["status": "ok", "files": await store.allFiles().count]) }
         admin.get("files") { _, _ in try await adminFiles() }
         admin.get("requests") { _, _ in json(["requests": counter.snapshot]) }
+        admin.get("webhook-public-key") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/x-pem-file"],
+                body: .init(byteBuffer: ByteBuffer(string: try await store.webhookKey().publicKey.pemRepresentation)))
+        }
         admin.get("faults") { _, _ in try encodedJSON(await faults.settings) }
         admin.post("faults") { request, context in
             let settings = try await request.decode(as: FaultSettings.self, context: context)

@@ -62,6 +62,8 @@ struct EmulatorCommand: AsyncParsableCommand {
     var tusChunkMultiple = false
     @Option(help: "Seconds before a new file appears in List Files and Search Files (not part of --strict).")
     var listingLag: Double = 0
+    @Option(help: "Share (0–1) of File Ready / File Failed events never delivered.") var webhookLossRate: Double = 0
+    @Option(help: "Share (0–1) of events delivered twice.") var webhookDuplicateRate: Double = 0
     @Option(help: "The app id whose OAuth client credentials /oauth2/token accepts.") var appId = "emulator-app-id"
     @Option(help: "The app secret.") var appSecret = "emulator-app-secret"
     @Option(help: "The app instance id.") var instanceId = "emulator-instance-id"
@@ -72,6 +74,7 @@ struct EmulatorCommand: AsyncParsableCommand {
         for (name, rate) in [
             ("--fail-rate", failRate), ("--rate-limit-rate", rateLimitRate), ("--reset-rate", resetRate),
             ("--processing-fail-rate", processingFailRate), ("--lost-response-rate", lostResponseRate),
+            ("--webhook-loss-rate", webhookLossRate), ("--webhook-duplicate-rate", webhookDuplicateRate),
         ]
         where !(0...1).contains(rate) {
             throw ValidationError("\(name) must be between 0 and 1, got \(rate)")
@@ -108,6 +111,8 @@ struct EmulatorCommand: AsyncParsableCommand {
         faults.sizeAsStringOnly = faults.sizeAsStringOnly || sizeAsStringOnly
         faults.tusChunkMultiple = faults.tusChunkMultiple || tusChunkMultiple
         faults.listingLagSeconds = listingLag
+        faults.webhookLossRate = webhookLossRate
+        faults.webhookDuplicateRate = webhookDuplicateRate
         let configuration = EmulatorConfiguration(
             apiKey: apiKey, siteID: siteId, dataDirectory: data, host: host, port: port, publicBaseURL: publicUrl,
             uploadURLLifetime: .milliseconds(Int64(uploadUrlTtl * 1000)),

@@ -70,4 +70,45 @@ struct ExactlyOnceTests {
         #expect(again.status == 0)
         #expect(try await StateTests.stored(emulator).count == 6, "\(again.stdout)")
     }
+
+    @Test(
+        "wix.await-ready via events, with half the events lost and half repeated: every file READY once, confirmed by its event or the fallback poll"
+    )
+    func eventsLostAndRepeated() async throws {
+        let port =
+            Int(
+                try await runProcessAsync(
+                    "/usr/bin/env",
+                    [
+                        "python3", "-c",
+                        "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
+                    ]
+                ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let emulator = try await StateTests.startEmulator {
+            $0.webhookURL = "http://127.0.0.1:\(port)/wix/events"
+            $0.imageProcessingDelay = .milliseconds(400)
+            $0.faults.webhookLossRate = 0.5
+            $0.faults.webhookDuplicateRate = 0.5
+        }
+        let files = StateTests.files
+        let project = try StateTests.wixProject(files: files, emulator: emulator)
+        try project.write("app-key.pem", try await emulator.webhookPublicKey())
+        let pipeline = try String(contentsOfFile: project.file("pipelines/cron.json"), encoding: .utf8)
+            .replacingOccurrences(
+                of: #""pollInterval": "100ms""#,
+                with:
+                    #""via": "events", "eventsListen": "127.0.0.1:\#(port)", "eventsPublicKey": {"file": "app-key.pem"}, "eventTimeout": "1s""#
+            )
+        try project.write("pipelines/cron.json", pipeline)
+        let run = try await StateTests.run(project, ["run", "cron", "--verbose"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr.suffix(3000))")
+        let log = run.stdout + run.stderr
+        #expect(log.contains("listening for Wix webhooks"), "\(log.suffix(3000))")
+        #expect(log.contains("webhook event"), "events settled files: \(log.suffix(3000))")
+        let stored = try await StateTests.stored(emulator)
+        #expect(stored.count == files.count, "each file once")
+        #expect(Set(stored.compactMap { $0["displayName"] as? String }).count == files.count)
+        #expect(
+            stored.allSatisfy { $0["operationStatus"] as? String == "READY" || $0["mediaType"] as? String == "VIDEO" })
+    }
 }

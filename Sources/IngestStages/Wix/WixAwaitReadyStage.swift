@@ -13,6 +13,9 @@ import WixMedia
 /// connection to the site (the same pacer and budget as `upload.wix`). READY puts the final descriptor on the asset
 /// and verifies it again; FAILED deletes the file at Wix and fails the asset (a later run uploads it anew, up to
 /// `maxAttempts` runs); `readyTimeout` fails it. Cancellation (a second Ctrl-C) ends the wait at once.
+///
+/// With `via: "events"` the File Ready / File Failed webhooks Wix sends settle files as they come
+/// (``WixEventReceiver``), and polling remains, every `eventTimeout`, for any file whose event has not come.
 public struct WixAwaitReadyStage: Stage, StageDefinition {
     public static let kind = "wix.await-ready"
     public static let phase = StagePhase.confirm
@@ -28,9 +31,29 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
         "maxPollInterval", default: DurationValue(seconds: 15),
         doc: "The longest pause between polls (the pause grows 1.5× per round).")
 
+    static let via = StageOption<ReadyVia>(
+        "via", default: .poll,
+        doc:
+            "\"poll\" (default): get-files in batches; \"events\": File Ready / File Failed webhooks Wix posts to eventsListen, verified with eventsPublicKey, with polling every eventTimeout for files whose event has not come."
+    )
+    static let eventsListen = StageOption<String?>(
+        "eventsListen",
+        doc:
+            "With via \"events\": HOST:PORT the webhook endpoint listens on (any path; Wix's app settings point at it, usually through a reverse proxy)."
+    )
+    static let eventsPublicKey = StageOption<Secret?>(
+        "eventsPublicKey",
+        doc:
+            "With via \"events\": the Wix app's public key (PEM) the webhooks are verified with: {\"file\": \"…\"}, {\"env\": \"…\"} or the text."
+    )
+    static let eventTimeout = StageOption<DurationValue>(
+        "eventTimeout", default: DurationValue(seconds: 30),
+        doc: "With via \"events\": files whose event has not come are polled at this interval (events may be lost).")
+
     public static let options =
         WixConnectionOptions.specs + [
-            timeout.spec, pollInterval.spec, maxPollInterval.spec, WixUploadStage.verify.spec,
+            timeout.spec, pollInterval.spec, maxPollInterval.spec, WixUploadStage.verify.spec, via.spec,
+            eventsListen.spec, eventsPublicKey.spec, eventTimeout.spec,
         ]
 
     let connection: WixConnectionOptions
@@ -38,8 +61,11 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
     let firstInterval: Duration
     let longestInterval: Duration
     let verification: VerifyMode
+    /// With `via: "events"`: where to listen, the verifier, and the fallback polling interval.
+    let events: (listen: (host: String, port: Int), verifier: WixEventVerifier, fallback: Duration)?
     let client = WixClientHolder()
     let poller = ReadyPollerHolder()
+    let receiver = Holder<WixEventReceiver>()
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         connection = try WixConnectionOptions(options: options)
@@ -51,17 +77,48 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
         if longestInterval < firstInterval {
             throw options.error(Self.maxPollInterval, "must not be shorter than pollInterval")
         }
+        if try options[Self.via] == .events {
+            guard let text = try options[Self.eventsListen] else {
+                throw options.error(Self.eventsListen, "required with via \"events\" (e.g. \"127.0.0.1:8181\")")
+            }
+            guard let listen = WixEventReceiver.address(text) else {
+                throw options.error(Self.eventsListen, "expected HOST:PORT, got \"\(text)\"")
+            }
+            guard let key = try options[Self.eventsPublicKey] else {
+                throw options.error(Self.eventsPublicKey, "required with via \"events\": the app's public key (PEM)")
+            }
+            let verifier: WixEventVerifier
+            do {
+                verifier = try WixEventVerifier(publicKeyPEM: key.revealed)
+            } catch {
+                throw options.error(Self.eventsPublicKey, "\(error) (from \(key.origin))")
+            }
+            let fallback = (try options[Self.eventTimeout]).duration
+            if fallback < .seconds(1) { throw options.error(Self.eventTimeout, "expected at least 1s") }
+            events = (listen, verifier, fallback)
+        } else {
+            events = nil
+        }
     }
 
     public func prepare(_ context: PipelineContext) async throws {
         guard !context.isDryRun else { return }
         try client.open(connection, context: context)
-        poller.start(
-            ReadyPoller(
-                client: try client.get(), first: firstInterval, longest: longestInterval, logger: context.logger))
+        let ready = ReadyPoller(
+            client: try client.get(), first: firstInterval, longest: longestInterval, fallback: events?.fallback,
+            logger: context.logger)
+        poller.start(ready)
+        if let events {
+            receiver.set(
+                try await WixEventReceiver.start(
+                    listen: events.listen, verifier: events.verifier, logger: context.logger
+                ) { event in await ready.receive(event) })
+        }
     }
 
     public func finish(_ report: RunReport, context: PipelineContext) async throws {
+        await receiver.get()?.stop()
+        receiver.set(nil)
         await poller.stop()
         client.release()
     }
@@ -148,121 +205,12 @@ struct TargetTrashed: Error, AssetFailureDescribing, CustomStringConvertible {
     var description: String { failureMessage }
 }
 
-/// Holds the run's poller between `prepare` and `finish`.
-final class ReadyPollerHolder: Sendable {
-    private let poller = Mutex<ReadyPoller?>(nil)
-    func start(_ new: ReadyPoller) { poller.withLock { $0 = new } }
-    func get() throws -> ReadyPoller {
-        guard let current = poller.withLock({ $0 }) else {
-            throw WixClientError.malformedResponse("wix.await-ready was not prepared")
-        }
-        return current
-    }
-    func stop() async {
-        let current = poller.withLock { value in
-            defer { value = nil }
-            return value
-        }
-        await current?.cancelAll()
-    }
-}
-
-/// Polls the files that are still PENDING, up to 100 per `get-files` call, and wakes each waiter when its file
-/// leaves PENDING or its deadline passes.
-actor ReadyPoller {
-    private struct Waiter {
-        var token: UUID
-        var continuation: CheckedContinuation<FileDescriptor, any Error>
-        var deadline: ContinuousClock.Instant
-    }
-
-    let client: WixMediaClient
-    let first: Duration
-    let longest: Duration
-    let logger: Logger
-    private var waiters: [String: [Waiter]] = [:]
-    private var loop: Task<Void, Never>?
-
-    init(client: WixMediaClient, first: Duration, longest: Duration, logger: Logger) {
-        self.client = client
-        self.first = first
-        self.longest = longest
-        self.logger = logger
-    }
-
-    /// Waits until file `id` is READY or FAILED — or the task is cancelled (a second Ctrl-C): the wait then ends at
-    /// once with `CancellationError`.
-    func await(_ id: String, timeout: Duration) async throws -> FileDescriptor {
-        let token = UUID()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                guard !Task.isCancelled else {
-                    continuation.resume(throwing: CancellationError())
-                    return
-                }
-                waiters[id, default: []].append(
-                    Waiter(token: token, continuation: continuation, deadline: .now + timeout))
-                if loop == nil { loop = Task { await self.run() } }
-            }
-        } onCancel: {
-            Task { await self.cancel(id: id, token: token) }
-        }
-    }
-
-    /// Ends one waiter with `CancellationError`.
-    private func cancel(id: String, token: UUID) {
-        guard var list = waiters[id], let index = list.firstIndex(where: { $0.token == token }) else { return }
-        list.remove(at: index).continuation.resume(throwing: CancellationError())
-        waiters[id] = list.isEmpty ? nil : list
-    }
-
-    private func run() async {
-        var interval = first
-        while !waiters.isEmpty {
-            try? await Task.sleep(for: interval)
-            if Task.isCancelled { break }
-            let ids = Array(waiters.keys.prefix(100))
-            do {
-                let (files, refused) = try await client.filesEach(ids: ids)
-                var progressed = !refused.isEmpty
-                // One id Wix refuses ends its own wait, never the batch's.
-                for (id, error) in refused {
-                    logger.warning("Wix refused one file of a poll", metadata: ["wixId": "\(id)", "error": "\(error)"])
-                    for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.continuation.resume(throwing: error) }
-                }
-                for file in files where file.operationStatus != "PENDING" {
-                    progressed = true
-                    for waiter in waiters.removeValue(forKey: file.id) ?? [] {
-                        waiter.continuation.resume(returning: file)
-                    }
-                }
-                interval = progressed ? first : min(longest, interval * 1.5)
-            } catch let error as WixClientError where error.isAuthenticationFailure || !error.isRetryable {
-                logger.warning("polling failed", metadata: ["error": "\(error)"])
-                for id in ids {
-                    for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.continuation.resume(throwing: error) }
-                }
-            } catch {
-                logger.info("polling failed; will retry", metadata: ["error": "\(error)"])
-                interval = min(longest, interval * 1.5)
-            }
-            let now = ContinuousClock.now
-            for (id, list) in waiters {
-                let (expired, alive) = (list.filter { $0.deadline <= now }, list.filter { $0.deadline > now })
-                for waiter in expired {
-                    waiter.continuation.resume(throwing: WaitTimeout(fileID: id))
-                }
-                waiters[id] = alive.isEmpty ? nil : alive
-            }
-        }
-        loop = nil
-    }
-
-    func cancelAll() {
-        loop?.cancel()
-        for (_, list) in waiters { for waiter in list { waiter.continuation.resume(throwing: CancellationError()) } }
-        waiters = [:]
-    }
+/// `via`: how `wix.await-ready` learns that processing ended.
+enum ReadyVia: String, OptionEnum {
+    /// `get-files` in batches.
+    case poll
+    /// File Ready / File Failed webhooks, polling as the fallback.
+    case events
 }
 
 /// A file stayed PENDING past `readyTimeout`.
