@@ -3,7 +3,7 @@
 # invocation (hyperfine), so machine noise cancels and only ratios are reported. Not a test: nothing here asserts
 # a timing. Writes a Markdown report to Benchmarks/results/latest.md.
 #
-#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [bandwidth] [e2e] [latency] [pacing] [scale] [library] [watch] [fleet] [dedupe]  (default: all)
+#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [bandwidth] [e2e] [latency] [pacing] [faults] [scale] [library] [watch] [fleet] [dedupe]  (default: all)
 #
 # Needs: hyperfine, exiftool, file, curl, ffmpeg, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make
 # bench` installs them). Environment: BENCH_COPIES (corpus copies for detect/strip/heic, 40), BENCH_BIG_BYTES (2 GiB),
@@ -16,7 +16,7 @@ ROOT=$PWD
 WORK=$ROOT/Benchmarks/work
 RESULTS=$ROOT/Benchmarks/results
 REPORT=$RESULTS/latest.md
-SCENARIOS=${*:-detect strip heic mov mp4s bigfile bandwidth e2e latency pacing scale library watch fleet dedupe}
+SCENARIOS=${*:-detect strip heic mov mp4s bigfile bandwidth e2e latency pacing faults scale library watch fleet dedupe}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
 E2E_FILES=${BENCH_E2E_FILES:-2000}
@@ -27,6 +27,7 @@ MOV_BYTES=${BENCH_MOV_BYTES:-1073741824}
 MP4_FILES=${BENCH_MP4_FILES:-200}
 LATENCY_FILES=${BENCH_LATENCY_FILES:-2000}
 PACING_FILES=${BENCH_PACING_FILES:-500}
+FAULT_FILES=${BENCH_FAULT_FILES:-1000}
 WATCH_FILES=${BENCH_WATCH_FILES:-500}
 WATCH_IDLE=${BENCH_WATCH_IDLE:-600}
 FLEET_FILES=${BENCH_FLEET_FILES:-20000}
@@ -483,6 +484,56 @@ print()
 print(f"- **{seconds:.1f} s** for {files} files = **{seconds / ideal:.2f}×** the {ideal:.0f} s the limit allows (goal within 1.10×); 429s: {throttled} of {total} requests")
 print()
 PY
+fi
+
+if [[ " $SCENARIOS " == *" faults "* ]]; then
+  SCENARIO=faults
+  # API calls per file when answers get lost: the shipped pipeline's upload and wait (filePath folders) against the
+  # strict emulator with 5 % of upload answers lost, then with 5 % lost and 5 % 5xx. A lost answer costs a lookup
+  # (the folder, a listing, a second listing after the lag, a download to prove the bytes); every file costs its
+  # generate-upload-url and a share of the batched get-files.
+  pool="$WORK/scale-pool"
+  if [ "$(ls "$pool" 2>/dev/null | wc -l)" -lt "$FAULT_FILES" ]; then
+    rm -rf "$pool"
+    python3 Benchmarks/generate.py "$pool" --count "$FAULT_FILES" --profile small
+  fi
+  link_subset "$pool" "$FAULT_FILES" "$WORK/faults-in"
+  rows=()
+  for variant in "lost 5 %:--lost-response-rate 0.05" "lost 5 %, 5xx 5 %:--lost-response-rate 0.05 --fail-rate 0.05"; do
+    label=${variant%%:*}
+    # shellcheck disable=SC2086
+    start_extra_emulator "faults-${#rows[@]}" --strict --image-delay 0.2 --seed 7 ${variant#*:}
+    fconnection="\"baseURL\": \"$EXTRA_BASE\", \"siteId\": \"emulator-site-id\", \"apiKey\": {\"insecureLiteral\": \"emulator-api-key\"}"
+    pipeline faults "{\"kind\": \"upload.wix\", \"with\": {$fconnection, \"filePath\": \"/ingest/{yyyy}/{mm}\"}},
+      {\"kind\": \"wix.await-ready\", \"with\": {$fconnection}}" 8
+    rm -f "$WORK/.ingest/faults.sqlite"
+    start=$(date +%s.%N)
+    "$BIN/ingest" run faults --pipelines "$WORK/pipelines" --quiet --json > "$WORK/faults-report.json" || true
+    end=$(date +%s.%N)
+    rows+=("$(python3 - "$label" "$start" "$end" "$FAULT_FILES" "$WORK/faults-report.json" "$EXTRA_BASE" <<'PY'
+import json, sys, urllib.request
+label, start, end, files = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+report = json.load(open(sys.argv[5]))
+base = sys.argv[6]
+counts = json.load(urllib.request.urlopen(base + "/_emulator/requests"))["requests"]
+stored = json.load(urllib.request.urlopen(base + "/_emulator/files"))["files"]
+api = {k: v for k, v in counts.items() if "/site-media/" in k}
+def calls(fragment): return sum(v for k, v in api.items() if fragment in k)
+names = [f["displayName"] for f in stored if f["parentFolderId"] != "trash-root"]
+print(f"| {label} | {report['counts']['done']} | {sum(api.values()) / files:.2f} | {calls('generate-upload-url') / files:.2f} | {calls('GET /site-media/v1/files ') / files:.3f} | {calls('/folders') / files:.3f} | {calls('get-files') / files:.3f} | {len(names) - len(set(names))} | {end - start:.1f} |")
+PY
+)")
+  done
+  {
+    echo "## Faults: API calls per file, $FAULT_FILES files through upload.wix (filePath) and wix.await-ready, strict emulator"
+    echo
+    echo "| answers | done | API calls / file | generate-upload-url | List Files | folders | get-files | duplicates | seconds |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "- goal: ≤ 1.1 API calls per file with 5 % of the answers lost; 0 duplicates"
+    echo
+  } | section "$SCENARIO"
 fi
 
 if [[ " $SCENARIOS " == *" scale "* ]]; then

@@ -86,8 +86,10 @@ extension WixMediaClient {
                 // Newest change first: a file last changed before the attempt began was created before it too.
                 if let changed = file.updatedDate ?? file.createdDate, changed < earliest { return nil }
                 guard isCandidate(file, for: job) else { continue }
-                if identity == nil { identity = ContentIdentity(sha256: try FileHashing.sha256(ofFileAt: job.path)) }
-                switch try await prove(file, holds: job, identity: &identity!) {
+                var known = try identity ?? ContentIdentity(sha256: FileHashing.sha256(ofFileAt: job.path))
+                let proof = try await prove(file, holds: job, identity: &known)
+                identity = known
+                switch proof {
                 case .ours where file.isFailed:
                     // Our copy, but processing failed: it is no use to anyone; the upload goes again.
                     try? await deleteFiles(ids: [file.id], permanent: true)

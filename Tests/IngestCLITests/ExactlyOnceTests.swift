@@ -111,4 +111,19 @@ struct ExactlyOnceTests {
         #expect(
             stored.allSatisfy { $0["operationStatus"] as? String == "READY" || $0["mediaType"] as? String == "VIDEO" })
     }
+
+    @Test(
+        "state.dedupe target, two copies of one content in one run into a folder the first upload creates: one upload, the other skipped"
+    )
+    func twoCopiesIntoANewFolder() async throws {
+        let emulator = try await StateTests.startEmulator()
+        let project = try StateTests.wixProject(
+            files: ["images/jpeg/gps_minimal.jpg"], emulator: emulator, state: #"{"dedupe": "target"}"#,
+            concurrency: 1, upload: #", "filePath": "/fresh/{yyyy}""#)
+        try FileManager.default.copyItem(
+            atPath: project.file("inbox/images/jpeg/gps_minimal.jpg"), toPath: project.file("inbox/images/copy.jpg"))
+        let run = try await StateTests.run(project)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(try await StateTests.stored(emulator).count == 1, "one upload: \(run.stdout)")
+    }
 }
