@@ -491,7 +491,7 @@ if [[ " $SCENARIOS " == *" faults "* ]]; then
   # API calls per file when answers get lost: the shipped pipeline's upload and wait (filePath folders) against the
   # strict emulator with 5 % of upload answers lost, then with 5 % lost and 5 % 5xx. A lost answer costs a lookup
   # (the folder, a listing, a second listing after the lag, a download to prove the bytes); every file costs its
-  # generate-upload-url and a share of the batched get-files.
+  # generate-upload-url. Images are READY in the upload's answer, as in Wix's sample (no get-files needed).
   pool="$WORK/scale-pool"
   if [ "$(ls "$pool" 2>/dev/null | wc -l)" -lt "$FAULT_FILES" ]; then
     rm -rf "$pool"
@@ -502,7 +502,7 @@ if [[ " $SCENARIOS " == *" faults "* ]]; then
   for variant in "lost 5 %:--lost-response-rate 0.05" "lost 5 %, 5xx 5 %:--lost-response-rate 0.05 --fail-rate 0.05"; do
     label=${variant%%:*}
     # shellcheck disable=SC2086
-    start_extra_emulator "faults-${#rows[@]}" --strict --image-delay 0.2 --seed 7 ${variant#*:}
+    start_extra_emulator "faults-${#rows[@]}" --strict --image-delay 0 --seed 7 ${variant#*:}
     fconnection="\"baseURL\": \"$EXTRA_BASE\", \"siteId\": \"emulator-site-id\", \"apiKey\": {\"insecureLiteral\": \"emulator-api-key\"}"
     pipeline faults "{\"kind\": \"upload.wix\", \"with\": {$fconnection, \"filePath\": \"/ingest/{yyyy}/{mm}\"}},
       {\"kind\": \"wix.await-ready\", \"with\": {$fconnection}}" 8

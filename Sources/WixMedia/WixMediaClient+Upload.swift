@@ -94,10 +94,8 @@ extension WixMediaClient {
                 if error.isPacingHint, pacingRetries < 30 {
                     // Throttled: the pacer slows the site down; no attempt or retry is spent.
                     pacingRetries += 1
+                    // The pacer pauses every request, the next generate-upload-url included.
                     await pacer.throttled(retryAfter: error.retryAfter)
-                    if error.retryAfter == nil, await !pacer.isPacing {
-                        try await Task.sleep(for: retry.delay(afterAttempt: pacingRetries, retryAfter: nil))
-                    }
                     continue
                 }
                 guard attempt < retry.maxAttempts else { throw error }

@@ -145,11 +145,8 @@ public final class WixMediaClient: Sendable, RunResource {
                 return try await operation()
             } catch let error as WixClientError where error.isPacingHint && pacingRetries < 30 {
                 pacingRetries += 1
+                // The pacer pauses every request: for Retry-After, or for its own backoff when there is none.
                 await pacer.throttled(retryAfter: error.retryAfter)
-                // Unpaced (`requestsPerMinute: "off"`) and told nothing: back off here instead.
-                if error.retryAfter == nil, await !pacer.isPacing {
-                    try await Task.sleep(for: retry.delay(afterAttempt: pacingRetries, retryAfter: nil))
-                }
                 logger.debug(
                     "throttled; pacing requests",
                     metadata: ["request": "\(describe)", "retryAfter": "\(error.retryAfter ?? 0)"])
