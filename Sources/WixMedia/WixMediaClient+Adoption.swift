@@ -46,9 +46,12 @@ extension WixMediaClient {
     /// upload: a lookup that finds nothing of ours looks once more after ``RetryPolicy/listingLag`` before it
     /// concludes. Only documented sorts are used (`updatedDate`, newest first). A copy of ours that ended FAILED is
     /// deleted on the way (the upload goes again).
-    public func findUploaded(_ job: UploadJob) async throws -> FileDescriptor? {
+    ///
+    /// - Parameter looks: 2 after an answer that never came (the listing may not show the file yet); 1 after an error
+    ///   the server answered with (a 5xx), where the upload most likely failed and a second listing is mostly cost.
+    public func findUploaded(_ job: UploadJob, looks: Int = 2) async throws -> FileDescriptor? {
         var identity = job.contentSHA256.map { ContentIdentity(sha256: $0, md5: nil) }
-        for look in 0..<2 {
+        for look in 0..<max(1, looks) {
             if look > 0 {
                 logger.debug(
                     "nothing of ours listed yet; looking again after the listing lag",

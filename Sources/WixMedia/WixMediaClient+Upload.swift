@@ -85,7 +85,9 @@ extension WixMediaClient {
                 guard error.isRetryable || error.isUnusableUploadURL else { throw error }
                 // Only an attempt that sent every byte, and was not turned away (429), can have left a file at Wix:
                 // any other is simply sent again.
-                if !error.isIncompleteUpload, !error.isPacingHint, let found = try await findUploaded(job) {
+                if !error.isIncompleteUpload, !error.isPacingHint,
+                    let found = try await findUploaded(job, looks: error.code == .transport ? 2 : 1)
+                {
                     logger.info(
                         "the upload arrived although its answer did not; not sending it again",
                         metadata: ["file": "\(job.options.fileName)", "wixId": "\(found.id)"])

@@ -88,8 +88,8 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     public var rateLimitWindowSeconds: Double = 60
     /// The seed of the fault dice.
     public var seed: UInt64
-    /// Share of uploads (PUT, tus finalize) that are stored but whose answer is lost: the connection drops before it
-    /// is sent — the case that makes a retry dangerous.
+    /// Share of uploads (PUT, tus finalize) and imports that are stored but whose answer is lost: the connection drops
+    /// before it is sent — the case that makes a retry dangerous.
     public var lostResponseRate: Double
 
     // Stricter readings of what Wix's docs leave open (`--strict` turns all of them on; see the README's table).

@@ -163,6 +163,8 @@ extension EmulatorRoutes {
             externalIds: external.ids, blob: nil, notified: configuration.webhookURL == nil)
         try await store.put(file)
         jobs.yield(.importFile(id: id, url: url, headers: urlHeaders))
+        // Import File is not idempotent: an answer lost here makes a blind retry a second import.
+        try await maybeLoseResponse(context)
         return json(["file": await fileRenderer().file(file, now: now)])
     }
 

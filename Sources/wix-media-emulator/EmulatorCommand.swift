@@ -37,7 +37,10 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Seed of the fault dice.") var seed: UInt64 = 1
     @Option(help: "URL to POST File Ready / File Failed events to.") var webhook: String?
     @Option(help: "Largest upload accepted, in bytes.") var maxUploadBytes: Int64 = 8 << 30
-    @Option(help: "Share (0–1) of uploads (PUT, tus finalize) stored but whose answer is lost (the connection drops).")
+    @Option(
+        help:
+            "Share (0–1) of uploads (PUT, tus finalize) and imports stored but whose answer is lost (the connection drops)."
+    )
     var lostResponseRate: Double = 0
     @Flag(help: "Every stricter reading of what Wix's docs leave open (the flags below).") var strict = false
     @Flag(help: "Upload URLs and tus tokens work once; a second use gets 429 with no code.") var singleUseUrls = false

@@ -45,7 +45,7 @@ struct StrictReadingTests {
 
     @Test("listingLagSeconds: a new file is in get-file-by-id at once, in List Files and Search Files only later")
     func listingLag() async throws {
-        let fixture = try await EmulatorFixture.start { $0.faults.listingLagSeconds = 0.6 }
+        let fixture = try await EmulatorFixture.start { $0.faults.listingLagSeconds = 60 }
         let uploaded = try await fixture.upload(try corpusData(Self.png), mimeType: "image/png", fileName: "l.png")
         let id = try #require(uploaded.file["id"] as? String)
         #expect(try await fixture.send(.GET, "/site-media/v1/files/get-file-by-id?fileId=\(id)").status == 200)
@@ -53,7 +53,10 @@ struct StrictReadingTests {
             (try await fixture.send(.GET, "/site-media/v1/files").json["files"] as? [Any])?.count ?? -1
         }
         #expect(try await listed() == 0)
-        try await Task.sleep(for: .milliseconds(800))
+        // Once the lag has passed (here: set to nothing), it is listed.
+        var faults = FaultSettings()
+        faults.listingLagSeconds = 0
+        await fixture.emulator.setFaults(faults)
         #expect(try await listed() == 1)
     }
 

@@ -148,10 +148,11 @@ struct AdoptionTests {
         let waited = try await ContinuousClock().measure { try await paused.acquire() }
         #expect(waited >= .milliseconds(400), "\(waited)")
 
+        // A quarter of all requests answered 429 without Retry-After (the strict emulator's reading).
         let fixture = try await ClientTests.start(
             {
-                $0.faults.requestsPerMinute = 2
-                $0.faults.rateLimitWindowSeconds = 2
+                $0.faults.rateLimitRate = 0.25
+                $0.faults.seed = 11
             }, budget: RetryBudget(2))
         for index in 0..<6 {
             let path = try ClientTests.file(900 + index, seed: UInt8(index))
@@ -159,6 +160,21 @@ struct AdoptionTests {
         }
         #expect(fixture.client.budget.spent == 0, "429s are pacing, not failures: \(fixture.client.budget.summary)")
         #expect(fixture.emulator.requestCounts.keys.contains { $0.hasSuffix(" 429") })
+    }
+
+    @Test("Import File whose answer is lost is found by its source URL, not imported a second time")
+    func importOnce() async throws {
+        let fixture = try await ClientTests.start { $0.faults = FaultSettings() }
+        let path = try ClientTests.file(2048)
+        let served = try await fixture.client.upload(ClientTests.job(path, name: "served.zip", size: 2048))
+        let url = try #require(served.descriptor.url)
+        await fixture.emulator.setFaults(FaultSettings(lostResponseRate: 1))
+        var options = UploadOptions(mimeType: "application/zip", fileName: "imported.zip", filePath: "/imports")
+        options.externalInfo = ExternalInfo(origin: "test", externalIds: ["u1"])
+        let imported = try await fixture.client.importOnce(url: url, options: options, since: Date())
+        #expect(imported.raw["sourceUrl"]?.stringValue == url)
+        let stored = try await ClientTests.stored(fixture.emulator)
+        #expect(stored.count == 2, "the upload and one import: \(stored.map { $0["displayName"] ?? "" })")
     }
 
     @Test("Retry-After as an HTTP-date is honoured")
