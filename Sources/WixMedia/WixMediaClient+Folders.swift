@@ -117,16 +117,25 @@ extension WixMediaClient {
                 current = existing.id
                 continue
             }
+            var known = children
             if refreshOnMiss {
-                let fresh = try await folders.children(of: current, refresh: true) { [self, current] in
+                known = try await folders.children(of: current, refresh: true) { [self, current] in
                     try await listFolders(in: current)
                 }
-                if let existing = fresh[name]?.min(by: FolderInfo.precedes) {
+                if let existing = known[name]?.min(by: FolderInfo.precedes) {
                     current = existing.id
                     continue
                 }
             }
-            guard create else { return nil }
+            guard create else {
+                // Where Wix compares folder names without case, `filePath` "/photos" lands in "Photos": look there.
+                guard
+                    let other = known.filter({ $0.key.lowercased() == name.lowercased() }).flatMap(\.value).min(
+                        by: FolderInfo.precedes)
+                else { return nil }
+                current = other.id
+                continue
+            }
             current = try await folders.creating(name, in: current) { [self, current] in
                 try await createCanonical(name, in: current)
             }
@@ -145,6 +154,10 @@ extension WixMediaClient {
         let fresh = try await folders.children(of: parent, refresh: true) { [self] in try await listFolders(in: parent)
         }
         var candidates = fresh[name] ?? []
+        if created == nil, candidates.isEmpty {
+            // Refused as existing, yet no folder of exactly this name: Wix compares names without case.
+            candidates = fresh.filter { $0.key.lowercased() == name.lowercased() }.flatMap(\.value)
+        }
         if let created, !candidates.contains(where: { $0.id == created.id }) { candidates.append(created) }
         guard let canonical = candidates.min(by: FolderInfo.precedes) else {
             throw WixClientError.malformedResponse("folder \(name) was neither created nor found in \(parent)")

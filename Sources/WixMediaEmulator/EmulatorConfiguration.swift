@@ -112,6 +112,9 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     /// Create Folder refuses a second folder of the same name in one parent (409 `ALREADY_EXISTS`); by default, as
     /// the docs say nothing against it, two folders may share a name (the case two concurrent clients must survive).
     public var uniqueFolderNames = false
+    /// Folder names are compared without case: `filePath` `/Photos` lands in an existing `photos`, and (with
+    /// `uniqueFolderNames`) Create Folder `Photos` next to `photos` is a 409.
+    public var caseInsensitiveFolderNames = false
     /// List Files and Search Files refuse a sort field no Wix page lists (400): only `updatedDate`, `displayName`
     /// and `sizeInBytes` (`createdDate` is not documented as sortable).
     public var documentedSortsOnly = false
@@ -141,6 +144,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         smallestRenditionFirst = true
         ignoreResumableExternalInfo = true
         uniqueFolderNames = true
+        caseInsensitiveFolderNames = true
         documentedSortsOnly = true
         rateLimitWithoutRetryAfter = true
         sizeAsStringOnly = true
@@ -172,7 +176,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
             strictGetFiles, relativeTusLocation,
             opaqueCursors, smallestRenditionFirst, ignoreResumableExternalInfo, uniqueFolderNames, strict,
             rateLimitWindowSeconds, documentedSortsOnly, rateLimitWithoutRetryAfter, sizeAsStringOnly,
-            listingLagSeconds, tusChunkMultiple, webhookLossRate, webhookDuplicateRate
+            listingLagSeconds, tusChunkMultiple, webhookLossRate, webhookDuplicateRate, caseInsensitiveFolderNames
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -201,6 +205,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         try container.encode(sizeAsStringOnly, forKey: .sizeAsStringOnly)
         try container.encode(listingLagSeconds, forKey: .listingLagSeconds)
         try container.encode(tusChunkMultiple, forKey: .tusChunkMultiple)
+        try container.encode(caseInsensitiveFolderNames, forKey: .caseInsensitiveFolderNames)
         try container.encode(webhookLossRate, forKey: .webhookLossRate)
         try container.encode(webhookDuplicateRate, forKey: .webhookDuplicateRate)
     }
@@ -240,6 +245,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
         rateLimitWithoutRetryAfter = try flag(.rateLimitWithoutRetryAfter, rateLimitWithoutRetryAfter)
         sizeAsStringOnly = try flag(.sizeAsStringOnly, sizeAsStringOnly)
         tusChunkMultiple = try flag(.tusChunkMultiple, tusChunkMultiple)
+        caseInsensitiveFolderNames = try flag(.caseInsensitiveFolderNames, caseInsensitiveFolderNames)
         webhookLossRate = try container.decodeIfPresent(Double.self, forKey: .webhookLossRate) ?? 0
         webhookDuplicateRate = try container.decodeIfPresent(Double.self, forKey: .webhookDuplicateRate) ?? 0
         listingLagSeconds = try container.decodeIfPresent(Double.self, forKey: .listingLagSeconds) ?? 0

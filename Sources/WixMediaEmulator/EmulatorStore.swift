@@ -183,11 +183,15 @@ actor EmulatorStore {
 
     func allFolders() -> [StoredFolder] { Array(folders.values) }
 
-    /// Creates a folder; `nil` when `unique` and the parent already holds one of that name.
-    func createFolder(displayName: String, parent: String, now: Date, unique: Bool) throws -> StoredFolder? {
+    /// Creates a folder; `nil` when `unique` and the parent already holds one of that name (compared without case
+    /// when `caseInsensitive`).
+    func createFolder(
+        displayName: String, parent: String, now: Date, unique: Bool, caseInsensitive: Bool = false
+    ) throws -> StoredFolder? {
         if unique,
             folders.values.contains(where: {
-                $0.parentFolderId == parent && $0.displayName == displayName && $0.state == "OK"
+                $0.parentFolderId == parent && Self.sameName($0.displayName, displayName, caseInsensitive)
+                    && $0.state == "OK"
             })
         {
             return nil
@@ -231,11 +235,11 @@ actor EmulatorStore {
     }
 
     /// The folder at `path` (`/videos/2024/december`) under `parent`, creating missing folders.
-    func folder(forPath path: String, under parent: String, now: Date) throws -> String {
+    func folder(forPath path: String, under parent: String, now: Date, caseInsensitive: Bool = false) throws -> String {
         var current = parent
         for name in path.split(separator: "/").map(String.init) where !name.isEmpty {
             if let existing = folders.values.first(where: {
-                $0.parentFolderId == current && $0.displayName == name && $0.state == "OK"
+                $0.parentFolderId == current && Self.sameName($0.displayName, name, caseInsensitive) && $0.state == "OK"
             }) {
                 current = existing.id
             } else {
@@ -243,6 +247,11 @@ actor EmulatorStore {
             }
         }
         return current
+    }
+
+    /// Two folder names are one: equal, or equal but for case under `caseInsensitiveFolderNames`.
+    static func sameName(_ a: String, _ b: String, _ caseInsensitive: Bool) -> Bool {
+        caseInsensitive ? a.lowercased() == b.lowercased() : a == b
     }
 
     // MARK: Tus uploads

@@ -98,7 +98,9 @@ extension EmulatorRoutes {
             throw WixError(status: .notFound, message: "Folder \(parent) not found", code: "FOLDER_NOT_FOUND")
         }
         guard let filePath, !filePath.isEmpty else { return parent }
-        return try await store.folder(forPath: filePath, under: parent, now: Date())
+        return try await store.folder(
+            forPath: filePath, under: parent, now: Date(),
+            caseInsensitive: await faults.settings.caseInsensitiveFolderNames)
     }
 
     /// `<6 hex of the site>_<32 hex>~mv2.<ext>` for images (Wix's shape), `<6 hex>_<32 hex>` for video,

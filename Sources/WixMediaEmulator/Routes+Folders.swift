@@ -33,8 +33,11 @@ extension EmulatorRoutes {
         guard await store.folderExists(parent) else {
             throw WixError(status: .notFound, message: "Folder \(parent) not found", code: "FOLDER_NOT_FOUND")
         }
-        let unique = await faults.settings.uniqueFolderNames
-        guard let folder = try await store.createFolder(displayName: name, parent: parent, now: Date(), unique: unique)
+        let settings = await faults.settings
+        guard
+            let folder = try await store.createFolder(
+                displayName: name, parent: parent, now: Date(), unique: settings.uniqueFolderNames,
+                caseInsensitive: settings.caseInsensitiveFolderNames)
         else {
             throw WixError(
                 status: .conflict, message: "A folder named \(name) already exists in \(parent)",

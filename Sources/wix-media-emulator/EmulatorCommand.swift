@@ -63,6 +63,8 @@ struct EmulatorCommand: AsyncParsableCommand {
     var sizeAsStringOnly = false
     @Flag(help: "tus PATCHes other than the last must end on a multiple of 256 KiB (400 otherwise).")
     var tusChunkMultiple = false
+    @Flag(help: "Folder names are compared without case (filePath and, with unique names, Create Folder).")
+    var caseInsensitiveFolderNames = false
     @Option(help: "Seconds before a new file appears in List Files and Search Files (not part of --strict).")
     var listingLag: Double = 0
     @Option(help: "Share (0–1) of File Ready / File Failed events never delivered.") var webhookLossRate: Double = 0
@@ -113,6 +115,7 @@ struct EmulatorCommand: AsyncParsableCommand {
         faults.rateLimitWithoutRetryAfter = faults.rateLimitWithoutRetryAfter || rateLimitNoRetryAfter
         faults.sizeAsStringOnly = faults.sizeAsStringOnly || sizeAsStringOnly
         faults.tusChunkMultiple = faults.tusChunkMultiple || tusChunkMultiple
+        faults.caseInsensitiveFolderNames = faults.caseInsensitiveFolderNames || caseInsensitiveFolderNames
         faults.listingLagSeconds = listingLag
         faults.webhookLossRate = webhookLossRate
         faults.webhookDuplicateRate = webhookDuplicateRate

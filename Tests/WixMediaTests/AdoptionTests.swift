@@ -177,6 +177,26 @@ struct AdoptionTests {
         #expect(stored.count == 2, "the upload and one import: \(stored.map { $0["displayName"] ?? "" })")
     }
 
+    @Test("folder names Wix compares without case: Create Folder's 409 finds the folder, a lookup finds the file in it")
+    func caseInsensitiveFolders() async throws {
+        let fixture = try await ClientTests.start { $0.faults.lostResponseRate = 0 }
+        let made = try await fixture.client.folder(["Photos"], under: "media-root", create: true)
+        let other = Self.client(fixture)
+        #expect(try await other.folder(["photos"], under: "media-root", create: true) == made)
+        // An upload to "/photos" lands in "Photos"; its lost answer is found there.
+        await fixture.emulator.setFaults(
+            {
+                var faults = FaultSettings(lostResponseRate: 1)
+                faults.makeStrict()
+                return faults
+            }())
+        let path = try ClientTests.file(1800)
+        let outcome = try await Self.client(fixture).upload(
+            ClientTests.job(path, name: "case.zip", size: 1800, filePath: "/photos"))
+        #expect(outcome.method == "found")
+        #expect(try await ClientTests.stored(fixture.emulator).count == 1)
+    }
+
     @Test("Retry-After as an HTTP-date is honoured")
     func retryAfterDate() throws {
         let now = Date(timeIntervalSince1970: 1_700_000_000)
