@@ -231,6 +231,9 @@ struct WixUploadTests {
         let target = try #require(line["target"] as? [String: Any])
         #expect(target["status"] as? String == "READY")
         #expect(target["method"] as? String == "import", "\(target)")
+        #expect(
+            setup.emulator.requestCounts.keys.contains { $0.contains("bulk/files/import-v2") },
+            "URLs go through Bulk Import File: \(setup.emulator.requestCounts)")
         let stored = try await setup.storedFiles()
         #expect(stored.count == 2)
         let copy = try #require(stored.first { $0["id"] as? String == target["id"] as? String })

@@ -197,6 +197,35 @@ struct AdoptionTests {
         #expect(try await ClientTests.stored(fixture.emulator).count == 1)
     }
 
+    @Test(
+        "Bulk Import File: each URL answered on its own; a lost answer is resolved URL by URL, nothing imported twice"
+    )
+    func bulkImport() async throws {
+        let fixture = try await ClientTests.start { $0.faults = FaultSettings() }
+        var urls: [String] = []
+        for index in 0..<3 {
+            let path = try ClientTests.file(1500 + index, seed: UInt8(index))
+            let served = try await fixture.client.upload(
+                ClientTests.job(path, name: "s\(index).zip", size: 1500 + index))
+            urls.append(try #require(served.descriptor.url))
+        }
+        func request(_ url: String, _ name: String) -> ImportRequest {
+            ImportRequest(
+                url: url, options: UploadOptions(mimeType: "application/zip", fileName: name, filePath: "/bulk"))
+        }
+        let refused = request("ftp://nowhere.example/x.zip", "refused.zip")
+        let answered = try await fixture.client.bulkImport([request(urls[0], "a.zip"), refused])
+        #expect((try? answered[0].get())?.raw["sourceUrl"]?.stringValue == urls[0])
+        #expect((try? answered[1].get()) == nil, "the refused item fails alone")
+
+        await fixture.emulator.setFaults(FaultSettings(lostResponseRate: 1))
+        let lost = try await fixture.client.importAllOnce(
+            [request(urls[1], "b.zip"), request(urls[2], "c.zip")], since: Date())
+        #expect(lost.compactMap { try? $0.get().raw["sourceUrl"]?.stringValue } == [urls[1], urls[2]])
+        let stored = try await ClientTests.stored(fixture.emulator)
+        #expect(stored.count == 6, "3 uploads, 3 imports: \(stored.map { $0["displayName"] ?? "" })")
+    }
+
     @Test("Retry-After as an HTTP-date is honoured")
     func retryAfterDate() throws {
         let now = Date(timeIntervalSince1970: 1_700_000_000)

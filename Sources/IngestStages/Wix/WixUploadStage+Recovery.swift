@@ -57,9 +57,10 @@ extension WixUploadStage {
         return try await client.findUploaded(job)
     }
 
-    /// `upload.wix` for a URL source: Import File, checkpointed before the POST and after it, so neither a lost
-    /// answer nor a crash (during the import or the wait for READY) imports the URL a second time: an earlier
-    /// attempt's import is recovered by its id, or found by its source URL in the target folder.
+    /// `upload.wix` for a URL source: Bulk Import File (the run's imports gathered, 100 a call), checkpointed before
+    /// the POST and after it, so neither a lost answer nor a crash (during the import or the wait for READY) imports
+    /// the URL a second time: an earlier attempt's import is recovered by its id, or found by its source URL in the
+    /// target folder.
     func importURL(
         _ url: String, asset: Asset, options: UploadOptions, client: WixMediaClient, context: StageContext
     ) async throws -> Asset {
@@ -87,7 +88,12 @@ extension WixUploadStage {
                 folderPath: options.filePath)
             asset.pendingUpload = pending
             try await context.checkpoint(asset)
-            descriptor = try await client.importOnce(url: url, options: options, since: pending.startedAt)
+            let request = ImportRequest(url: url, options: options)
+            if let batcher = imports.get() {
+                descriptor = try await batcher.importFile(request, since: pending.startedAt)
+            } else {
+                descriptor = try await client.importOnce(url: url, options: options, since: pending.startedAt)
+            }
             context.logger.info(
                 "import requested", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)"])
         }

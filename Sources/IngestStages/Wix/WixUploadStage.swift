@@ -88,6 +88,8 @@ public struct WixUploadStage: Stage, StageDefinition {
     let sameContent = KeyedLock()
     let bandwidthLimit: Int64?
     let bandwidth = Holder<ByteRateLimiter>()
+    /// The run's URL imports, gathered into Bulk Import File calls.
+    let imports = Holder<WixImportBatcher>()
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         connection = try WixConnectionOptions(options: options)
@@ -129,6 +131,7 @@ public struct WixUploadStage: Stage, StageDefinition {
     public func prepare(_ context: PipelineContext) async throws {
         guard !context.isDryRun else { return }
         try client.open(connection, context: context)
+        imports.set(WixImportBatcher(client: try client.get()))
         if let bandwidthLimit {
             bandwidth.set(BandwidthOption.limiter(bandwidthLimit, target: connection.sharingKey, context: context))
         }
@@ -145,6 +148,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         client.release()
         index.set(nil)
         bandwidth.set(nil)
+        imports.set(nil)
     }
 
     public var reportInfo: [String: JSONValue] {
