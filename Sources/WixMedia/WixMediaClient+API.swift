@@ -53,13 +53,8 @@ extension WixMediaClient {
     /// `POST /site-media/v1/files/import`: Wix fetches `url` itself. With `retrying: false` the POST is sent once
     /// (throttling aside): Import File is not idempotent, see ``importOnce(url:options:since:)``.
     public func importFile(url: String, options: UploadOptions, retrying: Bool = true) async throws -> FileDescriptor {
-        guard case .object(var body) = options.generateBody(resumable: false) else {
-            throw WixClientError.malformedResponse("request")
-        }
-        body["url"] = .string(url)
-        body["displayName"] = body.removeValue(forKey: "fileName")
-        body.removeValue(forKey: "sizeInBytes")
-        let reply = try await api(.POST, "/site-media/v1/files/import", body: .object(body), retrying: retrying)
+        let body = try Self.importBody(ImportRequest(url: url, options: options))
+        let reply = try await api(.POST, "/site-media/v1/files/import", body: body, retrying: retrying)
         return try Self.descriptor(in: reply)
     }
 

@@ -76,19 +76,22 @@ extension WixMediaClient {
 }
 
 extension WixMediaClient {
+    /// One ImportFileRequest (§4): the upload fields, with `displayName` for `fileName` and no `sizeInBytes`.
+    static func importBody(_ request: ImportRequest) throws -> JSONValue {
+        guard case .object(var body) = request.options.generateBody(resumable: false) else {
+            throw WixClientError.malformedResponse("request")
+        }
+        body["url"] = .string(request.url)
+        body["displayName"] = body.removeValue(forKey: "fileName")
+        body.removeValue(forKey: "sizeInBytes")
+        return .object(body)
+    }
+
     /// `POST /site-media/v1/bulk/files/import-v2` (Bulk Import File, at most 100 requests): sent once (imports are not
     /// idempotent; throttling aside), each request answered on its own — a descriptor, or Wix's error for that item.
     public func bulkImport(_ requests: [ImportRequest]) async throws -> [Result<FileDescriptor, WixClientError>] {
         guard !requests.isEmpty else { return [] }
-        let items: [JSONValue] = try requests.map { request in
-            guard case .object(var body) = request.options.generateBody(resumable: false) else {
-                throw WixClientError.malformedResponse("request")
-            }
-            body["url"] = .string(request.url)
-            body["displayName"] = body.removeValue(forKey: "fileName")
-            body.removeValue(forKey: "sizeInBytes")
-            return .object(body)
-        }
+        let items = try requests.map(Self.importBody)
         let reply = try await api(
             .POST, "/site-media/v1/bulk/files/import-v2",
             body: ["importFileRequests": .array(items), "returnEntity": .bool(true)], retrying: false)
