@@ -58,7 +58,7 @@ extension WixMediaClient {
                     metadata: ["file": "\(job.options.fileName)", "wait": "\(retry.listingLag)"])
                 try await Task.sleep(for: retry.listingLag)
             }
-            if let found = try await lookOnce(for: job, identity: &identity, refreshFolders: look > 0) {
+            if let found = try await lookOnce(for: job, identity: &identity) {
                 return found
             }
         }
@@ -72,43 +72,57 @@ extension WixMediaClient {
     }
 
     private func lookOnce(
-        for job: UploadJob, identity: inout ContentIdentity?, refreshFolders: Bool
+        for job: UploadJob, identity: inout ContentIdentity?
     ) async throws -> FileDescriptor? {
-        let parent = job.options.parentFolderId ?? "media-root"
-        var folder = parent
-        if let path = job.options.filePath, !path.isEmpty {
-            // A folder the upload itself created is not in a listing taken before it: a miss looks again.
-            guard let resolved = try await folderID(path: path, under: parent, refreshOnMiss: true) else { return nil }
-            folder = resolved
+        // A folder the upload itself created is not in a listing taken before it: a miss looks again.
+        guard let folder = try await lookupFolder(job.options) else { return nil }
+        return try await firstRecentFile(in: folder, since: job.startedAt) { file in
+            guard isCandidate(file, for: job) else { return nil }
+            var known = try identity ?? ContentIdentity(sha256: FileHashing.sha256(ofFileAt: job.path))
+            let proof = try await prove(file, holds: job, identity: &known)
+            identity = known
+            switch proof {
+            case .ours where file.isFailed:
+                // Our copy, but processing failed: it is no use to anyone; the upload goes again.
+                try? await deleteFiles(ids: [file.id], permanent: true)
+                logger.info(
+                    "the upload whose answer was lost ended FAILED at Wix; deleted it",
+                    metadata: ["file": "\(job.options.fileName)", "wixId": "\(file.id)"])
+                return nil
+            case .ours:
+                return memory.claim(file.id) ? file : nil
+            case .other:
+                return nil
+            case .unproven(let why):
+                logger.warning(
+                    "a file of this name and size is at Wix but cannot be shown to hold these bytes; sending again (a possible duplicate, never a loss)",
+                    metadata: ["file": "\(job.options.fileName)", "wixId": "\(file.id)", "reason": "\(why)"])
+                return nil
+            }
         }
-        let earliest = job.startedAt.addingTimeInterval(-600)
+    }
+
+    /// The folder an upload or import named (`parentFolderId`, then `filePath` below it), listed again on a miss;
+    /// `nil` when it does not exist, so nothing can be in it.
+    func lookupFolder(_ options: UploadOptions) async throws -> String? {
+        let parent = options.parentFolderId ?? "media-root"
+        guard let path = options.filePath, !path.isEmpty else { return parent }
+        return try await folderID(path: path, under: parent, refreshOnMiss: true)
+    }
+
+    /// The first file `match` accepts among those of `folder` changed since `since` (less 10 minutes' clock skew),
+    /// newest change first — `updatedDate`, the sort Wix documents — over at most 3 pages. A file last changed before
+    /// that was created before it too, so the walk stops there.
+    func firstRecentFile(
+        in folder: String, since: Date, _ match: (FileDescriptor) async throws -> FileDescriptor?
+    ) async throws -> FileDescriptor? {
+        let earliest = since.addingTimeInterval(-600)
         var cursor: String?
         for _ in 0..<3 {
             let page = try await listFiles(parentFolderId: folder, limit: 100, cursor: cursor, sortField: "updatedDate")
             for file in page.files {
-                // Newest change first: a file last changed before the attempt began was created before it too.
                 if let changed = file.updatedDate ?? file.createdDate, changed < earliest { return nil }
-                guard isCandidate(file, for: job) else { continue }
-                var known = try identity ?? ContentIdentity(sha256: FileHashing.sha256(ofFileAt: job.path))
-                let proof = try await prove(file, holds: job, identity: &known)
-                identity = known
-                switch proof {
-                case .ours where file.isFailed:
-                    // Our copy, but processing failed: it is no use to anyone; the upload goes again.
-                    try? await deleteFiles(ids: [file.id], permanent: true)
-                    logger.info(
-                        "the upload whose answer was lost ended FAILED at Wix; deleted it",
-                        metadata: ["file": "\(job.options.fileName)", "wixId": "\(file.id)"])
-                case .ours:
-                    guard memory.claim(file.id) else { continue }
-                    return file
-                case .other:
-                    continue
-                case .unproven(let why):
-                    logger.warning(
-                        "a file of this name and size is at Wix but cannot be shown to hold these bytes; sending again (a possible duplicate, never a loss)",
-                        metadata: ["file": "\(job.options.fileName)", "wixId": "\(file.id)", "reason": "\(why)"])
-                }
+                if let found = try await match(file) { return found }
             }
             guard let next = page.next else { return nil }
             cursor = next

@@ -46,30 +46,16 @@ extension WixMediaClient {
     /// its `sourceUrl` is the URL, it has the same privacy, is not in the trash and not claimed by another asset of
     /// this run. Looks twice, ``RetryPolicy/listingLag`` apart, before it answers `nil`.
     public func findImported(url: String, options: UploadOptions, since: Date) async throws -> FileDescriptor? {
-        let earliest = since.addingTimeInterval(-600)
         for look in 0..<2 {
             if look > 0 { try await Task.sleep(for: retry.listingLag) }
-            let parent = options.parentFolderId ?? "media-root"
-            var folder = parent
-            if let path = options.filePath, !path.isEmpty {
-                guard let resolved = try await folderID(path: path, under: parent, refreshOnMiss: true) else {
-                    continue
-                }
-                folder = resolved
+            guard let folder = try await lookupFolder(options) else { continue }
+            let found = try await firstRecentFile(in: folder, since: since) { file in
+                guard file.raw["sourceUrl"]?.stringValue == url, !file.isTrashed, !file.isFailed,
+                    file.isPrivate == options.isPrivate, memory.claim(file.id)
+                else { return nil }
+                return file
             }
-            var cursor: String?
-            pages: for _ in 0..<3 {
-                let page = try await listFiles(parentFolderId: folder, limit: 100, cursor: cursor)
-                for file in page.files {
-                    if let changed = file.updatedDate ?? file.createdDate, changed < earliest { break pages }
-                    guard file.raw["sourceUrl"]?.stringValue == url, !file.isTrashed, !file.isFailed,
-                        file.isPrivate == options.isPrivate, memory.claim(file.id)
-                    else { continue }
-                    return file
-                }
-                guard let next = page.next else { break }
-                cursor = next
-            }
+            if let found { return found }
         }
         return nil
     }
