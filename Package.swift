@@ -133,7 +133,7 @@ let package = Package(
         ),
         .target(
             name: "IngestWatch",
-            dependencies: ["MediaIngest", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MediaIngest", "MediaFormats", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(

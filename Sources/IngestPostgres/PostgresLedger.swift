@@ -284,7 +284,8 @@ public final class PostgresLedger: RunStateStore {
     }
 
     public func runReported(_ report: RunReport) async throws {
-        let text = String(decoding: try RunReport.makeEncoder(pretty: false).encode(report), as: UTF8.self)
+        let text = String(
+            decoding: SafeJSON.escaping(try RunReport.makeEncoder(pretty: false).encode(report)), as: UTF8.self)
         let (runID, logger) = (runID, logger)
         _ = try await database.retrying { client in
             try await client.query("UPDATE ingest_run SET report = \(text) WHERE run_id = \(runID)", logger: logger)

@@ -56,13 +56,15 @@ public struct SharedLedgerStatus: Sendable {
                 failures.append((identity, attempts, code, error))
             }
             var runs: [Run] = []
-            for try await (id, host, pid, started, finished, exit, live) in try await client.query(
+            var lastReport: String??
+            for try await (id, host, pid, started, finished, exit, live, report) in try await client.query(
                 """
                 SELECT run_id, host, pid, started_at, finished_at, exit_code,
-                       finished_at IS NULL AND heartbeat_at > now() - make_interval(secs => \(liveWindow))
+                       finished_at IS NULL AND heartbeat_at > now() - make_interval(secs => \(liveWindow)), report
                 FROM ingest_run WHERE pipeline = \(pipeline) ORDER BY started_at DESC LIMIT 20
                 """, logger: logger
-            ).decode((String, String, Int, Date, Date?, Int?, Bool).self) {
+            ).decode((String, String, Int, Date, Date?, Int?, Bool, String?).self) {
+                if lastReport == nil { lastReport = .some(report) }
                 runs.append(
                     Run(
                         id: id, host: host, pid: pid, startedAt: started, finishedAt: finished, exitCode: exit,
@@ -90,9 +92,9 @@ public struct SharedLedgerStatus: Sendable {
             let last = runs.first.map {
                 (id: $0.id, startedAt: $0.startedAt, finishedAt: $0.finishedAt, exitCode: $0.exitCode)
             }
-            return SharedLedgerStatus(
-                summary: LedgerSummary(counts: counts, failures: failures, lastRun: last), runs: runs, claims: claims,
-                queued: queued)
+            var summary = LedgerSummary(counts: counts, failures: failures, lastRun: last)
+            summary.lastRunProblems = LedgerSummary.problems(inReport: lastReport ?? nil)
+            return SharedLedgerStatus(summary: summary, runs: runs, claims: claims, queued: queued)
         }
     }
 

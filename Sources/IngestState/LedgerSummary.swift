@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MediaIngest
 
 /// A read-only view of a ledger for `ingest status` and `ingest retry`.
 public struct LedgerSummary: Sendable {
@@ -19,6 +20,16 @@ public struct LedgerSummary: Sendable {
     public var failures: [(identity: String, attempts: Int, code: String?, error: String?)]
     /// The latest run: id, start, end, exit code.
     public var lastRun: (id: String, startedAt: Date, finishedAt: Date?, exitCode: Int?)?
+    /// What the latest run could not do outside any one asset (a folder it could not list…), from its report.
+    public var lastRunProblems: [RunProblem] = []
+
+    /// The problems in a stored run report (none when it has no report, or one from before they were recorded).
+    public static func problems(inReport text: String?) -> [RunProblem] {
+        guard let text, let report = try? RunReport.makeDecoder().decode(RunReport.self, from: Data(text.utf8)) else {
+            return []
+        }
+        return report.problems
+    }
 
     /// Reads the summary of `pipeline` from the ledger at `path`.
     public static func read(path: String, pipeline: String) throws -> LedgerSummary {
@@ -49,15 +60,17 @@ public struct LedgerSummary: Sendable {
                     code: $0["errorCode"] as String?, error: $0["error"] as String?
                 )
             }
-            let last = try Row.fetchOne(
-                db, sql: "SELECT * FROM run WHERE pipeline = ? ORDER BY startedAt DESC LIMIT 1", arguments: [pipeline]
-            ).map {
+            let lastRow = try Row.fetchOne(
+                db, sql: "SELECT * FROM run WHERE pipeline = ? ORDER BY startedAt DESC LIMIT 1", arguments: [pipeline])
+            let last = lastRow.map {
                 (
                     id: $0["runId"] as String, startedAt: $0["startedAt"] as Date,
                     finishedAt: $0["finishedAt"] as Date?, exitCode: $0["exitCode"] as Int?
                 )
             }
-            return LedgerSummary(counts: counts, failures: failures, lastRun: last)
+            var summary = LedgerSummary(counts: counts, failures: failures, lastRun: last)
+            summary.lastRunProblems = problems(inReport: lastRow?["report"] as String?)
+            return summary
         }
     }
 

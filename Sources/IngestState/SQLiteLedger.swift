@@ -135,7 +135,7 @@ public final class SQLiteLedger: RunStateStore {
         if let unchanged { return .skip(reason: unchanged) }
         let contentHash: String? =
             dedupeByContent ? asset.origin.path.flatMap { try? FileHashing.sha256(ofFileAt: $0) } : nil
-        return try await database.write { db -> LedgerDecision in
+        return try await writing { db -> LedgerDecision in
             let now = Date()
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT * FROM asset WHERE pipeline = ? AND identity = ?"),
@@ -223,7 +223,7 @@ public final class SQLiteLedger: RunStateStore {
         // An archived source (moved or deleted after a confirmed upload) is done: no later run can see it again.
         let archived = asset.sourceArchived && asset.target?.confirmed == true
         let pending = asset.pendingUpload
-        try await database.write { db in
+        try await writing { db in
             try db.execute(
                 sql: """
                     UPDATE asset SET targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl), targetStatus = COALESCE(?, targetStatus),
@@ -252,7 +252,7 @@ public final class SQLiteLedger: RunStateStore {
         let message = result.rejection?.reason ?? result.failure?.message
         let pipeline = pipeline
         let runID = runID
-        try await database.write { db in
+        try await writing { db in
             // Cached: one compiled statement per connection, not one per asset.
             try db.cachedStatement(
                 sql: """
@@ -302,7 +302,7 @@ public final class SQLiteLedger: RunStateStore {
     @discardableResult
     public func reconcileVanished() async throws -> Int {
         let (pipeline, runID) = (pipeline, runID)
-        return try await database.write { db in try Self.settleVanished(db, pipeline: pipeline, runID: runID) }
+        return try await writing { db in try Self.settleVanished(db, pipeline: pipeline, runID: runID) }
     }
 
     /// After a run that read part of its source: the same, for the earlier in-flight rows whose key `isGone` names.
@@ -315,7 +315,7 @@ public final class SQLiteLedger: RunStateStore {
         }
         let gone = stale.filter(isGone)
         guard !gone.isEmpty else { return 0 }
-        return try await database.write { db in
+        return try await writing { db in
             try gone.reduce(0) { $0 + (try Self.settleVanished(db, pipeline: pipeline, runID: runID, identity: $1)) }
         }
     }
@@ -347,7 +347,7 @@ public final class SQLiteLedger: RunStateStore {
     /// Notes the start of a run.
     public func runStarted(at date: Date) async throws {
         let (pipeline, runID) = (pipeline, runID)
-        try await database.write { db in
+        try await writing { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO run (runId, pipeline, startedAt) VALUES (?, ?, ?)",
                 arguments: [runID, pipeline, date])
@@ -358,7 +358,7 @@ public final class SQLiteLedger: RunStateStore {
     public func runFinished(exitCode: Int32, counts: [String: Int], note: String?) async throws {
         let encoded = String(decoding: (try? JSONEncoder().encode(counts)) ?? Data(), as: UTF8.self)
         let runID = runID
-        try await database.write { db in
+        try await writing { db in
             try db.execute(
                 sql: "UPDATE run SET finishedAt = ?, exitCode = ?, counts = ?, note = ? WHERE runId = ?",
                 arguments: [Date(), Int(exitCode), encoded, note, runID])
@@ -366,9 +366,10 @@ public final class SQLiteLedger: RunStateStore {
     }
 
     public func runReported(_ report: RunReport) async throws {
-        let text = String(decoding: try RunReport.makeEncoder(pretty: false).encode(report), as: UTF8.self)
+        let text = String(
+            decoding: SafeJSON.escaping(try RunReport.makeEncoder(pretty: false).encode(report)), as: UTF8.self)
         let runID = runID
-        try await database.write { db in
+        try await writing { db in
             try db.execute(sql: "UPDATE run SET report = ? WHERE runId = ?", arguments: [text, runID])
         }
     }

@@ -170,7 +170,7 @@ final class FolderWatcher: @unchecked Sendable {
                 logger.warning("cannot watch folder", metadata: ["folder": "\(path)", "reason": "\(error.reason)"])
                 continue
             }
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { continue }
+            guard let names = try? FileSystem.names(in: path) else { continue }
             for name in names {
                 let child = folder.isEmpty ? name : folder + "/" + name
                 guard let status = try? FileStatus.of(path + "/" + name, followLinks: false) else { continue }

@@ -1,4 +1,5 @@
 import Glibc
+import MediaFormats
 import MediaIngest
 
 /// The one owner of a Linux inotify descriptor (and of the pipe that wakes a thread blocked on it).
@@ -56,7 +57,7 @@ final class Inotify {
 
     /// Watches a folder (the same folder twice gives the same watch).
     func addWatch(_ path: String, mask: UInt32) throws(FileError) -> Int32 {
-        try Self.check(inotify_add_watch(descriptor, path, mask), "watch", path: path)
+        try Self.check(path.withPlatformPath { inotify_add_watch(descriptor, $0, mask) }, "watch", path: path)
     }
 
     /// Stops watching (a folder gone already is fine).
@@ -96,7 +97,7 @@ final class Inotify {
                     let mask = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
                     let length = Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
                     let nameBytes = raw[(offset + header)..<min(count, offset + header + length)]
-                    let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+                    let name = FileName.decode(nameBytes.prefix { $0 != 0 })
                     events.append(Event(watch: watch, mask: mask, name: name))
                     offset += header + length
                 }

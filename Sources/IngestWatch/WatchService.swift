@@ -229,7 +229,8 @@ public struct WatchService: Sendable {
         return { key in
             guard let (prefix, root) = roots.first(where: { key.hasPrefix($0.prefix) }) else { return false }
             var status = stat()
-            guard lstat(root + "/" + key.dropFirst(prefix.count), &status) != 0 else { return false }
+            let path = root + "/" + key.dropFirst(prefix.count)
+            guard path.withPlatformPath({ lstat($0, &status) }) != 0 else { return false }
             return errno == ENOENT || errno == ENOTDIR
         }
     }

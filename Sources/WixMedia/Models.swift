@@ -135,7 +135,9 @@ public struct UploadOptions: Sendable, Hashable {
     /// A file name safe for `?filename=` and `displayName`: no folders, no control characters, at most 200
     /// characters (keeping the extension).
     public static func sanitizedFileName(_ name: String) -> String {
-        let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        // A name's bytes that are not UTF-8 read as Latin-1 (FileName), never sent as private-use characters.
+        let last =
+            name.presentableFileName.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         var clean = String(
             String.UnicodeScalarView(
                 last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F && !(0x80...0x9F).contains($0.value) }

@@ -33,7 +33,7 @@ extension WixMediaClient {
         request.method = .PUT
         request.headers.add(name: "Content-Type", value: mimeType)
         let hasher = StreamingDigest(StreamingDigest.State(md5: md5))
-        return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+        return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(fileSystemPath: path)) { handle in
             request.body = Self.body(handle, range: 0..<size, hasher: hasher, bandwidth: bandwidth)
             let (status, headers, body): (Int, HTTPHeaders, ByteBuffer)
             do {
@@ -164,7 +164,7 @@ extension WixMediaClient {
         request.headers.add(name: "Tus-Resumable", value: "1.0.0")
         request.headers.add(name: "Upload-Offset", value: String(range.lowerBound))
         request.headers.add(name: "Content-Type", value: "application/offset+octet-stream")
-        return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+        return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(fileSystemPath: path)) { handle in
             request.body = Self.body(handle, range: range, hasher: hasher, bandwidth: bandwidth)
             let (status, headers, body) = try await send(request, describe: "tus PATCH")
             try Self.check(status: status, headers: headers, body: body, host: .upload)
@@ -217,7 +217,7 @@ extension WixMediaClient {
     ) async throws -> StreamingDigest.State {
         guard end > start else { return state }
         let hasher = StreamingDigest(state)
-        try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+        try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(fileSystemPath: path)) { handle in
             for try await chunk in handle.readChunks(in: start..<end, chunkLength: .mebibytes(1)) {
                 hasher.update(chunk)
             }
@@ -263,5 +263,12 @@ final class StreamingDigest: Sendable {
     func finalize() -> (md5: String?, sha256: String) {
         let state = lock.withLock { $0 }
         return (state.md5.map { FileHashing.hex($0.finalize()) }, FileHashing.hex(state.sha256.finalize()))
+    }
+}
+
+extension FilePath {
+    /// The path's original bytes (a name that is not UTF-8 included: see `FileName`).
+    init(fileSystemPath path: String) {
+        self = path.withPlatformPath { FilePath(platformString: $0) }
     }
 }

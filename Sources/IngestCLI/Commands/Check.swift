@@ -60,6 +60,7 @@ extension IngestCommand {
                 if errors.isEmpty {
                     if let pipeline = result.pipeline {
                         Console.out("\(path): ok (\(pipeline.componentNames.joined(separator: " → ")))")
+                        for note in pipeline.orderNotes { Console.out("  note: \(note)") }
                     } else {
                         // Options that reference missing environment variables keep the pipeline from being built here.
                         Console.out("\(path): ok as far as it can be checked without the missing environment variables")

@@ -80,6 +80,7 @@ extension IngestCommand {
                         "exitCode": last.exitCode.map { .int(Int64($0)) } ?? .null,
                     ]
                 }
+                object["lastRunProblems"] = .array(summary.lastRunProblems.compactMap { try? JSONValue(encoding: $0) })
                 object.merge(extra) { _, new in new }
                 Console.out(JSONValue.object(object).jsonText(pretty: true))
                 return
@@ -96,6 +97,10 @@ extension IngestCommand {
                 Console.out(
                     "last run \(last.id): started \(ISO8601.string(from: last.startedAt)), \(ended), exit code \(last.exitCode.map(String.init) ?? "-")"
                 )
+            }
+            if !summary.lastRunProblems.isEmpty {
+                Console.out("not accounted for in the last run (exit code 1 until fixed):")
+                for problem in summary.lastRunProblems { Console.out("  " + problem.summary) }
             }
             if !summary.failures.isEmpty {
                 Console.out("failed:")

@@ -41,6 +41,10 @@ enum ReportPrinter {
                         + (record.stage.map { " [\($0)]" } ?? ""))
             }
         }
+        if !report.problems.isEmpty {
+            lines.append("not accounted for (the exit code says so until fixed):")
+            for problem in report.problems { lines.append("  " + problem.summary) }
+        }
         if verbose || report.dryRun {
             let shown = report.assets.filter { $0.status == .done || $0.status == .planned }
             if !shown.isEmpty {
@@ -73,7 +77,8 @@ enum ReportPrinter {
     /// The report as pretty JSON.
     static func json(_ report: RunReport) -> String {
         let encoder = RunReport.makeEncoder(pretty: true)
-        guard let data = try? encoder.encode(report), let text = String(data: data, encoding: .utf8) else {
+        guard let data = try? encoder.encode(report), let text = String(data: SafeJSON.escaping(data), encoding: .utf8)
+        else {
             return "{}"
         }
         return text

@@ -195,7 +195,7 @@ public struct LibraryStage: Stage, StageDefinition {
         switch family {
         case .image, .vector:
             var image: [String: JSONValue] = [
-                "id": .string(id), "url": .string(url), "filename": .string(asset.fileName),
+                "id": .string(id), "url": .string(url), "filename": .string(asset.fileName.presentableFileName),
                 "sizeInBytes": .string(String(size)),
             ]
             if let dimensions = asset.dimensions {
@@ -204,18 +204,22 @@ public struct LibraryStage: Stage, StageDefinition {
             }
             media = [family == .vector ? "vector" : "image": ["image": .object(image)]]
         case .document:
-            media = ["document": ["id": .string(id), "url": .string(url), "filename": .string(asset.fileName)]]
+            media = [
+                "document": [
+                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName.presentableFileName),
+                ]
+            ]
         case .archive:
             media = [
                 "archive": [
-                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName),
+                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName.presentableFileName),
                     "sizeInBytes": .string(String(size)),
                 ]
             ]
         case .video:
             media = [
                 "video": [
-                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName),
+                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName.presentableFileName),
                     "sizeInBytes": .string(String(size)),
                 ]
             ]
@@ -223,14 +227,19 @@ public struct LibraryStage: Stage, StageDefinition {
             media = [
                 "audio": [
                     "id": .string(id),
-                    "assets": [["id": .string(id), "url": .string(url), "filename": .string(asset.fileName)]],
+                    "assets": [
+                        [
+                            "id": .string(id), "url": .string(url),
+                            "filename": .string(asset.fileName.presentableFileName),
+                        ]
+                    ],
                     "sizeInBytes": .string(String(size)),
                 ]
             ]
         case .model3d:
             media = [
                 "model3d": [
-                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName),
+                    "id": .string(id), "url": .string(url), "filename": .string(asset.fileName.presentableFileName),
                     "sizeInBytes": .string(String(size)),
                 ]
             ]
@@ -241,7 +250,7 @@ public struct LibraryStage: Stage, StageDefinition {
         if let source = asset.sourceSHA256 { externalIDs.append(.string(source)) }
         return [
             "id": .string(id),
-            "displayName": .string(asset.fileName),
+            "displayName": .string(asset.fileName.presentableFileName),
             "url": .string(url),
             "parentFolderId": .string(asset.placement?.folderID ?? folderID),
             "hash": .string(md5),

@@ -105,14 +105,14 @@ public struct ArchiveStage: Stage, StageDefinition {
 
     /// `path`, or `name (1).ext`, `name (2).ext`… when something is already there: an archive never overwrites.
     static func freeDestination(for path: String) throws -> String {
-        guard FileManager.default.fileExists(atPath: path) else { return path }
+        guard FileSystem.exists(path) else { return path }
         let url = URL(fileURLWithPath: path)
         let stem = url.deletingPathExtension().lastPathComponent
         let ext = url.pathExtension
         let folder = url.deletingLastPathComponent().path
         for index in 1..<10_000 {
             let candidate = folder + "/" + stem + " (\(index))" + (ext.isEmpty ? "" : "." + ext)
-            if !FileManager.default.fileExists(atPath: candidate) { return candidate }
+            if !FileSystem.exists(candidate) { return candidate }
         }
         throw FileError(path: path, operation: "find a free name in the archive for", code: EEXIST)
     }

@@ -67,7 +67,12 @@ public struct ManifestStage: AssetObserver, StageDefinition {
         guard !context.isDryRun else { return }
         let path = resolvedPath(context: context)
         try FileSystem.createDirectory((path as NSString).deletingLastPathComponent)
-        try writer.open(path)
+        let cut = try writer.open(path)
+        if cut > 0 {
+            context.logger.warning(
+                "the manifest ended in half a line (an earlier write failed); cut it back to its last whole line",
+                metadata: ["manifest": "\(path.displaySafe)", "bytes": "\(cut)"])
+        }
     }
 
     public var reportInfo: [String: JSONValue] {
@@ -93,7 +98,12 @@ public struct ManifestStage: AssetObserver, StageDefinition {
             }
             try writer.append(JSONValue.object(object).jsonText() + "\n")
         } catch {
-            context.logger.error("cannot write the manifest line for \(result.asset.displayPath): \(error)")
+            // Counted: the run's exit code says a line is missing (the file still ends on a whole line).
+            let reason = FileSystem.describe(error)
+            context.problems.report(RunProblem(.linesLost, path: writer.path ?? pathTemplate, reason: reason))
+            context.logger.error(
+                "cannot write the manifest line",
+                metadata: ["asset": "\(result.asset.displayPath)", "reason": "\(reason)"])
         }
     }
 
@@ -102,7 +112,12 @@ public struct ManifestStage: AssetObserver, StageDefinition {
     }
 }
 
-/// Owns the manifest's file descriptor. Lines are written with one `write(2)` each under a lock.
+/// Owns the manifest's file descriptor. Lines are written with one `write(2)` each under a lock (and `flock`, for
+/// other processes appending to the same file).
+///
+/// A manifest always ends on a whole line: a write that fails part-way (a full disk, a file size limit) is cut back
+/// (`ftruncate`) to where the line began, and a file that a crash left ending in half a line is cut back to its last
+/// whole line when opened, so the next line never lands on a torn one and every line parses.
 final class ManifestWriter: Sendable {
     private struct State {
         var descriptor: Int32 = -1
@@ -113,29 +128,83 @@ final class ManifestWriter: Sendable {
 
     var path: String? { state.withLock { $0.path } }
 
-    func open(_ path: String) throws {
+    /// Opens (creating) the manifest for appending.
+    /// - Returns: how many bytes of a torn last line were cut off (0 almost always).
+    @discardableResult
+    func open(_ path: String) throws -> Int64 {
         let descriptor = try systemCall("open", path: path) {
-            Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            path.withPlatformPath { Glibc.open($0, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) }
+        }
+        let cut: Int64
+        do {
+            _ = flock(descriptor, LOCK_EX)
+            defer { _ = flock(descriptor, LOCK_UN) }
+            cut = try Self.cutTornTail(descriptor, path: path)
+        } catch {
+            Glibc.close(descriptor)
+            throw error
         }
         state.withLock { state in
             if state.descriptor >= 0 { Glibc.close(state.descriptor) }
             state.descriptor = descriptor
             state.path = path
         }
+        return cut
     }
 
+    /// Cuts the file back to the end of its last whole line.
+    private static func cutTornTail(_ descriptor: Int32, path: String) throws -> Int64 {
+        var info = stat()
+        try systemCall("stat", path: path) { fstat(descriptor, &info) }
+        let size = Int64(info.st_size)
+        guard size > 0 else { return 0 }
+        var end = size
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while end > 0 {
+            let start = max(0, end - Int64(buffer.count))
+            let count = Int(end - start)
+            let got = try buffer.withUnsafeMutableBytes { raw in
+                try systemCall("read", path: path) { pread(descriptor, raw.baseAddress!, count, off_t(start)) }
+            }
+            guard got == count else { throw FileError(path: path, operation: "read", code: EIO) }
+            if let last = buffer[..<count].lastIndex(of: UInt8(ascii: "\n")) {
+                let whole = start + Int64(last) + 1
+                if whole == size { return 0 }
+                try systemCall("truncate", path: path) { ftruncate(descriptor, off_t(whole)) }
+                return size - whole
+            }
+            end = start
+        }
+        try systemCall("truncate", path: path) { ftruncate(descriptor, 0) }
+        return size
+    }
+
+    /// Appends one line, whole or not at all.
+    /// - Throws: ``FileError`` when it cannot be written (the file is left as it was).
     func append(_ line: String) throws {
         try state.withLock { state in
             guard state.descriptor >= 0, let path = state.path else { return }
+            let descriptor = state.descriptor
+            _ = flock(descriptor, LOCK_EX)
+            defer { _ = flock(descriptor, LOCK_UN) }
+            var info = stat()
+            try systemCall("stat", path: path) { fstat(descriptor, &info) }
+            let before = info.st_size
             var bytes = Array(line.utf8)  // one write(2) per line keeps O_APPEND lines whole
             var written = 0
-            while written < bytes.count {
-                let count = try bytes.withUnsafeMutableBytes { raw in
-                    try systemCall("write", path: path) {
-                        Glibc.write(state.descriptor, raw.baseAddress! + written, raw.count - written)
+            do {
+                while written < bytes.count {
+                    let count = try bytes.withUnsafeMutableBytes { raw in
+                        try systemCall("write", path: path) {
+                            Glibc.write(descriptor, raw.baseAddress! + written, raw.count - written)
+                        }
                     }
+                    written += count
                 }
-                written += count
+            } catch {
+                // Half a line would join the next one and never parse again: take it back.
+                if written > 0 { _ = ftruncate(descriptor, before) }
+                throw error
             }
         }
     }

@@ -104,16 +104,18 @@ extension DirectorySource {
                 }
             }
             do {
-                let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted {
-                    $0.utf8.lexicographicallyPrecedes($1.utf8)
-                }
+                // Every name, the ones that are not UTF-8 included (FileName's escapes sort after the others).
+                let names = try FileSystem.names(in: directory).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
                 let companions = FolderCompanions(names: names, livePhotos: source.companions.livePhotos)
                 state.stack.append(
                     Folder(path: directory, relative: relative, depth: depth, names: names, companions: companions))
             } catch {
-                context.logger.warning(
-                    "cannot read folder, skipping it",
-                    metadata: ["folder": "\(directory)", "reason": "\(FileSystem.describe(error))"])
+                // Whatever is inside was not seen: a failure the exit code reports, every run until it is fixed.
+                let reason = FileSystem.describe(error)
+                context.problems.report(RunProblem(.unlistedFolder, path: directory, reason: reason))
+                context.logger.error(
+                    "cannot list folder: its files are not seen until it is fixed",
+                    metadata: ["folder": "\(directory.displaySafe)", "reason": "\(reason)"])
             }
         }
 

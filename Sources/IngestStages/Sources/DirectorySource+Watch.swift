@@ -72,7 +72,7 @@ extension DirectorySource.Walker {
         let companions =
             state.listedFolders[parentPath]
             ?? FolderCompanions(
-                names: (try? FileManager.default.contentsOfDirectory(atPath: parentPath)) ?? [],
+                names: (try? FileSystem.names(in: parentPath)) ?? [],
                 livePhotos: source.companions.livePhotos)
         state.listedFolders[parentPath] = companions
         let folder = Folder(

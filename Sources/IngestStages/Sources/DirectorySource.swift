@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import MediaFormats
 import MediaIngest
 import Synchronization
 
@@ -117,9 +118,11 @@ public struct DirectorySource: AssetSource, StageDefinition {
     }
 
     static func realPath(_ path: String) throws -> String {
-        guard let resolved = realpath(path, nil) else { throw FileError(path: path, operation: "resolve", code: errno) }
+        guard let resolved = path.withPlatformPath({ realpath($0, nil) }) else {
+            throw FileError(path: path, operation: "resolve", code: errno)
+        }
         defer { free(resolved) }
-        return String(cString: resolved)
+        return FileName.decode(cString: resolved)
     }
 }
 

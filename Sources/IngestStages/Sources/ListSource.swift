@@ -218,7 +218,7 @@ struct ListCompanions {
 
     private mutating func companions(of folder: String) -> FolderCompanions {
         if let known = folders[folder] { return known }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let names = (try? FileSystem.names(in: folder)) ?? []
         let found = FolderCompanions(names: names, livePhotos: settings.livePhotos)
         folders[folder] = found
         order.append(folder)

@@ -96,6 +96,11 @@ public struct StripStage: Stage, StageDefinition {
         }
         var asset = asset
         let head = try ReadableFile(path: path).readHead(16)
+        if head.isEmpty {
+            // Nothing to strip from no bytes; `validate` gives an empty file its own verdict (`empty`).
+            asset.facts["strip"] = ["unchanged": true, "empty": true]
+            return .next(asset)
+        }
         guard let container = MediaContainer.sniff(head) else {
             let type = asset.mime?.mime ?? "this format"
             return unsupported(

@@ -26,7 +26,7 @@ enum FileCloning {
         let size = try input.status().size
         func create() throws -> Int32 {
             try systemCall("create", path: destination) {
-                open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+                destination.withPlatformPath { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
             }
         }
         // A reflink: a new file sharing the source's extents.
@@ -34,9 +34,15 @@ enum FileCloning {
         let cloned = clinux_ficlone(clone, input.descriptor) == 0
         close(clone)
         if cloned { return .reflink }
-        unlink(destination)
+        FileSystem.removeFile(destination)
         // A hard link to what the path names (following a link inside the source folder, not linking the link).
-        if allowHardLink, linkat(AT_FDCWD, source, AT_FDCWD, destination, AT_SYMLINK_FOLLOW) == 0 { return .hardLink }
+        if allowHardLink,
+            source.withPlatformPath({ from in
+                destination.withPlatformPath { linkat(AT_FDCWD, from, AT_FDCWD, $0, AT_SYMLINK_FOLLOW) }
+            }) == 0
+        {
+            return .hardLink
+        }
         if let maxCopyBytes, size > maxCopyBytes { throw CopyRefused(size: size, limit: maxCopyBytes) }
         let output = try create()
         defer { close(output) }
@@ -45,7 +51,7 @@ enum FileCloning {
             try systemCall("fsync", path: destination) { fsync(output) }
             return method
         } catch {
-            unlink(destination)
+            FileSystem.removeFile(destination)
             throw error
         }
     }

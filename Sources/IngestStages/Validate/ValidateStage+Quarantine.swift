@@ -11,7 +11,7 @@ extension ValidateStage {
         var relative = asset.displayPath
         if relative.hasPrefix("/") || relative.contains("..") { relative = (source as NSString).lastPathComponent }
         var destination = PathResolution.resolve(relative, against: folder)
-        if FileManager.default.fileExists(atPath: destination) {
+        if FileSystem.exists(destination) {
             let url = URL(fileURLWithPath: destination)
             destination =
                 url.deletingPathExtension().path + "-" + context.pipeline.runID

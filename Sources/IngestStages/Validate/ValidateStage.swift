@@ -268,41 +268,10 @@ public struct ValidateStage: Stage, StageDefinition {
         if let maxHeight = rules.maxHeight, effective.height > maxHeight {
             return Rejection(.tooTall, "\(effective.height) pixels tall is over the \(maxHeight) limit\(extentNote)")
         }
-        if rules.checkStructure, info.trailingBytes > 0, let end = info.structureEnd {
-            let trailer = try FileBytes(path: path).bytes(at: end, count: Int(min(info.trailingBytes, 1 << 20)))
-            if let found = ContentChecks.hostileSignature(in: trailer, includingArchives: true) {
-                return Rejection(
-                    .polyglot,
-                    "\(found) is appended after the end of the \(info.format.rawValue.uppercased()) image (\(info.trailingBytes) extra bytes)",
-                    details: ["trailingBytes": .int(info.trailingBytes)])
-            }
-        }
-        if rules.rejectEmbeddedCode || rules.maxTextMetadata != nil {
-            let source = try FileBytes(path: path)
-            var inflated = 0
-            for block in info.metadataBlocks {
-                let payload = try source.bytes(at: block.offset, count: min(block.length, 1 << 20))
-                if rules.rejectEmbeddedCode,
-                    let found = ContentChecks.hostileSignature(in: payload, includingArchives: false)
-                {
-                    return Rejection(.embeddedCode, "\(Self.metadataName(block.kind)) metadata contains \(found)")
-                }
-                if let cap = rules.maxTextMetadata, info.format == .png,
-                    let compressed = Self.compressedPayload(kind: block.kind, payload: payload)
-                {
-                    guard let size = Inflate.inflatedSize(of: compressed, cap: Int(cap.bytes) - inflated) else {
-                        return Rejection(
-                            .malformed, "\(Self.metadataName(block.kind)) chunk holds invalid compressed data")
-                    }
-                    inflated += size
-                    if inflated > Int(cap.bytes) {
-                        return Rejection(
-                            .metadataBomb,
-                            "compressed \(Self.metadataName(block.kind)) metadata inflates to more than \(cap)")
-                    }
-                }
-            }
-        }
+        if let finding = try payloadFinding(path: path, info: info) { return finding }
+        // A stage before this one rewrote the bytes (strip.metadata removes an appended archive, PHP in a comment, a
+        // zTXt bomb): what the source carried is still a verdict about it, whatever the stage order.
+        if let finding = try sourcePayloadFinding(asset, checked: path) { return finding }
         return nil
     }
 }

@@ -173,13 +173,14 @@ extension JSONValue: CustomStringConvertible {
     /// Compact JSON text with sorted keys, as used in messages and manifests.
     public var description: String { jsonText(pretty: false) }
 
-    /// Encodes the value as JSON text with sorted keys.
+    /// Encodes the value as JSON text with sorted keys (and ``SafeJSON``'s escapes).
     /// - Parameter pretty: indent with two spaces per level.
     public func jsonText(pretty: Bool = false) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting =
             pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self), let text = String(data: data, encoding: .utf8) else {
+        guard let data = try? encoder.encode(self), let text = String(data: SafeJSON.escaping(data), encoding: .utf8)
+        else {
             return "null"
         }
         return text

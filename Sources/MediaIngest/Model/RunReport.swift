@@ -29,6 +29,9 @@ public struct RunReport: Sendable, Codable {
     public var notStarted = 0
     /// `false` when the run stopped before its sources were listed to the end (more files may be waiting).
     public var listedEverything = true
+    /// What the run could not do outside any one asset (a folder it could not list, manifest lines it could not
+    /// write); any makes the outcome ``RunOutcome/someFailed``.
+    public var problems: [RunProblem] = []
     /// The records of the assets, in source order: every rejected and failed one, and the others up to the run's
     /// ``RunOptions/recordLimit`` (``assetsOmitted`` says how many were left out; the manifest has them all).
     public var assets: [AssetRecord]
@@ -69,7 +72,7 @@ public struct RunReport: Sendable, Codable {
     public var outcome: RunOutcome {
         if aborted != nil { return .aborted }
         if interrupted != nil { return .interrupted }
-        if count(.failed) > 0 { return .someFailed }
+        if count(.failed) > 0 || !problems.isEmpty { return .someFailed }
         if count(.done) + count(.rejected) + count(.planned) + count(.failed) == 0 { return .nothingToDo }
         return .success
     }
@@ -77,7 +80,7 @@ public struct RunReport: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case pipeline, runID = "runId", startedAt, finishedAt, durationSeconds, dryRun, outcome, counts, deferred,
             bytesDone,
-            interrupted, aborted, notStarted, listedEverything, info, assets, assetsOmitted, summary
+            interrupted, aborted, notStarted, listedEverything, problems, info, assets, assetsOmitted, summary
     }
 
     public init(from decoder: any Decoder) throws {
@@ -94,6 +97,7 @@ public struct RunReport: Sendable, Codable {
         aborted = try container.decodeIfPresent(String.self, forKey: .aborted)
         notStarted = try container.decodeIfPresent(Int.self, forKey: .notStarted) ?? 0
         listedEverything = try container.decodeIfPresent(Bool.self, forKey: .listedEverything) ?? true
+        problems = try container.decodeIfPresent([RunProblem].self, forKey: .problems) ?? []
         info = try container.decode([String: JSONValue].self, forKey: .info)
         assets = try container.decode([AssetRecord].self, forKey: .assets)
         assetsOmitted = try container.decodeIfPresent(Int.self, forKey: .assetsOmitted) ?? 0
@@ -115,6 +119,7 @@ public struct RunReport: Sendable, Codable {
         try container.encodeIfPresent(interrupted, forKey: .interrupted)
         try container.encode(notStarted, forKey: .notStarted)
         try container.encode(listedEverything, forKey: .listedEverything)
+        try container.encode(problems, forKey: .problems)
         try container.encodeIfPresent(aborted, forKey: .aborted)
         try container.encode(info, forKey: .info)
         try container.encode(assets, forKey: .assets)

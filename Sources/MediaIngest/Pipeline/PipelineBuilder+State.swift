@@ -79,3 +79,23 @@ extension PipelineBuilder {
             }
     }
 }
+
+extension Pipeline {
+    /// Notes on the stage order where it changes what a stage judges, for `ingest check` (not warnings: both orders
+    /// are sound).
+    public var orderNotes: [String] {
+        var notes: [String] = []
+        var rewriters: [String] = []
+        for stage in stages {
+            if stage.phase == .strip || stage.phase == .transform { rewriters.append(stage.name) }
+            if stage.phase == .validate, !rewriters.isEmpty {
+                let earlier = rewriters.map { "\"\($0)\"" }.joined(separator: ", ")
+                notes.append(
+                    "\"\(stage.name)\" runs after \(earlier): it judges the rewritten copy's size, type and pixels, "
+                        + "and reads the source file again for what the rewrite removed (an appended archive, code in "
+                        + "metadata, a metadata bomb), so those are still rejected and the source is quarantined")
+            }
+        }
+        return notes
+    }
+}

@@ -61,7 +61,7 @@ extension PipelineRunner {
             return .finished(
                 AssetResult(
                     asset: asset, status: .failed, stage: "ledger",
-                    failure: AssetFailure(code: "ledger", message: "cannot read the ledger: \(error)", stage: "ledger"))
+                    failure: AssetFailure(code: "ledger", message: "ledger: \(error)", stage: "ledger"))
             )
         }
     }

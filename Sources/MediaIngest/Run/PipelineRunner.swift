@@ -89,7 +89,10 @@ public struct PipelineRunner: Sendable {
         report.bytesDone = fed.tally.bytesDone
         report.assetsOmitted = fed.tally.omitted
         report.notStarted = fed.notStarted
-        report.listedEverything = fed.listedEverything
+        report.problems = context.problems.all
+        // A folder that could not be listed hides what is in it: the listing is not complete (and no in-flight row
+        // under it may be taken for vanished).
+        report.listedEverything = fed.listedEverything && !report.problems.contains { $0.kind == .unlistedFolder }
         report.summary = fed.tally.summary.sorted
         report.summary.retries = RunSummary.retries(in: info)
         for component in prepared {

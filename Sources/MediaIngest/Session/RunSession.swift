@@ -114,22 +114,34 @@ public struct RunSession: Sendable {
                 isDryRun: options.isDryRun, logger: options.logger, workDirectoryParent: options.workDirectoryParent,
                 ledger: store, runID: runID,
                 scratch: options.scratch))
-        let report = await runner.run(control: control, observer: observer)
-        let code = RunExitCode(report.outcome, errorOnIdle: options.errorOnIdle)
+        var report = await runner.run(control: control, observer: observer)
+        var code = RunExitCode(report.outcome, errorOnIdle: options.errorOnIdle)
+        // The metrics file first: one that cannot be written is a problem of this run, in its exit code and in the
+        // report the ledger keeps (written to a temporary file and renamed, so never half a file).
+        if let metricsFile = options.metricsFile {
+            do {
+                try PrometheusTextfile.write(report, exitCode: code.rawValue, to: metricsFile)
+            } catch {
+                options.logger.error("cannot write metrics to \(metricsFile.displaySafe): \(error)")
+                report.problems.append(
+                    RunProblem(.outputNotWritten, path: metricsFile, reason: FileSystem.describe(error)))
+                code = RunExitCode(report.outcome, errorOnIdle: options.errorOnIdle)
+            }
+        }
         // The bookkeeping runs even when the caller's task was cancelled (a second Ctrl-C): an unstructured task
         // does not inherit the cancellation, and the ledger must learn how the run ended and release the lock.
-        let (logger, metricsFile, isGone) = (options.logger, options.metricsFile, options.isGone)
+        let (logger, isGone) = (options.logger, options.isGone)
         let finishing = store
+        let finished = report
         await Task {
-            await Self.finish(
-                report, exitCode: code, store: finishing, isGone: isGone, metricsFile: metricsFile, logger: logger)
+            await Self.finish(finished, exitCode: code, store: finishing, isGone: isGone, logger: logger)
         }.value
         return Result(report: report, exitCode: code)
     }
 
     private static func finish(
         _ report: RunReport, exitCode: RunExitCode, store: (any RunStateStore)?,
-        isGone: (@Sendable (String) -> Bool)?, metricsFile: String?, logger: Logger
+        isGone: (@Sendable (String) -> Bool)?, logger: Logger
     ) async {
         if let store {
             do {
@@ -151,13 +163,6 @@ public struct RunSession: Sendable {
                 logger.error("cannot record the run in the ledger: \(error)")
             }
             await store.close()
-        }
-        if let metricsFile {
-            do {
-                try PrometheusTextfile.write(report, exitCode: exitCode.rawValue, to: metricsFile)
-            } catch {
-                logger.error("cannot write metrics to \(metricsFile): \(error)")
-            }
         }
     }
 }

@@ -37,6 +37,9 @@ public struct PipelineContext: Sendable {
     /// The pipeline's `state.dedupe`: with ``StateSettings/Dedupe/target``, upload stages look for the bytes at the
     /// target before sending them.
     public let dedupe: StateSettings.Dedupe
+    /// What the run could not do outside any one asset (a folder it could not list, lines it could not write):
+    /// each makes the run's exit code 1 (see ``RunProblem``).
+    public let problems: RunProblems
 
     /// Creates a context (the runner does this; tests may too).
     public init(
@@ -44,8 +47,9 @@ public struct PipelineContext: Sendable {
         baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl(),
         scratchDirectory: String? = nil,
         resources: RunResources = RunResources(), ledger: (any AssetLedger)? = nil,
-        dedupe: StateSettings.Dedupe = .off
+        dedupe: StateSettings.Dedupe = .off, problems: RunProblems = RunProblems()
     ) {
+        self.problems = problems
         self.pipelineName = pipelineName
         self.runID = runID
         self.startDate = startDate

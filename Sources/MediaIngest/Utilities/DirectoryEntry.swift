@@ -1,4 +1,5 @@
 import Glibc
+import MediaFormats
 
 /// A record `readdir` returned, read in place; valid until the next `readdir` or `closedir` on its stream.
 ///
@@ -20,10 +21,13 @@ public struct DirectoryEntry {
         (record + Self.nameOffset).assumingMemoryBound(to: CChar.self)
     }
 
-    /// The entry's name (bytes that are not UTF-8 become U+FFFD, as `String(decoding:as:)` makes them).
-    public var name: String {
+    /// The entry's name, bytes that are not UTF-8 included (``FileName``: the same file is found by it again).
+    public var name: String { FileName.decode(cString: namePointer) }
+
+    /// The entry's name as the bytes `readdir` gave, NUL-terminated (for `openat`/`unlinkat` beside it).
+    public var cName: [CChar] {
         let pointer = namePointer
-        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)), as: UTF8.self)
+        return Array(UnsafeBufferPointer(start: pointer, count: strlen(pointer) + 1))
     }
 
     /// `true` for `.` and `..`.

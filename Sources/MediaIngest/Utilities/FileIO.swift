@@ -79,7 +79,7 @@ public final class ReadableFile {
         // O_NONBLOCK: opening a FIFO does not wait for a writer; for regular files it changes nothing.
         var flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK
         if noFollow { flags |= O_NOFOLLOW }
-        let descriptor = try systemCall("open", path: path) { open(path, flags) }
+        let descriptor = try systemCall("open", path: path) { path.withPlatformPath { open($0, flags) } }
         var info = stat()
         if fstat(descriptor, &info) != 0 || info.st_mode & S_IFMT != S_IFREG {
             let kind = fileKindName(info.st_mode)
@@ -152,7 +152,7 @@ public final class WritableFile {
         self.path = path
         var flags = O_WRONLY | O_CREAT | O_CLOEXEC
         flags |= exclusive ? O_EXCL : O_TRUNC
-        descriptor = try systemCall("create", path: path) { open(path, flags, mode) }
+        descriptor = try systemCall("create", path: path) { path.withPlatformPath { open($0, flags, mode) } }
     }
 
     deinit { if descriptor >= 0 { close(descriptor) } }
@@ -227,9 +227,9 @@ public struct FileStatus: Sendable, Hashable {
     public static func of(_ path: String, followLinks: Bool = true) throws -> FileStatus {
         var info = stat()
         if followLinks {
-            try systemCall("stat", path: path) { stat(path, &info) }
+            try systemCall("stat", path: path) { path.withPlatformPath { stat($0, &info) } }
         } else {
-            try systemCall("lstat", path: path) { lstat(path, &info) }
+            try systemCall("lstat", path: path) { path.withPlatformPath { lstat($0, &info) } }
         }
         return FileStatus(info)
     }

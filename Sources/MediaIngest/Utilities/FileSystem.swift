@@ -6,10 +6,15 @@ public enum FileSystem {
     /// Creates `path` and its parents.
     /// - Throws: ``FileError``.
     public static func createDirectory(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw FileError(path: path, operation: "create folder", code: (error as NSError).posixCode ?? EIO)
+        // mkdir(2) one component at a time, through the name's bytes (a name that is not UTF-8 stays itself).
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            guard prefix.withPlatformPath({ mkdir($0, 0o755) }) != 0 else { continue }
+            let code = errno
+            guard code == EEXIST, (try? FileStatus.of(prefix))?.kind == .directory else {
+                throw FileError(path: path, operation: "create folder", code: code == EEXIST ? ENOTDIR : code)
+            }
         }
     }
 
@@ -18,20 +23,20 @@ public enum FileSystem {
     /// - Throws: ``FileError``.
     public static func createPrivateDirectory(_ path: String) throws {
         try createDirectory((path as NSString).deletingLastPathComponent)
-        _ = try systemCall("create folder", path: path) { mkdir(path, 0o700) }
+        _ = try systemCall("create folder", path: path) { path.withPlatformPath { mkdir($0, 0o700) } }
     }
 
     /// Removes a folder and everything in it, without following symbolic links; a missing folder is not an error.
     /// Lean on purpose (readdir, unlinkat, rmdir): the runner calls it for every asset that had a work folder.
     public static func removeTree(_ path: String) {
         // O_NOFOLLOW: a link planted where the folder should be (a shared /tmp) is removed, never walked into.
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        let descriptor = path.withPlatformPath { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         guard descriptor >= 0 else {
-            _ = unlink(path)
+            _ = path.withPlatformPath { unlink($0) }
             return
         }
         removeContents(ofDirectory: descriptor)
-        _ = rmdir(path)
+        _ = path.withPlatformPath { rmdir($0) }
     }
 
     /// Empties the open folder `descriptor` (and closes it), reaching each subfolder from its parent's descriptor
@@ -42,11 +47,11 @@ public enum FileSystem {
             return
         }
         defer { closedir(directory) }
-        var subfolders: [String] = []
+        var subfolders: [[CChar]] = []
         while let record = readdir(directory) {
             let entry = DirectoryEntry(record)
             if entry.isDotOrDotDot { continue }
-            let name = entry.name
+            let name = entry.cName
             if entry.type == DT_DIR {
                 subfolders.append(name)
             } else if unlinkat(descriptor, name, 0) != 0 && errno == EISDIR {
@@ -60,10 +65,43 @@ public enum FileSystem {
         }
     }
 
+    /// The names in a folder (not `.` and `..`), every one of them: a name that is not UTF-8 is kept (``FileName``),
+    /// where `FileManager.contentsOfDirectory` drops or mangles it.
+    /// - Throws: ``FileError`` when the folder cannot be opened or read.
+    public static func names(in path: String) throws -> [String] {
+        let descriptor = try systemCall("list", path: path) {
+            path.withPlatformPath { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        }
+        guard let directory = fdopendir(descriptor) else {
+            let code = errno
+            close(descriptor)
+            throw FileError(path: path, operation: "list", code: code)
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let record = readdir(directory) else {
+                if errno != 0 { throw FileError(path: path, operation: "list", code: errno) }
+                return names
+            }
+            let entry = DirectoryEntry(record)
+            if !entry.isDotOrDotDot { names.append(entry.name) }
+        }
+    }
+
+    /// Whether anything (a link included, even a broken one) is at `path`; a name that is not UTF-8 included.
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return path.withPlatformPath { lstat($0, &info) } == 0
+    }
+
     /// Renames atomically (same file system).
     /// - Throws: ``FileError``.
     public static func rename(_ from: String, to: String) throws {
-        try systemCall("rename", path: from) { Glibc.rename(from, to) }
+        try systemCall("rename", path: from) {
+            from.withPlatformPath { old in to.withPlatformPath { Glibc.rename(old, $0) } }
+        }
     }
 
     /// One line for a Foundation or POSIX file error: `No such file or directory`.
@@ -83,13 +121,13 @@ public enum FileSystem {
 
     /// Removes a file; a missing file is not an error.
     public static func removeFile(_ path: String) {
-        _ = unlink(path)
+        _ = path.withPlatformPath { unlink($0) }
     }
 
     /// Removes a file, reporting failure (a missing file included).
     /// - Throws: ``FileError``.
     public static func removeItem(_ path: String) throws {
-        try systemCall("delete", path: path) { unlink(path) }
+        try systemCall("delete", path: path) { path.withPlatformPath { unlink($0) } }
         syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
@@ -97,7 +135,7 @@ public enum FileSystem {
     /// deleted (only after the copy is flushed and renamed into place, so a crash never loses the file).
     /// - Throws: ``FileError``.
     public static func move(_ from: String, to destination: String) throws {
-        if Glibc.rename(from, destination) == 0 {
+        if from.withPlatformPath({ old in destination.withPlatformPath { Glibc.rename(old, $0) } }) == 0 {
             syncDirectory((destination as NSString).deletingLastPathComponent)
             return
         }
@@ -116,7 +154,7 @@ public enum FileSystem {
 
     /// Flushes a folder's entries to disk (after a `rename` into it), ignoring errors.
     public static func syncDirectory(_ path: String) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let descriptor = path.withPlatformPath { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard descriptor >= 0 else { return }
         _ = fsync(descriptor)
         close(descriptor)
