@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libmagic-dev libexif-dev libsqlite3-dev zlib1g-dev libimage-exiftool-perl libjpeg-turbo-progs webp file curl python3 ffmpeg libheif-examples postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test clean fuzz bench lint format install
+.PHONY: all deps build demo test clean fuzz fuzz-changed bench lint format install
 
 all: build
 
@@ -78,14 +78,32 @@ clean:
 	rm -rf .build demo-output .ingest Examples/ExternalStage/.build Examples/ExternalStage/output
 
 # libFuzzer over the parsers and strippers of MediaFormats (JPEG, PNG, WebP, GIF, HEIF/AVIF, MP4/MOV boxes, the
-# splice plans), seeded with the corpus images and small copies of its ISO files (Fuzz/make-seeds.py).
+# splice plans), seeded with the corpus images, small copies of its ISO files (Fuzz/make-seeds.py) and
+# Fuzz/regressions. FUZZ_SECONDS bounds the run in time (CI: 60); otherwise FUZZ_RUNS inputs. New inputs that reach new
+# code are kept in .fuzz/corpus and seed the next run (the corpus keeps growing); a crash leaves its input in
+# .fuzz/artifacts — add it to Fuzz/regressions with the fix. A clean run records the MediaFormats tree it fuzzed in
+# Fuzz/fuzzed-tree (commit it): `make fuzz-changed` (run by CI) fuzzes only when MediaFormats differs from it.
+# Built in .build's release configuration (only MediaFormats and the fuzz target: no second dependency graph).
 FUZZ_RUNS ?= 1000000
+FUZZ_SECONDS ?=
 fuzz:
-	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-media-formats -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
-	mkdir -p .fuzz/work .fuzz/artifacts
+	$(SWIFT) build -c release --product fuzz-media-formats -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	mkdir -p .fuzz/corpus .fuzz/artifacts
 	python3 Fuzz/make-seeds.py Tests/Fixtures/corpus .fuzz/seeds
-	.build-fuzz/release/fuzz-media-formats .fuzz/work .fuzz/seeds Tests/Fixtures/corpus/images Tests/Fixtures/corpus/adversarial Fuzz/regressions \
-		-runs=$(FUZZ_RUNS) -max_len=16384 -rss_limit_mb=2048 -artifact_prefix=.fuzz/artifacts/ -print_final_stats=1
+	.build/release/fuzz-media-formats .fuzz/corpus .fuzz/seeds Tests/Fixtures/corpus/images Tests/Fixtures/corpus/adversarial Fuzz/regressions \
+		$(if $(FUZZ_SECONDS),-max_total_time=$(FUZZ_SECONDS),-runs=$(FUZZ_RUNS)) -max_len=16384 -rss_limit_mb=2048 -timeout=10 \
+		-artifact_prefix=.fuzz/artifacts/ -print_final_stats=1 > .fuzz/last-run.log 2>&1; status=$$?; \
+		grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|INFO: seed corpus|==[0-9]+==ERROR|SUMMARY)" .fuzz/last-run.log; \
+		if [ $$status -ne 0 ]; then tail -60 .fuzz/last-run.log; exit $$status; fi
+	@git rev-parse HEAD:Sources/MediaFormats > Fuzz/fuzzed-tree 2>/dev/null && echo "fuzzed MediaFormats tree $$(cat Fuzz/fuzzed-tree) (recorded in Fuzz/fuzzed-tree; uncommitted changes are not in it)"
+
+# CI: fuzz for FUZZ_SECONDS (60) when Sources/MediaFormats is not the tree Fuzz/fuzzed-tree records.
+fuzz-changed:
+	@if [ "$$(git rev-parse HEAD:Sources/MediaFormats 2>/dev/null)" = "$$(cat Fuzz/fuzzed-tree 2>/dev/null)" ]; then \
+		echo "MediaFormats unchanged since its last recorded fuzz run ($$(cat Fuzz/fuzzed-tree)): not fuzzing"; \
+	else \
+		$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}; \
+	fi
 
 # Benchmarks against file(1), exiftool, ffmpeg and curl on the same files in the same invocation (Benchmarks/bench.sh):
 # detect, strip, heic, mov (1 GiB), mp4s (200 phone videos), bigfile, e2e (2,000 JPEGs through the Wix pipeline),

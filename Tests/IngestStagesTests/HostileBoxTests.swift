@@ -119,6 +119,48 @@ struct HostileBoxTests {
                 == .malformed)
     }
 
+    @Test(
+        "a real GPS movie whose mvhd claims size 0: rejected as malformed, never stored with its udta location inside"
+    )
+    func mvhdSizeZero() async throws {
+        let movie = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Corpus.path("video/gps_udta.mp4"))))
+        // Find moov, then its mvhd, and set the mvhd's size to 0.
+        func read32(_ at: Int) -> Int { movie[at..<at + 4].reduce(0) { $0 << 8 | Int($1) } }
+        var offset = 0
+        var moov: Range<Int>?
+        while offset + 8 <= movie.count {
+            let size = read32(offset)
+            if String(decoding: movie[offset + 4..<offset + 8], as: UTF8.self) == "moov" {
+                moov = offset..<offset + size
+            }
+            guard size >= 8 else { break }
+            offset += size
+        }
+        let range = try #require(moov)
+        let mvhd = try #require(
+            (range.lowerBound..<range.upperBound - 4).first {
+                movie[$0..<$0 + 4].elementsEqual("mvhd".utf8)
+            })
+        var broken = movie
+        broken.replaceSubrange(mvhd - 4..<mvhd, with: [0, 0, 0, 0])
+        let outcome = try await strip(broken)
+        #expect(outcome.rejection?.code == .malformed, "\(String(describing: outcome.rejection))")
+        #expect(outcome.rejection?.reason.contains("size 0") == true)
+        // A WebP chunk that claims more than its RIFF container holds (swallowing an EXIF chunk): malformed too.
+        let webp = try [UInt8](
+            Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/webp/exif_xmp_gps_orient6_Issue_473.webp"))))
+        var swallowing = webp
+        // The first chunk after the RIFF header claims everything to the end and 64 bytes more.
+        let claimed = UInt32(webp.count - 20 + 64)
+        swallowing.replaceSubrange(
+            16..<20,
+            with: [
+                UInt8(claimed & 0xFF), UInt8(claimed >> 8 & 0xFF), UInt8(claimed >> 16 & 0xFF), UInt8(claimed >> 24),
+            ])
+        let riff = try await strip(swallowing, "swallowing.webp")
+        #expect(riff.rejection?.code == .malformed, "\(String(describing: riff.rejection))")
+    }
+
     @Test("size-0 boxes, 10,000 nested boxes, two moovs, a compressed moov and an oversized moov")
     func oddStructures() async throws {
         // size 0: "to the end of the file" at the top level, "to the end of the parent" inside.
@@ -126,10 +168,12 @@ struct HostileBoxTests {
             Self.ftypMovie + box("moov", Self.mvhd + box("udta", box("©xyz", Array("+1+2/".utf8)))) + be32(0)
                 + Array("mdat".utf8) + [9, 9, 9])
         #expect(toEnd.asset != nil, "\(String(describing: toEnd.rejection))")
+        // Inside a container size 0 is malformed: read as "to the end of the parent" it lets a kept box swallow the
+        // boxes after it (the mvhd case: `mvhdSizeZero`).
         let inside = try await strip(
             Self.ftypMovie + box("moov", Self.mvhd + be32(0) + Array("udta".utf8) + box("©day", [1, 2]))
                 + box("mdat", [1]))
-        #expect(inside.asset != nil, "\(String(describing: inside.rejection))")
+        #expect(inside.rejection?.code == .malformed, "\(String(describing: inside.rejection))")
         // 10,000 nested udta boxes inside the movie header: removed as a whole, never walked down.
         var nested = box("©xyz", Array("+1+2/".utf8))
         for _ in 0..<10_000 { nested = box("udta", nested) }

@@ -117,8 +117,10 @@ struct BoxSpan {
     var payload: Range<Int> { (start + headerLength)..<end }
     var usesLargeSize: Bool { headerLength == 16 }
 
-    /// The boxes in `range` of `bytes`. A box that runs past its parent, or a size smaller than its header, is
-    /// malformed; a size of 0 means "to the end of the parent".
+    /// The boxes in `range` of `bytes` (the payload of a container). A box that runs past its parent, a size smaller
+    /// than its header, or a size of 0 is malformed: 0 means "to the end of the file", which only the last top-level
+    /// box may claim. Read inside a container as "to the end of the parent", it would make a kept box (an `mvhd`)
+    /// swallow its siblings — `trak`s, a `udta` with the location — and leave them in the output unparsed.
     static func parse(_ bytes: [UInt8], in range: Range<Int>, parent: String) throws -> [BoxSpan] {
         var boxes: [BoxSpan] = []
         var offset = range.lowerBound
@@ -142,7 +144,9 @@ struct BoxSpan {
                 size = Int64(large)
                 header = 16
             } else if size == 0 {
-                size = Int64(range.upperBound - offset)
+                throw FormatError.malformed(
+                    "box '\(type)' in \(parent) has size 0 (\"to the end of the file\"), which only the last top-level box may have"
+                )
             }
             guard size >= Int64(header) else {
                 throw FormatError.malformed("box '\(type)' in \(parent) has size \(size), smaller than its header")

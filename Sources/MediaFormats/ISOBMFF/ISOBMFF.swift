@@ -20,6 +20,10 @@ enum ISOBMFF {
                 size = Int64(be32(large, 0)) << 32 | Int64(be32(large, 4))
                 payload += 8
             } else if size == 0 {
+                // "To the end of the file": only a top-level box may say so (see BoxSpan.parse).
+                guard start == 0, end == source.count else {
+                    throw FormatError.malformed("box '\(type)' at byte \(offset) has size 0 inside a container")
+                }
                 size = end - offset
             }
             guard size >= payload - offset, offset + size <= end else {

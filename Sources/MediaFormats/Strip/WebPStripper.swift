@@ -33,6 +33,13 @@ enum WebPStripper {
                 UInt32(chunkHeader[4]) | UInt32(chunkHeader[5]) << 8 | UInt32(chunkHeader[6]) << 16 | UInt32(
                     chunkHeader[7]) << 24)
             let padded = length + (length & 1)
+            // A chunk that claims more than the RIFF container holds would carry the chunks after it (an EXIF, an
+            // XMP) inside itself, unparsed: refused.
+            if input.offset + padded > riffEnd {
+                throw FormatError.malformed(
+                    "chunk '\(fourCC)' at byte \(input.offset - 8) runs past the end of its RIFF container (\(length) bytes, \(riffEnd - input.offset) left)"
+                )
+            }
             switch fourCC {
             case "EXIF", "XMP ":
                 let isEXIF = fourCC == "EXIF"
