@@ -21,7 +21,8 @@ extension ValidateStage {
         var inflated = 0
         for block in info.metadataBlocks {
             let payload = try source.bytes(at: block.offset, count: min(block.length, 1 << 20))
-            if rules.rejectEmbeddedCode, let found = ContentChecks.hostileSignature(in: payload, includingArchives: false)
+            if rules.rejectEmbeddedCode,
+                let found = ContentChecks.hostileSignature(in: payload, includingArchives: false)
             {
                 return Rejection(.embeddedCode, "\(Self.metadataName(block.kind)) metadata contains \(found)\(place)")
             }
