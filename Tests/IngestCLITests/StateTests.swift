@@ -217,7 +217,8 @@ struct StateTests {
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...700, using: &generator)))
             if round % 5 == 4 {
                 kill(process.processIdentifier, SIGINT)
-                try await Task.sleep(for: .milliseconds(Int.random(in: 10...150, using: &generator)))
+                // Later than SignalTrap's 250 ms: a second request, not the first one delivered twice.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 300...450, using: &generator)))
                 kill(process.processIdentifier, SIGINT)
                 let deadline = Date().addingTimeInterval(20)
                 while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }

@@ -139,38 +139,3 @@ extension IngestCommand {
         }
     }
 }
-
-/// Turns SIGINT and SIGTERM into calls of a handler (with how many signals arrived so far).
-final class SignalTrap {
-    private let sources: [any DispatchSourceSignal]
-
-    init(_ handler: @escaping @Sendable (String, Int) -> Void) {
-        let counter = SignalCounter()
-        var sources: [any DispatchSourceSignal] = []
-        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { handler(name, counter.increment()) }
-            source.resume()
-            sources.append(source)
-        }
-        self.sources = sources
-    }
-
-    func cancel() {
-        for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
-    }
-}
-
-/// Counts signals across both sources.
-final class SignalCounter: Sendable {
-    private let count = Mutex(0)
-    func increment() -> Int {
-        count.withLock {
-            $0 += 1
-            return $0
-        }
-    }
-}

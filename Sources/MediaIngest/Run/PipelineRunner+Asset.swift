@@ -141,7 +141,11 @@ extension PipelineRunner {
         var result = result
         if let ledger = options.ledger, !context.isDryRun, result.wasProcessed, result.status != .planned {
             do {
-                try await ledger.record(result)
+                // Never cancellable: an outcome reached is written down even when the work was cancelled around it
+                // (a second Ctrl-C), or the next run would redo — or worse, lose — what this one learned. An
+                // unstructured task does not inherit the cancellation.
+                let recording = result
+                try await Task { try await ledger.record(recording) }.value
             } catch {
                 context.logger.error("cannot record \(result.asset.displayPath) in the ledger: \(error)")
                 if result.status == .done {
