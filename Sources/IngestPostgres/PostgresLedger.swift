@@ -26,6 +26,8 @@ public final class PostgresLedger: RunStateStore {
     let lock: PipelineLock?
     let logger: Logger
     private let heartbeat: Task<Void, Never>
+    /// The claims the workers are working under, checked by every heartbeat.
+    private let watchers = ClaimWatchers()
     private let budget: PostgresRequestBudget
     private let queue: PostgresWorkQueue
 
@@ -45,20 +47,36 @@ public final class PostgresLedger: RunStateStore {
         budget = PostgresRequestBudget(database: database)
         queue = PostgresWorkQueue(database: database, pipeline: pipeline)
         let leaseSeconds = Double(lease.components.seconds)
-        heartbeat = Task { [database, pipeline, runID] in
+        heartbeat = Task { [database, pipeline, runID, watchers] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: lease / 3)
                 if Task.isCancelled { break }
                 do {
                     // Only rows this run still owns: a frozen process that wakes up does not win back what was taken.
-                    _ = try await database.retrying(for: lease / 3) { client in
-                        try await client.query(
+                    let watched = watchers.watched
+                    let renewed = try await database.retrying(for: lease / 3) { client -> Set<String> in
+                        var renewed: Set<String> = []
+                        for try await identity in try await client.query(
                             """
                             UPDATE ingest_asset SET lease_until = now() + make_interval(secs => \(leaseSeconds))
                             WHERE pipeline = \(pipeline) AND run_id = \(runID) AND status = 'in_flight'
-                            """, logger: logger)
+                            RETURNING identity
+                            """, logger: logger
+                        ).decode(String.self) {
+                            renewed.insert(identity)
+                        }
                         try await client.query(
                             "UPDATE ingest_run SET heartbeat_at = now() WHERE run_id = \(runID)", logger: logger)
+                        return renewed
+                    }
+                    // A claim a worker still works under that this run no longer owns: taken over while this process
+                    // was frozen or cut off. Its work is cancelled now, mid-transfer.
+                    for identity in watched.subtracting(renewed) where watchers.watched.contains(identity) {
+                        let holder = try? await Self.holder(of: identity, pipeline: pipeline, database, logger: logger)
+                        logger.warning(
+                            "claim lost while working on it; cancelling its work",
+                            metadata: ["asset": "\(identity.displaySafe)", "holder": "\(holder?.holder ?? "?")"])
+                        watchers.lost(identity, holder ?? LedgerClaimLost(identity: identity, holder: nil))
                     }
                 } catch {
                     logger.warning("cannot renew the claims' leases", metadata: ["error": "\(error)"])
@@ -145,18 +163,30 @@ public final class PostgresLedger: RunStateStore {
 
     /// The error for a claim this run no longer holds, naming who holds it now and the target id the row carries.
     private func lost(_ identity: String) async throws -> LedgerClaimLost {
-        let (pipeline, logger) = (pipeline, logger)
-        let row = try? await database.retrying(for: .seconds(5)) { client in
+        (try? await Self.holder(of: identity, pipeline: pipeline, database, logger: logger))
+            ?? LedgerClaimLost(identity: identity, holder: nil)
+    }
+
+    static func holder(
+        of identity: String, pipeline: String, _ database: PostgresDatabase, logger: Logger
+    ) async throws -> LedgerClaimLost {
+        let row = try await database.retrying(for: .seconds(5)) { client in
             try await client.query(
                 "SELECT owner_host, run_id, status, target_id FROM ingest_asset WHERE pipeline = \(pipeline) AND identity = \(identity)",
                 logger: logger
             ).collect().first.map { try $0.decode((String?, String?, String, String?).self) }
         }
-        guard let (host, run, status, target) = row ?? nil else {
+        guard let (host, run, status, target) = row else {
             return LedgerClaimLost(identity: identity, holder: nil)
         }
         return LedgerClaimLost(
             identity: identity, holder: "\(host ?? "?") (run \(run ?? "?"), \(status))", currentTargetID: target)
+    }
+
+    public func watchClaim(
+        _ ledgerKey: String, onLost: @escaping @Sendable (LedgerClaimLost) -> Void
+    ) -> ClaimWatch? {
+        watchers.watch(ledgerKey, onLost: onLost)
     }
 
     public func record(_ result: AssetResult) async throws {

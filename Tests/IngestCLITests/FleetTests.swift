@@ -183,6 +183,42 @@ struct FleetTests {
         #expect(status.stdout.contains("fleet: \(count) done, 0 rejected, 0 failed, 0 in flight"), "\(status.stdout)")
     }
 
+    @Test(
+        "a host frozen mid-upload past its lease and woken after another took the file: its transfer is cancelled at once, no second copy ever reaches Wix"
+    )
+    func frozenDuringUpload() async throws {
+        let emulator = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 5 }
+        let (project, environment) = try await Self.project(emulator: emulator, files: 0, lease: "2s")
+        // One 6 MB photo, sent at 1 MB/s: a transfer of about six seconds.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/jpeg/gps_minimal.jpg")))
+        bytes.append(Data((0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }))
+        try bytes.write(to: URL(fileURLWithPath: project.file("inbox/batch/big.jpg")))
+        let pipeline = try String(contentsOfFile: project.file("pipelines/fleet.json"), encoding: .utf8)
+            .replacingOccurrences(of: #""maxAttempts": 1}}"#, with: #""maxAttempts": 1, "maxBytesPerSecond": "1MB"}}"#)
+        try #require(pipeline.contains("maxBytesPerSecond"))
+        try project.write("pipelines/fleet.json", pipeline)
+
+        let frozen = try Self.worker("host-frozen", project: project, environment: environment)
+        // Mid-transfer: the emulator holds an upload of big.jpg in progress (or 2 s have passed).
+        try await Task.sleep(for: .seconds(2))
+        kill(frozen.processIdentifier, SIGSTOP)
+        // Past the lease: the other host takes the file over and sends it.
+        try await Task.sleep(for: .milliseconds(2600))
+        let taker = try Self.worker("host-taker", project: project, environment: environment)
+        try await Task.sleep(for: .milliseconds(1500))
+        kill(frozen.processIdentifier, SIGCONT)
+        try await Self.waitFor(frozen, seconds: 60)
+        try await Self.waitFor(taker, seconds: 60)
+
+        // Exactly one file ever created at Wix for it: the frozen host's transfer never finished, so it had no copy to
+        // delete (before: it finished the upload, fired a File Ready, then deleted its copy).
+        let all = try await StateTests.stored(emulator).filter { $0["displayName"] as? String == "big.jpg" }
+        #expect(all.count == 1, "copies ever stored: \(all.map { ($0["state"] ?? "-", $0["parentFolderId"] ?? "-") })")
+        #expect(all.first?["operationStatus"] as? String == "READY")
+        let archived = (try? FileManager.default.contentsOfDirectory(atPath: project.file("archive/batch"))) ?? []
+        #expect(archived == ["big.jpg"], "archived once, by the host that holds it: \(archived)")
+    }
+
     @Test("ingest enqueue + source.queue: 1,000 URLs enqueued while two hosts run, each imported exactly once")
     func queue() async throws {
         let emulator = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 2 }

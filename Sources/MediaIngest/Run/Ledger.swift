@@ -24,6 +24,12 @@ public protocol AssetLedger: Sendable {
     /// asset over (this process was frozen past its lease); a local ledger has nothing to check (the default).
     func confirmClaim(_ asset: Asset) async throws
 
+    /// Watches this run's claim on the asset with `ledgerKey` while its stages run: `onLost` is called (at most once,
+    /// from any thread) as soon as the ledger learns another host took it over — during a long transfer, not only at
+    /// the next step — so the runner cancels the work at once. `nil` when the ledger has no claims to lose (a local
+    /// ledger: the default). End the watch before recording the asset's result.
+    func watchClaim(_ ledgerKey: String, onLost: @escaping @Sendable (LedgerClaimLost) -> Void) -> ClaimWatch?
+
     /// The pipeline's shared work queue (`ingest enqueue`, `source.queue`), when the ledger keeps one. Default `nil`.
     var workQueue: (any SharedWorkQueue)? { get }
 
@@ -45,6 +51,9 @@ extension AssetLedger {
     public func uploads(ofContent sha256: String, target: String) async throws -> [String] { [] }
     public func recordedTargetID(forKey ledgerKey: String) async throws -> String? { nil }
     public func confirmClaim(_ asset: Asset) async throws {}
+    public func watchClaim(_ ledgerKey: String, onLost: @escaping @Sendable (LedgerClaimLost) -> Void) -> ClaimWatch? {
+        nil
+    }
     public var workQueue: (any SharedWorkQueue)? { nil }
     public var sharedRequestBudget: (any SharedRequestBudget)? { nil }
 }
@@ -72,6 +81,18 @@ public struct LedgerClaimLost: AssetFailureDescribing, CustomStringConvertible {
     public var description: String {
         "the claim on \(identity.displaySafe) was lost (lease expired)\(holder.map { "; now held by \($0.displaySafe)" } ?? "")"
     }
+}
+
+/// A watch on one claim (``AssetLedger/watchClaim(_:onLost:)``); ``end()`` stops it (also when released).
+public final class ClaimWatch: Sendable {
+    private let ending: @Sendable () -> Void
+
+    public init(end: @escaping @Sendable () -> Void) { ending = end }
+
+    /// Stops watching; `onLost` is not called after this returns.
+    public func end() { ending() }
+
+    deinit { ending() }
 }
 
 /// Items added to a pipeline from outside (`ingest enqueue NAME URL…`) and handed to whichever host's run asks.

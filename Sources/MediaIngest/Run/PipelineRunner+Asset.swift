@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// One asset's way through the stages: the ledger's say first (``begin(_:context:)``), then each stage by the stage
 /// contract (``step(_:_:worker:context:workFolders:)``), then its result recorded and announced
@@ -25,6 +26,14 @@ extension PipelineRunner {
         }
         observer?.assetStarted(asset)
 
+        let result = await stagesWatchingClaim(asset, worker: worker, context: context, workFolders: workFolders)
+        asset = result.asset
+        return result.took(since: began)
+    }
+
+    /// The stages, one after the other, until the asset leaves the pipeline.
+    func stages(_ start: Asset, worker: Int, context: PipelineContext, workFolders: WorkFolders) async -> AssetResult {
+        var asset = start
         var lastStage: String?
         for stage in pipeline.stages {
             switch await step(stage, asset, worker: worker, context: context, workFolders: workFolders) {
@@ -32,10 +41,34 @@ extension PipelineRunner {
                 asset = next
                 if ran { lastStage = stage.name }
             case .finished(let result):
-                return result.took(since: began)
+                return result
             }
         }
-        return Self.leaving(asset, stage: lastStage, logger: context.logger).took(since: began)
+        return Self.leaving(asset, stage: lastStage, logger: context.logger)
+    }
+
+    /// ``stages(_:worker:context:workFolders:)`` under a watch on the asset's claim, when the ledger is shared: if
+    /// another host takes the asset over meanwhile (this process was frozen past its lease), the stages are cancelled
+    /// at once — mid-upload — and the asset fails `claim_lost` (the other host records it).
+    func stagesWatchingClaim(
+        _ asset: Asset, worker: Int, context: PipelineContext, workFolders: WorkFolders
+    ) async -> AssetResult {
+        let loss = ClaimLoss()
+        guard let ledger = options.ledger, !context.isDryRun,
+            let watch = ledger.watchClaim(asset.ledgerKey, onLost: { loss.lose($0) })
+        else {
+            return await stages(asset, worker: worker, context: context, workFolders: workFolders)
+        }
+        defer { watch.end() }
+        let work = Task { await stages(asset, worker: worker, context: context, workFolders: workFolders) }
+        loss.attach(work)
+        var result = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+        if let lost = loss.value {
+            result.status = .failed
+            result.rejection = nil
+            result.failure = AssetFailure(code: lost.failureCode, message: lost.failureMessage, stage: result.stage)
+        }
+        return result
     }
 
     /// Where an asset is after a step: still going (and whether the stage ran), or out of the pipeline.
@@ -161,5 +194,33 @@ extension PipelineRunner {
             }
         }
         observer?.assetFinished(result)
+    }
+}
+
+/// The loss of an asset's claim, and the task to cancel when it happens (before or after the task is attached).
+final class ClaimLoss: Sendable {
+    private struct State {
+        var lost: LedgerClaimLost?
+        var task: Task<AssetResult, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    var value: LedgerClaimLost? { state.withLock { $0.lost } }
+
+    func attach(_ task: Task<AssetResult, Never>) {
+        let cancelNow = state.withLock { state -> Bool in
+            state.task = task
+            return state.lost != nil
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    func lose(_ loss: LedgerClaimLost) {
+        let task = state.withLock { state -> Task<AssetResult, Never>? in
+            if state.lost == nil { state.lost = loss }
+            return state.task
+        }
+        task?.cancel()
     }
 }
