@@ -62,7 +62,11 @@ extension PipelineRunner {
         defer { watch.end() }
         let work = Task { await stages(asset, worker: worker, context: context, workFolders: workFolders) }
         loss.attach(work)
-        var result = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+        var result = await withTaskCancellationHandler {
+            await work.value
+        } onCancel: {
+            work.cancel()
+        }
         if let lost = loss.value {
             result.status = .failed
             result.rejection = nil
