@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import Glibc
 
 /// A ledger write SQLite refused, said in words: a full disk reads "no space left on the ledger's disk", never
 /// "cannot read the ledger".
@@ -8,8 +10,20 @@ public struct SQLiteLedgerError: Error, CustomStringConvertible {
     /// SQLite's result code and message.
     public var underlying: DatabaseError
 
-    /// Whether the disk (or the file size limit) is full.
-    public var isDiskFull: Bool { underlying.resultCode == .SQLITE_FULL }
+    /// Whether the disk is full: SQLite said so, or an I/O error (creating the WAL index, growing a file) met a
+    /// file system with no room left.
+    public var isDiskFull: Bool {
+        underlying.resultCode == .SQLITE_FULL
+            || (underlying.resultCode == .SQLITE_IOERR && Self.isFull(folderOf: path))
+    }
+
+    /// Whether the file system holding `path`'s folder has (almost) no room left for this user.
+    static func isFull(folderOf path: String) -> Bool {
+        var info = statvfs()
+        let folder = (path as NSString).deletingLastPathComponent
+        guard statvfs(folder.isEmpty ? "." : folder, &info) == 0 else { return false }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize) < 64 << 10
+    }
 
     public var description: String {
         if isDiskFull {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MediaIngest
 
 /// The state of runs on one machine: the pipeline's `flock(2)` lock file, then its SQLite ledger (the paths of the
@@ -22,7 +23,12 @@ public struct SQLiteRunState: RunStateProvider {
                 dedupeByContent: settings.dedupe == .content, lock: lock)
         } catch {
             lock.release()
-            throw RunStateError(code: .unavailable, message: "cannot open the ledger \(settings.ledgerPath): \(error)")
+            var reason = "\(error)"
+            if let database = error as? DatabaseError {
+                let said = SQLiteLedgerError(path: settings.ledgerPath, underlying: database)
+                if said.isDiskFull { reason = "no space left on its disk (SQLite: \(database.message ?? "full"))" }
+            }
+            throw RunStateError(code: .unavailable, message: "cannot open the ledger \(settings.ledgerPath): \(reason)")
         }
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import TestSupport
 import Testing
+import WixMediaEmulator
 
 /// Every file accounted for: the places a reliability run found a file or a line disappearing without a word — names
 /// that are not UTF-8, folders that cannot be listed, torn manifest lines on a full disk, control characters in JSON.
-@Suite("every file accounted for", .serialized)
+@Suite("every file accounted for", .serialized, .cleansUp)
 struct AccountingTests {
     static let pipeline = #"""
         {"name": "acct", "stages": [
@@ -276,5 +277,75 @@ struct AccountingTests {
         #expect(!nowhen.stdout.contains("strip_unsupported"), "\(nowhen.stdout)")
         let check = try runProcess(ingest, ["check", "demo"], currentDirectory: project.path)
         #expect(check.stdout.contains("source file"), "ingest check explains the order: \(check.stdout)")
+    }
+
+    @Test(
+        "one SIGTERM delivered twice, as timeout(1) and process-group kills do, stops intake only: the uploads in flight finish, none is cancelled"
+    )
+    func sigtermDeliveredTwice() async throws {
+        let emulator = try await StateTests.startEmulator { $0.faults.latencyMilliseconds = 250 }
+        let project = try StateTests.wixProject(files: [], emulator: emulator, concurrency: 4)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/jpeg/gps_minimal.jpg")))
+        try FileManager.default.createDirectory(atPath: project.file("inbox"), withIntermediateDirectories: true)
+        for index in 0..<40 {
+            try (bytes + withUnsafeBytes(of: UInt32(index).bigEndian, Array.init)).write(
+                to: URL(fileURLWithPath: project.file("inbox/f\(index).jpg")))
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ingest)
+        process.arguments = ["run", "cron", "--json"]
+        process.currentDirectoryURL = URL(fileURLWithPath: project.path)
+        process.environment = ProcessInfo.processInfo.environment.merging(["WIX_API_KEY": "key"]) { _, new in new }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Once uploads are flowing (a file is stored), the others are in flight: signal then.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, try await StateTests.stored(emulator).isEmpty {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(40))
+        kill(process.processIdentifier, SIGTERM)  // the same request, sent to the process group
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let counts = report["counts"] as? [String: Int] ?? [:]
+        #expect(counts["failed"] == 0, "in-flight uploads finished instead of being cancelled: \(counts)")
+        #expect((counts["done"] ?? 0) > 0)
+        let failures = (report["assets"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "failed" }
+        #expect(failures.isEmpty, "\(failures.map { $0["reason"] ?? "" })")
+    }
+
+    @Test("a metrics file that cannot be written is in the exit code; a ledger on a full disk says so")
+    func outputsOnAFullDisk() async throws {
+        let project = try makeProject(files: ["images/jpeg/gps_minimal.jpg"])
+        try project.write("pipelines/acct.json", Self.pipeline)
+        let metrics = try await runProcessAsync(
+            ingest, ["run", "acct", "--json", "--metrics-file", "/proc/ingest-test/m.prom"],
+            currentDirectory: project.path, timeout: 120)
+        #expect(metrics.status == 1, "\(metrics.stdout)\(metrics.stderr)")
+        #expect(metrics.stdout.contains("output_not_written"), "\(metrics.stdout)")
+
+        // The ledger's folder on a file system that is full: the error names the cause.
+        try copyCorpus(["images/png/iccp.png"], into: project.file("inbox"))
+        let script = #"""
+            mount -t tmpfs -o size=64k tmpfs "$1/.ingest" || exit 99
+            cp "$1/saved.sqlite" "$1/.ingest/acct.sqlite"
+            head -c 1048576 /dev/zero > "$1/.ingest/filler" 2>/dev/null
+            "$2" run acct
+            """#
+        try project.write("full.sh", script)
+        try FileManager.default.copyItem(
+            atPath: project.file(".ingest/acct.sqlite"), toPath: project.file("saved.sqlite"))
+        let full = try await runProcessAsync(
+            "/usr/bin/unshare", ["-rm", "/bin/sh", project.file("full.sh"), project.path, ingest],
+            currentDirectory: project.path, timeout: 120)
+        try #require(full.status != 99, "cannot mount a tmpfs here: \(full.stderr)")
+        #expect(full.status != 0)
+        #expect((full.stdout + full.stderr).contains("no space left on its disk"), "\(full.stdout)\(full.stderr)")
+        #expect(!(full.stdout + full.stderr).contains("cannot read the ledger"))
     }
 }

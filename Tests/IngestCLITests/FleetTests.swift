@@ -210,10 +210,18 @@ struct FleetTests {
         try await Self.waitFor(frozen, seconds: 60)
         try await Self.waitFor(taker, seconds: 60)
 
-        // Exactly one file ever created at Wix for it: the frozen host's transfer never finished, so it had no copy to
-        // delete (before: it finished the upload, fired a File Ready, then deleted its copy).
+        // Exactly one upload ever completed at Wix: the frozen host's transfer was cancelled when it woke, so it never
+        // finished, never fired a File Ready and had no copy to delete (before: it sent the rest of the file, then
+        // deleted the copy).
+        let counts = try await runProcessAsync("/usr/bin/curl", ["-sf", emulator.baseURL + "/_emulator/requests"])
+        let requests =
+            ((try JSONSerialization.jsonObject(with: Data(counts.stdout.utf8)) as? [String: Any])?["requests"]
+                as? [String: Int]) ?? [:]
+        let completed = requests.filter { $0.key.hasPrefix("PUT /upload/* 2") }.values.reduce(0, +)
+        #expect(completed == 1, "uploads completed: \(requests)")
+        #expect(!requests.keys.contains { $0.contains("delete") }, "no copy to delete: \(requests)")
         let all = try await StateTests.stored(emulator).filter { $0["displayName"] as? String == "big.jpg" }
-        #expect(all.count == 1, "copies ever stored: \(all.map { ($0["state"] ?? "-", $0["parentFolderId"] ?? "-") })")
+        #expect(all.count == 1)
         #expect(all.first?["operationStatus"] as? String == "READY")
         let archived = (try? FileManager.default.contentsOfDirectory(atPath: project.file("archive/batch"))) ?? []
         #expect(archived == ["big.jpg"], "archived once, by the host that holds it: \(archived)")

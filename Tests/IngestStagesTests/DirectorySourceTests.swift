@@ -7,9 +7,11 @@ import TestSupport
 import Testing
 
 /// Collects a source's events.
-func events(of source: DirectorySource, control: RunControl = RunControl()) async throws -> [SourceEvent] {
+func events(
+    of source: DirectorySource, control: RunControl = RunControl(), logger: Logger = .init(label: "t")
+) async throws -> [SourceEvent] {
     let context = PipelineContext(
-        pipelineName: "t", runID: "t", logger: .init(label: "t"), workDirectory: "/tmp", baseDirectory: "/tmp",
+        pipelineName: "t", runID: "t", logger: logger, workDirectory: "/tmp", baseDirectory: "/tmp",
         concurrency: 1, control: control)
     var result: [SourceEvent] = []
     for try await event in source.items(context: context) { result.append(event) }
@@ -129,6 +131,19 @@ struct DirectorySourceTests {
             ])
         // The loop link leads back into the tree: its folder is visited once, not forever.
         #expect(itemPaths(found).filter { $0.hasPrefix("images/loop/") }.isEmpty)
+    }
+
+    @Test("a link to a folder inside the root, met before the folder: its files are listed once, under their own path")
+    func linkToAFolderInsideTheRoot() async throws {
+        let directory = TemporaryDirectory()
+        try copyCorpus(["images/png/iccp.png"], into: directory.file("sub"))
+        // "a-link" sorts before "sub": the walk meets the link first.
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.file("a-link"), withDestinationPath: directory.file("sub"))
+        let logs = InMemoryLogHandler.Store()
+        let found = try await events(of: DirectorySource(root: directory.path), logger: logs.logger())
+        #expect(itemPaths(found) == ["sub/images/png/iccp.png"])
+        #expect(logs.entries(atLeast: .warning).isEmpty, "\(logs.entries.map(\.message))")
     }
 
     @Test("a missing folder is a clear source error")

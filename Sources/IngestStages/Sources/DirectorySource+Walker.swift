@@ -98,8 +98,10 @@ extension DirectorySource {
         private func enter(directory: String, relative: String, depth: Int, state: inout State) {
             if let status = try? FileStatus.of(directory) {
                 guard state.visited.insert([status.device, status.inode]).inserted else {
+                    // Links to folders are not walked (see `descend`): a bind mount of a folder inside the tree.
                     context.logger.warning(
-                        "skipping a folder already visited (symbolic link loop)", metadata: ["folder": "\(directory)"])
+                        "skipping a folder already walked (the same folder mounted twice in the tree)",
+                        metadata: ["folder": "\(directory.displaySafe)"])
                     return
                 }
             }
@@ -346,6 +348,14 @@ extension DirectorySource {
             _ name: String, path: String, relativePath: String, in folder: Folder, state: inout State
         ) -> SourceEvent? {
             if case .rejected(let event) = inspect(path, relative: relativePath, state: &state) { return event }
+            // A link to a folder inside the root (one leading out was just rejected): that folder is walked under its
+            // own path, so its files are listed once, by their real names, whichever of the two the walk meets first.
+            if (try? FileStatus.of(path, followLinks: false))?.kind == .symbolicLink {
+                context.logger.debug(
+                    "not walking a link to a folder inside the root: its files are listed under their own path",
+                    metadata: ["link": "\(relativePath.displaySafe)"])
+                return nil
+            }
             if source.excludes.contains(where: { DirectorySource.prunes($0, directory: relativePath) }) {
                 return nil
             }
