@@ -139,7 +139,7 @@ let package = Package(
         .target(
             name: "IngestCLI",
             dependencies: [
-                "MediaIngest", "IngestStages", "IngestState", "IngestWatch", "IngestPostgres",
+                "MediaIngest", "IngestStages", "IngestState", "IngestWatch", "IngestPostgres", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

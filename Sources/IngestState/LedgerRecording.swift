@@ -8,7 +8,12 @@ public enum LedgerRecording {
     /// archived after READY (the run, or the host it took over from, did it before a later step failed), so the asset
     /// is `done` — the rule ``RunStateStore/reconcileVanished()`` applies to a killed run's rows; without one it
     /// `vanished` (another pipeline archived it, someone moved it) and is processed like a new file if it comes back.
+    ///
+    /// Work cancelled before it finished (`interrupted`: a second Ctrl-C) is no verdict and no failed attempt: nothing
+    /// is recorded, so the row stays in flight with what the attempt checkpointed (a target id, a pending upload), and
+    /// the next run — or another host — recovers it as a killed run's row, without spending one of its attempts.
     public static func status(for result: AssetResult) -> String? {
+        if result.status == .failed, result.failure?.code == "interrupted" { return nil }
         switch result.status {
         case .done: return "done"
         case .rejected: return "rejected"

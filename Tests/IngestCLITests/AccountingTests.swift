@@ -348,4 +348,40 @@ struct AccountingTests {
         #expect((full.stdout + full.stderr).contains("no space left on its disk"), "\(full.stdout)\(full.stderr)")
         #expect(!(full.stdout + full.stderr).contains("cannot read the ledger"))
     }
+
+    @Test("an exec stage gets a path it can open for a name that is not UTF-8")
+    func execWithANameThatIsNotUTF8() async throws {
+        let project = try makeProject(files: [])
+        let check =
+            #"if [ -f "$INGEST_FILE" ] && [ -f "$INGEST_SOURCE" ]; then echo '{"action": "continue"}'; "#
+            + #"else echo '{"action": "reject", "code": "cannot_open", "reason": "cannot open the file"}'; fi"#
+        try project.write(
+            "pipelines/exec.json",
+            """
+            {"name": "exec", "stages": [
+              {"kind": "source.directory", "with": {"path": "inbox"}},
+              {"kind": "exec", "with": {"command": ["/bin/sh", "-c", \(JSONValueText.quoted(check))]}},
+              {"kind": "upload.library", "with": {"path": "library"}}
+            ]}
+            """)
+        let inbox = project.file("inbox")
+        try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+        let jpeg = try Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/jpeg/gps_minimal.jpg")))
+        try Self.writeRaw(inbox, Array("caf".utf8) + [0xE9] + Array(".jpg".utf8), jpeg)
+        let run = try await runProcessAsync(
+            ingest, ["run", "exec", "--json"], currentDirectory: project.path, timeout: 120)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains(#""done" : 1"#), "\(run.stdout)")
+    }
+}
+
+/// JSON string literals for pipeline text built in tests.
+enum JSONValueText {
+    static func quoted(_ text: String) -> String {
+        String(
+            decoding: try! JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes]),
+            as: UTF8.self
+        )
+        .dropFirst().dropLast().description
+    }
 }

@@ -217,8 +217,9 @@ struct StateTests {
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...700, using: &generator)))
             if round % 5 == 4 {
                 kill(process.processIdentifier, SIGINT)
-                // Later than SignalTrap's 250 ms: a second request, not the first one delivered twice.
-                try await Task.sleep(for: .milliseconds(Int.random(in: 300...450, using: &generator)))
+                // Later than SignalTrap's window (1 s for a repeat from the same process): a second request, not the
+                // first one delivered twice.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1100...1400, using: &generator)))
                 kill(process.processIdentifier, SIGINT)
                 let deadline = Date().addingTimeInterval(20)
                 while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }

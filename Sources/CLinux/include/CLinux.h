@@ -22,4 +22,21 @@ off_t clinux_seek_data(int fd, off_t offset);
 /// lseek(SEEK_HOLE): the offset of the first hole at or after `offset` (the end of the file counts as one).
 off_t clinux_seek_hole(int fd, off_t offset);
 
+/// One stop signal as the kernel delivered it: which, who sent it (0 and a kernel `code` for a terminal's Ctrl-C),
+/// and when (CLOCK_MONOTONIC nanoseconds, taken in the handler, so a late reader does not stretch the gaps).
+typedef struct {
+    int signo;
+    int sender_pid;
+    int code;
+    long long monotonic_ns;
+} clinux_signal_record;
+
+/// Installs an SA_SIGINFO handler for SIGINT and SIGTERM that writes one `clinux_signal_record` per delivered signal
+/// to `write_fd` (write(2) is async-signal-safe; the pipe should be non-blocking: a full pipe drops the record rather
+/// than blocking the handler). 0, or -1 with errno set.
+int clinux_trap_stop_signals(int write_fd);
+
+/// Puts SIGINT and SIGTERM back to their default actions.
+void clinux_restore_stop_signals(void);
+
 #endif

@@ -1,61 +1,92 @@
+import CLinux
 import Dispatch
 import Foundation
 import Glibc
 import Synchronization
 
-/// Turns SIGINT and SIGTERM into calls of a handler, with how many *requests* arrived so far: the first asks the run
-/// to stop taking files (those in flight finish), a later one cancels them.
+/// Turns SIGINT and SIGTERM into calls of a handler, with how many stop *requests* arrived so far: the first asks the
+/// run to stop taking files (those in flight finish), a later one cancels them.
 ///
 /// One request can arrive as two signals: `timeout(1)` sends SIGTERM to the process and then to its process group,
-/// `kill -TERM -PGID` and service managers reach the process more than once. A signal within
-/// ``coalescingWindow`` of the one before it is the same request, so a single `timeout` or `systemctl stop` never
-/// cancels the files in flight; a second Ctrl-C pressed by a person (later than that) does.
+/// `kill -TERM -PGID` after `kill -TERM PID`, a service manager reaching the process and its group. So a signal is
+/// read with who sent it and when it was delivered (an `SA_SIGINFO` handler in `CLinux` notes both, the time taken in
+/// the handler itself so a busy process does not stretch the gap): the same signal again from the same process within
+/// ``repeatWindow`` is the same request. A person's second Ctrl-C comes from the terminal (the kernel), never folded.
 final class SignalTrap {
-    /// Signals this close together count as one request.
-    static let coalescingWindow: Duration = .milliseconds(250)
+    /// A repeat of the same signal from the same process this soon is the same request.
+    static let repeatWindow: Int64 = 1_000_000_000
 
-    private let sources: [any DispatchSourceSignal]
+    private let reader: any DispatchSourceRead
+    private let fds: (read: Int32, write: Int32)
 
     init(_ handler: @escaping @Sendable (String, Int) -> Void) {
-        let counter = SignalCounter(window: Self.coalescingWindow)
-        var sources: [any DispatchSourceSignal] = []
-        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                if let count = counter.arrived(at: .now) { handler(name, count) }
-            }
-            source.resume()
-            sources.append(source)
+        var pipeFDs: [Int32] = [-1, -1]
+        _ = pipe(&pipeFDs)
+        for fd in pipeFDs {
+            // Non-blocking: the handler never waits on a full pipe; close-on-exec: child processes do not inherit it.
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         }
-        self.sources = sources
+        fds = (pipeFDs[0], pipeFDs[1])
+        let counter = SignalCounter(window: Self.repeatWindow)
+        let readFD = fds.read
+        reader = DispatchSource.makeReadSource(fileDescriptor: readFD, queue: .global())
+        reader.setEventHandler {
+            var record = clinux_signal_record()
+            while read(readFD, &record, MemoryLayout<clinux_signal_record>.size)
+                == MemoryLayout<clinux_signal_record>.size
+            {
+                let name = record.signo == SIGINT ? "SIGINT" : "SIGTERM"
+                if let count = counter.arrived(record) { handler(name, count) }
+            }
+        }
+        reader.resume()
+        _ = clinux_trap_stop_signals(fds.write)
     }
 
     func cancel() {
-        for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        clinux_restore_stop_signals()
+        reader.cancel()
+        close(fds.write)
+        close(fds.read)
     }
 }
 
-/// Counts stop requests across both signals, folding the signals that arrive within `window` of the request before
-/// into it.
+/// Counts stop requests, folding a repeat of the last counted signal — the same number, from the same sending
+/// process, within `window` nanoseconds of delivery — into it.
 final class SignalCounter: Sendable {
+    private struct Last {
+        var signo: Int32
+        var sender: Int32
+        var code: Int32
+        var delivered: Int64
+    }
+
     private struct State {
         var count = 0
-        var last: ContinuousClock.Instant?
+        var last: Last?
     }
 
     private let state = Mutex(State())
-    private let window: Duration
+    private let window: Int64
 
-    init(window: Duration) { self.window = window }
+    init(window: Int64) { self.window = window }
 
-    /// The number of the request this signal makes, or `nil` when it repeats the one just before it.
-    func arrived(at instant: ContinuousClock.Instant) -> Int? {
+    /// The number of the request this signal makes, or `nil` when it repeats the one before it.
+    func arrived(_ record: clinux_signal_record) -> Int? {
+        arrived(signo: record.signo, sender: record.sender_pid, code: record.code, delivered: record.monotonic_ns)
+    }
+
+    func arrived(signo: Int32, sender: Int32, code: Int32, delivered: Int64) -> Int? {
         state.withLock { state in
-            if let last = state.last, instant - last < window { return nil }
-            state.last = instant
+            // SI_USER: sent by a process (kill, timeout, a service manager); a terminal's Ctrl-C comes from the
+            // kernel and always counts.
+            if let last = state.last, code == Int32(SI_USER), last.code == Int32(SI_USER), last.signo == signo,
+                last.sender == sender, delivered - last.delivered < window
+            {
+                return nil
+            }
+            state.last = Last(signo: signo, sender: sender, code: code, delivered: delivered)
             state.count += 1
             return state.count
         }

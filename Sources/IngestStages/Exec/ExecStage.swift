@@ -136,6 +136,26 @@ public struct ExecStage: Stage, StageDefinition {
         gate = AsyncSemaphore(limit: width)
     }
 
+    /// The asset as the command sees it: a path whose name is not UTF-8 (``MediaFormats/FileName``) cannot travel
+    /// through JSON or the environment as the bytes it is, so the command gets a symbolic link with a plain name in
+    /// the asset's work folder (`content.jpg`, `source.jpg`) that leads to the file.
+    static func withOpenablePaths(_ asset: Asset, context: StageContext) throws -> Asset {
+        var shown = asset
+        func openable(_ path: String, _ name: String) throws -> String {
+            guard path.unicodeScalars.contains(where: FileName.isEscapedByte) else { return path }
+            let ext = (FileName.presentable(path) as NSString).pathExtension
+            let link = context.assetWorkDirectory + "/" + name + (ext.isEmpty ? "" : "." + ext)
+            let made = path.withPlatformPath { target in link.withPlatformPath { symlink(target, $0) } }
+            guard made == 0 || errno == EEXIST else { throw FileError(path: link, operation: "link", code: errno) }
+            return link
+        }
+        if let path = asset.contentPath { shown.contentPath = try openable(path, "content") }
+        if case .file(let path, let root, let relative) = asset.origin {
+            shown.origin = .file(path: try openable(path, "source"), root: root, relativePath: relative)
+        }
+        return shown
+    }
+
     public func prepare(_ context: PipelineContext) async throws {
         // A command that exits without reading its input makes our write fail with EPIPE; the default SIGPIPE action
         // would kill the whole run instead. Ignoring it is process-wide and idempotent, and nothing here wants it.
@@ -143,10 +163,11 @@ public struct ExecStage: Stage, StageDefinition {
     }
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
-        let input = Data(Self.assetJSON(asset, context: context).jsonText(pretty: false).utf8) + Data("\n".utf8)
         // INGEST_WORK_DIR exists when the command starts; the runner removes it with the asset.
         try context.makeWorkDirectory()
-        let environment = Self.environment(for: asset, context: context).merging(extraEnvironment) { _, extra in extra }
+        let shown = try Self.withOpenablePaths(asset, context: context)
+        let input = Data(Self.assetJSON(shown, context: context).jsonText(pretty: false).utf8) + Data("\n".utf8)
+        let environment = Self.environment(for: shown, context: context).merging(extraEnvironment) { _, extra in extra }
         let outcome = try await gate.withPermit {
             try await run(input: input, environment: environment, context: context, asset: asset)
         }
