@@ -102,7 +102,7 @@ fuzz-changed:
 	@if [ "$$(git rev-parse HEAD:Sources/MediaFormats 2>/dev/null)" = "$$(cat Fuzz/fuzzed-tree 2>/dev/null)" ]; then \
 		echo "MediaFormats unchanged since its last recorded fuzz run ($$(cat Fuzz/fuzzed-tree)): not fuzzing"; \
 	else \
-		$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}; \
+		$(MAKE) fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60); \
 	fi
 
 # Benchmarks against file(1), exiftool, ffmpeg and curl on the same files in the same invocation (Benchmarks/bench.sh):
