@@ -40,15 +40,18 @@ final class SignalTrap {
                 if let count = counter.arrived(record) { handler(name, count) }
             }
         }
+        // The read end closes once the source is cancelled, never under a running handler.
+        reader.setCancelHandler { close(readFD) }
         reader.resume()
         _ = clinux_trap_stop_signals(fds.write)
     }
 
+    /// Puts the default actions back. The pipe's write end stays open: a handler running on another thread at this
+    /// very moment could otherwise write into a descriptor number reused meanwhile (one pipe per command, which
+    /// ends soon after).
     func cancel() {
         clinux_restore_stop_signals()
         reader.cancel()
-        close(fds.write)
-        close(fds.read)
     }
 }
 
