@@ -154,9 +154,7 @@ final class ManifestWriter: Sendable {
 
     /// Cuts the file back to the end of its last whole line.
     private static func cutTornTail(_ descriptor: Int32, path: String) throws -> Int64 {
-        var info = stat()
-        try systemCall("stat", path: path) { fstat(descriptor, &info) }
-        let size = Int64(info.st_size)
+        let size = Int64(try systemCall("seek", path: path) { lseek(descriptor, 0, SEEK_END) })
         guard size > 0 else { return 0 }
         var end = size
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -187,9 +185,8 @@ final class ManifestWriter: Sendable {
             let descriptor = state.descriptor
             _ = flock(descriptor, LOCK_EX)
             defer { _ = flock(descriptor, LOCK_UN) }
-            var info = stat()
-            try systemCall("stat", path: path) { fstat(descriptor, &info) }
-            let before = info.st_size
+            // Where this line begins: the end of the file (under the lock, no other writer moves it).
+            let before = try systemCall("seek", path: path) { lseek(descriptor, 0, SEEK_END) }
             var bytes = Array(line.utf8)  // one write(2) per line keeps O_APPEND lines whole
             var written = 0
             do {
