@@ -24,15 +24,22 @@ public enum FileName {
     @inlinable
     public static func isEscapedByte(_ scalar: Unicode.Scalar) -> Bool { scalar.value >= 0x10FF80 }
 
+    /// The raw byte an escape-range scalar stands for, or `nil` for any other scalar.
+    @inlinable
+    public static func escapedByte(_ scalar: Unicode.Scalar) -> UInt8? {
+        isEscapedByte(scalar) ? UInt8(truncatingIfNeeded: scalar.value - 0x10FF00) : nil
+    }
+
     /// The `String` for a name's or path's bytes.
     public static func decode(_ bytes: some Collection<UInt8>) -> String {
-        let array = Array(bytes)
-        // Fast path: valid UTF-8 with no escape-range scalar (all but a handful of real names).
-        if let text = String(validating: array, as: UTF8.self),
-            !text.unicodeScalars.contains(where: isEscapedByte)
+        // Fast path, no copy: valid UTF-8 with no escape-range scalar (all but a handful of real names; the UTF-8 of
+        // such a scalar starts with 0xF4, so most names need no scalar scan at all).
+        if let text = String(validating: bytes, as: UTF8.self),
+            !bytes.contains(0xF4) || !text.unicodeScalars.contains(where: isEscapedByte)
         {
             return text
         }
+        let array = Array(bytes)
         var scalars = String.UnicodeScalarView()
         var index = 0
         while index < array.count {
@@ -60,8 +67,8 @@ public enum FileName {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(path.utf8.count)
         for scalar in path.unicodeScalars {
-            if isEscapedByte(scalar) {
-                bytes.append(UInt8(truncatingIfNeeded: scalar.value - escapeBase))
+            if let byte = escapedByte(scalar) {
+                bytes.append(byte)
             } else {
                 bytes.append(contentsOf: String(scalar).utf8)
             }
@@ -85,7 +92,7 @@ public enum FileName {
         guard name.unicodeScalars.contains(where: isEscapedByte) else { return name }
         var scalars = String.UnicodeScalarView()
         for scalar in name.unicodeScalars {
-            scalars.append(isEscapedByte(scalar) ? Unicode.Scalar(UInt8(scalar.value - escapeBase)) : scalar)
+            scalars.append(escapedByte(scalar).map(Unicode.Scalar.init) ?? scalar)
         }
         return String(scalars)
     }

@@ -314,7 +314,9 @@ extension DirectorySource {
                 || (status.kind == .symbolicLink && source.followsLinks
                     && (try? FileStatus.of(path))?.kind == .directory)
             {
-                return descend(name, path: path, relativePath: relativePath, in: folder, state: &state)
+                return descend(
+                    name, path: path, relativePath: relativePath, isLink: status.kind == .symbolicLink, in: folder,
+                    state: &state)
             }
             // Entries that are not taken are rejected with their own identity (the link's or the entry's size and
             // time), so the ledger remembers the verdict and later runs skip them until they change.
@@ -345,12 +347,12 @@ extension DirectorySource {
 
         /// Enters a folder (or a link to one inside the root), unless the excludes or maxDepth stop the walk there.
         private func descend(
-            _ name: String, path: String, relativePath: String, in folder: Folder, state: inout State
+            _ name: String, path: String, relativePath: String, isLink: Bool, in folder: Folder, state: inout State
         ) -> SourceEvent? {
             if case .rejected(let event) = inspect(path, relative: relativePath, state: &state) { return event }
             // A link to a folder inside the root (one leading out was just rejected): that folder is walked under its
             // own path, so its files are listed once, by their real names, whichever of the two the walk meets first.
-            if (try? FileStatus.of(path, followLinks: false))?.kind == .symbolicLink {
+            if isLink {
                 context.logger.debug(
                     "not walking a link to a folder inside the root: its files are listed under their own path",
                     metadata: ["link": "\(relativePath.displaySafe)"])

@@ -4,11 +4,11 @@ import MediaIngest
 extension ValidateStage {
     /// The findings about what an image carries besides its pixels — an archive or executable appended
     /// (`polyglot`), script code in its metadata (`embedded_code`), compressed text metadata that inflates past the
-    /// cap (`metadata_bomb`) — in the file at `path`, whose headers are `info`.
-    /// - Throws: ``FormatError`` or ``FileError`` when the file cannot be read.
-    func payloadFinding(path: String, info: ImageInfo, where place: String = "") throws -> Rejection? {
+    /// cap (`metadata_bomb`) — in the file `source`, whose headers are `info`.
+    /// - Throws: ``FormatError`` when the file cannot be read.
+    func payloadFinding(in source: FileBytes, info: ImageInfo, where place: String = "") throws -> Rejection? {
         if rules.checkStructure, info.trailingBytes > 0, let end = info.structureEnd {
-            let trailer = try FileBytes(path: path).bytes(at: end, count: Int(min(info.trailingBytes, 1 << 20)))
+            let trailer = try source.bytes(at: end, count: Int(min(info.trailingBytes, 1 << 20)))
             if let found = ContentChecks.hostileSignature(in: trailer, includingArchives: true) {
                 return Rejection(
                     .polyglot,
@@ -17,7 +17,6 @@ extension ValidateStage {
             }
         }
         guard rules.rejectEmbeddedCode || rules.maxTextMetadata != nil else { return nil }
-        let source = try FileBytes(path: path)
         var inflated = 0
         for block in info.metadataBlocks {
             let payload = try source.bytes(at: block.offset, count: min(block.length, 1 << 20))
@@ -44,22 +43,24 @@ extension ValidateStage {
         return nil
     }
 
-    /// ``payloadFinding(path:info:where:)`` on the source file, when an earlier stage (`strip.metadata`, an `exec`
+    /// ``payloadFinding(in:info:where:)`` on the source file, when an earlier stage (`strip.metadata`, an `exec`
     /// stage) replaced the bytes `validate` judges: a finding about the source's bytes reaches the verdict whatever
     /// the stage order. The copy passed the other rules; the source is read again only for these findings.
     func sourcePayloadFinding(_ asset: Asset, checked path: String) throws -> Rejection? {
         guard rules.checkStructure || rules.rejectEmbeddedCode || rules.maxTextMetadata != nil,
             let source = asset.origin.path, source != path
         else { return nil }
+        let bytes: FileBytes
         let info: ImageInfo?
         do {
-            info = try ImageHeaders.inspect(FileBytes(path: source), deep: rules.checkStructure)
+            bytes = try FileBytes(path: source)
+            info = try ImageHeaders.inspect(bytes, deep: rules.checkStructure)
         } catch is FormatError {
             return nil  // damage the copy no longer has: the stripper rebuilt the file from what it could parse
         }
         guard let info else { return nil }
         let stage = asset.facts["strip"] != nil ? "strip.metadata" : "an earlier stage"
         return try payloadFinding(
-            path: source, info: info, where: " (in the source file; \(stage) removed it from the copy)")
+            in: bytes, info: info, where: " (in the source file; \(stage) removed it from the copy)")
     }
 }

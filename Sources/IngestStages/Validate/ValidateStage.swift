@@ -239,8 +239,10 @@ public struct ValidateStage: Stage, StageDefinition {
         }
         guard type.family == .image else { return nil }
         let info: ImageInfo
+        let bytes: FileBytes  // one open file for the headers and the payload checks
         do {
-            guard let inspected = try ImageHeaders.inspect(FileBytes(path: path), deep: rules.checkStructure) else {
+            bytes = try FileBytes(path: path)
+            guard let inspected = try ImageHeaders.inspect(bytes, deep: rules.checkStructure) else {
                 return nil
             }
             info = inspected
@@ -268,7 +270,7 @@ public struct ValidateStage: Stage, StageDefinition {
         if let maxHeight = rules.maxHeight, effective.height > maxHeight {
             return Rejection(.tooTall, "\(effective.height) pixels tall is over the \(maxHeight) limit\(extentNote)")
         }
-        if let finding = try payloadFinding(path: path, info: info) { return finding }
+        if let finding = try payloadFinding(in: bytes, info: info) { return finding }
         // A stage before this one rewrote the bytes (strip.metadata removes an appended archive, PHP in a comment, a
         // zTXt bomb): what the source carried is still a verdict about it, whatever the stage order.
         if let finding = try sourcePayloadFinding(asset, checked: path) { return finding }

@@ -17,13 +17,15 @@ public enum DisplayText {
                 result.unicodeScalars.append(scalar)
                 continue
             }
+            if let byte = FileName.escapedByte(scalar) {  // a name's byte that is not UTF-8
+                result += "\\x" + String(byte, radix: 16)
+                continue
+            }
             switch scalar {
             case "\n": result += "\\n"
             case "\r": result += "\\r"
             case "\t": result += "\\t"
             case "\\": result += "\\\\"
-            case _ where FileName.isEscapedByte(scalar):
-                result += "\\x" + String(scalar.value - 0x10FF00, radix: 16)
             default:
                 let hex = String(scalar.value, radix: 16)
                 result += scalar.value < 0x100 ? "\\x" + (hex.count == 1 ? "0" + hex : hex) : "\\u{" + hex + "}"

@@ -58,9 +58,4 @@ public enum SafeJSON {
         }
         return Data(output)
     }
-
-    /// ``escaping(_:)`` for text.
-    public static func escaping(_ text: String) -> String {
-        String(decoding: escaping(Data(text.utf8)), as: UTF8.self)
-    }
 }
