@@ -60,13 +60,13 @@ struct ClaimRow: Sendable {
 
     /// Whether the file differs from the row (unknown values count as unchanged).
     func changed(size newSize: Int64?, mtime newMtime: Int64?) -> Bool {
-        (newSize != nil && size != newSize) || (newMtime != nil && mtime != newMtime)
+        RerunRule.changed(storedSize: size, storedMtime: mtime, size: newSize, mtime: newMtime)
     }
 
-    /// Why a settled, unchanged row is skipped; `nil` when it is processed (the SQLite ledger's rules).
+    /// Why a settled, unchanged row is skipped; `nil` when it is processed (``RerunRule``).
     func skipReason(size: Int64?, mtime: Int64?, maxAttempts: Int) -> String? {
         guard !changed(size: size, mtime: mtime) else { return nil }
-        return SQLiteLedger.skipReason(
+        return RerunRule.skipReason(
             status: status, attempts: attempts, runID: runID, error: error, maxAttempts: maxAttempts)
     }
 }

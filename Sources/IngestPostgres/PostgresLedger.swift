@@ -6,7 +6,7 @@ import PostgresNIO
 
 /// The ledger several hosts share: the rows of `ingest_asset` in a PostgreSQL database, claimed under leases.
 ///
-/// The statuses and re-run rules are the SQLite ledger's (see `SQLiteLedger`). What sharing adds:
+/// The statuses and re-run rules are ``RerunRule``'s, as the SQLite ledger's. What sharing adds:
 /// - ``begin(_:)`` **claims** an asset for this run: the row becomes `in_flight` with this run as owner (host, boot
 ///   id, process id, run id) and a lease (`state.lease`, 60 s by default) that a heartbeat renews every third of it.
 /// - A row in flight under another run's live lease is skipped (`claimed by HOST`); under an expired lease — its
@@ -89,13 +89,12 @@ public final class PostgresLedger: RunStateStore {
 
     // MARK: AssetLedger
 
-    public var workQueue: (any SharedWorkQueue)? { queue }
-    public var sharedRequestBudget: (any SharedRequestBudget)? { budget }
+    public var services: StateServices { StateServices(workQueue: queue, requestBudget: budget) }
 
     public func begin(_ asset: Asset) async throws -> LedgerDecision {
         let identity = asset.ledgerKey
         let size = asset.size
-        let mtime = asset.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
+        let mtime = RerunRule.mtimeNanoseconds(asset.modificationDate)
         let claim = Claim(
             pipeline: pipeline, identity: identity, size: size, mtime: mtime, sha256: nil, runID: runID,
             host: host, leaseSeconds: leaseSeconds, maxAttempts: maxAttempts)
@@ -192,14 +191,14 @@ public final class PostgresLedger: RunStateStore {
     public func record(_ result: AssetResult) async throws {
         // A claim lost to another host is that host's to record.
         if result.failure?.code == "claim_lost" { return }
-        guard let status = LedgerRecording.status(for: result) else { return }
+        guard let status = RerunRule.status(for: result) else { return }
         let asset = result.asset
         let identity = asset.ledgerKey
         let statement = RecordStatement(
             pipeline: pipeline, identity: identity, runID: runID, status: status,
             code: status == "done" ? nil : result.rejection?.code.rawValue ?? result.failure?.code,
             message: status == "done" ? nil : result.rejection?.reason ?? result.failure?.message,
-            target: asset.target, sha256: asset.sourceSHA256, sidecars: LedgerRecording.sidecarList(asset))
+            target: asset.target, sha256: asset.sourceSHA256, sidecars: RerunRule.sidecarList(asset))
         let logger = logger
         let owned = try await database.retrying { client in
             try await client.execute(statement, logger: logger).count()
@@ -276,8 +275,8 @@ public final class PostgresLedger: RunStateStore {
             ).count()
             let failed = try await connection.query(
                 """
-                UPDATE ingest_asset SET status = 'failed', error_code = 'source_vanished',
-                error = 'the source file disappeared during an interrupted run before its upload was confirmed',
+                UPDATE ingest_asset SET status = 'failed', error_code = \(RerunRule.vanishedCode),
+                error = \(RerunRule.vanishedMessage),
                 lease_until = NULL, updated_at = now()
                 WHERE pipeline = \(pipeline) AND status = 'in_flight' AND run_id <> \(runID)
                 AND (lease_until IS NULL OR lease_until < now())

@@ -159,7 +159,7 @@ struct RecordStatement: PostgresPreparedStatement {
     var message: String?
     var target: TargetRecord?
     var sha256: String?
-    /// The sidecars paired with the asset (``LedgerRecording/sidecarList(_:)``), or NULL.
+    /// The sidecars paired with the asset (``RerunRule/sidecarList(_:)``), or NULL.
     var sidecars: String?
 
     func makeBindings() throws -> PostgresBindings {

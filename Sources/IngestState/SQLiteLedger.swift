@@ -4,20 +4,12 @@ import MediaIngest
 
 /// The SQLite ledger (GRDB): one row per source asset of a pipeline, keyed by ``Asset/ledgerKey`` (the file's path
 /// relative to its source's root — prefixed with the source's name for all but the first source — or its URL) and
-/// remembering size, modification time and content SHA-256.
-///
-/// | status      | a re-run…                                                                  |
-/// |-------------|----------------------------------------------------------------------------|
-/// | `done`      | skips it, unless size or modification time changed                          |
-/// | `rejected`  | skips it, unless it changed                                                 |
-/// | `failed`    | retries it, up to `maxAttempts` runs (then `ingest retry` re-queues it)     |
-/// | `in_flight` | a crash left it: retries it with what the last attempt learned (target id)  |
-/// | `vanished`  | the file was gone before it could be read; processed anew if it comes back  |
+/// remembering size, modification time and content SHA-256. Statuses and re-run rules are ``RerunRule``'s.
 ///
 /// Writes use WAL and `synchronous=FULL`, so a row acknowledged before a crash survives it.
 public final class SQLiteLedger: RunStateStore {
     let database: DatabasePool
-    /// The pipeline's lock, held while the ledger is open for a run (``SQLiteRunState``); released by ``close()``.
+    /// The pipeline's lock, held while the ledger is open for a run (``SQLiteStateBackend``); released by ``close()``.
     let lock: PipelineLock?
     let pipeline: String
     let runID: String
@@ -115,7 +107,7 @@ public final class SQLiteLedger: RunStateStore {
     public func begin(_ asset: Asset) async throws -> LedgerDecision {
         let identity = asset.ledgerKey
         let size = asset.size
-        let mtime = asset.modificationDate.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded()) }
+        let mtime = RerunRule.mtimeNanoseconds(asset.modificationDate)
         let pipeline = pipeline
         let runID = runID
         let maxAttempts = maxAttempts
@@ -187,34 +179,17 @@ public final class SQLiteLedger: RunStateStore {
         }
     }
 
-    /// Whether the file differs from the row (size or modification time; unknown values count as unchanged).
+    /// Whether the file differs from the row (``RerunRule/changed(storedSize:storedMtime:size:mtime:)``).
     static func changed(_ row: Row, size: Int64?, mtime: Int64?) -> Bool {
-        (size != nil && row["size"] as Int64? != size) || (mtime != nil && row["mtimeNs"] as Int64? != mtime)
+        RerunRule.changed(storedSize: row["size"], storedMtime: row["mtimeNs"], size: size, mtime: mtime)
     }
 
-    /// Why an unchanged row is skipped (done, rejected, failed too often), or `nil` when it is processed.
+    /// Why an unchanged row is skipped (``RerunRule/skipReason(status:attempts:runID:error:maxAttempts:)``), or `nil`.
     static func skipReason(_ row: Row, size: Int64?, mtime: Int64?, maxAttempts: Int) -> String? {
         guard !changed(row, size: size, mtime: mtime) else { return nil }
-        return skipReason(
+        return RerunRule.skipReason(
             status: row["status"], attempts: row["attempts"], runID: row["runId"], error: row["error"],
             maxAttempts: maxAttempts)
-    }
-
-    /// The re-run rule every ledger applies to an unchanged row: why it is skipped (done, rejected, failed
-    /// `maxAttempts` times), or `nil` when it is processed. The shared ledger uses it too.
-    public static func skipReason(
-        status: String, attempts: Int, runID: String?, error: String?, maxAttempts: Int
-    ) -> String? {
-        switch status {
-        case "done":
-            return "done in run \(runID ?? "?")"
-        case "rejected":
-            return "rejected in run \(runID ?? "?"): \(error ?? "")"
-        case "failed" where attempts >= maxAttempts:
-            return "failed \(attempts) times (last: \(error ?? "?")); `ingest retry` re-queues it"
-        default:
-            return nil
-        }
     }
 
     public func checkpoint(_ asset: Asset) async throws {
@@ -245,7 +220,7 @@ public final class SQLiteLedger: RunStateStore {
     }
 
     public func record(_ result: AssetResult) async throws {
-        guard let finalStatus = LedgerRecording.status(for: result) else { return }
+        guard let finalStatus = RerunRule.status(for: result) else { return }
         let asset = result.asset
         let identity = asset.ledgerKey
         let code = result.rejection?.code.rawValue ?? result.failure?.code
@@ -267,7 +242,7 @@ public final class SQLiteLedger: RunStateStore {
                     finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status,
                     asset.target?.sentMD5,
                     asset.target?.reportedHash, asset.sourceSHA256, asset.target?.sentSHA256, asset.target?.target,
-                    LedgerRecording.sidecarList(asset), runID, Date(), pipeline, identity,
+                    RerunRule.sidecarList(asset), runID, Date(), pipeline, identity,
                 ])
         }
     }
@@ -336,10 +311,10 @@ public final class SQLiteLedger: RunStateStore {
         var changed = db.changesCount
         try db.execute(
             sql: """
-                UPDATE asset SET status = 'failed', errorCode = 'source_vanished', error = 'the source file disappeared during an interrupted run before its upload was confirmed', updatedAt = ?
+                UPDATE asset SET status = 'failed', errorCode = ?, error = ?, updatedAt = ?
                 WHERE \(scope)
                 """,
-            arguments: [Date()] + arguments)
+            arguments: [RerunRule.vanishedCode, RerunRule.vanishedMessage, Date()] + arguments)
         changed += db.changesCount
         return changed
     }

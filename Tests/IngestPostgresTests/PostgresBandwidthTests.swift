@@ -22,13 +22,13 @@ struct PostgresBandwidthTests {
                     try await PostgresLedgerTests.open(url), pipeline: "bandwidth", host: PostgresLedgerTests.host(host)
                 ))
         }
-        let budget = try #require(ledgers[0].sharedRequestBudget)
+        let budget = try #require(ledgers[0].services.requestBudget)
         #expect(budget.sharesBytes)
         // No one sleeps: each reservation's wait says where its bytes fall on the shared schedule.
         let longest = Mutex(Duration.zero)
         let limiters = ledgers.map { ledger in
             ByteRateLimiter(
-                bytesPerSecond: 1_000_000, shared: ledger.sharedRequestBudget, sharedKey: "pipeline|wix|site",
+                bytesPerSecond: 1_000_000, shared: ledger.services.requestBudget, sharedKey: "pipeline|wix|site",
                 sleep: { wait in longest.withLock { $0 = max($0, wait) } })
         }
         let began = ContinuousClock.now

@@ -256,9 +256,11 @@ struct PostgresLedgerTests {
         defer { Task { await database.close() } }
         let pipeline = "queue-\(UUID().uuidString.prefix(8))"
         let items = (0..<1200).map { "https://example.test/\($0).jpg" }
-        #expect(try await SharedLedgerStatus.enqueue(items, pipeline: pipeline, database: database) == 1200)
         #expect(
-            try await SharedLedgerStatus.enqueue(Array(items.prefix(10)), pipeline: pipeline, database: database) == 0)
+            try await PostgresWorkQueue.enqueue(items, pipeline: pipeline, by: .current, database: database) == 1200)
+        #expect(
+            try await PostgresWorkQueue.enqueue(
+                Array(items.prefix(10)), pipeline: pipeline, by: .current, database: database) == 0)
         let queue = PostgresWorkQueue(database: database, pipeline: pipeline)
         let firstBatch = try await queue.pendingItems(after: 0, limit: 500)
         #expect(firstBatch.map(\.item) == Array(items.prefix(500)))

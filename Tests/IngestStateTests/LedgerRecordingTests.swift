@@ -55,7 +55,7 @@ struct LedgerRecordingTests {
             """)
         let first = try await project.run(pipeline)
         #expect(first.report.count(.failed) == 1)
-        #expect(try project.summary(pipeline).counts == ["done": 1], "uploaded and archived is done")
+        #expect(try await project.summary(pipeline).counts == ["done": 1], "uploaded and archived is done")
 
         // Someone moves the archived file back (same bytes, same modification time): nothing to upload.
         try FileSystem.rename(project.path("archive/a.jpg"), to: project.path("inbox/a.jpg"))
@@ -74,6 +74,6 @@ struct LedgerRecordingTests {
               {"kind": "test.archive-then-fail", "with": {"archive": "\(project.path("elsewhere"))"}}]}
             """)
         #expect(try await project.run(pipeline).report.count(.failed) == 1)
-        #expect(try project.summary(pipeline).counts == ["vanished": 1])
+        #expect(try await project.summary(pipeline).counts == ["vanished": 1])
     }
 }

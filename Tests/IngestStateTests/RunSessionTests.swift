@@ -64,12 +64,12 @@ struct StateProject {
         logger.logLevel = .critical
         let session = RunSession(
             pipeline: pipeline, options: RunSession.Options(logger: logger, scratch: .none, lockWait: wait),
-            state: SQLiteRunState())
+            state: SQLiteStateBackend())
         return try await session.run(control: control)
     }
 
-    func summary(_ pipeline: Pipeline) throws -> LedgerSummary {
-        try LedgerSummary.read(path: pipeline.state.ledgerPath, pipeline: pipeline.name)
+    func summary(_ pipeline: Pipeline) async throws -> LedgerStatus {
+        try await #require(try await SQLiteStateBackend().inspector(for: pipeline)).status()
     }
 }
 
@@ -93,7 +93,7 @@ struct RunSessionTests {
             """)
         let first = try await project.run(pipeline)
         #expect(first.report.count(.done) == 2, "\(first.report.counts)")
-        #expect(try project.summary(pipeline).counts["done"] == 2)
+        #expect(try await project.summary(pipeline).counts["done"] == 2)
         let second = try await project.run(pipeline)
         #expect(second.report.count(.skipped) == 2 && second.report.count(.done) == 0, "\(second.report.counts)")
         // A changed file in the second source is processed again; its twin in the first is not.
@@ -153,17 +153,18 @@ struct RunSessionTests {
                 try await killed.checkpoint(asset)
             }
         }
-        #expect(try project.summary(pipeline).counts["in_flight"] == 2)
+        #expect(try await project.summary(pipeline).counts["in_flight"] == 2)
 
         let stopped = RunControl()
         stopped.requestStop(reason: "test")
         _ = try await project.run(pipeline, control: stopped)
         #expect(
-            try project.summary(pipeline).counts["in_flight"] == 2, "an interrupted run has not seen the whole source")
+            try await project.summary(pipeline).counts["in_flight"] == 2,
+            "an interrupted run has not seen the whole source")
 
         let result = try await project.run(pipeline)
         #expect(result.exitCode == .success)
-        let summary = try project.summary(pipeline)
+        let summary = try await project.summary(pipeline)
         #expect(summary.counts["in_flight"] == nil)
         #expect(summary.counts["done"] == 2, "keep.jpg and the uploaded one: \(summary.counts)")
         #expect(summary.failures.map(\.identity) == ["lost.jpg"])
@@ -216,7 +217,7 @@ struct RunSessionTests {
         #expect(clock.now - cancelled < .seconds(120))
         #expect(result.exitCode == .interrupted)
         #expect(result.report.count(.failed) == 1)
-        let last = try #require(try project.summary(pipeline).lastRun)
+        let last = try #require(try await project.summary(pipeline).lastRun)
         #expect(
             last.finishedAt != nil && last.exitCode == 130, "the run is recorded even though its task was cancelled")
         #expect((try? PipelineLock(path: pipeline.state.lockPath)) != nil)

@@ -61,12 +61,14 @@ struct WatchReconcileTests {
             }
         }
         await killed.close()
-        #expect(try LedgerSummary.read(path: pipeline.state.ledgerPath, pipeline: "watched").counts["in_flight"] == 4)
+        #expect(
+            try await #require(try await SQLiteStateBackend().inspector(for: pipeline)).status().counts["in_flight"]
+                == 4)
 
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let service = WatchService(
-            session: RunSession.Options(logger: logger, scratch: .none), state: SQLiteRunState())
+            session: RunSession.Options(logger: logger, scratch: .none), state: SQLiteStateBackend())
         let control = WatchControl()
         let batches = Mutex([WatchService.Batch]())
         try await service.run(pipeline, control: control) { batch in
@@ -75,7 +77,7 @@ struct WatchReconcileTests {
         }
         #expect(batches.withLock { $0.map(\.files) } == [1], "the old file, alone")
 
-        let summary = try LedgerSummary.read(path: pipeline.state.ledgerPath, pipeline: "watched")
+        let summary = try await #require(try await SQLiteStateBackend().inspector(for: pipeline)).status()
         #expect(
             summary.counts["done"] == 2, "the file ingested and the one uploaded before the kill: \(summary.counts)")
         #expect(summary.counts["in_flight"] == 1, "fresh.jpg is still there, for the batch that lists it")

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import IngestPostgres
 import IngestStages
 import IngestState
 import Logging
@@ -103,57 +102,7 @@ extension IngestCommand {
         /// The ledger opens: SQLite (its folder writable, the file readable), or PostgreSQL (with the server's version).
         static func ledger(_ pipeline: Pipeline) async -> [Diagnosis] {
             guard pipeline.state.enabled else { return [Diagnosis("ledger", .skip, "state.enabled is false")] }
-            switch pipeline.state.ledger {
-            case .postgres(let url):
-                let logger = Logger(label: "ingest") { _ in SwiftLogNoOpLogHandler() }
-                do {
-                    let database = try await PostgresRunState.connect(url: url, state: pipeline.state, logger: logger)
-                    let version = try? await database.serverVersion()
-                    await database.close()
-                    return [
-                        Diagnosis(
-                            "ledger", .pass,
-                            "PostgreSQL \(version ?? "?") at \(pipeline.state.ledger) answers, schema up to date")
-                    ]
-                } catch {
-                    return [
-                        Diagnosis(
-                            "ledger", .fail, "cannot open \(pipeline.state.ledger): \(error)",
-                            fix:
-                                "check the URL, PGPASSWORD (or state.passwordFile) and that the server accepts this host (pg_hba.conf)"
-                        )
-                    ]
-                }
-            case .file(let path):
-                if FileManager.default.fileExists(atPath: path) {
-                    do {
-                        let summary = try LedgerSummary.read(path: path, pipeline: pipeline.name)
-                        let total = summary.counts.values.reduce(0, +)
-                        return [Diagnosis("ledger", .pass, "\(path) opens (\(total) asset\(total == 1 ? "" : "s"))")]
-                    } catch {
-                        return [
-                            Diagnosis(
-                                "ledger", .fail, "\(path) cannot be read: \(error)",
-                                fix:
-                                    "move it aside; the next run starts a new ledger (and re-uploads nothing Wix has, with state.dedupe target)"
-                            )
-                        ]
-                    }
-                }
-                let folder = (path as NSString).deletingLastPathComponent
-                var existing = folder
-                while !FileManager.default.fileExists(atPath: existing), existing != "/" {
-                    existing = (existing as NSString).deletingLastPathComponent
-                }
-                guard FileManager.default.isWritableFile(atPath: existing) else {
-                    return [
-                        Diagnosis(
-                            "ledger", .fail, "\(path) cannot be created (\(existing) is not writable)",
-                            fix: "set state.ledger to a writable place")
-                    ]
-                }
-                return [Diagnosis("ledger", .pass, "\(path) will be created by the first run")]
-            }
+            return [await StateBackends.backend(for: pipeline).diagnose(pipeline)]
         }
 
         /// The lock is free, or who holds it.

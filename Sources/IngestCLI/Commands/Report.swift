@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import IngestPostgres
 import IngestState
 import MediaIngest
 
@@ -31,28 +30,12 @@ extension IngestCommand {
 
         func run() async throws {
             let pipeline = try loadPipelineForState(self.pipeline, directoryOptions)
-            let found: RunHistory.Run?
-            do {
-                if case .postgres(let url) = pipeline.state.ledger {
-                    let database = try await SharedStateCommands.connect(pipeline, url: url)
-                    defer { Task { await database.close() } }
-                    found = try await RunHistory.run(
-                        database, pipeline: pipeline.name, id: run, logger: SharedStateCommands.quietLogger)
-                } else {
-                    guard FileManager.default.fileExists(atPath: pipeline.state.ledgerPath) else {
-                        Console.error(
-                            "ingest: \(pipeline.name): no runs yet (no ledger at \(pipeline.state.ledgerPath))")
-                        throw IngestExitCode.nothingToDo.exitCode
-                    }
-                    found = try RunHistory.run(path: pipeline.state.ledgerPath, pipeline: pipeline.name, id: run)
-                }
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                Console.error("ingest: \(pipeline.name): cannot read the ledger: \(error)")
-                throw IngestExitCode.aborted.exitCode
+            let kept = try await withInspector(of: pipeline) { try await $0.run(id: run) }
+            guard let kept else {
+                Console.error("ingest: \(pipeline.name): no runs yet (no ledger at \(pipeline.state.ledgerPath))")
+                throw IngestExitCode.nothingToDo.exitCode
             }
-            guard let found else {
+            guard let found = kept else {
                 Console.error("ingest: \(pipeline.name): \(run.map { "no run \($0)" } ?? "no runs yet") in the ledger")
                 throw IngestExitCode.nothingToDo.exitCode
             }

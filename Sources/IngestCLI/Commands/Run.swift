@@ -1,7 +1,6 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import IngestPostgres
 import IngestStages
 import IngestState
 import Logging

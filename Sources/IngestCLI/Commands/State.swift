@@ -29,6 +29,35 @@ func loadPipelineForState(_ name: String, _ directoryOptions: PipelineDirectoryO
     try loadPipeline(name, directoryOptions, tolerateMissingEnvironment: true, stateOnly: true).pipeline
 }
 
+/// Opens a pipeline's state for an operator command (``StateBackend/inspector(for:)``), runs `body` and closes it;
+/// `nil` when the pipeline has no state yet. A state that cannot be opened is printed and exits 1 (aborted).
+func withInspector<T>(
+    of pipeline: Pipeline, _ body: (any StateInspector) async throws -> T
+) async throws -> T? {
+    let inspector: any StateInspector
+    do {
+        guard let opened = try await StateBackends.backend(for: pipeline).inspector(for: pipeline) else { return nil }
+        inspector = opened
+    } catch {
+        Console.error("ingest: \(pipeline.name): \(error.message)")
+        throw IngestExitCode.aborted.exitCode
+    }
+    do {
+        let result = try await body(inspector)
+        await inspector.close()
+        return result
+    } catch {
+        await inspector.close()
+        if error is ExitCode { throw error }
+        if let state = error as? RunStateError, state.code == .lockHeld {
+            Console.error("ingest: \(pipeline.name): \(state.message)")
+            throw IngestExitCode.lockHeld.exitCode
+        }
+        Console.error("ingest: \(pipeline.name): \(error)")
+        throw IngestExitCode.aborted.exitCode
+    }
+}
+
 extension IngestCommand {
     /// `ingest status NAME`.
     struct Status: AsyncParsableCommand {
@@ -44,74 +73,13 @@ extension IngestCommand {
 
         func run() async throws {
             let pipeline = try loadPipelineForState(self.pipeline, directoryOptions)
-            if case .postgres(let url) = pipeline.state.ledger {
-                try await SharedStateCommands.status(pipeline, url: url, json: json)
-                return
+            let printed = try await withInspector(of: pipeline) { inspector in
+                StatusPrinter(pipeline: pipeline, location: inspector.location, json: json)
+                    .print(try await inspector.status())
+                return true
             }
-            guard FileManager.default.fileExists(atPath: pipeline.state.ledgerPath) else {
+            if printed != true {
                 Console.out("\(pipeline.name): no runs yet (no ledger at \(pipeline.state.ledgerPath))")
-                return
-            }
-            let summary = try LedgerSummary.read(path: pipeline.state.ledgerPath, pipeline: pipeline.name)
-            Self.print(summary, of: pipeline, json: json)
-        }
-
-        /// Prints a ledger's summary; `extra` adds fields to the JSON, `lines` adds text after the counts.
-        static func print(
-            _ summary: LedgerSummary, of pipeline: Pipeline, json: Bool, extra: [String: JSONValue] = [:],
-            lines: [String] = []
-        ) {
-            if json {
-                var object: [String: JSONValue] = [
-                    "pipeline": .string(pipeline.name), "counts": .object(summary.counts.mapValues { .int(Int64($0)) }),
-                ]
-                object["failed"] = .array(
-                    summary.failures.map {
-                        [
-                            "path": .string($0.identity), "attempts": .int(Int64($0.attempts)),
-                            "code": $0.code.map { .string($0) } ?? .null,
-                            "error": $0.error.map { .string($0) } ?? .null,
-                        ]
-                    })
-                if let last = summary.lastRun {
-                    object["lastRun"] = [
-                        "id": .string(last.id), "startedAt": .string(ISO8601.string(from: last.startedAt)),
-                        "finishedAt": last.finishedAt.map { .string(ISO8601.string(from: $0)) } ?? .null,
-                        "exitCode": last.exitCode.map { .int(Int64($0)) } ?? .null,
-                    ]
-                }
-                object["lastRunProblems"] = .array(summary.lastRunProblems.compactMap { try? JSONValue(encoding: $0) })
-                object.merge(extra) { _, new in new }
-                Console.out(JSONValue.object(object).jsonText(pretty: true))
-                return
-            }
-            var order = ["done", "rejected", "failed", "in_flight"]
-            if summary.counts["vanished", default: 0] > 0 { order.append("vanished") }
-            Console.out(
-                "\(pipeline.name): "
-                    + order.map { "\(summary.counts[$0] ?? 0) \($0.replacingOccurrences(of: "_", with: " "))" }.joined(
-                        separator: ", "))
-            for line in lines { Console.out(line) }
-            if let last = summary.lastRun, lines.isEmpty {
-                let ended = last.finishedAt.map { "finished \(ISO8601.string(from: $0))" } ?? "did not finish"
-                Console.out(
-                    "last run \(last.id): started \(ISO8601.string(from: last.startedAt)), \(ended), exit code \(last.exitCode.map(String.init) ?? "-")"
-                )
-            }
-            if !summary.lastRunProblems.isEmpty {
-                Console.out("not accounted for in the last run (exit code 1 until fixed):")
-                for problem in summary.lastRunProblems { Console.out("  " + problem.summary) }
-            }
-            if !summary.failures.isEmpty {
-                Console.out("failed:")
-                for failure in summary.failures {
-                    Console.out(
-                        "  \(failure.identity.displaySafe) — \(failure.code ?? "?"): \((failure.error ?? "").displaySafe) (\(failure.attempts) attempt\(failure.attempts == 1 ? "" : "s"))"
-                    )
-                }
-                Console.out(
-                    "(`ingest retry \(pipeline.name)` re-queues failed assets that used up maxAttempts=\(pipeline.state.maxAttempts))"
-                )
             }
         }
     }
@@ -131,25 +99,15 @@ extension IngestCommand {
 
         func run() async throws {
             let pipeline = try loadPipelineForState(self.pipeline, directoryOptions)
-            if case .postgres(let url) = pipeline.state.ledger {
-                try await SharedStateCommands.retry(pipeline, url: url, includeRejected: rejected)
-                return
-            }
-            guard FileManager.default.fileExists(atPath: pipeline.state.ledgerPath) else {
+            let shared = StateBackends.backend(for: pipeline).features.contains(.sharedClaims)
+            let count = try await withInspector(of: pipeline) { try await $0.requeue(includeRejected: rejected) }
+            guard let count else {
                 Console.out("\(pipeline.name): nothing to retry (no ledger yet)")
                 return
             }
-            let lock: PipelineLock
-            do {
-                lock = try PipelineLock(path: pipeline.state.lockPath)
-            } catch {
-                Console.error("ingest: \(pipeline.name): \(error)")
-                throw IngestExitCode.lockHeld.exitCode
-            }
-            let count = try LedgerSummary.requeue(
-                path: pipeline.state.ledgerPath, pipeline: pipeline.name, includeRejected: rejected)
-            withExtendedLifetime(lock) {}
-            Console.out("\(pipeline.name): \(count) asset\(count == 1 ? "" : "s") re-queued for the next run")
+            Console.out(
+                "\(pipeline.name): \(count) asset\(count == 1 ? "" : "s") re-queued for the next run\(shared ? ", on whichever host" : "")"
+            )
         }
     }
 }

@@ -9,7 +9,7 @@ import MediaIngest
 /// through the one display rule (``Swift/String/displaySafe``) and is then HTML-escaped, so a file named `<script>`
 /// shows as text. Figures carry `data-` attributes for tools (and the tests) to read back.
 enum HTMLReport {
-    static func render(pipeline: String, run: RunHistory.Run) -> String {
+    static func render(pipeline: String, run: RecordedRun) -> String {
         var page = Page()
         let report = run.report
         let title = "ingest report — \(pipeline) — run \(run.id)"

@@ -42,7 +42,7 @@ public struct QueueSource: AssetSource, StageDefinition {
         let (idleTime, pollInterval, batchSize, acceptsURLs) = (idleTime, pollInterval, batchSize, acceptsURLs)
         return AsyncThrowingStream { continuation in
             let task = Task {
-                guard let queue = context.ledger?.workQueue else {
+                guard let queue = context.services.workQueue else {
                     continuation.finish(
                         throwing: SourceError.unreadableQueue(
                             context.pipelineName,

@@ -21,7 +21,7 @@ enum BandwidthOption {
     static func limiter(_ bytesPerSecond: Int64, target: String, context: PipelineContext) -> ByteRateLimiter? {
         let key = "\(context.pipelineName)|\(target)"
         return try? context.resources.shared("bandwidth|" + key) {
-            ByteRateLimiter(bytesPerSecond: bytesPerSecond, shared: context.ledger?.sharedRequestBudget, sharedKey: key)
+            ByteRateLimiter(bytesPerSecond: bytesPerSecond, shared: context.services.requestBudget, sharedKey: key)
         }
     }
 }

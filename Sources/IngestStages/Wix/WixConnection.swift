@@ -236,7 +236,7 @@ final class WixClientHolder: Sendable {
                 baseURL: options.baseURL, authorization: options.authorization, retry: options.retry,
                 budget: options.retryBudget.makeBudget(),
                 pacer: RequestPacer(
-                    options.pacing.mode, shared: context.ledger?.sharedRequestBudget, sharedKey: options.sharingKey),
+                    options.pacing.mode, shared: context.services.requestBudget, sharedKey: options.sharingKey),
                 connections: context.concurrency + 2,
                 requestTimeout: options.timeout, logger: context.logger)
         }

@@ -47,7 +47,7 @@ public struct PipelineRunner: Sendable {
             baseDirectory: pipeline.baseDirectory, concurrency: pipeline.concurrency, isDryRun: options.isDryRun,
             control: control,
             scratchDirectory: scratchDirectory, ledger: options.isDryRun ? nil : options.ledger,
-            dedupe: pipeline.state.dedupe)
+            services: options.isDryRun ? .none : options.services, dedupe: pipeline.state.dedupe)
 
         var prepared: [any PipelineComponent] = []
         var madeWorkDirectory = false

@@ -27,6 +27,8 @@ public struct RunOptions: Sendable {
     public var workDirectoryParent: String?
     /// The ledger, if any.
     public var ledger: (any AssetLedger)?
+    /// What the run's state supplies besides the ledger (a shared queue, a shared request budget).
+    public var services: StateServices = .none
     /// The run's id (default: made from the start time, like `20261125T023149Z-44ef`).
     public var runID: String?
     /// Where small work files go (see ``ScratchSpace``).
@@ -48,9 +50,10 @@ public struct RunOptions: Sendable {
     /// Creates options.
     public init(
         isDryRun: Bool = false, logger: Logger = Logger(label: "ingest"), workDirectoryParent: String? = nil,
-        ledger: (any AssetLedger)? = nil,
+        ledger: (any AssetLedger)? = nil, services: StateServices = .none,
         runID: String? = nil, scratch: Scratch = .automatic
     ) {
+        self.services = services
         self.isDryRun = isDryRun
         self.logger = logger
         self.workDirectoryParent = workDirectoryParent

@@ -7,8 +7,8 @@ import Logging
 /// watcher that runs a pipeline whenever files arrive) uses the same type, so it gets the same guarantees:
 ///
 /// ```swift
-/// // SQLiteRunState() for one host; LedgerRunState (IngestPostgres) follows the pipeline's state.ledger.
-/// let session = RunSession(pipeline: pipeline, options: .init(logger: logger), state: SQLiteRunState())
+/// // SQLiteStateBackend() (IngestState) for one host; PostgresStateBackend (IngestPostgres) for a fleet.
+/// let session = RunSession(pipeline: pipeline, options: .init(logger: logger), state: SQLiteStateBackend())
 /// let result = try await session.run()        // throws only when the state cannot be opened (lock held…)
 /// print(result.report.counts, result.exitCode)
 /// ```
@@ -112,7 +112,7 @@ public struct RunSession: Sendable {
             pipeline: pipeline,
             options: RunOptions(
                 isDryRun: options.isDryRun, logger: options.logger, workDirectoryParent: options.workDirectoryParent,
-                ledger: store, runID: runID,
+                ledger: store, services: store?.services ?? .none, runID: runID,
                 scratch: options.scratch))
         var report = await runner.run(control: control, observer: observer)
         var code = RunExitCode(report.outcome, errorOnIdle: options.errorOnIdle)

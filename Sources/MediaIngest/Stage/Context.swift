@@ -31,9 +31,11 @@ public struct PipelineContext: Sendable {
     public let scratchDirectory: String?
     /// What components of this run share (a Wix site's connection); closed when the run ends.
     public let resources: RunResources
-    /// The run's ledger, if it has one: sources and stages reach what a shared ledger offers through it
-    /// (``AssetLedger/workQueue``, ``AssetLedger/sharedRequestBudget``).
+    /// The run's ledger, if it has one.
     public let ledger: (any AssetLedger)?
+    /// What the run's state supplies besides the ledger: a shared work queue (`source.queue`), a request budget
+    /// shared by hosts (``StateServices``). Empty for a local ledger, under dry-run, or without state.
+    public let services: StateServices
     /// The pipeline's `state.dedupe`: with ``StateSettings/Dedupe/target``, upload stages look for the bytes at the
     /// target before sending them.
     public let dedupe: StateSettings.Dedupe
@@ -47,7 +49,7 @@ public struct PipelineContext: Sendable {
         baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl(),
         scratchDirectory: String? = nil,
         resources: RunResources = RunResources(), ledger: (any AssetLedger)? = nil,
-        dedupe: StateSettings.Dedupe = .off, problems: RunProblems = RunProblems()
+        services: StateServices = .none, dedupe: StateSettings.Dedupe = .off, problems: RunProblems = RunProblems()
     ) {
         self.problems = problems
         self.pipelineName = pipelineName
@@ -62,6 +64,7 @@ public struct PipelineContext: Sendable {
         self.scratchDirectory = scratchDirectory
         self.resources = resources
         self.ledger = ledger
+        self.services = services
         self.dedupe = dedupe
     }
 }

@@ -30,12 +30,17 @@ public protocol RunStateStore: AssetLedger {
     /// code, retries by kind — for `ingest report`. Default: nothing is kept.
     func runReported(_ report: RunReport) async throws
 
+    /// What the store supplies to the run's sources and stages besides the ledger: a shared work queue, a shared
+    /// request budget (``StateServices``). Default: none.
+    var services: StateServices { get }
+
     /// Releases what the store holds — the pipeline's lock among it. Called once, last.
     func close() async
 }
 
 extension RunStateStore {
     public func runReported(_ report: RunReport) async throws {}
+    public var services: StateServices { .none }
 }
 
 /// Opens the state of a run: takes the pipeline's lock — so two runs of a pipeline never overlap — then its ledger.

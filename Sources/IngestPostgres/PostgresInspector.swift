@@ -4,38 +4,33 @@ import Logging
 import MediaIngest
 import PostgresNIO
 
-/// What `ingest status` shows of a shared ledger: the counts, the failures, every host's recent runs and the claims
-/// held right now.
-public struct SharedLedgerStatus: Sendable {
-    /// A run on some host.
-    public struct Run: Sendable {
-        public var id: String
-        public var host: String
-        public var pid: Int
-        public var startedAt: Date
-        public var finishedAt: Date?
-        public var exitCode: Int?
-        /// Whether its heartbeat is recent (within two leases) and it has not finished.
-        public var live: Bool
+/// A shared ledger opened for the operator commands: the counts, the failures, every host's recent runs, the claims
+/// held right now and the queue.
+struct PostgresInspector: StateInspector {
+    let database: PostgresDatabase
+    let pipeline: String
+    let lease: Duration
+    let location: String
+    let host: HostIdentity
+
+    func status() async throws -> LedgerStatus {
+        try await Self.read(database, pipeline: pipeline, lease: lease)
     }
 
-    /// Claims held by one run.
-    public struct Claims: Sendable {
-        public var host: String
-        public var runID: String
-        public var count: Int
-        public var expired: Int
+    func requeue(includeRejected: Bool) async throws -> Int {
+        try await Self.requeue(database, pipeline: pipeline, includeRejected: includeRejected)
     }
 
-    public var summary: LedgerSummary
-    public var runs: [Run]
-    public var claims: [Claims]
-    public var queued: Int
+    func enqueue(_ items: [String]) async throws -> Int {
+        try await PostgresWorkQueue.enqueue(items, pipeline: pipeline, by: host, database: database)
+    }
+
+    func close() async { await database.close() }
 
     /// Reads the status of `pipeline`.
-    public static func read(
+    static func read(
         _ database: PostgresDatabase, pipeline: String, lease: Duration
-    ) async throws(PostgresLedgerError) -> SharedLedgerStatus {
+    ) async throws(PostgresLedgerError) -> LedgerStatus {
         let logger = database.logger
         let liveWindow = Double(lease.components.seconds) * 2 + 1
         return try await database.retrying { client in
@@ -46,16 +41,17 @@ public struct SharedLedgerStatus: Sendable {
             ).decode((String, Int).self) {
                 counts[status] = count
             }
-            var failures: [(identity: String, attempts: Int, code: String?, error: String?)] = []
+            var failures: [LedgerStatus.Failure] = []
             for try await (identity, attempts, code, error) in try await client.query(
                 """
                 SELECT identity, attempts, error_code, error FROM ingest_asset
                 WHERE pipeline = \(pipeline) AND status = 'failed' ORDER BY identity LIMIT 1000
                 """, logger: logger
             ).decode((String, Int, String?, String?).self) {
-                failures.append((identity, attempts, code, error))
+                failures.append(
+                    LedgerStatus.Failure(identity: identity, attempts: attempts, code: code, error: error))
             }
-            var runs: [Run] = []
+            var runs: [RecordedRun] = []
             var lastReport: String??
             for try await (id, host, pid, started, finished, exit, live, report) in try await client.query(
                 """
@@ -66,11 +62,11 @@ public struct SharedLedgerStatus: Sendable {
             ).decode((String, String, Int, Date, Date?, Int?, Bool, String?).self) {
                 if lastReport == nil { lastReport = .some(report) }
                 runs.append(
-                    Run(
-                        id: id, host: host, pid: pid, startedAt: started, finishedAt: finished, exitCode: exit,
-                        live: live))
+                    RecordedRun(
+                        id: id, startedAt: started, finishedAt: finished, exitCode: exit, report: nil, host: host,
+                        pid: pid, live: live))
             }
-            var claims: [Claims] = []
+            var claims: [LedgerStatus.Claims] = []
             for try await (host, run, count, expired) in try await client.query(
                 """
                 SELECT COALESCE(owner_host, '?'), COALESCE(run_id, '?'), COUNT(*)::bigint,
@@ -79,7 +75,7 @@ public struct SharedLedgerStatus: Sendable {
                 GROUP BY 1, 2 ORDER BY 1, 2
                 """, logger: logger
             ).decode((String, String, Int, Int).self) {
-                claims.append(Claims(host: host, runID: run, count: count, expired: expired))
+                claims.append(LedgerStatus.Claims(host: host, runID: run, count: count, expired: expired))
             }
             let queued =
                 try await client.query(
@@ -89,17 +85,15 @@ public struct SharedLedgerStatus: Sendable {
                                     AND a.status IN ('done', 'rejected'))
                     """, logger: logger
                 ).collect().first.map { try $0.decode(Int.self) } ?? 0
-            let last = runs.first.map {
-                (id: $0.id, startedAt: $0.startedAt, finishedAt: $0.finishedAt, exitCode: $0.exitCode)
-            }
-            var summary = LedgerSummary(counts: counts, failures: failures, lastRun: last)
-            summary.lastRunProblems = LedgerSummary.problems(inReport: lastReport ?? nil)
-            return SharedLedgerStatus(summary: summary, runs: runs, claims: claims, queued: queued)
+            return LedgerStatus(
+                counts: counts, failures: failures, runs: runs,
+                lastRunProblems: RecordedRun.decodeReport(lastReport ?? nil)?.problems ?? [], claims: claims,
+                queued: queued)
         }
     }
 
     /// Re-queues failed assets (and rejected ones when asked) of `pipeline`, whichever host failed them.
-    public static func requeue(
+    static func requeue(
         _ database: PostgresDatabase, pipeline: String, includeRejected: Bool
     ) async throws(PostgresLedgerError) -> Int {
         let logger = database.logger
@@ -115,10 +109,33 @@ public struct SharedLedgerStatus: Sendable {
         }
     }
 
-    /// Adds items to the pipeline's queue; returns how many were new.
-    public static func enqueue(
-        _ items: [String], pipeline: String, database: PostgresDatabase
-    ) async throws(PostgresLedgerError) -> Int {
-        try await PostgresWorkQueue.enqueue(items, pipeline: pipeline, by: .current, database: database)
+    /// The run `id` (or the latest one on any host), with the report it kept.
+    func run(id runID: String?) async throws -> RecordedRun? {
+        let (pipeline, logger) = (pipeline, database.logger)
+        return try await database.retrying { client in
+            let rows =
+                if let runID {
+                    try await client.query(
+                        """
+                        SELECT run_id, started_at, finished_at, exit_code, report, host FROM ingest_run
+                        WHERE pipeline = \(pipeline) AND run_id = \(runID)
+                        """, logger: logger
+                    ).collect()
+                } else {
+                    try await client.query(
+                        """
+                        SELECT run_id, started_at, finished_at, exit_code, report, host FROM ingest_run
+                        WHERE pipeline = \(pipeline) ORDER BY started_at DESC LIMIT 1
+                        """, logger: logger
+                    ).collect()
+                }
+            return try rows.first.map { row in
+                let (id, started, finished, code, report, host) = try row.decode(
+                    (String, Date, Date?, Int?, String?, String).self)
+                return RecordedRun(
+                    id: id, startedAt: started, finishedAt: finished, exitCode: code,
+                    report: RecordedRun.decodeReport(report), host: host)
+            }
+        }
     }
 }

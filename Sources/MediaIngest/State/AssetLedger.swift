@@ -6,7 +6,8 @@ import Foundation
 /// keyed by ``Asset/ledgerKey``. Calls come from every worker at once.
 /// Stages call ``checkpoint(_:)`` (through ``StageContext/checkpoint(_:)``) when they learn something a
 /// crash must not lose, such as the target id right after an upload. The SQLite ledger in `IngestState`
-/// implements it; with no ledger every run processes everything.
+/// implements it; with no ledger every run processes everything. What is kept, and what a re-run does with it, is
+/// ``RerunRule``'s.
 public protocol AssetLedger: Sendable {
     /// Decides whether a newly listed asset (origin, size, modification time as the source found them) needs
     /// processing, and marks it in flight if so.
@@ -30,12 +31,6 @@ public protocol AssetLedger: Sendable {
     /// ledger: the default). End the watch before recording the asset's result.
     func watchClaim(_ ledgerKey: String, onLost: @escaping @Sendable (LedgerClaimLost) -> Void) -> ClaimWatch?
 
-    /// The pipeline's shared work queue (`ingest enqueue`, `source.queue`), when the ledger keeps one. Default `nil`.
-    var workQueue: (any SharedWorkQueue)? { get }
-
-    /// A request budget shared with the other hosts of the ledger (one token bucket per Wix site). Default `nil`.
-    var sharedRequestBudget: (any SharedRequestBudget)? { get }
-
     /// The target ids of the pipeline's finished uploads whose stored bytes had this SHA-256 (the bytes sent, after
     /// stripping — ``TargetRecord/sentSHA256``), newest first: what `state.dedupe: "target"` checks the target's
     /// listing against when the target's own hash cannot be compared. A shared ledger answers for every host.
@@ -54,8 +49,6 @@ extension AssetLedger {
     public func watchClaim(_ ledgerKey: String, onLost: @escaping @Sendable (LedgerClaimLost) -> Void) -> ClaimWatch? {
         nil
     }
-    public var workQueue: (any SharedWorkQueue)? { nil }
-    public var sharedRequestBudget: (any SharedRequestBudget)? { nil }
 }
 
 /// Thrown by a shared ledger when this run no longer holds an asset's claim: its lease ran out (the process was
@@ -93,40 +86,6 @@ public final class ClaimWatch: Sendable {
     public func end() { ending() }
 
     deinit { ending() }
-}
-
-/// Items added to a pipeline from outside (`ingest enqueue NAME URL…`) and handed to whichever host's run asks.
-public protocol SharedWorkQueue: Sendable {
-    /// Up to `limit` queued items (paths or URLs) that no run has settled yet, in the order they were queued, after
-    /// the item with sequence number `after`. Returns each with its sequence number.
-    func pendingItems(after: Int64, limit: Int) async throws -> [(sequence: Int64, item: String)]
-}
-
-/// A rate budget several hosts share: one token bucket per key (a Wix site), kept in the shared database.
-public protocol SharedRequestBudget: Sendable {
-    /// Takes one request's token from the bucket `key` refilled at `perMinute`; returns how long the caller must wait
-    /// before sending (zero when a token was there).
-    func take(key: String, perMinute: Int) async throws -> Duration
-    /// Notes that the server answered 429 for `key`: every host paces from now on (adaptive pacing).
-    func markThrottled(key: String) async throws
-    /// Whether any host has seen a 429 for `key` (adaptive pacing starts shared pacing then).
-    func isThrottled(key: String) async throws -> Bool
-
-    /// Whether ``reserveBytes(key:bytes:bytesPerSecond:burst:)`` is implemented (a bandwidth limit shared by hosts).
-    var sharesBytes: Bool { get }
-
-    /// Reserves `bytes` on the byte schedule `key` shares between hosts at `bytesPerSecond`; returns how long the
-    /// caller must wait before sending them (zero when the schedule is within `burst` of now).
-    func reserveBytes(key: String, bytes: Int64, bytesPerSecond: Int64, burst: Duration) async throws -> Duration
-}
-
-extension SharedRequestBudget {
-    public var sharesBytes: Bool { false }
-    public func reserveBytes(
-        key: String, bytes: Int64, bytesPerSecond: Int64, burst: Duration
-    ) async throws
-        -> Duration
-    { .zero }
 }
 
 /// What the ledger says about an item.
