@@ -266,7 +266,7 @@ let package = Package(
         .testTarget(
             name: "IngestStateTests",
             dependencies: [
-                "IngestState", "IngestStages", "MediaIngest", "TestSupport",
+                "IngestState", "IngestStages", "MediaIngest", "PipelineTesting", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -275,7 +275,7 @@ let package = Package(
         .testTarget(
             name: "IngestPostgresTests",
             dependencies: [
-                "IngestPostgres", "IngestState", "IngestStages", "MediaIngest", "TestSupport",
+                "IngestPostgres", "IngestState", "IngestStages", "MediaIngest", "PipelineTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
