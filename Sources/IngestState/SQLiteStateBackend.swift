@@ -27,7 +27,7 @@ public struct SQLiteStateBackend: StateBackend {
         } catch {
             lock.release()
             throw RunStateError(
-                code: .unavailable, message: "cannot open the ledger \(settings.ledgerPath): \(Self.reason(error))")
+                code: .unavailable, message: "cannot open the ledger \(settings.ledgerPath): \(Self.reason(error, path: settings.ledgerPath))")
         }
     }
 
@@ -37,7 +37,7 @@ public struct SQLiteStateBackend: StateBackend {
         do {
             return try SQLiteInspector(path: path, pipeline: pipeline.name, lockPath: pipeline.state.lockPath)
         } catch {
-            throw RunStateError(code: .unavailable, message: "cannot open the ledger \(path): \(Self.reason(error))")
+            throw RunStateError(code: .unavailable, message: "cannot open the ledger \(path): \(Self.reason(error, path: path))")
         }
     }
 
@@ -68,10 +68,10 @@ public struct SQLiteStateBackend: StateBackend {
         return Diagnosis("ledger", .pass, "\(path) will be created by the first run")
     }
 
-    /// Why a ledger did not open, in words: a full disk said so.
-    static func reason(_ error: any Error) -> String {
+    /// Why the ledger at `path` did not open, in words: a full disk says so.
+    static func reason(_ error: any Error, path: String) -> String {
         if let database = error as? DatabaseError {
-            let said = SQLiteLedgerError(path: "", underlying: database)
+            let said = SQLiteLedgerError(path: path, underlying: database)
             if said.isDiskFull { return "no space left on its disk (SQLite: \(database.message ?? "full"))" }
         }
         return "\(error)"
