@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libmagic-dev libexif-dev libsqlite3-dev zlib1g-dev libimage-exiftool-perl libjpeg-turbo-progs webp file curl python3 ffmpeg libheif-examples postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test clean fuzz fuzz-changed bench lint format install
+.PHONY: all deps build demo test clean fuzz fuzz-changed bench lint format install docs
 
 all: build
 
@@ -23,11 +23,15 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# Runs pipelines/demo.json over the bundled samples/ into demo-output/ and prints the report.
+# Runs pipelines/demo.json over the bundled samples/ into demo-output/ and prints the report; then the main job:
+# pipelines/wix.json against the bundled Wix Media Manager emulator, which Scripts/demo-wix.sh starts and stops.
 demo: deps
 	$(SWIFT) build --product ingest
+	$(SWIFT) build --product wix-media-emulator
 	rm -rf demo-output .ingest/demo.sqlite .ingest/demo.lock
 	.build/debug/ingest run demo
+	@echo
+	Scripts/demo-wix.sh .build/debug
 	@echo
 	@echo "Next: .build/debug/ingest doctor demo                              # checks that the pipeline can run here"
 	@echo "      .build/debug/ingest report demo --html demo-output/report.html  # the run as a page to look at"
@@ -51,7 +55,8 @@ install:
 	echo "installed ingest, its man page and completions under $$root"
 
 # Unit and integration tests (the Wix suites twice: default and strict emulator), then the extension paths: the
-# new-stage and check-pipelines plugins and the external package in Examples/ (Scripts/check-extensions.sh).
+# new-stage and check-pipelines plugins and the external package in Examples/ (Scripts/check-extensions.sh), the
+# install, and the DocC catalog.
 # A throwaway PostgreSQL server (Scripts/test-postgres.sh) serves the fleet and shared-ledger suites; without the
 # postgresql package they are skipped with a message (CI sets INGEST_REQUIRE_POSTGRES=1: there they must run).
 test: deps lint
@@ -66,10 +71,23 @@ test: deps lint
 	WIX_EMULATOR_STRICT=1 $(SWIFT) test --skip-build --filter "WixUploadTests|CustomStagesWixTests|StateTests|PhotoLibraryTests|DedupeTargetTests|WixFolderTests|ExactlyOnceTests"
 	SWIFT=$(SWIFT) Scripts/check-extensions.sh
 	SWIFT=$(SWIFT) Scripts/check-install.sh
+	@echo "The DocC catalog builds, every symbol it links resolving:"
+	$(SWIFT) package generate-documentation --target MediaIngest --warnings-as-errors
 
-# swift-format (bundled with the toolchain), configured in .swift-format: 4 spaces, 120 columns, as swift-nio.
+# swift-format (bundled with the toolchain), configured in .swift-format: 4 spaces, 120 columns, as swift-nio; and
+# docs/stages.md, which must be what `ingest stages --markdown` prints (`make docs` regenerates it).
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Plugins Fuzz Package.swift
+	$(SWIFT) build --product ingest
+	@.build/debug/ingest stages --markdown | diff -u docs/stages.md - > /dev/null || { \
+		.build/debug/ingest stages --markdown | diff -u docs/stages.md - | head -40; \
+		echo "docs/stages.md differs from what the stages declare: run make docs and commit it"; exit 1; }
+
+# Regenerates docs/stages.md from the stage registry, and builds the DocC catalog (Sources/MediaIngest/MediaIngest.docc).
+docs:
+	$(SWIFT) build --product ingest
+	.build/debug/ingest stages --markdown > docs/stages.md
+	$(SWIFT) package generate-documentation --target MediaIngest --warnings-as-errors
 
 format:
 	$(SWIFT) format --in-place --recursive --parallel Sources Tests Plugins Fuzz Package.swift

@@ -27,7 +27,9 @@ public struct SQLiteStateBackend: StateBackend {
         } catch {
             lock.release()
             throw RunStateError(
-                code: .unavailable, message: "cannot open the ledger \(settings.ledgerPath): \(Self.reason(error, path: settings.ledgerPath))")
+                code: .unavailable,
+                message:
+                    "cannot open the ledger \(settings.ledgerPath): \(Self.reason(error, path: settings.ledgerPath))")
         }
     }
 
@@ -37,7 +39,8 @@ public struct SQLiteStateBackend: StateBackend {
         do {
             return try SQLiteInspector(path: path, pipeline: pipeline.name, lockPath: pipeline.state.lockPath)
         } catch {
-            throw RunStateError(code: .unavailable, message: "cannot open the ledger \(path): \(Self.reason(error, path: path))")
+            throw RunStateError(
+                code: .unavailable, message: "cannot open the ledger \(path): \(Self.reason(error, path: path))")
         }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import MediaIngest
 
-/// Checks a stage against the stage contract (README, "Writing a stage: the contract") over real files, the way a
+/// Checks a stage against the stage contract (the DocC article "Implementing a stage", and `docs/custom-stages.md`) over real files, the way a
 /// custom stage's own tests can: `#expect(try await StageConformance.check(stage, files: …).isEmpty)`.
 ///
 /// For each file it runs the stage (after `earlier`, the stages it relies on) and checks that:

@@ -39,7 +39,7 @@ public struct EmulatorConfiguration: Sendable {
     /// Lifetime of OAuth access tokens (Wix's: 4 hours).
     public var accessTokenLifetime: Duration = .seconds(14_400)
 
-    /// Creates a configuration with the defaults the README documents.
+    /// Creates a configuration with the defaults `docs/emulator.md` documents.
     public init(
         apiKey: String = "emulator-api-key", siteID: String = "emulator-site-id", dataDirectory: String,
         host: String = "127.0.0.1",
@@ -92,7 +92,7 @@ public struct FaultSettings: Sendable, Codable, Hashable {
     /// before it is sent — the case that makes a retry dangerous.
     public var lostResponseRate: Double
 
-    // Stricter readings of what Wix's docs leave open (`--strict` turns all of them on; see the README's table).
+    // Stricter readings of what Wix's docs leave open (`--strict` turns all of them on; see the table in `docs/emulator.md`).
     /// Upload URLs and tus tokens work once: a second PUT, tus creation or finalize gets 429 with no code.
     public var singleUseUploadURLs = false
     /// An expired or unknown upload token gets a plain 403 with no application code.

@@ -14,6 +14,9 @@ extension IngestCommand {
         @Flag(help: "Print the catalogue as JSON.")
         var json = false
 
+        @Flag(help: "Print the catalogue as Markdown (docs/stages.md is this output).")
+        var markdown = false
+
         func run() async throws {
             let registry = CLIEnvironment.registry
             var entries = registry.allEntries
@@ -29,6 +32,10 @@ extension IngestCommand {
                 Console.out(JSONValue.array(entries.map(Self.json)).jsonText(pretty: true))
                 return
             }
+            if markdown {
+                Console.out(StageCatalogMarkdown.render(entries))
+                return
+            }
             var phase: StagePhase?
             var text: [String] = []
             for entry in entries {
@@ -38,7 +45,11 @@ extension IngestCommand {
                 }
                 text.append("  \(entry.kind)" + (entry.hasSideEffects ? "  (side effects; skipped by --dry-run)" : ""))
                 text.append("      \(entry.summary)")
-                if entry.module != "IngestStages" { text.append("      from \(entry.module)") }
+                if kind != nil {
+                    text.append("      implemented by \(entry.typeName)")
+                } else if entry.module != "IngestStages" {
+                    text.append("      from \(entry.module)")
+                }
                 for option in entry.options {
                     var line = "      \(option.name): \(option.typeName)"
                     if option.isRequired {
@@ -61,6 +72,7 @@ extension IngestCommand {
                 "summary": .string(entry.summary),
                 "sideEffects": .bool(entry.hasSideEffects),
                 "module": .string(entry.module),
+                "type": .string(entry.typeName),
                 "options": .array(
                     entry.options.map { option in
                         [

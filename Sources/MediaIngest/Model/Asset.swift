@@ -253,7 +253,7 @@ public enum MediaFamily: String, Sendable, Hashable, Codable, CaseIterable {
     case image, vector, video, audio, document, archive, model3d, other
 }
 
-/// Width and height in pixels — one type with the header readers' (``MediaFormats/ImageSize``), so a size read
+/// Width and height in pixels — one type with the header readers' (`MediaFormats.ImageSize`), so a size read
 /// from a file needs no conversion.
 public typealias PixelSize = ImageSize
 

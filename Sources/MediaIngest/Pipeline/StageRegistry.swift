@@ -27,6 +27,8 @@ public struct StageRegistry: Sendable {
         public let requiredEarlierPhases: [StagePhase]
         /// The module that registered it (for the catalogue), e.g. `IngestStages`.
         public let module: String
+        /// The Swift type that implements it, module-qualified (`IngestStages.ValidateStage`).
+        public let typeName: String
         let make: @Sendable (OptionValues, StageBuildContext) throws -> BuiltComponent
     }
 
@@ -40,6 +42,7 @@ public struct StageRegistry: Sendable {
         entries[S.kind] = Entry(
             kind: S.kind, phase: S.phase, summary: S.summary, options: S.options, hasSideEffects: S.hasSideEffects,
             requiredEarlierPhases: S.requiredEarlierPhases, module: Self.moduleName(of: S.self),
+            typeName: String(reflecting: S.self),
             make: { options, context in .stage(try S(options: options, context: context)) })
     }
 
@@ -48,6 +51,7 @@ public struct StageRegistry: Sendable {
         entries[S.kind] = Entry(
             kind: S.kind, phase: .report, summary: S.summary, options: S.options, hasSideEffects: S.hasSideEffects,
             requiredEarlierPhases: S.requiredEarlierPhases, module: Self.moduleName(of: S.self),
+            typeName: String(reflecting: S.self),
             make: { options, context in .observer(try S(options: options, context: context)) })
     }
 
@@ -55,7 +59,7 @@ public struct StageRegistry: Sendable {
     public mutating func register<S: AssetSource & StageDefinition>(_ type: S.Type) {
         entries[S.kind] = Entry(
             kind: S.kind, phase: .source, summary: S.summary, options: S.options, hasSideEffects: false,
-            requiredEarlierPhases: [], module: Self.moduleName(of: S.self),
+            requiredEarlierPhases: [], module: Self.moduleName(of: S.self), typeName: String(reflecting: S.self),
             make: { options, context in .source(try S(options: options, context: context)) })
     }
 

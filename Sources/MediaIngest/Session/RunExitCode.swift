@@ -17,7 +17,7 @@ public enum RunExitCode: Int32, CaseIterable, Sendable {
     /// Interrupted by SIGINT or SIGTERM; in-flight assets were finished first.
     case interrupted = 130
 
-    /// One line for the README and `--help`.
+    /// One line for `docs/exit-codes.md` and `--help`.
     public var meaning: String {
         switch self {
         case .success: return "all done: every asset stored, or rejected by policy (rejections are listed)"

@@ -20,7 +20,7 @@ public protocol RunAbortingError: Error {
 }
 
 /// An error that is trouble which may pass (the asset fails, a later run retries it), with a stable code for the
-/// manifest, the ledger and the README's table.
+/// manifest, the ledger and `docs/codes.md`.
 public protocol AssetFailureDescribing: Error {
     /// A stable code, e.g. `http_503` or `timeout`.
     var failureCode: String { get }

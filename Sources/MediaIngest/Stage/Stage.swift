@@ -43,7 +43,7 @@ extension PipelineComponent {
 /// - Throw for trouble that may pass (a network error, a full disk): the asset is recorded as failed and
 ///   retried by a later run. Throw an error conforming to ``RunAbortingError`` when no asset can succeed
 ///   (a revoked API key): the run stops taking new assets.
-/// - Never modify the source file. Write changed bytes to ``StageContext/makeWorkFile(named:)`` and point
+/// - Never modify the source file. Write changed bytes to ``StageContext/makeWorkFile(named:sizeHint:)`` and point
 ///   ``Asset/contentPath`` at it.
 /// - Honour task cancellation in long operations; a second Ctrl-C cancels in-flight work.
 public protocol Stage: PipelineComponent {
@@ -85,7 +85,7 @@ extension AssetSource {
     public var listsEverything: Bool { true }
 }
 
-/// A source whose items are the files under a local folder, which ``ingest watch`` can follow with inotify.
+/// A source whose items are the files under a local folder, which `ingest watch` can follow with inotify.
 ///
 /// The watcher calls ``mayTake(relativePath:isDirectory:)`` to ignore events early and hands the files it saw settle
 /// to ``restricted(to:)``, whose listing applies every rule of a full one again (globs, hidden files, links leaving

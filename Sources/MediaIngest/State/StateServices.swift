@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a run's store supplies to its sources and stages besides the ledger (``RunStateStore/services``), reached
-/// through ``StageContext/services``. Empty for a store that offers neither.
+/// through ``PipelineContext/services``. Empty for a store that offers neither.
 public struct StateServices: Sendable {
     /// The pipeline's shared work queue (`ingest enqueue`, `source.queue`).
     public var workQueue: (any SharedWorkQueue)?

@@ -29,9 +29,12 @@ public final class ByteRateLimiter: RunResource {
 
     /// A limiter of `bytesPerSecond` (at least 1), with bursts of `burst`.
     /// - Parameters:
+    ///   - bytesPerSecond: the limit.
+    ///   - burst: how far ahead of the schedule a sender may be (a quarter of a second's worth by default).
     ///   - shared: the shared ledger's budget, so several hosts share the limit (`nil`: this process only).
     ///   - sharedKey: what the hosts share it by.
-    ///   - now, sleep: the clock (tests pass their own).
+    ///   - now: the clock (tests pass their own).
+    ///   - sleep: how to wait (tests pass their own).
     public init(
         bytesPerSecond: Int64, burst: Duration = .milliseconds(250), shared: (any SharedRequestBudget)? = nil,
         sharedKey: String = "bandwidth",

@@ -21,7 +21,7 @@ public struct DirectoryEntry {
         (record + Self.nameOffset).assumingMemoryBound(to: CChar.self)
     }
 
-    /// The entry's name, bytes that are not UTF-8 included (``FileName``: the same file is found by it again).
+    /// The entry's name, bytes that are not UTF-8 included (`MediaFormats.FileName`: the same file is found by it again).
     public var name: String { FileName.decode(cString: namePointer) }
 
     /// The entry's name as the bytes `readdir` gave, NUL-terminated (for `openat`/`unlinkat` beside it).

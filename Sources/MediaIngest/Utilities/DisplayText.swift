@@ -4,7 +4,7 @@ import MediaFormats
 /// a terminal, a log line or the human report: control characters, `DEL`, C1 controls and Unicode bidirectional
 /// overrides are shown as escapes (`\n`, `\r`, `\t`, `\x1b`, `\u{202e}`), and a backslash as `\\`, so a name can
 /// neither forge a log line nor move the cursor, change colours or reorder what is shown. A byte of a file name
-/// that is not UTF-8 (``MediaFormats/FileName``) is shown as the byte: `caf\xe9`. JSON outputs (`--json`, the
+/// that is not UTF-8 (`MediaFormats.FileName`) is shown as the byte: `caf\xe9`. JSON outputs (`--json`, the
 /// manifest, the ledger) keep the exact text, with ``SafeJSON``'s escapes.
 public enum DisplayText {
     /// `text` with everything that could act on a terminal or split a line escaped (unchanged when nothing needs it).

@@ -136,7 +136,7 @@ public final class ReadableFile {
     }
 }
 
-/// A new file written from the start; closed (not removed) when released. Call ``commit()`` to flush and close,
+/// A new file written from the start; closed (not removed) when released. Call ``commit(durable:)`` to flush and close,
 /// checking for errors.
 public final class WritableFile {
     /// The path.

@@ -65,7 +65,7 @@ public enum FileSystem {
         }
     }
 
-    /// The names in a folder (not `.` and `..`), every one of them: a name that is not UTF-8 is kept (``FileName``),
+    /// The names in a folder (not `.` and `..`), every one of them: a name that is not UTF-8 is kept (`MediaFormats.FileName`),
     /// where `FileManager.contentsOfDirectory` drops or mangles it.
     /// - Throws: ``FileError`` when the folder cannot be opened or read.
     public static func names(in path: String) throws -> [String] {

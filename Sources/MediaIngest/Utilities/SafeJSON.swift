@@ -6,7 +6,7 @@ import Foundation
 /// reports the ledger keeps) goes through ``escaping(_:)``: those characters become `\u` escapes — the same text to
 /// any JSON reader, safe bytes on a terminal.
 ///
-/// A file name's byte that is not UTF-8 (``MediaFormats/FileName``: U+10FF00 + the byte) is written as its surrogate
+/// A file name's byte that is not UTF-8 (`MediaFormats.FileName`: U+10FF00 + the byte) is written as its surrogate
 /// pair, `\udbff\udfe9` for 0xE9: ASCII, and the byte is the low surrogate's last two hex digits.
 public enum SafeJSON {
     /// `data` (JSON text from an encoder) with the characters above written as `\u` escapes.
