@@ -8,8 +8,7 @@ import PostgresNIO
 struct ClaimRow: Sendable {
     static let columns = """
         status, size, mtime_ns, attempts, run_id, error, owner_host, owner_boot, owner_pid, \
-        lease_until > now() AS live, lease_until, target_id, upload_started_at, upload_name, upload_size, \
-        upload_folder, upload_path
+        lease_until > now() AS live, lease_until, target_id, asset_values::text AS asset_values
         """
 
     var status: String
@@ -24,7 +23,7 @@ struct ClaimRow: Sendable {
     var live: Bool
     var leaseUntil: Date?
     var targetID: String?
-    var pending: PendingUpload?
+    var values: AssetValues
 
     init(_ row: PostgresRow) throws {
         try self.init(cells: row.makeRandomAccess())
@@ -44,13 +43,7 @@ struct ClaimRow: Sendable {
         live = try cells["live"].decode(Bool?.self) ?? false
         leaseUntil = try cells["lease_until"].decode(Date?.self)
         targetID = try cells["target_id"].decode(String?.self)
-        pending = try cells["upload_started_at"].decode(Date?.self).map { started in
-            PendingUpload(
-                target: "wix", startedAt: started, fileName: try cells["upload_name"].decode(String?.self) ?? "",
-                size: try cells["upload_size"].decode(Int64?.self) ?? -1,
-                folderID: try cells["upload_folder"].decode(String?.self),
-                folderPath: try cells["upload_path"].decode(String?.self))
-        }
+        values = AssetValues(checkpointJSON: try cells["asset_values"].decode(String?.self))
     }
 
     /// The row, or `nil` where an outer join found none (``ClaimOrRead``).
@@ -139,10 +132,10 @@ struct Claim: Sendable {
             ? nil
             : Asset.Recovery(
                 attempt: row.attempts + 1, wasInFlight: inFlight, previousTargetID: row.targetID,
-                previousUpload: row.pending)
+                values: row.values)
         let reset =
             fresh
-            ? ", target_id = NULL, target_url = NULL, target_status = NULL, upload_md5 = NULL, error = NULL, error_code = NULL, upload_started_at = NULL, upload_name = NULL, upload_size = NULL, upload_folder = NULL, upload_path = NULL, target_hash = NULL"
+            ? ", target_id = NULL, target_url = NULL, target_status = NULL, upload_md5 = NULL, error = NULL, error_code = NULL, asset_values = NULL, target_hash = NULL"
             : ""
         try await connection.query(
             """

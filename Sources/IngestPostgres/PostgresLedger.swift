@@ -141,7 +141,7 @@ public final class PostgresLedger: RunStateStore {
         let archived = asset.sourceArchived && asset.target?.confirmed == true
         let statement = CheckpointStatement(
             pipeline: pipeline, identity: identity, runID: runID, target: asset.target, sha256: asset.sourceSHA256,
-            pending: asset.pendingUpload, leaseSeconds: leaseSeconds, archived: archived)
+            values: asset.values.checkpointJSON, leaseSeconds: leaseSeconds, archived: archived)
         let logger = logger
         let owned = try await database.retrying { client in
             try await client.execute(statement, logger: logger).count()
@@ -198,7 +198,8 @@ public final class PostgresLedger: RunStateStore {
             pipeline: pipeline, identity: identity, runID: runID, status: status,
             code: status == "done" ? nil : result.rejection?.code.rawValue ?? result.failure?.code,
             message: status == "done" ? nil : result.rejection?.reason ?? result.failure?.message,
-            target: asset.target, sha256: asset.sourceSHA256, sidecars: RerunRule.sidecarList(asset))
+            target: asset.target, sha256: asset.sourceSHA256, sidecars: RerunRule.sidecarList(asset),
+            values: asset.values.checkpointJSON)
         let logger = logger
         let owned = try await database.retrying { client in
             try await client.execute(statement, logger: logger).count()

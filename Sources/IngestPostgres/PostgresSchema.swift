@@ -74,6 +74,21 @@ enum PostgresSchema {
                 "ALTER TABLE ingest_run ADD COLUMN report text"
             ]
         ),
+        (
+            4,
+            [
+                // Every checkpointed value of an asset (`AssetValues`) in one JSON object; the version-1 columns of a
+                // pending Wix upload become its `wix.pendingUpload` value (dates as JSONEncoder's default: seconds
+                // since 2001) and are no longer written.
+                "ALTER TABLE ingest_asset ADD COLUMN asset_values jsonb",
+                """
+                UPDATE ingest_asset SET asset_values = jsonb_build_object('wix.pendingUpload', jsonb_build_object(
+                    'startedAt', extract(epoch FROM upload_started_at) - 978307200, 'fileName', COALESCE(upload_name, ''),
+                    'size', COALESCE(upload_size, -1), 'folderID', upload_folder, 'folderPath', upload_path))
+                WHERE upload_started_at IS NOT NULL
+                """,
+            ]
+        ),
     ]
 
     static var latest: Int { versions.last?.version ?? 0 }

@@ -57,17 +57,14 @@ struct CheckpointStatement: PostgresPreparedStatement {
         target_status = COALESCE($6, target_status), upload_md5 = COALESCE($7, upload_md5),
         target_hash = COALESCE($8, target_hash), sha256 = COALESCE($9, sha256),
         sent_sha256 = COALESCE($10, sent_sha256), target_kind = COALESCE($11, target_kind),
-        upload_started_at = COALESCE($12, upload_started_at), upload_name = COALESCE($13, upload_name),
-        upload_size = COALESCE($14, upload_size), upload_folder = COALESCE($15, upload_folder),
-        upload_path = COALESCE($16, upload_path),
-        lease_until = now() + make_interval(secs => $17), updated_at = now(),
-        status = CASE WHEN $18 THEN 'done' ELSE status END
+        asset_values = COALESCE(asset_values, '{}'::jsonb) || COALESCE($12::jsonb, '{}'::jsonb),
+        lease_until = now() + make_interval(secs => $13), updated_at = now(),
+        status = CASE WHEN $14 THEN 'done' ELSE status END
         WHERE pipeline = $1 AND identity = $2 AND run_id = $3 AND status = 'in_flight'
         RETURNING 1
         """
     static let bindingDataTypes: [PostgresDataType] = [
-        .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .timestamptz, .text, .int8,
-        .text, .text, .float8, .bool,
+        .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .float8, .bool,
     ]
     typealias Row = Void
 
@@ -76,21 +73,18 @@ struct CheckpointStatement: PostgresPreparedStatement {
     var runID: String
     var target: TargetRecord?
     var sha256: String?
-    var pending: PendingUpload?
+    /// The asset's checkpointed values (``AssetValues/checkpointJSON``), merged key by key into the row's.
+    var values: String?
     var leaseSeconds: Double
     var archived: Bool
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 18)
+        var bindings = PostgresBindings(capacity: 14)
         bindings.append(pipeline)
         bindings.append(identity)
         bindings.append(runID)
         bindings.appendTarget(target, sha256: sha256)
-        bindings.append(pending?.startedAt)
-        bindings.append(pending?.fileName)
-        bindings.append(pending?.size)
-        bindings.append(pending?.folderID)
-        bindings.append(pending?.folderPath)
+        bindings.append(values)
         bindings.append(leaseSeconds)
         bindings.append(archived)
         return bindings
@@ -142,12 +136,14 @@ struct RecordStatement: PostgresPreparedStatement {
         target_status = COALESCE($9, target_status), upload_md5 = COALESCE($10, upload_md5),
         target_hash = COALESCE($11, target_hash), sha256 = COALESCE($12, sha256),
         sent_sha256 = COALESCE($13, sent_sha256), target_kind = COALESCE($14, target_kind),
-        sidecars = $15, lease_until = NULL, updated_at = now()
+        sidecars = $15, asset_values = COALESCE(asset_values, '{}'::jsonb) || COALESCE($16::jsonb, '{}'::jsonb),
+        lease_until = NULL, updated_at = now()
         WHERE pipeline = $1 AND identity = $2 AND run_id = $3
         RETURNING 1
         """
     static let bindingDataTypes: [PostgresDataType] = [
         .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text, .text,
+        .text,
     ]
     typealias Row = Void
 
@@ -161,9 +157,11 @@ struct RecordStatement: PostgresPreparedStatement {
     var sha256: String?
     /// The sidecars paired with the asset (``RerunRule/sidecarList(_:)``), or NULL.
     var sidecars: String?
+    /// The asset's checkpointed values, merged key by key into the row's.
+    var values: String?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 15)
+        var bindings = PostgresBindings(capacity: 16)
         bindings.append(pipeline)
         bindings.append(identity)
         bindings.append(runID)
@@ -172,6 +170,7 @@ struct RecordStatement: PostgresPreparedStatement {
         bindings.append(message)
         bindings.appendTarget(target, sha256: sha256)
         bindings.append(sidecars)
+        bindings.append(values)
         return bindings
     }
 

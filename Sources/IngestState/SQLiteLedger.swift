@@ -99,6 +99,19 @@ public final class SQLiteLedger: RunStateStore {
             // The run's report without its asset records (`ingest report`).
             try db.alter(table: "run") { table in table.add(column: "report", .text) }
         }
+        migrator.registerMigration("v6 asset values") { db in
+            // Every checkpointed value of an asset (``AssetValues``) in one JSON object; the v2 columns of a pending Wix
+            // upload become its `wix.pendingUpload` value (dates as JSONEncoder's default: seconds since 2001) and are
+            // no longer written.
+            try db.alter(table: "asset") { table in table.add(column: "assetValues", .text) }
+            try db.execute(
+                sql: """
+                    UPDATE asset SET assetValues = json_object('wix.pendingUpload', json_object(
+                        'startedAt', (julianday(uploadStartedAt) - 2451910.5) * 86400.0, 'fileName', COALESCE(uploadName, ''),
+                        'size', COALESCE(uploadSize, -1), 'folderID', uploadFolder, 'folderPath', uploadPath))
+                    WHERE uploadStartedAt IS NOT NULL
+                    """)
+        }
         return migrator
     }
 
@@ -156,22 +169,16 @@ public final class SQLiteLedger: RunStateStore {
             if let reason = Self.skipReason(row, size: size, mtime: mtime, maxAttempts: maxAttempts) {
                 return .skip(reason: reason)
             }
-            let pending: PendingUpload? = (row["uploadStartedAt"] as Date?).map { started in
-                PendingUpload(
-                    target: "wix", startedAt: started, fileName: row["uploadName"] ?? "", size: row["uploadSize"] ?? -1,
-                    folderID: row["uploadFolder"],
-                    folderPath: row["uploadPath"])
-            }
             let recovery: Asset.Recovery? =
                 changed && status != "in_flight"
                 ? nil
                 : Asset.Recovery(
                     attempt: attempts + 1, wasInFlight: status == "in_flight", previousTargetID: row["targetId"],
-                    previousUpload: pending)
+                    values: AssetValues(checkpointJSON: row["assetValues"]))
             try db.execute(
                 sql: """
                     UPDATE asset SET size = ?, mtimeNs = ?, sha256 = COALESCE(?, sha256), status = 'in_flight', attempts = ?, runId = ?, updatedAt = ?
-                    \(changed && status != "in_flight" ? ", targetId = NULL, targetUrl = NULL, targetStatus = NULL, uploadMD5 = NULL, error = NULL, errorCode = NULL, uploadStartedAt = NULL, uploadName = NULL, uploadSize = NULL, uploadFolder = NULL, uploadPath = NULL, targetHash = NULL" : "")
+                    \(changed && status != "in_flight" ? ", targetId = NULL, targetUrl = NULL, targetStatus = NULL, uploadMD5 = NULL, error = NULL, errorCode = NULL, assetValues = NULL, targetHash = NULL" : "")
                     WHERE pipeline = ? AND identity = ?
                     """,
                 arguments: [size, mtime, contentHash, changed ? 1 : attempts + 1, runID, now, pipeline, identity])
@@ -197,14 +204,13 @@ public final class SQLiteLedger: RunStateStore {
         let pipeline = pipeline
         // An archived source (moved or deleted after a confirmed upload) is done: no later run can see it again.
         let archived = asset.sourceArchived && asset.target?.confirmed == true
-        let pending = asset.pendingUpload
+        let values = asset.values.checkpointJSON
         try await writing { db in
             try db.execute(
                 sql: """
                     UPDATE asset SET targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl), targetStatus = COALESCE(?, targetStatus),
                     uploadMD5 = COALESCE(?, uploadMD5), targetHash = COALESCE(?, targetHash), sha256 = COALESCE(?, sha256),
-                    uploadStartedAt = COALESCE(?, uploadStartedAt), uploadName = COALESCE(?, uploadName), uploadSize = COALESCE(?, uploadSize),
-                    uploadFolder = COALESCE(?, uploadFolder), uploadPath = COALESCE(?, uploadPath),
+                    assetValues = COALESCE(json_patch(COALESCE(assetValues, '{}'), ?), assetValues),
                     sentSha256 = COALESCE(?, sentSha256), targetKind = COALESCE(?, targetKind),
                     updatedAt = ?\(archived ? ", status = 'done'" : "")
                     WHERE pipeline = ? AND identity = ?
@@ -212,7 +218,7 @@ public final class SQLiteLedger: RunStateStore {
                 arguments: [
                     asset.target?.id, asset.target?.url, asset.target?.status, asset.target?.sentMD5,
                     asset.target?.reportedHash, asset.sourceSHA256,
-                    pending?.startedAt, pending?.fileName, pending?.size, pending?.folderID, pending?.folderPath,
+                    values,
                     asset.target?.sentSHA256, asset.target?.target,
                     Date(), pipeline, identity,
                 ])
@@ -234,7 +240,8 @@ public final class SQLiteLedger: RunStateStore {
                     UPDATE asset SET status = ?, errorCode = ?, error = ?, targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl),
                     targetStatus = COALESCE(?, targetStatus), uploadMD5 = COALESCE(?, uploadMD5), targetHash = COALESCE(?, targetHash),
                     sha256 = COALESCE(?, sha256), sentSha256 = COALESCE(?, sentSha256), targetKind = COALESCE(?, targetKind),
-                    sidecars = ?, runId = ?, updatedAt = ?
+                    sidecars = ?, assetValues = COALESCE(json_patch(COALESCE(assetValues, '{}'), ?), assetValues),
+                    runId = ?, updatedAt = ?
                     WHERE pipeline = ? AND identity = ?
                     """
             ).execute(
@@ -242,7 +249,7 @@ public final class SQLiteLedger: RunStateStore {
                     finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status,
                     asset.target?.sentMD5,
                     asset.target?.reportedHash, asset.sourceSHA256, asset.target?.sentSHA256, asset.target?.target,
-                    RerunRule.sidecarList(asset), runID, Date(), pipeline, identity,
+                    RerunRule.sidecarList(asset), asset.values.checkpointJSON, runID, Date(), pipeline, identity,
                 ])
         }
     }

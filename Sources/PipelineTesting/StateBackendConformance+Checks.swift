@@ -97,10 +97,16 @@ extension StateBackendConformance {
         let crashed = try await p.open(pipeline, run: "crashed")
         var asset = p.asset("photo.jpg")
         _ = try await crashed.begin(asset)
-        let started = Date(timeIntervalSince1970: 1_750_000_000)
-        asset.pendingUpload = PendingUpload(
-            target: "wix", startedAt: started, fileName: "photo.jpg", size: 10, folderID: "folder-1",
-            folderPath: "/media/2026")
+        // Two values, checkpointed one after the other: the row keeps both (merged key by key), and one a stage
+        // clears later stays kept, as a column written with COALESCE would.
+        let started = Date(timeIntervalSince1970: 1_750_000_000.25)
+        let probe = ConformanceProbe.Value(
+            startedAt: started, name: "photo \u{1F4F7} caf\u{10FFE9}.jpg", size: 10, folder: nil, parts: [1, 2])
+        asset.values[ConformanceProbe.self] = probe
+        asset.values[ConformanceScratch.self] = "not for the ledger"
+        try await crashed.checkpoint(asset)
+        asset.values[ConformanceProbe.self] = nil
+        asset.values[ConformanceCounter.self] = 3
         try await crashed.checkpoint(asset)
         asset.target = TargetRecord(
             target: "wix", id: "file-1", url: "https://t/1", status: "PENDING", confirmed: false)
@@ -116,14 +122,11 @@ extension StateBackendConformance {
         try p.require(recovery.attempt == 2, "recovery.attempt is \(recovery.attempt), expected 2")
         try p.require(
             recovery.previousTargetID == "file-1", "previousTargetID: \(String(describing: recovery.previousTargetID))")
-        let pending = recovery.previousUpload
+        let kept = recovery.values[ConformanceProbe.self]
+        try p.require(kept == probe, "the checkpointed value came back as \(String(describing: kept)), not \(probe)")
         try p.require(
-            pending?.fileName == "photo.jpg" && pending?.size == 10 && pending?.folderID == "folder-1"
-                && pending?.folderPath == "/media/2026" && pending?.target == "wix",
-            "previousUpload: \(String(describing: pending))")
-        try p.require(
-            abs((pending?.startedAt.timeIntervalSince1970 ?? 0) - started.timeIntervalSince1970) < 0.001,
-            "previousUpload.startedAt: \(String(describing: pending?.startedAt))")
+            recovery.values[ConformanceCounter.self] == 3, "the second checkpoint's value: \(recovery.values)")
+        try p.require(recovery.values[ConformanceScratch.self] == nil, "a value that is not checkpointed was kept")
         let recorded = try await next.recordedTargetID(forKey: "photo.jpg")
         try p.require(recorded == "file-1", "recordedTargetID: \(String(describing: recorded))")
 
@@ -230,4 +233,31 @@ extension StateBackendConformance {
         _ = try p.skipped(try await next.begin(p.asset("twin.jpg")), "a duplicate found at the target")
         _ = try p.processed(try await next.begin(p.asset("gone.jpg")), "a vanished file that came back")
     }
+}
+
+/// A checkpointed value of the conformance checks: a date with a fraction of a second, a name that is not plain
+/// ASCII (an emoji and an escaped name byte), a missing optional, an array.
+enum ConformanceProbe: AssetValueKey {
+    struct Value: Codable, Sendable, Hashable {
+        var startedAt: Date
+        var name: String
+        var size: Int64
+        var folder: String?
+        var parts: [Int]
+    }
+    static let name = "conformance.probe"
+    static let isCheckpointed = true
+}
+
+/// A second checkpointed value, written by a later checkpoint.
+enum ConformanceCounter: AssetValueKey {
+    typealias Value = Int
+    static let name = "conformance.counter"
+    static let isCheckpointed = true
+}
+
+/// A value that is not checkpointed: the ledger must not keep it.
+enum ConformanceScratch: AssetValueKey {
+    typealias Value = String
+    static let name = "conformance.scratch"
 }

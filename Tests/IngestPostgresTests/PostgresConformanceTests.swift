@@ -1,4 +1,5 @@
 import Foundation
+import IngestStages
 import Logging
 import MediaIngest
 import PipelineTesting
@@ -91,5 +92,45 @@ struct PostgresConformanceTests {
         let result = await StateBackendConformance(fixture).run(check)
         #expect(result.passed, "\(result)")
         #expect(result.skipped == nil, "every check applies to a shared ledger: \(result)")
+    }
+}
+
+@Suite(
+    "the PostgreSQL ledger's migrations",
+    .enabled(if: PostgresTestServer.isAvailable, Comment(rawValue: PostgresTestServer.skipReason)))
+struct PostgresMigrationTests {
+    /// Version 4 moved a pending Wix upload from its own columns into the asset's values.
+    @Test("a pending upload an older ingest checkpointed comes back as the asset's WixPendingUpload value")
+    func pendingUploadColumnsBecomeAValue() async throws {
+        let url = try await PostgresTestServer.makeDatabase()
+        var sql = [
+            "CREATE TABLE ingest_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        ]
+        for (number, statements) in PostgresSchema.versions where number <= 3 {
+            sql += statements + ["INSERT INTO ingest_schema (version) VALUES (\(number))"]
+        }
+        let modified = Date(timeIntervalSince1970: 1_700_000_000)
+        sql.append(
+            """
+            INSERT INTO ingest_asset (pipeline, identity, size, mtime_ns, status, attempts, run_id, upload_started_at,
+                upload_name, upload_size, upload_folder, upload_path)
+            VALUES ('old', 'a.jpg', 10, \(RerunRule.mtimeNanoseconds(modified)!), 'in_flight', 1, 'killed',
+                to_timestamp(1760000000.5), 'a.jpg', 10, 'folder-7', NULL)
+            """)
+        _ = try await PostgresTestServer.query(sql.joined(separator: ";\n"), database: url)
+        let database = try await PostgresLedgerTests.open(url)
+        defer { Task { await database.close() } }
+        let ledger = PostgresLedgerTests.ledger(database, pipeline: "old", host: PostgresLedgerTests.host("b"))
+        let asset = Asset(
+            id: 1, origin: .file(path: "/nonexistent/a.jpg", root: "/nonexistent", relativePath: "a.jpg"),
+            fileName: "a.jpg", contentPath: nil, size: 10, modificationDate: modified)
+        guard case .process(let recovery?) = try await ledger.begin(asset) else {
+            Issue.record("a killed run's row is processed with recovery facts")
+            return
+        }
+        let pending = try #require(recovery.values[WixPendingUpload.self])
+        #expect(pending.fileName == "a.jpg" && pending.size == 10 && pending.folderID == "folder-7")
+        #expect(pending.folderPath == nil)
+        #expect(abs(pending.startedAt.timeIntervalSince1970 - 1_760_000_000.5) < 0.002, "\(pending.startedAt)")
     }
 }

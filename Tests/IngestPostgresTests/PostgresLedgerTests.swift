@@ -1,4 +1,5 @@
 import Foundation
+import IngestStages
 import Logging
 import MediaIngest
 import TestSupport
@@ -48,7 +49,7 @@ struct PostgresLedgerTests {
         #expect(
             try await PostgresTestServer.query(
                 "SELECT string_agg(version::text, ',' ORDER BY version) FROM ingest_schema", database: url)
-                == "1,2,3")
+                == "1,2,3,4")
         // A database migrated by a newer ingest is refused, not written with old assumptions.
         _ = try await PostgresTestServer.query("INSERT INTO ingest_schema (version) VALUES (99)", database: url)
         await #expect {
@@ -77,7 +78,7 @@ struct PostgresLedgerTests {
         #expect(reason.contains("claimed by host-a"), "\(reason)")
 
         // host-a starts an upload (checkpointed), then freezes: its lease runs out.
-        asset.pendingUpload = PendingUpload(target: "wix", startedAt: Date(), fileName: "a.jpg", size: 10)
+        asset.values[WixPendingUpload.self] = WixPendingUpload.Value(startedAt: Date(), fileName: "a.jpg", size: 10)
         asset.target = TargetRecord(target: "wix", id: "file-1", url: nil, status: "PENDING", confirmed: false)
         try await first.checkpoint(asset)
         _ = try await PostgresTestServer.query(
@@ -88,7 +89,7 @@ struct PostgresLedgerTests {
         }
         #expect(recovery.wasInFlight)
         #expect(recovery.previousTargetID == "file-1")
-        #expect(recovery.previousUpload?.fileName == "a.jpg")
+        #expect(recovery.values[WixPendingUpload.self]?.fileName == "a.jpg")
 
         // The frozen host wakes up: every write it tries is refused, naming the new holder.
         await #expect {

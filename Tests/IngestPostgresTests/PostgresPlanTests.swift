@@ -1,4 +1,5 @@
 import Foundation
+import IngestStages
 import MediaIngest
 import TestSupport
 import Testing
@@ -28,7 +29,8 @@ struct PostgresPlanTests {
                 Issue.record("a new file is claimed")
                 return
             }
-            asset.pendingUpload = PendingUpload(target: "wix", startedAt: Date(), fileName: "\(index).jpg", size: 10)
+            asset.values[WixPendingUpload.self] = WixPendingUpload.Value(
+                startedAt: Date(), fileName: "\(index).jpg", size: 10)
             try await ledger.checkpoint(asset)
             asset.target = TargetRecord(target: "wix", id: "file-\(index)", url: nil, status: "READY", confirmed: true)
             try await ledger.record(AssetResult(asset: asset, status: .done))

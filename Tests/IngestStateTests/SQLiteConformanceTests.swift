@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import IngestStages
 import MediaIngest
 import PipelineTesting
 import Testing
@@ -28,7 +29,9 @@ struct SQLiteFixture: StateBackendFixture {
     func expireClaims(of pipeline: Pipeline) async throws {}
 
     /// The migrations before the last, by version number (the migrator's identifiers start with `vN`).
-    static let migrations = ["v1", "v2 pending uploads", "v3 in-flight index", "v4 stored content and sidecars"]
+    static let migrations = [
+        "v1", "v2 pending uploads", "v3 in-flight index", "v4 stored content and sidecars", "v5 run reports",
+    ]
     var earlierSchemaVersions: [Int] { Array(1...Self.migrations.count) }
 
     func seed(_ rows: [ConformanceSeedRow], atSchemaVersion version: Int, for pipeline: Pipeline) async throws {
@@ -87,5 +90,44 @@ struct SQLiteConformanceTests {
             let violated = results.filter { !$0.passed }.map(\.check)
             #expect(violated == expected, "\(breakage): \(results.filter { !$0.passed })")
         }
+    }
+}
+
+@Suite("the SQLite ledger's migrations")
+struct SQLiteMigrationTests {
+    /// v6 moved a pending Wix upload from its own columns into the asset's values: a killed run's row written by an
+    /// older ingest must still lead the next attempt to look for its upload instead of sending it again.
+    @Test("a pending upload an older ingest checkpointed comes back as the asset's WixPendingUpload value")
+    func pendingUploadColumnsBecomeAValue() async throws {
+        let fixture = SQLiteFixture()
+        defer { try? FileManager.default.removeItem(atPath: fixture.folder) }
+        let pipeline = try await fixture.pipeline(named: "old", host: "a") { _ in }
+        try FileManager.default.createDirectory(atPath: fixture.folder, withIntermediateDirectories: true)
+        let database = try DatabaseQueue(path: pipeline.state.ledgerPath)
+        try SQLiteLedger.migrator.migrate(database, upTo: "v5 run reports")
+        let started = Date(timeIntervalSince1970: 1_760_000_000.5)
+        let modified = Date(timeIntervalSince1970: 1_700_000_000)
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO asset (pipeline, identity, size, mtimeNs, status, attempts, runId, firstSeen, updatedAt,
+                        uploadStartedAt, uploadName, uploadSize, uploadFolder, uploadPath)
+                    VALUES ('old', 'a.jpg', 10, ?, 'in_flight', 1, 'killed', ?, ?, ?, 'a.jpg', 10, NULL, '/media/2026')
+                    """,
+                arguments: [RerunRule.mtimeNanoseconds(modified), Date(), Date(), started])
+        }
+        let ledger = try SQLiteLedger(
+            path: pipeline.state.ledgerPath, pipeline: "old", runID: "new", maxAttempts: 5, dedupeByContent: false)
+        let asset = Asset(
+            id: 1, origin: .file(path: fixture.folder + "/a.jpg", root: fixture.folder, relativePath: "a.jpg"),
+            fileName: "a.jpg", contentPath: nil, size: 10, modificationDate: modified)
+        guard case .process(let recovery?) = try await ledger.begin(asset) else {
+            Issue.record("a killed run's row is processed with recovery facts")
+            return
+        }
+        let pending = try #require(recovery.values[WixPendingUpload.self])
+        #expect(pending.fileName == "a.jpg" && pending.size == 10 && pending.folderID == nil)
+        #expect(pending.folderPath == "/media/2026")
+        #expect(abs(pending.startedAt.timeIntervalSince(started)) < 0.002, "\(pending.startedAt) vs \(started)")
     }
 }

@@ -45,7 +45,7 @@ extension WixUploadStage {
             }
             return nil
         }
-        guard let size, let pending = recovery.previousUpload, pending.size == size else { return nil }
+        guard let size, let pending = recovery.values[WixPendingUpload.self], pending.size == size else { return nil }
         var earlier = options
         earlier.parentFolderId = pending.folderID
         earlier.filePath = pending.folderPath
@@ -69,7 +69,7 @@ extension WixUploadStage {
         if asset.recovery?.previousTargetID != nil {
             found = try await recoverEarlierUpload(
                 asset, options: options, size: nil, contentSHA256: nil, client: client, context: context)
-        } else if let pending = asset.recovery?.previousUpload {
+        } else if let pending = asset.recovery?.values[WixPendingUpload.self] {
             var earlier = options
             earlier.parentFolderId = pending.folderID
             earlier.filePath = pending.folderPath
@@ -83,10 +83,10 @@ extension WixUploadStage {
                 "found the earlier import; not importing again",
                 metadata: ["file": "\(asset.displayPath)", "wixId": "\(found.id)"])
         } else {
-            let pending = PendingUpload(
-                target: "wix", startedAt: Date(), fileName: options.fileName, size: 0, folderID: options.parentFolderId,
+            let pending = WixPendingUpload.Value(
+                startedAt: Date(), fileName: options.fileName, size: 0, folderID: options.parentFolderId,
                 folderPath: options.filePath)
-            asset.pendingUpload = pending
+            asset.values[WixPendingUpload.self] = pending
             try await context.checkpoint(asset)
             let request = ImportRequest(url: url, options: options)
             if let batcher = imports.get() {
@@ -97,7 +97,7 @@ extension WixUploadStage {
             context.logger.info(
                 "import requested", metadata: ["file": "\(asset.displayPath)", "wixId": "\(descriptor.id)"])
         }
-        asset.pendingUpload = nil
+        asset.values[WixPendingUpload.self] = nil
         asset.target = Self.target(descriptor, method: found == nil ? "import" : "recovered")
         asset.facts["wix"] = Self.facts(asset.target, attempts: found == nil ? 1 : 0)
         // The file id goes to the ledger now: a crash while waiting for READY must not import it again.

@@ -221,7 +221,8 @@ public struct WixUploadStage: Stage, StageDefinition {
         options.sizeInBytes = size
         // An asset an earlier attempt may have uploaded is recovered (found by its id or its pending upload) before it
         // is looked for as a duplicate: it is this asset's own upload, not someone else's copy.
-        let mayHaveUploaded = asset.recovery?.previousTargetID != nil || asset.recovery?.previousUpload != nil
+        let mayHaveUploaded =
+            asset.recovery?.previousTargetID != nil || asset.recovery?.values[WixPendingUpload.self] != nil
         if context.pipeline.dedupe == .target, !mayHaveUploaded, let index = index.get() {
             // Under the content's lock: a second file with the same bytes waits for the first's upload, then finds it.
             let digest = try FileHashing.sha256AndMD5(ofFileAt: path)
@@ -293,10 +294,10 @@ public struct WixUploadStage: Stage, StageDefinition {
 
         // Before the first byte goes: what the next run needs to look for this upload if this one never learns how it
         // ended (a kill, a second Ctrl-C, a lost answer).
-        let pending = PendingUpload(
-            target: "wix", startedAt: Date(), fileName: fileName, size: size, folderID: options.parentFolderId,
+        let pending = WixPendingUpload.Value(
+            startedAt: Date(), fileName: fileName, size: size, folderID: options.parentFolderId,
             folderPath: folderPath)
-        asset.pendingUpload = pending
+        asset.values[WixPendingUpload.self] = pending
         try await context.checkpoint(asset)
 
         let job = UploadJob(
@@ -317,7 +318,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         if let width = outcome.descriptor.width, let height = outcome.descriptor.height, asset.dimensions == nil {
             asset.dimensions = PixelSize(width: width, height: height)
         }
-        asset.pendingUpload = nil
+        asset.values[WixPendingUpload.self] = nil
         // The file id goes to the ledger now: a crash from here on must not upload the file a second time.
         do {
             try await context.checkpoint(asset)

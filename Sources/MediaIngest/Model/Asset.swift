@@ -42,9 +42,9 @@ public struct Asset: Sendable, Identifiable {
     public var facts: [String: JSONValue]
     /// Set by the ledger when an earlier run left this asset unfinished (crash recovery).
     public var recovery: Recovery?
-    /// An upload that has begun and has no answer yet: checkpointed before the first byte goes, so a crash, a kill or
-    /// an interrupted run leaves the next run enough to look for the file instead of sending it twice.
-    public var pendingUpload: PendingUpload?
+    /// Typed values stages hand each other, checkpoint in the ledger and show in reports, each under the key that
+    /// declares it (``AssetValueKey``): `asset.values[WixPendingUpload.self]`.
+    public var values = AssetValues()
     /// `true` once a post stage moved or deleted the source after a confirmed upload (no later run can see it).
     public var sourceArchived = false
     /// Files that travel with this one and are never uploaded (``Sidecar``): XMP, AAE, Takeout JSON, a Live Photo's
@@ -150,47 +150,18 @@ extension Asset {
         public var wasInFlight: Bool
         /// The target id recorded by the previous attempt, if it got that far.
         public var previousTargetID: String?
-        /// The upload the previous attempt began without learning its outcome (killed, interrupted, answer lost).
-        public var previousUpload: PendingUpload?
+        /// The checkpointed values the previous attempt left (an upload it began without learning its outcome…).
+        public var values: AssetValues
 
         /// Creates a recovery record.
         public init(
-            attempt: Int, wasInFlight: Bool, previousTargetID: String? = nil, previousUpload: PendingUpload? = nil
+            attempt: Int, wasInFlight: Bool, previousTargetID: String? = nil, values: AssetValues = AssetValues()
         ) {
             self.attempt = attempt
             self.wasInFlight = wasInFlight
             self.previousTargetID = previousTargetID
-            self.previousUpload = previousUpload
+            self.values = values
         }
-    }
-}
-
-/// An upload that has begun: where it was going and when, so the file can be looked for at the target when the
-/// answer never came.
-public struct PendingUpload: Sendable, Hashable, Codable {
-    /// The target (`wix`).
-    public var target: String
-    /// When the first attempt began.
-    public var startedAt: Date
-    /// The name the file gets at the target.
-    public var fileName: String
-    /// The bytes sent.
-    public var size: Int64
-    /// The folder (Wix: `parentFolderId`) and the path below it (Wix: `filePath`, expanded).
-    public var folderID: String?
-    public var folderPath: String?
-
-    /// Creates a record.
-    public init(
-        target: String, startedAt: Date, fileName: String, size: Int64, folderID: String? = nil,
-        folderPath: String? = nil
-    ) {
-        self.target = target
-        self.startedAt = startedAt
-        self.fileName = fileName
-        self.size = size
-        self.folderID = folderID
-        self.folderPath = folderPath
     }
 }
 

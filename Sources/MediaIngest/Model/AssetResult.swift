@@ -135,7 +135,9 @@ public struct AssetRecord: Sendable, Codable, Hashable {
         code = result.code
         reason = result.reason
         target = asset.target
-        facts = asset.facts.isEmpty ? nil : asset.facts
+        // The typed values keys declare reported sit beside the stages' facts, by their names.
+        let shown = asset.facts.merging(asset.values.reported) { fact, _ in fact }
+        facts = shown.isEmpty ? nil : shown
         sidecars = asset.sidecars.isEmpty ? nil : asset.sidecars
         let (seconds, attoseconds) = result.duration.components
         durationMs = Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
