@@ -183,7 +183,10 @@ struct HostileBoxTests {
                 context: StageHarness<StripStage>.buildContext())
             let outcome = try await strip(
                 Self.ftypMovie + box("moov", Self.mvhd + nested) + box("mdat", [1]), "nested-\(mode).mp4", stage: stage)
-            #expect(outcome.asset != nil || outcome.rejection != nil)
+            // Stripped, and the location inside the nest is gone from the bytes.
+            let stripped = try #require(outcome.asset?.contentPath, "\(mode): \(String(describing: outcome.rejection))")
+            let written = try Data(contentsOf: URL(fileURLWithPath: stripped))
+            #expect(written.range(of: Data("+1+2/".utf8)) == nil, "\(mode): the nested location survived")
         }
         #expect(
             try await strip(Self.ftypMovie + box("moov", Self.mvhd) + box("moov", Self.mvhd)).rejection?.code
@@ -242,7 +245,16 @@ struct HostileBoxTests {
                 let path = directory.file("cut-\(length)-" + (file as NSString).lastPathComponent)
                 try bytes.prefix(length).write(to: URL(fileURLWithPath: path))
                 let outcome = try await harness.process(file: path)
-                #expect(outcome.asset != nil || outcome.rejection != nil)
+                // A cut-off file is stripped (what is there is whole) or rejected for its damage — never with any
+                // other code, never passed on unstripped.
+                if let rejection = outcome.rejection {
+                    #expect(
+                        [.truncated, .malformed, .stripUnsupported].contains(rejection.code),
+                        "\(file) cut at \(length): \(rejection)")
+                } else {
+                    let output = try #require(outcome.asset?.contentPath, "\(file) cut at \(length)")
+                    #expect(FileManager.default.fileExists(atPath: output), "\(file) cut at \(length)")
+                }
             }
         }
     }

@@ -225,11 +225,14 @@ enum MovieStripper {
         return false
     }
 
-    /// gps-only: `udta` without `©xyz` and `loci`, its XMP (`XMP_`) and `meta` without location.
+    /// gps-only: `udta` without `©xyz` and `loci`, its XMP (`XMP_`) and `meta` without location. A `udta` nested in
+    /// user data (no format puts one there) is removed whole, never walked: it could hide a location at any depth.
     static func gpsOnlyUserData(_ bytes: [UInt8], _ span: BoxSpan, report: inout StripReport) throws -> BoxNode {
         var children: [BoxNode] = []
         for child in try BoxSpan.parse(bytes, in: span.payload, parent: "a udta box") {
-            if locationBoxes.contains(child.type) {
+            if child.type == .udta {
+                report.count("udta")
+            } else if locationBoxes.contains(child.type) {
                 report.count("location")
             } else if child.type == .meta {
                 children.append(try MetadataKeys.withoutLocation(bytes, child, report: &report))
