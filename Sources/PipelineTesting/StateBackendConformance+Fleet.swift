@@ -159,7 +159,9 @@ extension StateBackendConformance {
 
     /// A frozen host's expired claim is taken over with its recovery facts; the frozen host can no longer write.
     static func leaseExpiryAndTakeover(_ p: Probe) async throws {
-        let frozenPipeline = try await p.pipeline(host: "host-a")
+        // A long lease: its heartbeat (a third of it) must not renew the claim the check makes run out — a frozen
+        // host renews nothing.
+        let frozenPipeline = try await p.pipeline(host: "host-a") { $0.lease = .seconds(600) }
         let frozen = try await p.open(frozenPipeline, run: "frozen")
         let taker = try await p.open(try await p.pipeline(host: "host-b"), run: "taker")
         var asset = p.asset("contested.jpg")
