@@ -83,7 +83,8 @@ struct ScriptedStage: Stage, StageDefinition {
 }
 
 /// Records every result it is told about.
-struct RecordingStage: Stage, StageDefinition {
+/// A stage that also observes: it says so by conforming to `AssetObserver`, and only then hears of every asset.
+struct RecordingStage: Stage, AssetObserver, StageDefinition {
     static let kind = "recording"
     static let phase = StagePhase.post
     static let summary = "Test stage."
@@ -146,7 +147,8 @@ struct RunnerTests {
         #expect(rejected.stage == "scripted")
         #expect(collector.assets.count == 18)
         #expect(collector.assets.allSatisfy { $0.facts["scripted"] == true })
-        // Every asset, whatever its outcome, is announced to every component (the manifest relies on it).
+        // Every asset, whatever its outcome, is announced to every component that observes (the manifest relies on
+        // it); one that does not say it observes is not called.
         #expect(recorder.results.count == 20)
     }
 

@@ -193,9 +193,8 @@ extension PipelineRunner {
             }
         }
         if result.wasProcessed {
-            for component in pipeline.components {
-                await component.assetDidFinish(result, context: context)
-            }
+            // Only components that say they observe (an ``AssetObserver``, whatever else they are) hear of it.
+            for observer in observing { await observer.assetDidFinish(result, context: context) }
         }
         observer?.assetFinished(result)
     }

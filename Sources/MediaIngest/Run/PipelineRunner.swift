@@ -20,10 +20,14 @@ public struct PipelineRunner: Sendable {
     /// The options.
     public let options: RunOptions
 
+    /// The components that observe finished assets (``AssetObserver``), whatever else they are.
+    let observing: [any AssetObserver]
+
     /// Creates a runner.
     public init(pipeline: Pipeline, options: RunOptions = RunOptions()) {
         self.pipeline = pipeline
         self.options = options
+        observing = pipeline.components.compactMap { $0 as? any AssetObserver }
     }
 
     /// Runs the pipeline once.

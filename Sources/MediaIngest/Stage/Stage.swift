@@ -11,11 +11,6 @@ public protocol PipelineComponent: Sendable {
     /// Sets up per-run resources (open files, clients). Throwing ends the run before any asset is read.
     func prepare(_ context: PipelineContext) async throws
 
-    /// Observes the final result of every asset (done, rejected, failed, skipped…). Called concurrently, from the
-    /// worker that finished the asset, for different assets at once; it must not throw and should be quick (the
-    /// worker waits for it). The manifest writer and per-asset webhooks (``AssetObserver``s) use this.
-    func assetDidFinish(_ result: AssetResult, context: PipelineContext) async
-
     /// Releases per-run resources and sees the run report (per-run webhooks use this).
     func finish(_ report: RunReport, context: PipelineContext) async throws
 
@@ -27,7 +22,6 @@ public protocol PipelineComponent: Sendable {
 
 extension PipelineComponent {
     public func prepare(_ context: PipelineContext) async throws {}
-    public func assetDidFinish(_ result: AssetResult, context: PipelineContext) async {}
     public func finish(_ report: RunReport, context: PipelineContext) async throws {}
     public var reportInfo: [String: JSONValue] { [:] }
 }
