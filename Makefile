@@ -75,18 +75,23 @@ test: deps lint
 	$(SWIFT) package generate-documentation --target MediaIngest --warnings-as-errors
 
 # swift-format (bundled with the toolchain), configured in .swift-format: 4 spaces, 120 columns, as swift-nio; and
-# docs/stages.md, which must be what `ingest stages --markdown` prints (`make docs` regenerates it).
+# docs/stages.md and docs/codes.md, which must be what `ingest stages --markdown` and `ingest codes --markdown` print
+# (`make docs` regenerates them).
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Plugins Fuzz Package.swift
 	$(SWIFT) build --product ingest
 	@.build/debug/ingest stages --markdown | diff -u docs/stages.md - > /dev/null || { \
 		.build/debug/ingest stages --markdown | diff -u docs/stages.md - | head -40; \
 		echo "docs/stages.md differs from what the stages declare: run make docs and commit it"; exit 1; }
+	@.build/debug/ingest codes --markdown | diff -u docs/codes.md - > /dev/null || { \
+		.build/debug/ingest codes --markdown | diff -u docs/codes.md - | head -40; \
+		echo "docs/codes.md differs from the codes the stages declare: run make docs and commit it"; exit 1; }
 
 # Regenerates docs/stages.md from the stage registry, and builds the DocC catalog (Sources/MediaIngest/MediaIngest.docc).
 docs:
 	$(SWIFT) build --product ingest
 	.build/debug/ingest stages --markdown > docs/stages.md
+	.build/debug/ingest codes --markdown > docs/codes.md
 	$(SWIFT) package generate-documentation --target MediaIngest --warnings-as-errors
 
 format:

@@ -236,7 +236,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MediaIngestTests",
-            dependencies: ["MediaIngest", "PipelineTesting", "TestSupport"],
+            dependencies: ["MediaIngest", "MediaFormats", "PipelineTesting", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

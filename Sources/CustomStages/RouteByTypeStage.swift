@@ -16,6 +16,10 @@ import MediaIngest
 /// after `detect.mime`: it routes by content, not by file name.
 public struct RouteByTypeStage: Stage, StageDefinition {
     public static let kind = "route.by-type"
+    public static let codes: [DocumentedCode] = [
+        .rejection(noRoute, "no route takes the detected type, and `otherwise` is `reject`"),
+        .rejection(.custom, "the detected type is missing (put `detect.mime` before it)"),
+    ]
     public static let phase = StagePhase.transform
     public static let summary =
         "Send each detected type (image/*, video/*, application/pdf…) to its own folder at the target."

@@ -33,7 +33,7 @@ public struct IngestCommand: AsyncParsableCommand {
         version: IngestVersion.string,
         subcommands: [
             Init.self, Run.self, Watch.self, Check.self, Doctor.self, Status.self, Report.self, Retry.self,
-            Enqueue.self, Schedule.self, ListPipelines.self, Stages.self, Schema.self, VersionCommand.self,
+            Enqueue.self, Schedule.self, ListPipelines.self, Stages.self, Codes.self, Schema.self, VersionCommand.self,
         ]
     )
 

@@ -196,7 +196,7 @@ public final class PostgresLedger: RunStateStore {
         let identity = asset.ledgerKey
         let statement = RecordStatement(
             pipeline: pipeline, identity: identity, runID: runID, status: status,
-            code: status == "done" ? nil : result.rejection?.code.rawValue ?? result.failure?.code,
+            code: status == "done" ? nil : result.rejection?.code.rawValue ?? result.failure?.code.rawValue,
             message: status == "done" ? nil : result.rejection?.reason ?? result.failure?.message,
             target: asset.target, sha256: asset.sourceSHA256, sidecars: RerunRule.sidecarList(asset),
             values: asset.values.checkpointJSON)

@@ -1,9 +1,6 @@
 import Foundation
-import Synchronization
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import Synchronization
 
 /// An exclusive `flock(2)` on a pipeline's lock file, so two runs of one pipeline never overlap. The kernel drops
 /// the lock when the process dies, so a killed run never leaves a stale lock. The file holds the owner's pid and

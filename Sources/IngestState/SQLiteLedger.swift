@@ -229,7 +229,7 @@ public final class SQLiteLedger: RunStateStore {
         guard let finalStatus = RerunRule.status(for: result) else { return }
         let asset = result.asset
         let identity = asset.ledgerKey
-        let code = result.rejection?.code.rawValue ?? result.failure?.code
+        let code = result.rejection?.code.rawValue ?? result.failure?.code.rawValue
         let message = result.rejection?.reason ?? result.failure?.message
         let pipeline = pipeline
         let runID = runID

@@ -1,10 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// JPEG structure: markers, segments and the entropy-coded scans between them.
 public enum JPEG {

@@ -68,7 +68,9 @@ public struct StageHarness<S: Stage>: Sendable {
                 pipeline: context, logger: context.logger, worker: worker,
                 stageName: String(describing: type(of: stage)),
                 assetWorkDirectory: context.workDirectory + "/\(asset.id)")
-            switch try await stage.process(asset, context: stageContext) {
+            switch try await Self.applyingErrorPolicy(
+                asset, stage: nil, { try await stage.process($0, context: stageContext) })
+            {
             case .next(let next): asset = next
             case .reject(let rejected, let rejection):
                 return HarnessOutcome(.rejected(rejected, rejection), keeping: workFolder)
@@ -84,10 +86,26 @@ public struct StageHarness<S: Stage>: Sendable {
             pipeline: context, logger: context.logger, worker: worker,
             stageName: (S.self as? any StageDefinition.Type)?.kind ?? "stage",
             assetWorkDirectory: context.workDirectory + "/\(asset.id)")
-        switch try await stage.process(asset, context: stageContext) {
+        let kind = (S.self as? any StageDefinition.Type)?.kind
+        switch try await Self.applyingErrorPolicy(
+            asset, stage: kind, { try await stage.process($0, context: stageContext) })
+        {
         case .next(let next): return HarnessOutcome(.next(next), keeping: workFolder)
         case .reject(let rejected, let rejection):
             return HarnessOutcome(.rejected(rejected, rejection), keeping: workFolder)
+        }
+    }
+
+    /// Runs `body` as the runner runs a stage: an error that classifies itself as a verdict about the bytes
+    /// (``ErrorPolicy``) rejects the asset; any other error is rethrown for the test to see.
+    static func applyingErrorPolicy(
+        _ asset: Asset, stage: String?, _ body: (Asset) async throws -> StageOutcome
+    ) async throws -> StageOutcome {
+        do {
+            return try await body(asset)
+        } catch {
+            guard case .rejected(let rejection) = ErrorPolicy.outcome(of: error, stage: stage) else { throw error }
+            return .reject(asset, rejection)
         }
     }
 

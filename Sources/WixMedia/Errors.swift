@@ -8,12 +8,13 @@ public enum WixHost: String, Sendable, Hashable {
     case api, upload
 }
 
-/// What went wrong talking to Wix. Carries what the caller needs to decide: retry, reject the asset, or stop the run.
+/// What went wrong talking to Wix. It classifies itself (``classification``): the client retries what may pass, and a
+/// stage lets the rest propagate — the run's ``ErrorPolicy`` rejects, fails or stops by what the error says.
 ///
 /// A struct with an extensible ``Code`` (as swift-nio's `FileSystemError`): new kinds of trouble can be added without
 /// breaking code that checks the codes it knows; the questions callers ask (``isRetryable``,
 /// ``isAuthenticationFailure``, ``isUnusableUploadURL``, ``isPacingHint``) answer for every code.
-public struct WixClientError: Error, Sendable, CustomStringConvertible, AssetFailureDescribing {
+public struct WixClientError: Error, Sendable, CustomStringConvertible, ClassifiedError {
     /// The kind of trouble.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
@@ -118,29 +119,34 @@ public struct WixClientError: Error, Sendable, CustomStringConvertible, AssetFai
         }
     }
 
-    public var failureCode: String {
+    /// The failure code of this trouble (`http_503`, `connection`…); the retry budget counts by it too.
+    public var failureCode: AssetFailure.Code {
         switch code {
-        case .http: return "http_\(status ?? 0)"
+        case .http: return AssetFailure.Code("http_\(status ?? 0)")
         case .transport: return "connection"
         case .malformedResponse: return "bad_response"
         case .budgetExhausted: return "retry_budget"
         case .verificationFailed: return "verify_mismatch"
-        default: return code.description
+        default: return AssetFailure.Code(code.description)
         }
     }
 
-    public var failureMessage: String { description }
-}
-
-/// Stops the run: credentials rejected, or a dead endpoint ate the retry budget.
-public struct WixRunAbort: RunAbortingError, CustomStringConvertible, AssetFailureDescribing {
-    public var abortReason: String
-    public var underlying: WixClientError
-    public init(abortReason: String, underlying: WixClientError) {
-        self.abortReason = abortReason
-        self.underlying = underlying
+    /// By one rule: credentials refused, or a retry budget spent on an endpoint that keeps failing, stop the run; a
+    /// verdict about the file from Wix (a 4xx that is not about credentials, pacing or a used upload URL) rejects the
+    /// asset (`target_rejected`); everything else fails it for a later run to retry.
+    public var classification: ErrorClassification {
+        if isAuthenticationFailure {
+            return .abortsRun(
+                failureCode,
+                reason: "Wix rejected the credentials: \(self) — check the apiKey and siteId (or auth)")
+        }
+        if code == .budgetExhausted {
+            return .abortsRun(failureCode, reason: "stopping: the Wix endpoint keeps failing — \(message)")
+        }
+        if code == .http, let status, (400..<500).contains(status), !isRetryable, !isUnusableUploadURL {
+            return .rejection(
+                Rejection(.targetRejected, "Wix refused it: \(status)\(wixCode.map { " \($0)" } ?? "") \(message)"))
+        }
+        return .failure(failureCode, description)
     }
-    public var description: String { abortReason }
-    public var failureCode: String { underlying.failureCode }
-    public var failureMessage: String { abortReason }
 }

@@ -33,7 +33,7 @@ extension WixMediaClient {
                     return found
                 }
                 guard attempt < retry.maxAttempts else { throw error }
-                guard budget.take(kind: error.failureCode, detail: "import of \(url): \(error)") else {
+                guard budget.take(kind: error.failureCode.rawValue, detail: "import of \(url): \(error)") else {
                     throw WixClientError.budgetExhausted(summary: budget.summary)
                 }
                 try await Task.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter))
@@ -140,7 +140,7 @@ extension WixMediaClient {
                         for index in open { results[index] = .failure(error) }
                         break
                     }
-                    guard budget.take(kind: error.failureCode, detail: "bulk import: \(error)") else {
+                    guard budget.take(kind: error.failureCode.rawValue, detail: "bulk import: \(error)") else {
                         throw WixClientError.budgetExhausted(summary: budget.summary)
                     }
                     try await Task.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter))

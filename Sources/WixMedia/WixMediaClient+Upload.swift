@@ -101,7 +101,8 @@ extension WixMediaClient {
                     continue
                 }
                 guard attempt < retry.maxAttempts else { throw error }
-                if !budget.take(kind: error.failureCode, detail: "upload of \(job.options.fileName): \(error)") {
+                if !budget.take(kind: error.failureCode.rawValue, detail: "upload of \(job.options.fileName): \(error)")
+                {
                     throw WixClientError.budgetExhausted(summary: budget.summary)
                 }
                 let delay = retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter)

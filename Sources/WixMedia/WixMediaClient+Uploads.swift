@@ -135,7 +135,7 @@ extension WixMediaClient {
                     // all). Ask it where it stands and go on from there: no reason to start the upload over.
                     logger.info("tus offset mismatch; asking the server", metadata: ["offset": "\(offset)"])
                 } else {
-                    guard budget.take(kind: error.failureCode, detail: "tus PATCH: \(error)") else {
+                    guard budget.take(kind: error.failureCode.rawValue, detail: "tus PATCH: \(error)") else {
                         throw WixClientError.budgetExhausted(summary: budget.summary)
                     }
                     logger.info(

@@ -155,7 +155,7 @@ public final class WixMediaClient: Sendable, RunResource {
                 && (retrying || error.message == Self.tokenRefusedMessage)
             {
                 if error.code == .http && error.status == 429 { await pacer.throttled(retryAfter: nil) }
-                guard budget.take(kind: error.failureCode, detail: "\(describe): \(error)") else {
+                guard budget.take(kind: error.failureCode.rawValue, detail: "\(describe): \(error)") else {
                     throw WixClientError.budgetExhausted(summary: budget.summary)
                 }
                 let delay = retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter)

@@ -1,13 +1,10 @@
 import Foundation
+import Glibc
 import IngestStages
 import MediaIngest
 import PipelineTesting
 import TestSupport
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The `exec` stage runs real Python scripts (python3 is a CI package) over corpus files.
 @Suite("exec: external commands per asset")

@@ -1,10 +1,7 @@
 import Foundation
+import Glibc
 import MediaFormats
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The buffered writer the strippers write work files through: the file must hold exactly what was written and patched,
 /// whether a patch lands in the buffer or in bytes already flushed.

@@ -1,4 +1,5 @@
 import Foundation
+import MediaFormats
 import MediaIngest
 import PipelineTesting
 import TestSupport
@@ -10,7 +11,7 @@ struct ErrorPolicyTests {
         var rejection: Rejection { Rejection(.malformed, "the header points past the end") }
     }
     struct Throttled: AssetFailureDescribing {
-        var failureCode: String { "http_429" }
+        var failureCode: AssetFailure.Code { "http_429" }
         var failureMessage: String { "rate limited" }
     }
     struct Revoked: RunAbortingError { var abortReason: String { "credentials refused" } }
@@ -20,7 +21,7 @@ struct ErrorPolicyTests {
     func table() throws {
         func failure(_ error: any Error) -> (code: String, aborts: String?)? {
             guard case .failed(let failure, let aborts) = ErrorPolicy.outcome(of: error, stage: "s") else { return nil }
-            return (failure.code, aborts)
+            return (failure.code.rawValue, aborts)
         }
         guard case .rejected(let rejection) = ErrorPolicy.outcome(of: Damaged(), stage: "s") else {
             Issue.record("a verdict rejects")
@@ -53,5 +54,35 @@ struct ErrorPolicyTests {
         let report = await PipelineRunner(pipeline: pipeline).run()
         #expect(report.assets.map(\.status) == [.rejected, .failed])
         #expect(report.assets.map(\.code) == ["malformed", "io"])
+    }
+
+    @Test(
+        "errors classify themselves: ErrorPolicy asks a ClassifiedError first, and a parser's FormatError says damage or trouble"
+    )
+    func selfClassified() throws {
+        struct Quota: ClassifiedError {
+            var classification: ErrorClassification { .abortsRun("quota", reason: "the target's quota is used up") }
+        }
+        guard case .failed(let failure, let aborts) = ErrorPolicy.outcome(of: Quota(), stage: "upload.x") else {
+            Issue.record("a classified abort fails the asset")
+            return
+        }
+        #expect(failure.code == "quota" && failure.stage == "upload.x" && aborts == "the target's quota is used up")
+        guard case .rejected(let truncated) = ErrorPolicy.outcome(of: FormatError.truncated("ends at 12"), stage: "v")
+        else {
+            Issue.record("a truncated file is a verdict")
+            return
+        }
+        #expect(truncated.code == .truncated && truncated.stage == "v")
+        guard case .rejected(let loop) = ErrorPolicy.outcome(of: FormatError.loop("IFD 2 → 1"), stage: "v") else {
+            Issue.record("a loop is a verdict")
+            return
+        }
+        #expect(loop.code == .malformed)
+        guard case .failed(let io, nil) = ErrorPolicy.outcome(of: FormatError.io("EIO"), stage: "v") else {
+            Issue.record("a read error while parsing is trouble that may pass")
+            return
+        }
+        #expect(io.code == .io)
     }
 }

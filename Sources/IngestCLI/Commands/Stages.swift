@@ -87,6 +87,20 @@ extension IngestCommand {
         }
     }
 
+    /// `ingest codes`.
+    struct Codes: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List every rejection and failure code, what it means and which stages give it.")
+
+        @Flag(help: "Print the codes as JSON.") var json = false
+        @Flag(help: "Print the codes as Markdown (docs/codes.md is this output).") var markdown = false
+
+        func run() async throws {
+            let catalog = CodeCatalog(CLIEnvironment.registry.allEntries)
+            Console.out(json ? catalog.json.jsonText(pretty: true) : markdown ? catalog.markdown : catalog.text)
+        }
+    }
+
     /// `ingest list`.
     struct ListPipelines: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

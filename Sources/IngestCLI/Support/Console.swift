@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Writes to the terminal: `error` to standard error, `out` to standard output.
 enum Console {

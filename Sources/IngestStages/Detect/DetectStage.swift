@@ -11,6 +11,9 @@ import MediaIngest
 /// has its own `magic_t`, loaded once.
 public struct DetectStage: Stage, StageDefinition {
     public static let kind = "detect.mime"
+    public static let codes: [DocumentedCode] = [
+        .failure("magic", "libmagic could not classify the file (its database failed to load or answer)")
+    ]
     public static let phase = StagePhase.detect
     public static let summary =
         "Detect the MIME type from the content with libmagic (plus OOXML/CSV/JSON/SVG/WebM refinements) and flag extensions that do not fit."

@@ -1,21 +1,11 @@
 import Foundation
+import Glibc
 import Logging
 import MediaFormats
 import MediaIngest
 import Subprocess
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-#if canImport(System)
-import System
-#else
 import SystemPackage
-#endif
 
 /// Running the command: its own process group, the timeout, bounded output.
 extension ExecStage {

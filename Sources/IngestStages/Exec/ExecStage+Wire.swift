@@ -1,21 +1,11 @@
 import Foundation
+import Glibc
 import Logging
 import MediaFormats
 import MediaIngest
 import Subprocess
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-#if canImport(System)
-import System
-#else
 import SystemPackage
-#endif
 
 /// The wire format: the asset as the command sees it (stdin JSON, `INGEST_*` variables) and its JSON reply.
 extension ExecStage {
@@ -134,7 +124,7 @@ extension ExecStage {
             "exec problem", metadata: ["file": "\(asset.displayPath)", "code": "\(code)", "reason": "\(reason)"])
         switch errorPolicy {
         case .reject: return .reject(asset, Rejection(code, reason))
-        case .fail: throw ExecFailure(failureCode: code.rawValue, failureMessage: reason)
+        case .fail: throw ExecFailure(failureCode: AssetFailure.Code(code.rawValue), failureMessage: reason)
         }
     }
 

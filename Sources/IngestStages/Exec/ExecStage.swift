@@ -1,21 +1,11 @@
 import Foundation
+import Glibc
 import Logging
 import MediaFormats
 import MediaIngest
 import Subprocess
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-#if canImport(System)
-import System
-#else
 import SystemPackage
-#endif
 
 /// `exec`: runs a command per asset — the extension point for scripts in any language.
 ///
@@ -33,6 +23,12 @@ import SystemPackage
 /// reply reject the asset with a clear reason (or mark it failed, with `onError: "fail"`); the run goes on.
 public struct ExecStage: Stage, StageDefinition {
     public static let kind = "exec"
+    public static let codes: [DocumentedCode] = [
+        .rejection(timedOut, note: "a failure with `onError: \"fail\"`", "the command ran past `timeout`"),
+        .rejection(failedCode, note: "a failure with `onError: \"fail\"`", "the command exited non-zero or was killed"),
+        .rejection(
+            badReply, note: "a failure with `onError: \"fail\"`", "the command's reply was not the JSON it should be"),
+    ]
     public static let phase = StagePhase.transform
     public static let summary =
         "Run a command per asset (no shell): the asset as JSON on stdin and INGEST_* variables; a JSON reply continues (with changes) or rejects."
@@ -216,7 +212,7 @@ public struct ExecStage: Stage, StageDefinition {
 
 /// An `exec` problem under `onError: "fail"`: the asset is marked failed and a later run tries again.
 struct ExecFailure: Error, AssetFailureDescribing, CustomStringConvertible {
-    var failureCode: String
+    var failureCode: AssetFailure.Code
     var failureMessage: String
     var description: String { failureMessage }
 }

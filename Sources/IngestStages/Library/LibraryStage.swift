@@ -18,6 +18,9 @@ import MediaIngest
 /// name. Storing the same content again is a no-op that returns the existing descriptor.
 public struct LibraryStage: Stage, StageDefinition {
     public static let kind = "upload.library"
+    public static let codes: [DocumentedCode] = [
+        .targetRejected
+    ]
     public static let phase = StagePhase.upload
     public static let summary =
         "Store files in a local media library folder, content-addressed, with a Wix-shaped JSON descriptor."

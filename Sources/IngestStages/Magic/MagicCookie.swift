@@ -64,6 +64,6 @@ struct MagicError: Error, CustomStringConvertible, AssetFailureDescribing {
     }
 
     var description: String { "libmagic \(operation): \(message)" }
-    var failureCode: String { "magic" }
+    var failureCode: AssetFailure.Code { "magic" }
     var failureMessage: String { description }
 }

@@ -11,6 +11,9 @@ import MediaIngest
 /// a fact), and the next run reports it as an orphan.
 public struct ArchiveStage: Stage, StageDefinition {
     public static let kind = "source.archive"
+    public static let codes: [DocumentedCode] = [
+        .failure("not_confirmed", "no confirmed upload to archive after")
+    ]
     public static let phase = StagePhase.post
     public static let summary =
         "After the upload is confirmed (READY), move the source file to an archive folder keeping its relative path, or delete it."
@@ -122,7 +125,7 @@ public struct ArchiveStage: Stage, StageDefinition {
 struct NotConfirmed: Error, AssetFailureDescribing {
     var path: String
     var status: String?
-    var failureCode: String { "not_confirmed" }
+    var failureCode: AssetFailure.Code { "not_confirmed" }
     var failureMessage: String {
         "\(path) stays in place: its upload is not confirmed (status \(status ?? "none")); put wix.await-ready before source.archive"
     }

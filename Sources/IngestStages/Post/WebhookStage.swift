@@ -74,7 +74,7 @@ public struct WebhookStage: AssetObserver, StageDefinition {
             body["reason"] = .string(rejection.reason)
         }
         if let failure = result.failure {
-            body["code"] = .string(failure.code)
+            body["code"] = .string(failure.code.rawValue)
             body["reason"] = .string(failure.message)
         }
         if let target = result.asset.target {

@@ -10,6 +10,10 @@ import Synchronization
 /// media and are never items of their own; a Live Photo's still and video come as one group.
 public struct DirectorySource: AssetSource, StageDefinition {
     public static let kind = "source.directory"
+    public static let codes: [DocumentedCode] = [
+        .rejection(.outsideRoot, "a symbolic link leads outside the folder (never read through)"),
+        .notRegularFile, .unreadable, .orphanSidecar, .sidecarTooLarge, .sidecarMalformed,
+    ]
     public static let phase = StagePhase.source
     public static let summary = "Files under a folder (recursive), filtered by include/exclude globs and a minimum age."
 

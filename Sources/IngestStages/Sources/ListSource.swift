@@ -11,6 +11,10 @@ import Synchronization
 /// with it; a listed sidecar is never an item: it goes with its media, or is reported as an orphan.
 public struct ListSource: AssetSource, StageDefinition {
     public static let kind = "source.list"
+    public static let codes: [DocumentedCode] = [
+        .notRegularFile, .unreadable, .orphanSidecar, .sidecarTooLarge, .sidecarMalformed,
+        .rejection(.typeNotAllowed, "a URL, when the pipeline does not accept URLs (`allowURLs: false`)"),
+    ]
     public static let phase = StagePhase.source
     public static let summary = "Paths or URLs, one per line, from a file or standard input (\"-\")."
 

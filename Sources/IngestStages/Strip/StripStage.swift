@@ -22,6 +22,10 @@ import MediaIngest
 /// images after its end are dropped, because they carry their own EXIF (GPS included) and their offsets would change.
 public struct StripStage: Stage, StageDefinition {
     public static let kind = "strip.metadata"
+    public static let codes: [DocumentedCode] = [
+        .rejection(.stripUnsupported, "a format it cannot strip (with `onUnsupported: \"reject\"`, the default)"),
+        .truncated, .malformed,
+    ]
     public static let phase = StagePhase.strip
     public static let summary =
         "Remove EXIF (GPS, maker notes, thumbnail), XMP, IPTC, comments, QuickTime/MP4 location and device metadata from JPEG, PNG, WebP, GIF, HEIC/AVIF and MP4/MOV/3GP without re-encoding; keep ICC and orientation."
@@ -121,7 +125,8 @@ public struct StripStage: Stage, StageDefinition {
             switch error.code {
             case .unsupported: return unsupported(asset, error.message)
             default:
-                if let damage = error.formatError { return .reject(asset, try damage.verdict()) }
+                // Damage rejects, a read error fails: the parser's error says which (ErrorPolicy asks it).
+                if let damage = error.formatError { throw damage }
                 // A code this stage does not know yet: fail closed, never pass the file unstripped.
                 return .reject(asset, Rejection(.stripUnsupported, error.message))
             }

@@ -12,6 +12,26 @@ import MediaIngest
 /// apply (a data table; options override it).
 public struct ValidateStage: Stage, StageDefinition {
     public static let kind = "validate"
+    public static let codes: [DocumentedCode] = [
+        .rejection(.empty, "zero bytes"),
+        .rejection(.tooSmall, "under `minBytes`"),
+        .rejection(.tooLarge, "over `maxBytes` or the profile's limit for the type"),
+        .rejection(.typeNotAllowed, "the MIME type is not allowed, or denied"),
+        .rejection(.extensionMismatch, "the extension does not fit the content"),
+        .rejection(.tooManyPixels, "width × height over the limit, read from headers (a decompression bomb)"),
+        .rejection(.tooWide, "width over the limit"),
+        .rejection(.tooTall, "height over the limit"),
+        .truncated, .malformed,
+        .rejection(
+            .polyglot,
+            "an archive or executable appended — in the source file too when a stage that rewrites the bytes ran first"),
+        .rejection(.embeddedCode, "script code in metadata or an SVG"),
+        .rejection(.metadataBomb, "text metadata that inflates without bound"),
+        .rejection(
+            .unsafeSVG,
+            "an SVG or XML file with entity declarations, an external DTD, an internal subset, XInclude or a hiding encoding"
+        ),
+    ]
     public static let phase = StagePhase.validate
     /// It judges the type `detect.mime` found (one verdict per file, from the run's one set of libmagic handles).
     public static let requiredEarlierPhases: [StagePhase] = [.detect]
@@ -247,7 +267,9 @@ public struct ValidateStage: Stage, StageDefinition {
             }
             info = inspected
         } catch let error as FormatError {
-            return try error.verdict()
+            // The error says what it means (damage rejects, a read error fails); a verdict is quarantined here.
+            guard case .rejection(let rejection) = error.classification else { throw error }
+            return rejection
         }
         asset.dimensions = info.size
         if let truncation = info.truncation, rules.checkStructure {

@@ -18,6 +18,17 @@ import WixMedia
 /// (``WixEventReceiver``), and polling remains, every `eventTimeout`, for any file whose event has not come.
 public struct WixAwaitReadyStage: Stage, StageDefinition {
     public static let kind = "wix.await-ready"
+    public static let codes: [DocumentedCode] = [
+        .failure(
+            "processing_failed",
+            "Wix could not process the upload; the FAILED copy is deleted and the next run uploads again"),
+        .failure("timeout", "still PENDING at `readyTimeout`"),
+        .failure(
+            "target_trashed",
+            "the uploaded file was moved to Wix's trash before it was confirmed; the next run uploads it again"),
+        .failure("verify_mismatch", "Wix reports another size (or, with `verify: \"md5\"`, hash) than what was sent"),
+        DocumentedCode("http_NNN", .failure, "Wix kept answering an error status after the retries of one request"),
+    ]
     public static let phase = StagePhase.confirm
     public static let summary =
         "Wait until Wix has processed each upload (READY or FAILED), polling get-files in batches; verify size and hash."
@@ -131,13 +142,8 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
                     .targetRejected, "wix.await-ready needs an asset uploaded by upload.wix earlier in the pipeline"))
         }
         var descriptor: FileDescriptor? = target.descriptor.flatMap { try? FileDescriptor(json: $0) }
-        do {
-            if descriptor?.operationStatus == "PENDING" || descriptor == nil {
-                descriptor = try await poller.get().await(target.id, timeout: readyTimeout)
-            }
-        } catch let error as WixClientError {
-            return try error.stageOutcome(
-                for: asset, action: "check \(asset.displayPath)", budget: try client.get().budget)
+        if descriptor?.operationStatus == "PENDING" || descriptor == nil {
+            descriptor = try await poller.get().await(target.id, timeout: readyTimeout)
         }
         guard let descriptor else { throw WixClientError.malformedResponse("no descriptor") }
         var asset = asset
@@ -186,7 +192,7 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
 struct ProcessingFailed: Error, AssetFailureDescribing, CustomStringConvertible {
     var fileID: String
     var name: String
-    var failureCode: String { "processing_failed" }
+    var failureCode: AssetFailure.Code { "processing_failed" }
     var failureMessage: String {
         "Wix could not process \(name) (file \(fileID) was FAILED and is deleted); the next run uploads it again"
     }
@@ -198,7 +204,7 @@ struct ProcessingFailed: Error, AssetFailureDescribing, CustomStringConvertible 
 struct TargetTrashed: Error, AssetFailureDescribing, CustomStringConvertible {
     var fileID: String
     var name: String
-    var failureCode: String { "target_trashed" }
+    var failureCode: AssetFailure.Code { "target_trashed" }
     var failureMessage: String {
         "Wix file \(fileID) for \(name) is in the trash (parentFolderId trash-root); the source stays, the next run uploads it again"
     }
@@ -216,7 +222,7 @@ enum ReadyVia: String, OptionEnum {
 /// A file stayed PENDING past `readyTimeout`.
 struct WaitTimeout: Error, AssetFailureDescribing, CustomStringConvertible {
     var fileID: String
-    var failureCode: String { "timeout" }
+    var failureCode: AssetFailure.Code { "timeout" }
     var failureMessage: String { "Wix file \(fileID) was still PENDING at readyTimeout" }
     var description: String { failureMessage }
 }

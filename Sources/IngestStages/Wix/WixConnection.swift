@@ -254,29 +254,3 @@ final class WixClientHolder: Sendable {
         client.withLock { $0 = nil }
     }
 }
-
-extension WixClientError {
-    /// What the stage does with a failed call, by one rule: credentials refused or a spent budget stop the run; a
-    /// verdict about the file from Wix (a 4xx that is not about credentials, pacing or a used upload URL) rejects
-    /// the asset; everything else fails it for a later run to retry.
-    func stageOutcome(for asset: Asset, action: String, budget: RetryBudget) throws -> StageOutcome {
-        if isAuthenticationFailure {
-            throw WixRunAbort(
-                abortReason:
-                    "Wix rejected the credentials while trying to \(action): \(self) — check the apiKey and siteId (or auth)",
-                underlying: self)
-        }
-        if code == .budgetExhausted {
-            throw WixRunAbort(
-                abortReason: "stopping: the Wix endpoint keeps failing — \(budget.summary)", underlying: self)
-        }
-        if code == .http, let status, (400..<500).contains(status), !isRetryable, !isUnusableUploadURL {
-            return .reject(
-                asset,
-                Rejection(
-                    .targetRejected,
-                    "Wix refused to \(action): \(status)\(wixCode.map { " \($0)" } ?? "") \(message)"))
-        }
-        throw self
-    }
-}

@@ -16,6 +16,20 @@ import WixMedia
 /// `wix.await-ready` then waits for READY.
 public struct WixUploadStage: Stage, StageDefinition {
     public static let kind = "upload.wix"
+    public static let codes: [DocumentedCode] = [
+        .targetRejected,
+        DocumentedCode("http_NNN", .failure, "Wix kept answering an error status after the retries of one request"),
+        .failure("connection", "the connection to Wix kept failing after the retries of one request"),
+        .failure("bad_response", "Wix's answer could not be understood"),
+        .failure("verify_mismatch", "Wix reports another size (or, with `verify: \"md5\"`, hash) than what was sent"),
+        .failure(
+            "retry_budget", note: "the run stops: exit 5",
+            "the run's retry budget is spent, with what it was spent on"),
+        DocumentedCode(
+            "http_401", .failure, note: "the run stops: exit 5",
+            "Wix refused the credentials (401, or 403 from the API: a missing permission or a siteId the key is not for)"
+        ),
+    ]
     public static let phase = StagePhase.upload
     public static let summary =
         "Upload to the Wix Media Manager: streamed PUT, resumable tus above a size, Import File for URLs; retries with fresh URLs, paced, never twice."
@@ -164,13 +178,7 @@ public struct WixUploadStage: Stage, StageDefinition {
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
         let client = try client.get()
         client.budget.countAsset()
-        return try await gate.withPermit {
-            do {
-                return try await upload(asset, client: client, context: context)
-            } catch let error as WixClientError {
-                return try error.stageOutcome(for: asset, action: "upload \(asset.displayPath)", budget: client.budget)
-            }
-        }
+        return try await gate.withPermit { try await upload(asset, client: client, context: context) }
     }
 
     func upload(_ asset: Asset, client: WixMediaClient, context: StageContext) async throws -> StageOutcome {

@@ -1,10 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The few XMP facts stripping needs: orientation, GPS presence, and GPS removal for gps-only mode.
 public enum XMP {

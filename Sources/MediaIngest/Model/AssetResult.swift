@@ -17,14 +17,51 @@ public enum AssetStatus: String, Sendable, Hashable, Codable, CaseIterable {
 /// Why an asset failed: a stable code and one line.
 public struct AssetFailure: Sendable, Hashable, Codable, CustomStringConvertible {
     /// A stable code (`error`, `http_503`, `interrupted`…).
-    public var code: String
+    public var code: Code
     /// One line.
     public var message: String
     /// The stage kind that failed.
     public var stage: String?
 
+    /// A failure code, typed like ``Rejection/Code``: the runner's codes are static members; stages define their
+    /// own with `Code("…")` and document them in ``StageDefinition/codes``.
+    public struct Code: Sendable, Hashable, Codable, RawRepresentable, ExpressibleByStringLiteral,
+        CustomStringConvertible
+    {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+
+        public init(from decoder: any Decoder) throws {
+            rawValue = try decoder.singleValueContainer().decode(String.self)
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
+
+        /// A read or write error (a flaky network mount, a full disk): the file is tried again.
+        public static let io: Code = "io"
+        /// An error with no code of its own (a bug worth reporting); retried.
+        public static let error: Code = "error"
+        /// A second stop request cancelled the work: not recorded, no attempt spent.
+        public static let interrupted: Code = "interrupted"
+        /// An error that stopped the run, with no code of its own.
+        public static let aborted: Code = "aborted"
+        /// The ledger could not be read or written.
+        public static let ledger: Code = "ledger"
+        /// The file vanished during an interrupted run before its upload was confirmed.
+        public static let sourceVanished: Code = "source_vanished"
+        /// The other half of a group (a Live Photo) failed.
+        public static let pairIncomplete: Code = "pair_incomplete"
+        /// A shared ledger's claim was lost to another host.
+        public static let claimLost: Code = "claim_lost"
+    }
+
     /// Creates a failure.
-    public init(code: String, message: String, stage: String? = nil) {
+    public init(code: Code, message: String, stage: String? = nil) {
         self.code = code
         self.message = message
         self.stage = stage
@@ -77,7 +114,7 @@ public struct AssetResult: Sendable {
 
     /// The stable code for the manifest: the rejection or failure code.
     public var code: String? {
-        rejection?.code.rawValue ?? failure?.code
+        rejection?.code.rawValue ?? failure?.code.rawValue
     }
 
     /// The JSON line a manifest writes for this result.

@@ -29,6 +29,8 @@ public struct StageRegistry: Sendable {
         public let module: String
         /// The Swift type that implements it, module-qualified (`IngestStages.ValidateStage`).
         public let typeName: String
+        /// The rejection and failure codes it gives (``StageDefinition/codes``).
+        public let codes: [DocumentedCode]
         let make: @Sendable (OptionValues, StageBuildContext) throws -> BuiltComponent
     }
 
@@ -42,7 +44,7 @@ public struct StageRegistry: Sendable {
         entries[S.kind] = Entry(
             kind: S.kind, phase: S.phase, summary: S.summary, options: S.options, hasSideEffects: S.hasSideEffects,
             requiredEarlierPhases: S.requiredEarlierPhases, module: Self.moduleName(of: S.self),
-            typeName: String(reflecting: S.self),
+            typeName: String(reflecting: S.self), codes: S.codes,
             make: { options, context in .stage(try S(options: options, context: context)) })
     }
 
@@ -51,7 +53,7 @@ public struct StageRegistry: Sendable {
         entries[S.kind] = Entry(
             kind: S.kind, phase: .report, summary: S.summary, options: S.options, hasSideEffects: S.hasSideEffects,
             requiredEarlierPhases: S.requiredEarlierPhases, module: Self.moduleName(of: S.self),
-            typeName: String(reflecting: S.self),
+            typeName: String(reflecting: S.self), codes: S.codes,
             make: { options, context in .observer(try S(options: options, context: context)) })
     }
 
@@ -60,6 +62,7 @@ public struct StageRegistry: Sendable {
         entries[S.kind] = Entry(
             kind: S.kind, phase: .source, summary: S.summary, options: S.options, hasSideEffects: false,
             requiredEarlierPhases: [], module: Self.moduleName(of: S.self), typeName: String(reflecting: S.self),
+            codes: S.codes,
             make: { options, context in .source(try S(options: options, context: context)) })
     }
 

@@ -1,10 +1,7 @@
 import Foundation
+import Glibc
 import Logging
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What every component may know about the run it is part of.
 public struct PipelineContext: Sendable {

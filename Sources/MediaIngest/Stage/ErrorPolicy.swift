@@ -1,38 +1,69 @@
 import Foundation
 
 // The one rule that turns what a stage throws into an outcome. A stage returns `.reject` for a verdict it reached
-// itself; whatever it throws goes through ``ErrorPolicy/outcome(of:stage:)``:
+// itself; whatever it throws goes through ``ErrorPolicy/outcome(of:stage:)``, which asks the error first:
 //
 // | thrown                                  | outcome                                                         |
 // |-----------------------------------------|-----------------------------------------------------------------|
-// | ``RunAbortingError``                    | failed (its code, else `aborted`), and the run stops            |
+// | a ``ClassifiedError``                   | what its ``ClassifiedError/classification`` says                |
 // | `CancellationError`                     | failed `interrupted` (a second Ctrl-C)                          |
-// | ``AssetRejecting``                      | rejected — a verdict about the bytes, final until they change   |
-// | ``AssetFailureDescribing``              | failed with its code (`io`, `http_503`, `timeout`…), retried    |
 // | a Foundation/POSIX file error           | failed `io`, retried: trouble reading is never a verdict        |
 // | anything else                           | failed `error`, retried                                         |
+//
+// ``AssetRejecting``, ``AssetFailureDescribing`` and ``RunAbortingError`` are classified errors with one answer each.
+
+/// An error that says what it means for the asset that met it: a verdict about its bytes, trouble a later run may get
+/// past, or trouble no asset can get past. ``ErrorPolicy`` asks it before anything else, so a stage throws and never
+/// catches an error only to decide what it means.
+public protocol ClassifiedError: Error {
+    /// What the error makes of the asset.
+    var classification: ErrorClassification { get }
+}
+
+/// What a ``ClassifiedError`` makes of the asset that met it.
+public enum ErrorClassification: Sendable, Equatable {
+    /// A verdict about the bytes: rejected, final until the file changes.
+    case rejection(Rejection)
+    /// Trouble that may pass: failed with a code, retried by a later run.
+    case failure(AssetFailure.Code, String)
+    /// Trouble no other asset can get past either (revoked credentials, a spent retry budget): this asset fails with
+    /// the code and the run stops taking files, saying `reason`.
+    case abortsRun(AssetFailure.Code, reason: String)
+}
 
 /// An error that stops the whole run, not only the asset: nothing else can succeed (revoked credentials,
-/// a retry budget spent on a dead endpoint). The asset that hit it is recorded as failed.
-public protocol RunAbortingError: Error {
+/// a retry budget spent on a dead endpoint). The asset that hit it is recorded as failed (`aborted`).
+public protocol RunAbortingError: ClassifiedError {
     /// One line for the report and the terminal.
     var abortReason: String { get }
 }
 
+extension RunAbortingError {
+    public var classification: ErrorClassification { .abortsRun(.aborted, reason: abortReason) }
+}
+
 /// An error that is trouble which may pass (the asset fails, a later run retries it), with a stable code for the
 /// manifest, the ledger and `docs/codes.md`.
-public protocol AssetFailureDescribing: Error {
+public protocol AssetFailureDescribing: ClassifiedError {
     /// A stable code, e.g. `http_503` or `timeout`.
-    var failureCode: String { get }
+    var failureCode: AssetFailure.Code { get }
     /// One line for the report.
     var failureMessage: String { get }
 }
 
+extension AssetFailureDescribing {
+    public var classification: ErrorClassification { .failure(failureCode, failureMessage) }
+}
+
 /// An error that is a verdict about the asset's bytes (damaged past use, a format the stage refuses): thrown from
 /// deep inside a parser, it rejects the asset — final until the file changes — like a returned `.reject`.
-public protocol AssetRejecting: Error {
+public protocol AssetRejecting: ClassifiedError {
     /// The rejection to record.
     var rejection: Rejection { get }
+}
+
+extension AssetRejecting {
+    public var classification: ErrorClassification { .rejection(rejection) }
 }
 
 /// Trouble reading or writing a file that may pass — a flaky network mount, a full disk, a file another program holds
@@ -45,7 +76,7 @@ public struct IOFailure: Error, AssetFailureDescribing, CustomStringConvertible 
     /// Creates a failure.
     public init(_ message: String) { self.message = message }
 
-    public var failureCode: String { "io" }
+    public var failureCode: AssetFailure.Code { .io }
     public var failureMessage: String { message }
     public var description: String { message }
 }
@@ -62,42 +93,39 @@ public enum ErrorPolicy {
 
     /// The outcome of `error`, thrown by the stage of kind `stage`.
     public static func outcome(of error: any Error, stage: String?) -> Outcome {
-        if let aborting = error as? any RunAbortingError {
-            let described = error as? any AssetFailureDescribing
-            return .failed(
-                AssetFailure(
-                    code: described?.failureCode ?? "aborted",
-                    message: described?.failureMessage ?? aborting.abortReason, stage: stage),
-                abortsRun: aborting.abortReason)
-        }
-        if error is CancellationError {
-            return .failed(
-                AssetFailure(code: "interrupted", message: "cancelled before it finished", stage: stage), abortsRun: nil
-            )
-        }
-        if let rejecting = error as? any AssetRejecting {
-            var rejection = rejecting.rejection
-            rejection.stage = rejection.stage ?? stage
-            return .rejected(rejection)
+        if let classified = error as? any ClassifiedError {
+            switch classified.classification {
+            case .rejection(var rejection):
+                rejection.stage = rejection.stage ?? stage
+                return .rejected(rejection)
+            case .failure(let code, let message):
+                return .failed(AssetFailure(code: code, message: message, stage: stage), abortsRun: nil)
+            case .abortsRun(let code, let reason):
+                return .failed(AssetFailure(code: code, message: reason, stage: stage), abortsRun: reason)
+            }
         }
         return .failed(failure(of: error, stage: stage), abortsRun: nil)
     }
 
-    /// The failure `error` stands for (its code, `io` for file-system errors, else `error`).
+    /// The failure `error` stands for, when it fails the asset: its own code, `interrupted` for cancellation, `io`
+    /// for file-system errors, else `error`. (A rejecting error's verdict is described as a failure of its code.)
     public static func failure(of error: any Error, stage: String?) -> AssetFailure {
-        if let described = error as? any AssetFailureDescribing {
-            return AssetFailure(code: described.failureCode, message: described.failureMessage, stage: stage)
+        if let classified = error as? any ClassifiedError {
+            switch classified.classification {
+            case .failure(let code, let message): return AssetFailure(code: code, message: message, stage: stage)
+            case .abortsRun(let code, let reason): return AssetFailure(code: code, message: reason, stage: stage)
+            case .rejection(let rejection):
+                return AssetFailure(
+                    code: AssetFailure.Code(rejection.code.rawValue), message: rejection.reason, stage: stage)
+            }
         }
         if error is CancellationError {
-            return AssetFailure(code: "interrupted", message: "cancelled before it finished", stage: stage)
-        }
-        if let aborting = error as? any RunAbortingError {
-            return AssetFailure(code: "aborted", message: aborting.abortReason, stage: stage)
+            return AssetFailure(code: .interrupted, message: "cancelled before it finished", stage: stage)
         }
         if isFileSystemError(error) {
-            return AssetFailure(code: "io", message: String(describing: error), stage: stage)
+            return AssetFailure(code: .io, message: String(describing: error), stage: stage)
         }
-        return AssetFailure(code: "error", message: String(describing: error), stage: stage)
+        return AssetFailure(code: .error, message: String(describing: error), stage: stage)
     }
 
     /// Foundation's and POSIX's file errors (a move into an archive folder, a copy on a full disk).

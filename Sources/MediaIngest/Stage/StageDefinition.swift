@@ -69,6 +69,9 @@ public protocol StageDefinition: Sendable {
     /// Phases one of whose stages must come earlier in the pipeline (`validate` needs `detect`: it judges the
     /// detected type). `ingest check` refuses a pipeline without one. Defaults to none.
     static var requiredEarlierPhases: [StagePhase] { get }
+    /// The rejection and failure codes the kind gives, with what each means (`ingest codes`, `docs/codes.md`).
+    /// Defaults to none: the runner's codes (``DocumentedCode/runner``) apply to every stage.
+    static var codes: [DocumentedCode] { get }
 
     /// Builds the stage from its decoded options. Called once per pipeline build, before any file is touched.
     /// - Throws: ``ConfigError`` (use ``OptionValues/error(_:_:suggestion:)``) for values that are wrong together.
@@ -78,6 +81,7 @@ public protocol StageDefinition: Sendable {
 extension StageDefinition {
     public static var hasSideEffects: Bool { phase.hasSideEffects }
     public static var requiredEarlierPhases: [StagePhase] { [] }
+    public static var codes: [DocumentedCode] { [] }
 }
 
 /// What a stage may know while it is built from the pipeline file.

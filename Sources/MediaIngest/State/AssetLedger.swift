@@ -68,7 +68,7 @@ public struct LedgerClaimLost: AssetFailureDescribing, CustomStringConvertible {
         self.currentTargetID = currentTargetID
     }
 
-    public var failureCode: String { "claim_lost" }
+    public var failureCode: AssetFailure.Code { .claimLost }
     public var failureMessage: String { description }
 
     public var description: String {

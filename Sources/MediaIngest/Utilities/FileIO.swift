@@ -28,7 +28,7 @@ public struct FileError: Error, Sendable, Hashable, CustomStringConvertible, Ass
     public var isNotRegularFile: Bool { code == EFTYPE_NOT_REGULAR }
 
     public var description: String { "cannot \(operation) \(path): \(reason)" }
-    public var failureCode: String { "io" }
+    public var failureCode: AssetFailure.Code { .io }
     public var failureMessage: String { description }
 
     /// `true` for "no such file or directory".

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Who this process is among the hosts that share a ledger: the owner of the claims it takes.
 ///
