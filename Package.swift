@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "MediaIngest", targets: ["MediaIngest"]),
         .library(name: "MediaFormats", targets: ["MediaFormats"]),
         .library(name: "IngestStages", targets: ["IngestStages"]),
+        .library(name: "WixStages", targets: ["WixStages"]),
         .library(name: "IngestCLI", targets: ["IngestCLI"]),
         .library(name: "PipelineTesting", targets: ["PipelineTesting"]),
         .library(name: "IngestState", targets: ["IngestState"]),
@@ -95,16 +96,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The stages that need no target service: sources, detection, stripping, validation, the library, exec,
+        // archive, manifest, webhooks.
         .target(
             name: "IngestStages",
             dependencies: [
-                "MediaIngest", "MediaFormats", "CMagic", "CExif", "CZlib", "CLinux", "WixMedia",
+                "MediaIngest", "MediaFormats", "CMagic", "CExif", "CZlib", "CLinux",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Wix stages (`upload.wix`, `wix.await-ready`), their connection, target index, events and doctor check: a
+        // package that uses neither links none of WixMedia, Hummingbird or the Wix client.
+        .target(
+            name: "WixStages",
+            dependencies: [
+                "MediaIngest", "MediaFormats", "IngestStages", "WixMedia",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -141,7 +156,7 @@ let package = Package(
         .target(
             name: "IngestCLI",
             dependencies: [
-                "MediaIngest", "IngestStages", "IngestState", "IngestWatch", "IngestPostgres", "CLinux",
+                "MediaIngest", "IngestStages", "WixStages", "IngestState", "IngestWatch", "IngestPostgres", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -252,7 +267,8 @@ let package = Package(
         .testTarget(
             name: "IngestStagesTests",
             dependencies: [
-                "IngestStages", "MediaIngest", "MediaFormats", "PipelineTesting", "TestSupport", "WixMedia",
+                "IngestStages", "WixStages", "MediaIngest", "MediaFormats", "PipelineTesting", "TestSupport",
+                "WixMedia",
                 "WixMediaEmulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -268,7 +284,7 @@ let package = Package(
         .testTarget(
             name: "IngestStateTests",
             dependencies: [
-                "IngestState", "IngestStages", "MediaIngest", "PipelineTesting", "TestSupport",
+                "IngestState", "IngestStages", "WixStages", "MediaIngest", "PipelineTesting", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -277,7 +293,8 @@ let package = Package(
         .testTarget(
             name: "IngestPostgresTests",
             dependencies: [
-                "IngestPostgres", "IngestState", "IngestStages", "MediaIngest", "PipelineTesting", "TestSupport",
+                "IngestPostgres", "IngestState", "IngestStages", "WixStages", "MediaIngest", "PipelineTesting",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -13,6 +13,7 @@ import MediaIngest
 /// target changes; the source file is never renamed.
 public struct RenameTemplateStage: Stage, StageDefinition {
     public static let kind = "rename.template"
+    public static let sourceFile: String? = #filePath
     public static let codes: [DocumentedCode] = [
         .rejection(noDateTaken, "no date taken in the file's EXIF, and `fallback` is `reject`"),
         .rejection(.custom, "the template gives an empty name"),

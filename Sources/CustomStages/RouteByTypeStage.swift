@@ -16,6 +16,7 @@ import MediaIngest
 /// after `detect.mime`: it routes by content, not by file name.
 public struct RouteByTypeStage: Stage, StageDefinition {
     public static let kind = "route.by-type"
+    public static let sourceFile: String? = #filePath
     public static let codes: [DocumentedCode] = [
         .rejection(noRoute, "no route takes the detected type, and `otherwise` is `reject`"),
         .rejection(.custom, "the detected type is missing (put `detect.mime` before it)"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IngestStages
 import MediaIngest
+import WixStages
 
 /// The `ingest` command line: run, check and list pipelines, and explore the stage catalogue.
 ///
@@ -44,7 +45,7 @@ public struct IngestCommand: AsyncParsableCommand {
     ///   - arguments: the command line (default: the process's).
     ///   - register: adds stage kinds to the registry before the command runs.
     public static func main(_ arguments: [String]? = nil, registering register: (inout StageRegistry) -> Void) async {
-        var registry = StageRegistry.builtins
+        var registry = StageRegistry.standard
         register(&registry)
         await CLIEnvironment.$registry.withValue(registry) {
             await Self.main(arguments)
@@ -56,7 +57,7 @@ public struct IngestCommand: AsyncParsableCommand {
 /// binds them for the duration of the command.
 public enum CLIEnvironment {
     /// The stage registry the commands build pipelines with.
-    @TaskLocal public static var registry: StageRegistry = .builtins
+    @TaskLocal public static var registry: StageRegistry = .standard
 }
 
 /// The CLI's name for the documented exit codes (``RunExitCode`` in the core, so a session embedding the runner

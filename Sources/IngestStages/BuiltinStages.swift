@@ -1,14 +1,15 @@
 import MediaIngest
 
 extension StageRegistry {
-    /// A registry holding every built-in stage kind.
+    /// A registry holding the stage kinds of this module — every built-in kind but the Wix stages, which
+    /// `WixStages` adds (`StageRegistry.standard`).
     public static var builtins: StageRegistry {
         var registry = StageRegistry()
         registry.registerBuiltins()
         return registry
     }
 
-    /// Registers every built-in stage kind.
+    /// Registers the stage kinds of this module.
     public mutating func registerBuiltins() {
         register(DirectorySource.self)
         register(ListSource.self)
@@ -17,8 +18,6 @@ extension StageRegistry {
         register(ValidateStage.self)
         register(StripStage.self)
         register(LibraryStage.self)
-        register(WixUploadStage.self)
-        register(WixAwaitReadyStage.self)
         register(ArchiveStage.self)
         register(WebhookStage.self)
         register(ExecStage.self)

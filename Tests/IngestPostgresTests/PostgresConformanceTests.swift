@@ -1,11 +1,11 @@
 import Foundation
-import IngestStages
 import Logging
 import MediaIngest
 import PipelineTesting
 import Synchronization
 import TestSupport
 import Testing
+import WixStages
 
 @testable import IngestPostgres
 

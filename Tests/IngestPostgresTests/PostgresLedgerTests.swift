@@ -1,9 +1,9 @@
 import Foundation
-import IngestStages
 import Logging
 import MediaIngest
 import TestSupport
 import Testing
+import WixStages
 
 @testable import IngestPostgres
 

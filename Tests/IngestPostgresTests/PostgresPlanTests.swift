@@ -1,8 +1,8 @@
 import Foundation
-import IngestStages
 import MediaIngest
 import TestSupport
 import Testing
+import WixStages
 
 @testable import IngestPostgres
 

@@ -12,6 +12,7 @@ import WixMedia
 import WixMediaEmulator
 
 @testable import IngestStages
+@testable import WixStages
 
 /// File Ready / File Failed webhooks: verified as Wix signs them (RS256 with the app's key), repeated deliveries
 /// dropped, bad ones refused with a reason, early ones kept for their waiter.

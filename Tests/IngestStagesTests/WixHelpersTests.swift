@@ -4,6 +4,7 @@ import Testing
 import WixMedia
 
 @testable import IngestStages
+@testable import WixStages
 
 @Suite("Wix client helpers")
 struct WixHelpersTests {

@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
-import IngestStages
 import MediaIngest
 import PipelineTesting
 import Testing
+import WixStages
 
 @testable import IngestState
 

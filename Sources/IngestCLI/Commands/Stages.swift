@@ -46,7 +46,7 @@ extension IngestCommand {
                 text.append("  \(entry.kind)" + (entry.hasSideEffects ? "  (side effects; skipped by --dry-run)" : ""))
                 text.append("      \(entry.summary)")
                 if kind != nil {
-                    text.append("      implemented by \(entry.typeName)")
+                    text.append("      implemented by \(entry.typeName)\(entry.file.map { " in \($0)" } ?? "")")
                 } else if entry.module != "IngestStages" {
                     text.append("      from \(entry.module)")
                 }
@@ -73,6 +73,7 @@ extension IngestCommand {
                 "sideEffects": .bool(entry.hasSideEffects),
                 "module": .string(entry.module),
                 "type": .string(entry.typeName),
+                "file": entry.file.map { .string($0) } ?? .null,
                 "options": .array(
                     entry.options.map { option in
                         [

@@ -31,6 +31,8 @@ public struct StageRegistry: Sendable {
         public let typeName: String
         /// The rejection and failure codes it gives (``StageDefinition/codes``).
         public let codes: [DocumentedCode]
+        /// The file that defines it, from its package's `Sources/` on (``StageDefinition/sourceFile``).
+        public let file: String?
         let make: @Sendable (OptionValues, StageBuildContext) throws -> BuiltComponent
     }
 
@@ -45,6 +47,7 @@ public struct StageRegistry: Sendable {
             kind: S.kind, phase: S.phase, summary: S.summary, options: S.options, hasSideEffects: S.hasSideEffects,
             requiredEarlierPhases: S.requiredEarlierPhases, module: Self.moduleName(of: S.self),
             typeName: String(reflecting: S.self), codes: S.codes,
+            file: S.sourceFile.map(Self.packageRelative),
             make: { options, context in .stage(try S(options: options, context: context)) })
     }
 
@@ -54,6 +57,7 @@ public struct StageRegistry: Sendable {
             kind: S.kind, phase: .report, summary: S.summary, options: S.options, hasSideEffects: S.hasSideEffects,
             requiredEarlierPhases: S.requiredEarlierPhases, module: Self.moduleName(of: S.self),
             typeName: String(reflecting: S.self), codes: S.codes,
+            file: S.sourceFile.map(Self.packageRelative),
             make: { options, context in .observer(try S(options: options, context: context)) })
     }
 
@@ -62,8 +66,14 @@ public struct StageRegistry: Sendable {
         entries[S.kind] = Entry(
             kind: S.kind, phase: .source, summary: S.summary, options: S.options, hasSideEffects: false,
             requiredEarlierPhases: [], module: Self.moduleName(of: S.self), typeName: String(reflecting: S.self),
-            codes: S.codes,
+            codes: S.codes, file: S.sourceFile.map(Self.packageRelative),
             make: { options, context in .source(try S(options: options, context: context)) })
+    }
+
+    /// A source file's path from its package's `Sources/` folder on (the whole path when it has none).
+    static func packageRelative(_ path: String) -> String {
+        guard let range = path.range(of: "/Sources/", options: .backwards) else { return path }
+        return String(path[path.index(after: range.lowerBound)...])
     }
 
     /// Adds every kind of `other`, replacing kinds registered here with the same name.

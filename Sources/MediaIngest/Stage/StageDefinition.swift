@@ -72,6 +72,9 @@ public protocol StageDefinition: Sendable {
     /// The rejection and failure codes the kind gives, with what each means (`ingest codes`, `docs/codes.md`).
     /// Defaults to none: the runner's codes (``DocumentedCode/runner``) apply to every stage.
     static var codes: [DocumentedCode] { get }
+    /// The file that defines the kind, for `ingest stages KIND`: declare it as `static let sourceFile = #filePath`.
+    /// Defaults to none.
+    static var sourceFile: String? { get }
 
     /// Builds the stage from its decoded options. Called once per pipeline build, before any file is touched.
     /// - Throws: ``ConfigError`` (use ``OptionValues/error(_:_:suggestion:)``) for values that are wrong together.
@@ -82,6 +85,7 @@ extension StageDefinition {
     public static var hasSideEffects: Bool { phase.hasSideEffects }
     public static var requiredEarlierPhases: [StagePhase] { [] }
     public static var codes: [DocumentedCode] { [] }
+    public static var sourceFile: String? { nil }
 }
 
 /// What a stage may know while it is built from the pipeline file.
