@@ -229,17 +229,8 @@ extension WixMediaClient {
 /// MD5 and SHA-256 of a request body as AsyncHTTPClient pulls it, chunk by chunk, in order (one stream, one
 /// consumer; the lock is for the compiler, not for contention).
 final class StreamingDigest: Sendable {
-    /// The two hash states. `@unchecked Sendable`: swift-crypto's digest types are values (their storage is copied on
-    /// write, so a copy never shares mutable state with the original) that it does not mark `Sendable`; a `State` is
-    /// only mutated inside the lock or by the one task that owns the copy.
-    struct State: @unchecked Sendable {
-        var md5: Insecure.MD5?
-        var sha256 = SHA256()
-        /// Bytes hashed.
-        var count: Int64 = 0
-
-        init(md5: Bool = true) { self.md5 = md5 ? Insecure.MD5() : nil }
-    }
+    /// The running digest (``RunningDigest``), mutated only inside the lock or by the one task that owns a copy.
+    typealias State = RunningDigest
 
     private let lock: Mutex<State>
 
@@ -251,18 +242,12 @@ final class StreamingDigest: Sendable {
     var count: Int64 { lock.withLock { $0.count } }
 
     func update(_ chunk: ByteBuffer) {
-        lock.withLock { state in
-            chunk.withUnsafeReadableBytes { bytes in
-                state.md5?.update(bufferPointer: bytes)
-                state.sha256.update(bufferPointer: bytes)
-            }
-            state.count += Int64(chunk.readableBytes)
-        }
+        lock.withLock { state in chunk.withUnsafeReadableBytes { state.update($0) } }
     }
 
     func finalize() -> (md5: String?, sha256: String) {
         let state = lock.withLock { $0 }
-        return (state.md5.map { FileHashing.hex($0.finalize()) }, FileHashing.hex(state.sha256.finalize()))
+        return (state.md5Hex, state.sha256Hex)
     }
 }
 

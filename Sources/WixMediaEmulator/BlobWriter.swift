@@ -4,26 +4,22 @@ import Glibc
 import MediaIngest
 import NIOCore
 
-/// The running digests of the bytes written to a blob so far. A tus upload keeps one between PATCH requests, so
-/// finalize does not re-read a file that was already hashed as it arrived. `@unchecked Sendable`: swift-crypto's
-/// hash functions are value types (copy-on-write storage) that it does not mark `Sendable`; a copy never shares
-/// mutable state with the original.
-struct BlobDigest: @unchecked Sendable {
-    var md5 = Insecure.MD5()
-    var sha256 = SHA256()
-    var count: Int64 = 0
+/// The running digests of the bytes written to a blob so far (``RunningDigest``) and its first 4 KiB. A tus upload
+/// keeps one between PATCH requests, so finalize does not re-read a file that was already hashed as it arrived.
+struct BlobDigest: Sendable {
+    var digest = RunningDigest()
     var head: [UInt8] = []
 
+    var count: Int64 { digest.count }
+
     mutating func update(_ raw: UnsafeRawBufferPointer) {
-        md5.update(bufferPointer: raw)
-        sha256.update(bufferPointer: raw)
+        digest.update(raw)
         if head.count < 4096 { head += raw.prefix(4096 - head.count) }
-        count += Int64(raw.count)
     }
 
     /// MD5 (32 hex), SHA-256 (64 hex), the byte count and the first 4 KiB.
     func finalized() -> (md5: String, sha256: String, count: Int64, head: [UInt8]) {
-        (hex(md5.finalize()), hex(sha256.finalize()), count, head)
+        (digest.md5Hex ?? "", digest.sha256Hex, count, head)
     }
 }
 

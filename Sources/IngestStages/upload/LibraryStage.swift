@@ -84,28 +84,22 @@ public struct LibraryStage: Stage, StageDefinition {
             return .next(found)
         }
         let temporary = libraryPath + "/.tmp/\(context.pipeline.runID)-\(asset.id)-\(UInt32.random(in: 0...UInt32.max))"
-        var sha = SHA256()
-        var md5 = Insecure.MD5()
+        var digest = RunningDigest()
         let size: Int64
         do {
             if let limiter = bandwidth.get() {
                 size = try await FileSystem.copy(from: content, to: temporary, exclusive: true, limiter: limiter) {
-                    block in
-                    sha.update(bufferPointer: block)
-                    md5.update(bufferPointer: block)
+                    digest.update($0)
                 }
             } else {
-                size = try FileSystem.copy(from: content, to: temporary, exclusive: true) { block in
-                    sha.update(bufferPointer: block)
-                    md5.update(bufferPointer: block)
-                }
+                size = try FileSystem.copy(from: content, to: temporary, exclusive: true) { digest.update($0) }
             }
         } catch {
             FileSystem.removeFile(temporary)
             throw error
         }
-        let sha256 = FileHashing.hex(sha.finalize())
-        let md5Hex = FileHashing.hex(md5.finalize())
+        let sha256 = digest.sha256Hex
+        let md5Hex = digest.md5Hex ?? ""
         if content == asset.origin.path { asset.sourceSHA256 = sha256 }
 
         let mime = asset.declaredMIME

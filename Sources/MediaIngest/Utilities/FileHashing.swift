@@ -15,16 +15,14 @@ public enum FileHashing {
     /// Hex SHA-256 and MD5 of a file, in one pass (what `state.dedupe: "target"` compares before an upload).
     /// - Throws: ``FileError``; `CancellationError` when the task is cancelled between blocks.
     public static func sha256AndMD5(ofFileAt path: String) throws -> (sha256: String, md5: String) {
-        var sha = SHA256()
-        var md5 = Insecure.MD5()
+        var digest = RunningDigest()
         var cancelled = false
         try FileSystem.forEachBlock(of: path) { block in
             if Task.isCancelled { cancelled = true }
-            sha.update(bufferPointer: block)
-            md5.update(bufferPointer: block)
+            digest.update(block)
         }
         if cancelled { throw CancellationError() }
-        return (hex(sha.finalize()), hex(md5.finalize()))
+        return (digest.sha256Hex, digest.md5Hex ?? "")
     }
 
     /// Hex SHA-256 of bytes in memory.
