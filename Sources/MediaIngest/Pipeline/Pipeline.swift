@@ -1,6 +1,6 @@
 import Foundation
 
-/// A built, validated, immutable pipeline: what ``PipelineBuilder`` returns and ``PipelineRunner`` runs.
+/// A built, validated, immutable pipeline: what ``PipelineBuilder`` returns and ``RunSession`` runs.
 public struct Pipeline: Sendable {
     /// The pipeline's name (from the file, or the file name).
     public let name: String

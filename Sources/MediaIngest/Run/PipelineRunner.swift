@@ -2,7 +2,8 @@ import Foundation
 import Logging
 
 /// Runs a ``Pipeline``: reads its sources, sends each asset through the stages with bounded concurrency,
-/// and returns the ``RunReport``.
+/// and returns the ``RunReport``. The engine under ``RunSession``, which is the one public way to run a pipeline
+/// (`package` access: this package's tests drive it directly).
 ///
 /// ```
 ///  source ──▶ asset ──▶ [worker 0] stage 1 ─▶ stage 2 ─▶ … ─▶ done / rejected / failed
@@ -14,17 +15,17 @@ import Logging
 /// - ``RunControl/requestStop(reason:)`` (SIGINT/SIGTERM) stops taking new assets; in-flight assets finish.
 ///   Cancelling the task running ``run(control:observer:)`` cancels in-flight assets too.
 /// - A stage throwing a ``RunAbortingError`` stops the run the same way and marks it aborted.
-public struct PipelineRunner: Sendable {
+package struct PipelineRunner: Sendable {
     /// The pipeline.
-    public let pipeline: Pipeline
+    package let pipeline: Pipeline
     /// The options.
-    public let options: RunOptions
+    package let options: RunOptions
 
     /// The components that observe finished assets (``AssetObserver``), whatever else they are.
     let observing: [any AssetObserver]
 
     /// Creates a runner.
-    public init(pipeline: Pipeline, options: RunOptions = RunOptions()) {
+    package init(pipeline: Pipeline, options: RunOptions = RunOptions()) {
         self.pipeline = pipeline
         self.options = options
         observing = pipeline.components.compactMap { $0 as? any AssetObserver }
@@ -35,7 +36,7 @@ public struct PipelineRunner: Sendable {
     ///   - control: lets the caller stop the run.
     ///   - observer: sees assets start and finish.
     /// - Returns: the report. A run never throws: fatal trouble ends up in ``RunReport/aborted``.
-    public func run(control: RunControl = RunControl(), observer: (any RunObserver)? = nil) async -> RunReport {
+    package func run(control: RunControl = RunControl(), observer: (any RunObserver)? = nil) async -> RunReport {
         let startDate = Date()
         let runID = options.runID ?? Self.makeRunID(at: startDate)
         var logger = options.logger
@@ -259,7 +260,7 @@ public struct PipelineRunner: Sendable {
     }
 
     /// A run id: the UTC start time and 16 random bits.
-    public static func makeRunID(at date: Date) -> String {
+    package static func makeRunID(at date: Date) -> String {
         let stamp = ISO8601.string(from: date).replacingOccurrences(of: "-", with: "").replacingOccurrences(
             of: ":", with: "")
         let compact = stamp.split(separator: ".").first.map(String.init) ?? stamp

@@ -36,7 +36,7 @@ enum RunLeftovers {
         return names
     }
 
-    /// `true` for what ``PipelineRunner/makeRunID(at:)`` makes: `20261125T023149Z-44ef` (exactly; "photos-raw-…" is
+    /// `true` for what `PipelineRunner.makeRunID(at:)` makes: `20261125T023149Z-44ef` (exactly; "photos-raw-…" is
     /// not a run of "photos").
     static func isRunID(_ text: Substring.UTF8View) -> Bool {
         let bytes = Array(text)

@@ -3,9 +3,9 @@ import Foundation
 /// Hooks every pipeline component (source or stage) may implement. All have default implementations
 /// that do nothing, so a component overrides only what it needs.
 ///
-/// The runner calls, in order: ``prepare(_:)`` once before any asset; ``assetDidFinish(_:context:)`` once per
-/// asset when it leaves the pipeline (whatever the outcome, on every component); ``finish(_:context:)``
-/// once with the run report. ``finish(_:context:)`` is called for every component whose ``prepare(_:)``
+/// The runner calls, in order: ``prepare(_:)`` once before any asset; ``AssetObserver/assetDidFinish(_:context:)``
+/// once per asset when it leaves the pipeline (whatever the outcome, on every component that is an
+/// ``AssetObserver``); ``finish(_:context:)`` once with the run report. ``finish(_:context:)`` is called for every component whose ``prepare(_:)``
 /// succeeded, even when the run is interrupted or aborted.
 public protocol PipelineComponent: Sendable {
     /// Sets up per-run resources (open files, clients). Throwing ends the run before any asset is read.
