@@ -186,6 +186,17 @@ public final class SQLiteLedger: RunStateStore {
         }
     }
 
+    /// The row's kept values with `new`'s replacing those of the same name (``AssetValues/merging(kept:new:)``), read
+    /// and written in one transaction.
+    /// `nil` (the row's kept as they are: no read) when `new` has none.
+    static func mergedValues(_ db: Database, _ new: String?, pipeline: String, identity: String) throws -> String? {
+        guard new != nil else { return nil }
+        let kept = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT assetValues FROM asset WHERE pipeline = ? AND identity = ?"),
+            arguments: [pipeline, identity])
+        return AssetValues.merging(kept: kept, new: new)
+    }
+
     /// Whether the file differs from the row (``RerunRule/changed(storedSize:storedMtime:size:mtime:)``).
     static func changed(_ row: Row, size: Int64?, mtime: Int64?) -> Bool {
         RerunRule.changed(storedSize: row["size"], storedMtime: row["mtimeNs"], size: size, mtime: mtime)
@@ -206,11 +217,12 @@ public final class SQLiteLedger: RunStateStore {
         let archived = asset.sourceArchived && asset.target?.confirmed == true
         let values = asset.values.checkpointJSON
         try await writing { db in
+            let merged = try Self.mergedValues(db, values, pipeline: pipeline, identity: identity)
             try db.execute(
                 sql: """
                     UPDATE asset SET targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl), targetStatus = COALESCE(?, targetStatus),
                     uploadMD5 = COALESCE(?, uploadMD5), targetHash = COALESCE(?, targetHash), sha256 = COALESCE(?, sha256),
-                    assetValues = COALESCE(json_patch(COALESCE(assetValues, '{}'), ?), assetValues),
+                    assetValues = COALESCE(?, assetValues),
                     sentSha256 = COALESCE(?, sentSha256), targetKind = COALESCE(?, targetKind),
                     updatedAt = ?\(archived ? ", status = 'done'" : "")
                     WHERE pipeline = ? AND identity = ?
@@ -218,7 +230,7 @@ public final class SQLiteLedger: RunStateStore {
                 arguments: [
                     asset.target?.id, asset.target?.url, asset.target?.status, asset.target?.sentMD5,
                     asset.target?.reportedHash, asset.sourceSHA256,
-                    values,
+                    merged,
                     asset.target?.sentSHA256, asset.target?.target,
                     Date(), pipeline, identity,
                 ])
@@ -233,14 +245,16 @@ public final class SQLiteLedger: RunStateStore {
         let message = result.rejection?.reason ?? result.failure?.message
         let pipeline = pipeline
         let runID = runID
+        let values = asset.values.checkpointJSON
         try await writing { db in
+            let merged = try Self.mergedValues(db, values, pipeline: pipeline, identity: identity)
             // Cached: one compiled statement per connection, not one per asset.
             try db.cachedStatement(
                 sql: """
                     UPDATE asset SET status = ?, errorCode = ?, error = ?, targetId = COALESCE(?, targetId), targetUrl = COALESCE(?, targetUrl),
                     targetStatus = COALESCE(?, targetStatus), uploadMD5 = COALESCE(?, uploadMD5), targetHash = COALESCE(?, targetHash),
                     sha256 = COALESCE(?, sha256), sentSha256 = COALESCE(?, sentSha256), targetKind = COALESCE(?, targetKind),
-                    sidecars = ?, assetValues = COALESCE(json_patch(COALESCE(assetValues, '{}'), ?), assetValues),
+                    sidecars = ?, assetValues = COALESCE(?, assetValues),
                     runId = ?, updatedAt = ?
                     WHERE pipeline = ? AND identity = ?
                     """
@@ -249,7 +263,7 @@ public final class SQLiteLedger: RunStateStore {
                     finalStatus, code, message, asset.target?.id, asset.target?.url, asset.target?.status,
                     asset.target?.sentMD5,
                     asset.target?.reportedHash, asset.sourceSHA256, asset.target?.sentSHA256, asset.target?.target,
-                    RerunRule.sidecarList(asset), asset.values.checkpointJSON, runID, Date(), pipeline, identity,
+                    RerunRule.sidecarList(asset), merged, runID, Date(), pipeline, identity,
                 ])
         }
     }

@@ -108,6 +108,15 @@ extension StateBackendConformance {
         asset.values[ConformanceProbe.self] = nil
         asset.values[ConformanceCounter.self] = 3
         try await crashed.checkpoint(asset)
+        // A value checkpointed again replaces the kept one whole: a field that went back to nil is gone.
+        var folded = probe
+        folded.folder = "/media/2026"
+        asset.values[ConformanceProbe.self] = folded
+        try await crashed.checkpoint(asset)
+        folded.folder = nil
+        folded.parts = [3]
+        asset.values[ConformanceProbe.self] = folded
+        try await crashed.checkpoint(asset)
         asset.target = TargetRecord(
             target: "wix", id: "file-1", url: "https://t/1", status: "PENDING", confirmed: false)
         try await crashed.checkpoint(asset)
@@ -123,7 +132,7 @@ extension StateBackendConformance {
         try p.require(
             recovery.previousTargetID == "file-1", "previousTargetID: \(String(describing: recovery.previousTargetID))")
         let kept = recovery.values[ConformanceProbe.self]
-        try p.require(kept == probe, "the checkpointed value came back as \(String(describing: kept)), not \(probe)")
+        try p.require(kept == folded, "the checkpointed value came back as \(String(describing: kept)), not \(folded)")
         try p.require(
             recovery.values[ConformanceCounter.self] == 3, "the second checkpoint's value: \(recovery.values)")
         try p.require(recovery.values[ConformanceScratch.self] == nil, "a value that is not checkpointed was kept")

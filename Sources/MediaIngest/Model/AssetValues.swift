@@ -77,6 +77,16 @@ public struct AssetValues: Sendable, Hashable {
         return kept.isEmpty ? nil : JSONValue.object(kept).jsonText(pretty: false)
     }
 
+    /// What a ledger keeps after a checkpoint: the values it `kept` (``checkpointJSON`` text) with each of `new`'s
+    /// replacing the one of the same name whole — key by key at the top level, never merged deeper (a value whose
+    /// optional field went back to `nil` must not keep the old field) — or `kept` as it was when `new` has none.
+    public static func merging(kept: String?, new: String?) -> String? {
+        guard let new else { return kept }
+        var merged = AssetValues(checkpointJSON: kept)
+        for (name, value) in AssetValues(checkpointJSON: new).stored { merged.stored[name] = value }
+        return merged.checkpointJSON
+    }
+
     /// The reported values by name, for the manifest and the report.
     public var reported: [String: JSONValue] { stored.filter(\.value.reported).mapValues(\.json) }
 }
