@@ -25,22 +25,9 @@ public struct AssetFailure: Sendable, Hashable, Codable, CustomStringConvertible
 
     /// A failure code, typed like ``Rejection/Code``: the runner's codes are static members; stages define their
     /// own with `Code("…")` and document them in ``StageDefinition/codes``.
-    public struct Code: Sendable, Hashable, Codable, RawRepresentable, ExpressibleByStringLiteral,
-        CustomStringConvertible
-    {
+    public struct Code: StableCode {
         public var rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
-        public init(_ rawValue: String) { self.rawValue = rawValue }
-        public init(stringLiteral value: String) { self.rawValue = value }
-        public var description: String { rawValue }
-
-        public init(from decoder: any Decoder) throws {
-            rawValue = try decoder.singleValueContainer().decode(String.self)
-        }
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            try container.encode(rawValue)
-        }
 
         /// A read or write error (a flaky network mount, a full disk): the file is tried again.
         public static let io: Code = "io"

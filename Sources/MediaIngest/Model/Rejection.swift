@@ -25,22 +25,9 @@ public struct Rejection: Sendable, Hashable, Codable, CustomStringConvertible {
     public var description: String { "\(code): \(reason)" }
 
     /// A rejection code. Well-known codes are static members; stages may define their own with `Code("…")`.
-    public struct Code: Sendable, Hashable, Codable, RawRepresentable, ExpressibleByStringLiteral,
-        CustomStringConvertible
-    {
+    public struct Code: StableCode {
         public var rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
-        public init(_ rawValue: String) { self.rawValue = rawValue }
-        public init(stringLiteral value: String) { self.rawValue = value }
-        public var description: String { rawValue }
-
-        public init(from decoder: any Decoder) throws {
-            rawValue = try decoder.singleValueContainer().decode(String.self)
-        }
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            try container.encode(rawValue)
-        }
 
         /// Larger than the size limit.
         public static let tooLarge: Code = "too_large"
@@ -103,4 +90,19 @@ public enum StageOutcome: Sendable {
 
     /// Convenience for `.next(asset)`.
     public static func `continue`(_ asset: Asset) -> StageOutcome { .next(asset) }
+}
+
+/// What rejection and failure codes share (``Rejection/Code``, ``AssetFailure/Code``): a stable `lower_snake_case`
+/// string, written as a literal or `Code("…")`, shown and encoded as that string (the standard library's `Codable`
+/// for a `RawRepresentable` of `String`).
+public protocol StableCode: Sendable, Hashable, Codable, RawRepresentable<String>, ExpressibleByStringLiteral,
+    CustomStringConvertible
+{
+    init(rawValue: String)
+}
+
+extension StableCode {
+    public init(_ rawValue: String) { self.init(rawValue: rawValue) }
+    public init(stringLiteral value: String) { self.init(rawValue: value) }
+    public var description: String { rawValue }
 }
