@@ -150,7 +150,10 @@ let package = Package(
         ),
         .target(
             name: "IngestWatch",
-            dependencies: ["MediaIngest", "MediaFormats", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "MediaIngest", "MediaFormats", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -161,6 +164,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

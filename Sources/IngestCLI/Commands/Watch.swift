@@ -1,11 +1,12 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import IngestStages
 import IngestState
 import IngestWatch
 import Logging
 import MediaIngest
+import ServiceLifecycle
+import UnixSignals
 
 extension IngestCommand {
     /// `ingest watch NAME`.
@@ -72,39 +73,30 @@ extension IngestCommand {
             let logger = Logger(label: "ingest") { label in IngestLogHandler(label: label, sink: sink) }
             for warning in pipeline.warnings { logger.warning("\(path): \(warning)") }
 
+            // One ServiceGroup: the metrics endpoint, the SIGHUP reloader and the watcher (last, so a shutdown ends it
+            // first and the metrics stay served until its batch in flight has finished).
             let metrics = WatchMetrics(pipeline: pipeline.name)
-            var server: MetricsServer?
-            if let address = metricsListen.flatMap(MetricsAddress.init) {
-                do {
-                    server = try await MetricsServer.start(address: address, metrics: metrics, logger: logger)
-                } catch {
-                    Console.error("ingest: --metrics-listen \(address.host):\(address.port): \(error)")
-                    throw IngestExitCode.configurationError.exitCode
-                }
+            let endpoint = metricsListen.flatMap(MetricsAddress.init).map {
+                MetricsEndpoint(address: $0, metrics: metrics, logger: logger)
             }
+            let control = WatchControl()
             // A short lock wait: while a cron run holds the lock, the batch is tried again every few seconds, and a
             // SIGTERM meanwhile is never stuck behind it.
-            let service = WatchService(
-                options: WatchService.Options(
-                    rescanEvery: .milliseconds(Int64(rescanEvery * 1000)), overflowAfter: testOverflowAfter),
-                session: RunSession.Options(logger: logger, lockWait: .seconds(2)),
-                state: LedgerRunState(logger: logger))
-            let control = WatchControl()
-            let task = Task {
-                try await service.run(pipeline, control: control) { batch in
-                    metrics.record(batch)
-                    Self.log(batch, logger: logger)
-                }
+            let watcher = WatcherService(
+                WatchService(
+                    options: WatchService.Options(
+                        rescanEvery: .milliseconds(Int64(rescanEvery * 1000)), overflowAfter: testOverflowAfter),
+                    session: RunSession.Options(logger: logger, lockWait: .seconds(2)),
+                    state: LedgerRunState(logger: logger)),
+                pipeline: pipeline, control: control,
+                startAfter: { await endpoint?.waitUntilListening() ?? true }
+            ) { batch in
+                metrics.record(batch)
+                Self.log(batch, logger: logger)
             }
-            let signals = SignalTrap { signal, count in
-                if count == 1 {
-                    logger.notice("\(signal) received: finishing files in flight, then stopping")
-                    control.stop(reason: "\(signal) received")
-                } else {
-                    task.cancel()
-                }
-            }
-            let hangup = HangupTrap {
+            // Registered before anything runs: a SIGHUP as soon as the watcher logs "watching" is a reload.
+            let hangups = await UnixSignalsSequence(trapping: .sighup)
+            let reloader = PipelineReloader(hangups: hangups) { [concurrency] in
                 do {
                     var builder = PipelineBuilder(registry: CLIEnvironment.registry, tolerateMissingEnvironment: false)
                     builder.readsStateOnly = false
@@ -115,20 +107,31 @@ extension IngestCommand {
                     logger.error("SIGHUP: \(path) is not valid; the running pipeline stays:\n\(error)")
                 }
             }
-            defer {
-                signals.cancel()
-                hangup.cancel()
-            }
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = endpoint.map { [.init(service: $0)] } ?? []
+            services.append(.init(service: reloader))
+            services.append(
+                .init(
+                    service: watcher, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup))
+            var quiet = logger
+            quiet.logLevel = .warning
+            let group = ServiceGroup(
+                configuration: .init(services: services, gracefulShutdownSignals: [], logger: quiet))
+            let cancelled: Bool
             do {
-                try await task.value
+                cancelled = try await StopRequests.run(group) { signal in
+                    logger.notice("\(signal) received: finishing files in flight, then stopping")
+                    control.stop(reason: "\(signal) received")
+                }
             } catch let error as WatchService.StartError {
-                await server?.stop()
                 Console.error("ingest: \(pipeline.name): \(error.description)")
                 throw IngestExitCode.configurationError.exitCode
+            } catch let error as MetricsEndpoint.ListenError {
+                Console.error("ingest: \(error.description)")
+                throw IngestExitCode.configurationError.exitCode
             }
-            await server?.stop()
             // A second signal cancelled the files in flight: say so, as `ingest run` does.
-            if task.isCancelled { throw IngestExitCode.interrupted.exitCode }
+            if cancelled { throw IngestExitCode.interrupted.exitCode }
         }
 
         private static func log(_ batch: WatchService.Batch, logger: Logger) {
@@ -161,19 +164,12 @@ extension IngestCommand {
     }
 }
 
-/// Turns SIGHUP into calls of a handler.
-final class HangupTrap {
-    private let source: any DispatchSourceSignal
+/// Reads the pipeline file again on every SIGHUP, until the group shuts down.
+struct PipelineReloader: Service {
+    let hangups: UnixSignalsSequence
+    let reload: @Sendable () -> Void
 
-    init(_ handler: @escaping @Sendable () -> Void) {
-        signal(SIGHUP, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler(handler: handler)
-        source.resume()
-    }
-
-    func cancel() {
-        source.cancel()
-        signal(SIGHUP, SIG_DFL)
+    func run() async {
+        for await _ in hangups.cancelOnGracefulShutdown() { reload() }
     }
 }

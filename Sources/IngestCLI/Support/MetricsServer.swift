@@ -95,13 +95,23 @@ final class WatchMetrics: Sendable {
     var text: String { registry.emitToString() }
 }
 
-/// Serves `/metrics` (Prometheus text format) and `/healthz` while the watcher runs (Hummingbird).
-final class MetricsServer: Sendable {
-    private let group: ServiceGroup
-    private let task: Task<Void, any Error>
+/// Serves `/metrics` (Prometheus text format) and `/healthz` while the watcher runs: a Hummingbird application, one
+/// service of the watcher's `ServiceGroup`.
+struct MetricsEndpoint: Service {
+    /// The port could not be opened (in use, no such address, not allowed).
+    struct ListenError: Error, CustomStringConvertible {
+        var address: MetricsAddress
+        var underlying: any Error
+        var description: String { "--metrics-listen \(address.host):\(address.port): \(underlying)" }
+    }
 
-    /// Starts listening; returns once the port is open (or throws when it cannot be).
-    static func start(address: MetricsAddress, metrics: WatchMetrics, logger: Logger) async throws -> MetricsServer {
+    let address: MetricsAddress
+    private let app: any Service
+    private let listening: AsyncStream<Int>
+    private let ended: AsyncStream<Int>.Continuation
+
+    init(address: MetricsAddress, metrics: WatchMetrics, logger: Logger) {
+        self.address = address
         let router = Router()
         router.get("metrics") { _, _ -> Response in
             Response(
@@ -109,35 +119,35 @@ final class MetricsServer: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: metrics.text)))
         }
         router.get("healthz") { _, _ in "ok\n" }
-        let (started, continuation) = AsyncStream.makeStream(of: Int.self)
+        let (listening, continuation) = AsyncStream.makeStream(of: Int.self)
+        self.listening = listening
+        ended = continuation
         var quiet = logger
         quiet.logLevel = .warning
-        let app = Application(
+        app = Application(
             router: router,
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "ingest-watch"),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? address.port) },
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? address.port
+                logger.info("serving metrics", metadata: ["address": "http://\(address.host):\(port)/metrics"])
+                continuation.yield(port)
+                continuation.finish()
+            },
             logger: quiet)
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quiet))
-        let task = Task {
-            defer { continuation.finish() }
-            try await group.run()
-        }
-        var iterator = started.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            _ = try await task.value
-            throw CLIError.configuration("cannot listen on \(address.host):\(address.port)")
-        }
-        logger.info("serving metrics", metadata: ["address": "http://\(address.host):\(port)/metrics"])
-        return MetricsServer(group: group, task: task)
     }
 
-    private init(group: ServiceGroup, task: Task<Void, any Error>) {
-        self.group = group
-        self.task = task
+    func run() async throws {
+        defer { ended.finish() }
+        do {
+            try await app.run()
+        } catch {
+            throw ListenError(address: address, underlying: error)
+        }
     }
 
-    func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
+    /// Waits until the port is open: `false` when the server ended (or the wait was cancelled) first.
+    func waitUntilListening() async -> Bool {
+        var iterator = listening.makeAsyncIterator()
+        return await iterator.next() != nil
     }
 }

@@ -2,6 +2,7 @@ import CLinux
 import Dispatch
 import Foundation
 import Glibc
+import ServiceLifecycle
 import Synchronization
 
 /// Turns SIGINT and SIGTERM into calls of a handler, with how many stop *requests* arrived so far: the first asks the
@@ -92,6 +93,45 @@ final class SignalCounter: Sendable {
             state.last = Last(signo: signo, sender: sender, code: code, delivered: delivered)
             state.count += 1
             return state.count
+        }
+    }
+}
+
+/// Runs a `ServiceGroup` under SIGINT and SIGTERM as ``SignalTrap`` counts them: the first request shuts the group
+/// down gracefully (its services finish what is in flight, in reverse order), a later one cancels it.
+///
+/// The group's own signal handling (`gracefulShutdownSignals`, `cancellationSignals`) is left empty on purpose: it
+/// reads signals through Dispatch, which cannot tell the second signal of one request (`timeout(1)`, a service
+/// manager signalling the process and then its group) from a person's second request.
+enum StopRequests {
+    /// Returns `true` when a second request cancelled the group, `false` when it ended on its own or after the first;
+    /// rethrows the group's error. `first` runs before the shutdown starts, with the signal's name.
+    static func run(_ group: ServiceGroup, first: @escaping @Sendable (String) -> Void) async throws -> Bool {
+        let (requests, continuation) = AsyncStream.makeStream(of: (signal: String, count: Int).self)
+        let trap = SignalTrap { signal, count in continuation.yield((signal, count)) }
+        defer {
+            trap.cancel()
+            continuation.finish()
+        }
+        return try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return false
+            }
+            tasks.addTask {
+                for await request in requests {
+                    guard request.count == 1 else { return true }
+                    first(request.signal)
+                    await group.triggerGracefulShutdown()
+                }
+                return false
+            }
+            let cancelled = try await tasks.next() ?? false
+            tasks.cancelAll()
+            // Cancelled: the group's services stop where they are; wait for them (their errors are the
+            // cancellation's).
+            if cancelled { while (try? await tasks.next()) != nil {} }
+            return cancelled
         }
     }
 }
