@@ -22,7 +22,7 @@ struct PairSource: AssetSource, StageDefinition {
             func item(_ path: String, role: String?) -> SourceItem {
                 let name = (path as NSString).lastPathComponent
                 var item = SourceItem(origin: .file(path: path, root: "/", relativePath: name))
-                item.group = role.map { AssetGroup(kind: .livePhoto, role: $0, pairedBy: "contentIdentifier") }
+                item.group = role.map { AssetGroup(kind: "livePhoto", role: $0, pairedBy: "contentIdentifier") }
                 return item
             }
             var index = 0

@@ -152,7 +152,7 @@ extension ExecStage {
             "displayPath": .string(asset.displayPath),
             "pipeline": .string(context.pipeline.pipelineName),
             "runId": .string(context.pipeline.runID),
-            "facts": .object(asset.facts),
+            "facts": .object(asset.reportedFacts),
         ]
         if let path = asset.contentPath { object["path"] = .string(path) }
         switch asset.origin {

@@ -159,8 +159,7 @@ public struct AssetRecord: Sendable, Codable, Hashable {
         code = result.code
         reason = result.reason
         target = asset.target
-        // The typed values keys declare reported sit beside the stages' facts, by their names.
-        let shown = asset.facts.merging(asset.values.reported) { fact, _ in fact }
+        let shown = asset.reportedFacts
         facts = shown.isEmpty ? nil : shown
         sidecars = asset.sidecars.isEmpty ? nil : asset.sidecars
         let (seconds, attoseconds) = result.duration.components

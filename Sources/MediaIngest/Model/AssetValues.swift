@@ -90,3 +90,12 @@ public struct AssetValues: Sendable, Hashable {
     /// The reported values by name, for the manifest and the report.
     public var reported: [String: JSONValue] { stored.filter(\.value.reported).mapValues(\.json) }
 }
+
+extension Asset {
+    /// What reports show under `facts`: the stages' facts, and beside them every reported typed value by its name (a
+    /// fact of the same name wins). The manifest, the run report and `exec` programs see this.
+    public var reportedFacts: [String: JSONValue] {
+        let reported = values.reported
+        return reported.isEmpty ? facts : facts.merging(reported) { fact, _ in fact }
+    }
+}

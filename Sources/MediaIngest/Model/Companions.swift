@@ -44,10 +44,11 @@ public struct Sidecar: Sendable, Hashable, Codable {
 /// while the other failed: if one fails, the others fail with `pair_incomplete` and the next run retries them
 /// together (reusing what was already uploaded).
 public struct AssetGroup: Sendable, Hashable, Codable {
-    /// What binds the members.
-    public enum Kind: String, Sendable, Hashable, Codable {
-        /// A Live Photo: a still (HEIC/JPEG) and its video (MOV/MP4).
-        case livePhoto
+    /// What binds the members, named by the source that found them (IngestStages declares `livePhoto`: a still and
+    /// its video). The runner reports each member's outcome under `facts.<kind>`.
+    public struct Kind: StableCode {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
     }
 
     /// What binds the members.

@@ -22,7 +22,7 @@ extension PipelineRunner {
     /// - Members the ledger skips (done in an earlier run) count as done; their target is read from the ledger for the
     ///   links.
     ///
-    /// Every member that leaves gets `facts.livePhoto`: its role, its partner's path and target id (`pair`), and
+    /// Every member that leaves gets `facts.<group kind>` (`facts.livePhoto`): its role, its partner's path and target id (`pair`), and
     /// whether the group is complete.
     func processGroup(
         _ assets: [Asset], worker: Int, context: PipelineContext, observer: (any RunObserver)?
@@ -84,14 +84,15 @@ extension PipelineRunner {
             }
         }
         for index in results.indices where results[index].wasProcessed {
-            results[index].asset.facts["livePhoto"] = Self.groupFacts(
+            guard let kind = results[index].asset.group?.kind else { continue }
+            results[index].asset.facts[kind.rawValue] = Self.groupFacts(
                 for: results[index], among: results, recordedTargets: recordedTargets)
             results[index] = results[index].took(since: began)
         }
         return results
     }
 
-    /// `facts.livePhoto` of one member: its role, how the group was found, and each partner's path, target id and
+    /// `facts.<group kind>` of one member: its role, how the group was found, and each partner's path, target id and
     /// status (`pair` is the partner's target id when there is one partner).
     static func groupFacts(
         for result: AssetResult, among results: [AssetResult], recordedTargets: [String: String]

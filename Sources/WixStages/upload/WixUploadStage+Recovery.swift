@@ -100,7 +100,7 @@ extension WixUploadStage {
         }
         asset.values[WixPendingUpload.self] = nil
         asset.target = Self.target(descriptor, method: found == nil ? "import" : "recovered")
-        asset.facts["wix"] = Self.facts(asset.target, attempts: found == nil ? 1 : 0)
+        asset.values[WixFileReport.self] = asset.target.map { .init($0, attempts: found == nil ? 1 : 0) }
         // The file id goes to the ledger now: a crash while waiting for READY must not import it again.
         try await context.checkpoint(asset)
         return asset

@@ -92,9 +92,7 @@ extension WixUploadStage {
         asset.duplicateOf = file.id
         if asset.contentPath == asset.origin.path { asset.sourceSHA256 = sha256 }
         asset.facts["duplicateOf"] = .string(file.id)
-        var facts = Self.facts(target, attempts: 0).objectValue ?? [:]
-        facts["matchedBy"] = .string(evidence.rawValue)
-        asset.facts["wix"] = .object(facts)
+        asset.values[WixFileReport.self] = .init(target, attempts: 0, matchedBy: evidence.rawValue)
         try await context.checkpoint(asset)
         context.logger.info(
             "already at Wix; not uploading",

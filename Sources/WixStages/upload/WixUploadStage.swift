@@ -294,7 +294,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         {
             asset.target = Self.target(found, method: "recovered")
             asset.target?.sentSHA256 = contentSHA256
-            asset.facts["wix"] = Self.facts(asset.target, attempts: 0)
+            asset.values[WixFileReport.self] = asset.target.map { .init($0, attempts: 0) }
             try await context.checkpoint(asset)
             context.logger.info(
                 "found the earlier upload; not uploading again",
@@ -324,7 +324,7 @@ public struct WixUploadStage: Stage, StageDefinition {
         }
         if path == asset.origin.path, let sha256 = outcome.digest?.sha256 { asset.sourceSHA256 = sha256 }
         asset.target = target
-        asset.facts["wix"] = Self.facts(target, attempts: outcome.attempts)
+        asset.values[WixFileReport.self] = .init(target, attempts: outcome.attempts)
         if let width = outcome.descriptor.width, let height = outcome.descriptor.height, asset.dimensions == nil {
             asset.dimensions = PixelSize(width: width, height: height)
         }
@@ -357,21 +357,6 @@ public struct WixUploadStage: Stage, StageDefinition {
             target: "wix", id: descriptor.id, url: descriptor.url, status: descriptor.operationStatus,
             confirmed: descriptor.isReady, descriptor: descriptor.raw,
             method: method, reportedHash: descriptor.hash.isEmpty ? nil : descriptor.hash)
-    }
-
-    /// What the manifest shows under `wix` (reports only; later stages read the typed ``TargetRecord``).
-    static func facts(_ target: TargetRecord?, attempts: Int) -> JSONValue {
-        guard let target else { return .null }
-        var facts: [String: JSONValue] = [
-            "fileId": .string(target.id), "protocol": .string(target.method ?? "?"),
-            "operationStatus": .string(target.status),
-        ]
-        if let md5 = target.sentMD5 { facts["md5"] = .string(md5) }
-        if let sha256 = target.sentSHA256 { facts["sha256"] = .string(sha256) }
-        if let size = target.sentBytes { facts["sentBytes"] = .int(size) }
-        if let hash = target.reportedHash { facts["wixHash"] = .string(hash) }
-        if attempts > 0 { facts["attempts"] = .int(Int64(attempts)) }
-        return .object(facts)
     }
 
     static func urlIdentity(_ url: String) -> String { FileHashing.hex(SHA256.hash(data: Data(url.utf8))) }

@@ -154,14 +154,10 @@ public struct WixAwaitReadyStage: Stage, StageDefinition {
         record.sentMD5 = target.sentMD5
         record.sentSHA256 = target.sentSHA256
         asset.target = record
-        // The upload's facts stay (how a duplicate was recognised…); the descriptor's replace what they say anew.
-        var facts = asset.facts["wix"]?.objectValue ?? [:]
-        for (key, value) in WixUploadStage.facts(
-            record, attempts: asset.facts["wix"]?["attempts"]?.intValue.map { Int($0) } ?? 0
-        ).objectValue ?? [:] {
-            facts[key] = value
-        }
-        asset.facts["wix"] = .object(facts)
+        // The upload's report stays (its attempts, how a duplicate was recognised); the descriptor's say the rest anew.
+        let upload = asset.values[WixFileReport.self]
+        asset.values[WixFileReport.self] = .init(
+            record, attempts: upload?.attempts ?? 0, matchedBy: upload?.matchedBy)
         if descriptor.isTrashed {
             // READY, but in the trash: not in the Media Manager. The source stays; the next run uploads it again.
             throw TargetTrashed(fileID: descriptor.id, name: asset.displayPath)

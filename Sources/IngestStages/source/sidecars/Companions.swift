@@ -179,3 +179,9 @@ enum Inspected {
     /// A regular file (through a link inside the root, possibly), with its status.
     case regular(FileStatus)
 }
+
+extension AssetGroup.Kind {
+    /// An iPhone Live Photo: a still (HEIC/JPEG, role `still`) and its video (MOV/MP4, role `video`) with the same
+    /// content identifier. Each member's outcome is reported under `facts.livePhoto`.
+    public static let livePhoto: Self = "livePhoto"
+}
