@@ -116,10 +116,8 @@ public struct ListSource: AssetSource, StageDefinition {
             found.modificationDate = status.modificationDate
             found.facts["source.mtimeNs"] = .int(status.modificationNanoseconds)
             return .item(found)
-        } catch let error as FileError {
-            return .rejected(item, Rejection(.unreadable, error.reason))
         } catch {
-            return .rejected(item, Rejection(.unreadable, "\(error)"))
+            return .failed(item, error)
         }
     }
 }

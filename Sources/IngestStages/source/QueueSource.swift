@@ -92,6 +92,9 @@ public struct QueueSource: AssetSource, StageDefinition {
         case .rejected(var found, let rejection):
             found.origin = .file(path: item, root: "/", relativePath: item)
             return .rejected(found, rejection)
+        case .failed(var found, let error):
+            found.origin = .file(path: item, root: "/", relativePath: item)
+            return .failed(found, error)
         case let other:
             return other
         }

@@ -57,7 +57,7 @@ public struct DocumentedCode: Sendable, Hashable {
     )
     public static let unreadable = rejection(
         .unreadable,
-        "a broken symbolic link; a listed path that does not exist or cannot be read (taken as soon as it appears or changes); a line that is not a valid URL"
+        "a broken symbolic link; a line that is not a valid URL"
     )
     public static let targetRejected = rejection(
         .targetRejected,
@@ -68,7 +68,10 @@ public struct DocumentedCode: Sendable, Hashable {
 
     /// What the runner and the ledger give, whatever the stages.
     public static let runner: [DocumentedCode] = [
-        failure(.io, "a read or write error (a flaky NFS mount, a full disk): the file is tried again"),
+        failure(
+            .io,
+            "a read or write error (a flaky NFS mount, a full disk), or a listed path that is not there or cannot be looked at: the file is tried again"
+        ),
         failure(.error, "an error with no code of its own (a bug worth reporting); retried"),
         failure(
             .interrupted, note: "not recorded",

@@ -173,6 +173,33 @@ extension PipelineRunner {
         }
     }
 
+    /// An entry its source rejected or could not look at (a link leaving the root, a FIFO, a failed `stat`): it has
+    /// no content, so no stage or report reads through it. The ledger remembers the outcome like any other: an
+    /// unchanged rejected entry is skipped quietly next time, a failed one is tried again.
+    func finishUnread(
+        _ asset: Asset, _ outcome: ErrorPolicy.Outcome, source: Pipeline.Component<any AssetSource>,
+        context: PipelineContext, observer: (any RunObserver)?
+    ) async -> AssetResult {
+        var asset = asset
+        asset.contentPath = nil
+        if let ledger = options.ledger, !context.isDryRun, case .skip(let reason)? = try? await ledger.begin(asset) {
+            let result = AssetResult(asset: asset, status: .skipped, stage: source.name, note: reason)
+            await finishAsset(result, context: context, observer: observer)
+            return result
+        }
+        let result: AssetResult
+        switch outcome {
+        case .rejected(var rejection):
+            rejection.stage = rejection.stage ?? source.kind
+            result = AssetResult(asset: asset, status: .rejected, stage: source.name, rejection: rejection)
+        case .failed(let failure, _):
+            // No run abort from a source's entry: the next entry may well be readable.
+            result = AssetResult(asset: asset, status: .failed, stage: source.name, failure: failure)
+        }
+        await finishAsset(result, context: context, observer: observer)
+        return result
+    }
+
     /// Records a result in the ledger and tells every component and the observer.
     func finishAsset(_ result: AssetResult, context: PipelineContext, observer: (any RunObserver)?) async {
         var result = result

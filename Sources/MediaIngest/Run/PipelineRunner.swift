@@ -196,26 +196,18 @@ package struct PipelineRunner: Sendable {
                             deferred += 1
                             context.logger.debug(
                                 "left for a later run", metadata: ["asset": "\(path)", "reason": "\(reason)"])
-                        case .rejected(let item, var rejection):
-                            rejection.stage = rejection.stage ?? source.kind
-                            // Rejected by its source (a link leaving the root, a FIFO…): it has no content, so no
-                            // stage or report reads through it.
-                            var asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
-                            asset.contentPath = nil
+                        case .rejected(let item, let rejection):
+                            let asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
                             nextID += 1
-                            // The ledger remembers the verdict; an unchanged entry is skipped quietly next time.
-                            if let ledger = options.ledger, !context.isDryRun,
-                                case .skip(let reason)? = try? await ledger.begin(asset)
-                            {
-                                let result = AssetResult(
-                                    asset: asset, status: .skipped, stage: source.name, note: reason)
-                                await finishAsset(result, context: context, observer: observer)
-                                tally.add(result.record)
-                                continue
-                            }
-                            let result = AssetResult(
-                                asset: asset, status: .rejected, stage: source.name, rejection: rejection)
-                            await finishAsset(result, context: context, observer: observer)
+                            let result = await finishUnread(
+                                asset, .rejected(rejection), source: source, context: context, observer: observer)
+                            tally.add(result.record)
+                        case .failed(let item, let error):
+                            let asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
+                            nextID += 1
+                            let outcome = ErrorPolicy.outcome(of: error, stage: source.kind)
+                            let result = await finishUnread(
+                                asset, outcome, source: source, context: context, observer: observer)
                             tally.add(result.record)
                         case .item(let item):
                             let asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)

@@ -101,6 +101,9 @@ public enum SourceEvent: Sendable {
     case item(SourceItem)
     /// An entry the source refuses (a symbolic link leaving the root): it is reported as rejected.
     case rejected(SourceItem, Rejection)
+    /// An entry the source could not look at (its `stat` failed): ``ErrorPolicy`` decides what the error makes of it,
+    /// as for a stage's — a ``FileError`` fails it (`io`, retried by a later run), a rejecting error rejects it.
+    case failed(SourceItem, any Error)
     /// An entry left for a later run (younger than the minimum age): counted, not processed.
     case deferred(path: String, reason: String)
     /// How much the source produces in all (for progress bars); at most once, at any point: a source that lists
