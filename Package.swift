@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "MediaFormats", targets: ["MediaFormats"]),
         .library(name: "IngestStages", targets: ["IngestStages"]),
         .library(name: "WixStages", targets: ["WixStages"]),
+        .library(name: "RemoteStages", targets: ["RemoteStages"]),
         .library(name: "IngestCLI", targets: ["IngestCLI"]),
         .library(name: "PipelineTesting", targets: ["PipelineTesting"]),
         .library(name: "IngestState", targets: ["IngestState"]),
@@ -124,6 +125,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "RemoteStages",
+            dependencies: [
+                "MediaIngest", "IngestStages",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "IngestState",
             dependencies: [
                 "MediaIngest",
@@ -159,7 +173,8 @@ let package = Package(
         .target(
             name: "IngestCLI",
             dependencies: [
-                "MediaIngest", "IngestStages", "WixStages", "IngestState", "IngestWatch", "IngestPostgres", "CLinux",
+                "MediaIngest", "IngestStages", "WixStages", "RemoteStages", "IngestState", "IngestWatch",
+                "IngestPostgres", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -160,6 +160,10 @@ extension ExecStage {
             object["source"] = ["path": .string(path), "root": .string(root), "relativePath": .string(relative)]
         case .url(let url):
             object["source"] = ["url": .string(url)]
+        case .remote(let location, let root, let relative):
+            object["source"] = [
+                "remote": .string(location), "root": .string(root), "relativePath": .string(relative),
+            ]
         }
         if let size = asset.size { object["size"] = .int(size) }
         if let size = asset.sourceSize { object["sourceSize"] = .int(size) }

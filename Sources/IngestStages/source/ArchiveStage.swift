@@ -27,15 +27,22 @@ public struct ArchiveStage: Stage, StageDefinition {
     static let mode = StageOption<Mode>(
         "mode", default: .move,
         doc: "\"move\" into `to`, keeping the path relative to the source folder; \"delete\" removes the source.")
-    static let destination = StageOption<PathOption?>("to", doc: "The archive folder (required for mode \"move\").")
+    static let destination = StageOption<PathOption?>(
+        "to",
+        doc:
+            "The archive folder (required for mode \"move\"). For a source.remote object: `remote:path`, or a path on the source's own remote."
+    )
     public static let options = [mode.spec, destination.spec]
 
     let archiveMode: Mode
     let archivePath: String?
+    /// `to` as written: for a remote object, `remote:path` or a path on the source's own remote.
+    let archiveWritten: String?
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         archiveMode = try options[Self.mode]
         archivePath = try options[Self.destination]?.path
+        archiveWritten = try options[Self.destination]?.written
         if archiveMode == .move && archivePath == nil {
             throw options.error(
                 Self.destination, "mode \"move\" needs a destination folder", suggestion: "add \"to\": \"archive\"")
@@ -43,13 +50,17 @@ public struct ArchiveStage: Stage, StageDefinition {
     }
 
     public func process(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
-        guard case .file(let path, _, let relativePath) = asset.origin else { return .next(asset) }
-        guard let target = asset.target, target.confirmed else {
-            throw NotConfirmed(path: asset.displayPath, status: asset.target?.status)
+        let path: String
+        let relativePath: String
+        switch asset.origin {
+        case .file(let file, _, let relative):
+            (path, relativePath) = (file, relative)
+        case .remote:
+            return try await archiveRemote(asset, context: context)
+        case .url:
+            return .next(asset)
         }
-        // Only the run that holds the asset moves its source: a process frozen past its lease must not archive a file
-        // another host took over.
-        try await context.pipeline.ledger?.confirmClaim(asset)
+        try await confirm(asset, context: context)
         var asset = asset
         switch archiveMode {
         case .delete:
@@ -67,6 +78,32 @@ public struct ArchiveStage: Stage, StageDefinition {
         if !asset.sidecars.isEmpty { archiveSidecars(of: &asset, context: context) }
         // The source is gone from the source folder: the ledger must say done now, not when the pipeline ends, or a
         // crash in between would leave a row in flight that no later run can see again.
+        try await context.checkpoint(asset)
+        return .next(asset)
+    }
+
+    /// Only a confirmed upload lets a source go; and only the run that holds the asset moves it: a process frozen past
+    /// its lease must not archive a file another host took over.
+    func confirm(_ asset: Asset, context: StageContext) async throws {
+        guard let target = asset.target, target.confirmed else {
+            throw NotConfirmed(path: asset.displayPath, status: asset.target?.status)
+        }
+        try await context.pipeline.ledger?.confirmClaim(asset)
+    }
+
+    /// A remote object: its source moves it (to `to` as written — `remote:path`, or a path on the source's remote) or
+    /// deletes it. A failed move leaves it where it is and fails the asset (retried); it never deletes.
+    func archiveRemote(_ asset: Asset, context: StageContext) async throws -> StageOutcome {
+        guard let source = context.pipeline.source(of: asset) as? any FetchingSource else {
+            throw IOFailure("\(asset.displayPath.displaySafe): no source to archive this remote object through")
+        }
+        try await confirm(asset, context: context)
+        var asset = asset
+        let destination = archiveMode == .move ? archiveWritten : nil
+        if archiveMode == .move && destination == nil { return .next(asset) }
+        let placed = try await source.archive(asset, to: destination, context: context)
+        asset.facts["archive"] = placed.map { ["movedTo": .string($0)] } ?? ["deleted": .bool(true)]
+        asset.sourceArchived = true
         try await context.checkpoint(asset)
         return .next(asset)
     }

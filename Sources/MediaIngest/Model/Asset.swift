@@ -61,6 +61,8 @@ public struct Asset: Sendable, Identifiable {
     /// relative path — a relative path never holds `//` — so two sources' `a.jpg` never share a row. The runner sets
     /// it; renaming or reordering sources changes the keys of all but the first.
     public internal(set) var ledgerKey: String
+    /// Which of the pipeline's sources listed it (its index in the pipeline file's order); the runner sets it.
+    public internal(set) var sourceIndex = 0
 
     /// Creates an asset.
     public init(
@@ -99,6 +101,10 @@ extension Asset {
         case file(path: String, root: String, relativePath: String)
         /// A remote resource to import by URL.
         case url(String)
+        /// An object in remote storage that a ``FetchingSource`` reads (an rclone remote): where it is
+        /// (`dropbox:Clients/2026/a.jpg`), the root it was listed under (`dropbox:Clients/2026`) and its path below
+        /// that root. Its bytes are fetched into the work folder before the first stage.
+        case remote(location: String, root: String, relativePath: String)
 
         /// The absolute source path, for local files.
         public var path: String? {
@@ -112,10 +118,16 @@ extension Asset {
             return nil
         }
 
-        /// The relative path for files (as found under the root), the URL for remote resources.
+        /// The location of a remote object (`remote:path/file`).
+        public var remoteLocation: String? {
+            if case .remote(let location, _, _) = self { return location }
+            return nil
+        }
+
+        /// The relative path for files and remote objects (as found under the root), the URL for URL resources.
         public var displayPath: String {
             switch self {
-            case .file(_, _, let relative): return relative
+            case .file(_, _, let relative), .remote(_, _, let relative): return relative
             case .url(let url): return url
             }
         }
@@ -134,6 +146,8 @@ extension Asset {
                 let start =
                     trimmed.lastIndex(of: UInt8(ascii: "/")).map { trimmed.index(after: $0) } ?? trimmed.startIndex
                 return String(Substring(path.utf8[start..<end]))
+            case .remote(_, _, let relative):
+                return relative.split(separator: "/").last.map(String.init) ?? relative
             case .url(let text):
                 let withoutQuery = text.split(separator: "?", maxSplits: 1).first.map(String.init) ?? text
                 let last = withoutQuery.split(separator: "/").last.map(String.init) ?? "download"

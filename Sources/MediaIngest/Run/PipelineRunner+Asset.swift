@@ -35,6 +35,10 @@ extension PipelineRunner {
     func stages(_ start: Asset, worker: Int, context: PipelineContext, workFolders: WorkFolders) async -> AssetResult {
         var asset = start
         var lastStage: String?
+        switch await fetch(asset, worker: worker, context: context, workFolders: workFolders) {
+        case .next(let fetched, _): asset = fetched
+        case .finished(let result): return result
+        }
         for stage in pipeline.stages {
             switch await step(stage, asset, worker: worker, context: context, workFolders: workFolders) {
             case .next(let next, let ran):
@@ -139,16 +143,25 @@ extension PipelineRunner {
                     AssetResult(asset: rejected, status: .rejected, stage: stage.name, rejection: rejection))
             }
         } catch {
-            switch ErrorPolicy.outcome(of: error, stage: stage.kind) {
-            case .rejected(let rejection):
-                stageLogger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
-                return .finished(
-                    AssetResult(asset: asset, status: .rejected, stage: stage.name, rejection: rejection))
-            case .failed(let failure, let abortReason):
-                if let abortReason { context.control.abort(reason: abortReason) }
-                stageLogger.warning("failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
-                return .finished(AssetResult(asset: asset, status: .failed, stage: stage.name, failure: failure))
-            }
+            return .finished(
+                Self.result(
+                    of: error, asset: asset, stage: (stage.name, stage.kind), logger: stageLogger,
+                    control: context.control))
+        }
+    }
+
+    /// What an error thrown by a component (a stage, or a source fetching) makes of the asset, by ``ErrorPolicy``.
+    static func result(
+        of error: any Error, asset: Asset, stage: (name: String, kind: String), logger: Logger, control: RunControl
+    ) -> AssetResult {
+        switch ErrorPolicy.outcome(of: error, stage: stage.kind) {
+        case .rejected(let rejection):
+            logger.info("rejected", metadata: ["code": "\(rejection.code)", "reason": "\(rejection.reason)"])
+            return AssetResult(asset: asset, status: .rejected, stage: stage.name, rejection: rejection)
+        case .failed(let failure, let abortReason):
+            if let abortReason { control.abort(reason: abortReason) }
+            logger.warning("failed", metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
+            return AssetResult(asset: asset, status: .failed, stage: stage.name, failure: failure)
         }
     }
 

@@ -42,6 +42,14 @@ extension PipelineRunner {
             for member in members { removeWorkFolders(of: member.asset, member.workFolders, context: context) }
         }
 
+        for index in members.indices where members[index].result == nil {
+            switch await fetch(
+                members[index].asset, worker: worker, context: context, workFolders: members[index].workFolders)
+            {
+            case .next(let fetched, _): members[index].asset = fetched
+            case .finished(let result): members[index].result = result
+            }
+        }
         stages: for stage in pipeline.stages {
             // Nothing is archived (or otherwise post-processed) while a partner failed.
             if stage.phase >= .post, members.contains(where: { $0.result?.status == .failed }) { break stages }

@@ -52,7 +52,8 @@ package struct PipelineRunner: Sendable {
             baseDirectory: pipeline.baseDirectory, concurrency: pipeline.concurrency, isDryRun: options.isDryRun,
             control: control,
             scratchDirectory: scratchDirectory, ledger: options.isDryRun ? nil : options.ledger,
-            services: options.isDryRun ? .none : options.services, dedupe: pipeline.state.dedupe)
+            services: options.isDryRun ? .none : options.services, dedupe: pipeline.state.dedupe,
+            sources: pipeline.sources.map(\.value))
 
         var prepared: [any PipelineComponent] = []
         var madeWorkDirectory = false
@@ -197,26 +198,26 @@ package struct PipelineRunner: Sendable {
                             context.logger.debug(
                                 "left for a later run", metadata: ["asset": "\(path)", "reason": "\(reason)"])
                         case .rejected(let item, let rejection):
-                            let asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
+                            let asset = makeAsset(item, id: nextID, source: sourceIndex, keyPrefix: keyPrefix)
                             nextID += 1
                             let result = await finishUnread(
                                 asset, .rejected(rejection), source: source, context: context, observer: observer)
                             tally.add(result.record)
                         case .failed(let item, let error):
-                            let asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
+                            let asset = makeAsset(item, id: nextID, source: sourceIndex, keyPrefix: keyPrefix)
                             nextID += 1
                             let outcome = ErrorPolicy.outcome(of: error, stage: source.kind)
                             let result = await finishUnread(
                                 asset, outcome, source: source, context: context, observer: observer)
                             tally.add(result.record)
                         case .item(let item):
-                            let asset = makeAsset(item, id: nextID, keyPrefix: keyPrefix)
+                            let asset = makeAsset(item, id: nextID, source: sourceIndex, keyPrefix: keyPrefix)
                             nextID += 1
                             guard await queue.push(Work(assets: [asset])) else { break sources }
                         case .group(let items):
                             guard !items.isEmpty else { continue }
                             let assets = items.enumerated().map { offset, item in
-                                makeAsset(item, id: nextID + offset, keyPrefix: keyPrefix)
+                                makeAsset(item, id: nextID + offset, source: sourceIndex, keyPrefix: keyPrefix)
                             }
                             nextID += items.count
                             guard await queue.push(Work(assets: assets)) else { break sources }
@@ -243,11 +244,16 @@ package struct PipelineRunner: Sendable {
         }
     }
 
-    private func makeAsset(_ item: SourceItem, id: Int, keyPrefix: String?) -> Asset {
+    private func makeAsset(_ item: SourceItem, id: Int, source: Int, keyPrefix: String?) -> Asset {
         var asset = Asset(
             id: id, origin: item.origin, fileName: item.fileName, contentPath: item.origin.path, size: item.size,
             modificationDate: item.modificationDate, facts: item.facts, sidecars: item.sidecars, group: item.group)
-        if let keyPrefix, case .file = item.origin { asset.ledgerKey = keyPrefix + asset.ledgerKey }
+        asset.sourceIndex = source
+        asset.values = item.values
+        switch item.origin {
+        case .file, .remote: if let keyPrefix { asset.ledgerKey = keyPrefix + asset.ledgerKey }
+        case .url: break
+        }
         return asset
     }
 

@@ -39,6 +39,8 @@ public struct PipelineContext: Sendable {
     /// What the run could not do outside any one asset (a folder it could not list, lines it could not write):
     /// each makes the run's exit code 1 (see ``RunProblem``).
     public let problems: RunProblems
+    /// The pipeline's sources, in the pipeline file's order (``source(of:)``).
+    public let sources: [any AssetSource]
 
     /// Creates a context (the runner does this; tests may too).
     public init(
@@ -46,9 +48,11 @@ public struct PipelineContext: Sendable {
         baseDirectory: String, concurrency: Int, isDryRun: Bool = false, control: RunControl = RunControl(),
         scratchDirectory: String? = nil,
         resources: RunResources = RunResources(), ledger: (any AssetLedger)? = nil,
-        services: StateServices = .none, dedupe: StateSettings.Dedupe = .off, problems: RunProblems = RunProblems()
+        services: StateServices = .none, dedupe: StateSettings.Dedupe = .off, problems: RunProblems = RunProblems(),
+        sources: [any AssetSource] = []
     ) {
         self.problems = problems
+        self.sources = sources
         self.pipelineName = pipelineName
         self.runID = runID
         self.startDate = startDate

@@ -130,6 +130,8 @@ public struct SourceItem: Sendable {
     public var sidecars: [Sidecar]
     /// Its part in a ``SourceEvent/group(_:)``.
     public var group: AssetGroup?
+    /// Typed values to start the asset with (``Asset/values``): what the source learnt while listing.
+    public var values = AssetValues()
 
     /// Creates an item.
     public init(

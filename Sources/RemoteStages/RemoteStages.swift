@@ -1,0 +1,8 @@
+import MediaIngest
+
+extension StageRegistry {
+    /// Registers the stage kinds that reach remote storage through rclone: `source.remote`.
+    public mutating func registerRemoteStages() {
+        register(RemoteSource.self)
+    }
+}

@@ -1,0 +1,138 @@
+import AsyncHTTPClient
+import Foundation
+import MediaIngest
+import NIOCore
+import NIOHTTP1
+
+/// Calls to the run's `rclone rcd` (its rc API, JSON over HTTP on loopback) and downloads through its object server
+/// (`--rc-serve`). A call that finds the daemon gone starts it again (``RcloneDaemon``) and is made once more.
+public struct RcloneClient: Sendable {
+    let daemon: RcloneDaemon
+    let http: HTTPClient
+
+    public init(daemon: RcloneDaemon, http: HTTPClient = .shared) {
+        self.daemon = daemon
+        self.http = http
+    }
+
+    /// Calls `method` (`operations/list`) with `parameters`; returns rclone's JSON answer.
+    /// - Throws: ``RcloneError`` for an answer with an `error`, ``RcloneDaemon/StartError`` when rclone cannot run.
+    public func call(_ method: String, _ parameters: [String: JSONValue]) async throws -> JSONValue {
+        try await withDaemon { endpoint in
+            var request = HTTPClientRequest(url: endpoint.baseURL + "/" + method)
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: Self.authorization(endpoint))
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: JSONValue.object(parameters).jsonText(pretty: false)))
+            let response = try await http.execute(request, timeout: .hours(1))
+            let body = try await response.body.collect(upTo: 512 * 1024 * 1024)
+            let data = Data(body.readableBytesView)
+            let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
+            guard response.status == .ok else {
+                throw RcloneError(
+                    method: method, status: Int(response.status.code),
+                    message: json["error"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self))
+            }
+            return json
+        }
+    }
+
+    /// Streams the object `remote` of the file system `fs` into `path` (created, never overwritten), handing every
+    /// chunk to `observe` (hashing, progress). Returns the bytes written.
+    public func download(
+        fs: String, remote: String, to path: String, observe: (UnsafeRawBufferPointer) -> Void
+    ) async throws -> Int64 {
+        try await withDaemon { endpoint in
+            var request = HTTPClientRequest(url: endpoint.baseURL + "/" + Self.servePath(fs: fs, remote: remote))
+            request.headers.add(name: "Authorization", value: Self.authorization(endpoint))
+            let response = try await http.execute(request, timeout: .hours(6))
+            guard response.status == .ok else {
+                let body = try? await response.body.collect(upTo: 64 * 1024)
+                throw RcloneError(
+                    method: "GET \(fs)\(remote)", status: Int(response.status.code),
+                    message: body.map { String(decoding: $0.readableBytesView.prefix(300), as: UTF8.self) }
+                        ?? "\(response.status)")
+            }
+            try? FileSystem.removeItem(path)
+            let file = try WritableFile(path: path, exclusive: true, mode: 0o600)
+            var written: Int64 = 0
+            for try await chunk in response.body {
+                try Task.checkCancellation()
+                try chunk.withUnsafeReadableBytes { bytes in
+                    observe(bytes)
+                    try file.write(bytes)
+                }
+                written += Int64(chunk.readableBytes)
+            }
+            try file.commit(durable: false)
+            return written
+        }
+    }
+
+    /// Runs `body` against the daemon; when the connection is refused or reset (the daemon died), starts it again and
+    /// runs `body` once more.
+    private func withDaemon<T: Sendable>(_ body: (RcloneDaemon.Endpoint) async throws -> T) async throws -> T {
+        let endpoint = try await daemon.endpoint()
+        do {
+            return try await body(endpoint)
+        } catch let error where Self.isConnectionLost(error) {
+            return try await body(try await daemon.endpoint(replacing: endpoint))
+        }
+    }
+
+    static func isConnectionLost(_ error: any Error) -> Bool {
+        if error is RcloneError || error is FileError || error is CancellationError { return false }
+        if let http = error as? HTTPClientError {
+            return http == .remoteConnectionClosed || http == .connectTimeout || http == .readTimeout
+        }
+        // NIO's connect errors (ECONNREFUSED) and resets (ECONNRESET) while reading the body.
+        let text = String(describing: error)
+        return text.contains("connection refused") || text.contains("Connection refused")
+            || text.contains("connectionReset") || text.contains("Connection reset") || text.contains("ECONNREFUSED")
+    }
+
+    static func authorization(_ endpoint: RcloneDaemon.Endpoint) -> String {
+        "Basic " + Data("\(endpoint.user):\(endpoint.password)".utf8).base64EncodedString()
+    }
+
+    /// `[fs]/remote`, each byte outside the unreserved set percent-encoded (names may hold anything but `/`).
+    static func servePath(fs: String, remote: String) -> String {
+        "%5B" + percentEncoded(fs, keepSlash: false) + "%5D/" + percentEncoded(remote, keepSlash: true)
+    }
+
+    static func percentEncoded(_ text: String, keepSlash: Bool) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: "/") where keepSlash:
+                out.append("/")
+            default:
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+}
+
+/// rclone answered a call with an error: trouble that may pass (a remote that is down, throttling, an object gone
+/// meanwhile), so the asset fails and a later run tries again. The message is rclone's, which names no secret.
+public struct RcloneError: Error, CustomStringConvertible, AssetFailureDescribing {
+    public var method: String
+    public var status: Int
+    public var message: String
+
+    public var description: String { "rclone \(method): \(message) (\(status))" }
+    /// `source_vanished` when the object is not there any more; else `remote_error`.
+    public var failureCode: AssetFailure.Code { isNotFound ? .sourceVanished : "remote_error" }
+    public var failureMessage: String { description }
+
+    /// rclone's words for an object or folder that does not exist.
+    public var isNotFound: Bool {
+        status == 404 || message.contains("object not found") || message.contains("directory not found")
+            || message.contains("file does not exist") || message.contains("no such file")
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// rclone, as CI installs it (Debian's `rclone`).
+let rclone: String = {
+    for folder in ["/usr/bin", "/usr/local/bin", "/bin"]
+    where FileManager.default.isExecutableFile(atPath: folder + "/rclone") {
+        return folder + "/rclone"
+    }
+    return "/usr/bin/rclone"
+}()
+
+/// A real protocol peer on loopback: `rclone serve sftp` or `rclone serve webdav` over a local folder, with a user and
+/// a password; stopped when released.
+final class RcloneServer: Sendable {
+    let process: Process
+    let port: Int
+    let root: String
+    static let user = "ingest-test"
+    static let password = "s3cret-Pa55"
+
+    init(_ protocolName: String, root: String, scratch: String) async throws {
+        self.root = root
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let log = scratch + "/serve-\(protocolName).log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: rclone)
+        process.arguments = [
+            "serve", protocolName, root, "--addr", "127.0.0.1:0", "--user", Self.user, "--pass", Self.password,
+            "--config", "/dev/null", "--cache-dir", scratch + "/rclone-cache",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try process.run()
+        self.process = process
+        var found: Int?
+        let deadline = Date().addingTimeInterval(30)
+        while found == nil, Date() < deadline, process.isRunning {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            found = text.firstMatch(of: /(?:listening on |started on http:\/\/)127\.0\.0\.1:(\d+)/).flatMap {
+                Int($0.1)
+            }
+            if found == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        guard let found else {
+            process.terminate()
+            throw TestFailure(
+                "rclone serve \(protocolName) did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")"
+            )
+        }
+        port = found
+    }
+
+    /// The password as rclone's config wants it (`rclone obscure`).
+    static func obscuredPassword() throws -> String {
+        try runProcess(rclone, ["obscure", password]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The `rclone rcd` processes ingest started (by their arguments): a run must leave none behind.
+func rcloneDaemons() -> [Int32] {
+    let output = (try? runProcess("/usr/bin/pgrep", ["-f", "rclone rcd --rc-addr 127.0.0.1:0"]).stdout) ?? ""
+    return output.split(separator: "\n").compactMap { Int32($0) }
+}
