@@ -10,7 +10,7 @@ public struct RcloneClient: Sendable {
     let daemon: RcloneDaemon
     let http: HTTPClient
 
-    public init(daemon: RcloneDaemon, http: HTTPClient = .shared) {
+    public init(daemon: RcloneDaemon, http: HTTPClient) {
         self.daemon = daemon
         self.http = http
     }
@@ -18,6 +18,13 @@ public struct RcloneClient: Sendable {
     /// Calls `method` (`operations/list`) with `parameters`; returns rclone's JSON answer.
     /// - Throws: ``RcloneError`` for an answer with an `error`, ``RcloneDaemon/StartError`` when rclone cannot run.
     public func call(_ method: String, _ parameters: [String: JSONValue]) async throws -> JSONValue {
+        try await call(method, parameters, as: JSONValue.self)
+    }
+
+    /// Calls `method` and decodes the answer as `Answer` (a listing's entries without a JSON tree in between).
+    public func call<Answer: Decodable & Sendable>(
+        _ method: String, _ parameters: [String: JSONValue], as: Answer.Type
+    ) async throws -> Answer {
         try await withDaemon { endpoint in
             var request = HTTPClientRequest(url: endpoint.baseURL + "/" + method)
             request.method = .POST
@@ -27,13 +34,17 @@ public struct RcloneClient: Sendable {
             let response = try await http.execute(request, timeout: .hours(1))
             let body = try await response.body.collect(upTo: 512 * 1024 * 1024)
             let data = Data(body.readableBytesView)
-            let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
             guard response.status == .ok else {
+                let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
                 throw RcloneError(
                     method: method, status: Int(response.status.code),
                     message: json["error"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self))
             }
-            return json
+            do {
+                return try JSONDecoder().decode(Answer.self, from: data)
+            } catch {
+                throw RcloneError(method: method, status: 502, message: "unexpected answer: \(error)")
+            }
         }
     }
 

@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import MediaIngest
+import NIOCore
 import Subprocess
 import Synchronization
 import SystemPackage
@@ -42,12 +44,20 @@ public final class RcloneDaemon: RunResource, Sendable {
     let executable: String
     let configPath: String?
     let logger: Logger
+    /// The daemon's own HTTP client: a loopback peer that does not accept a connection within two seconds is dead
+    /// (a shared client would wait its long default before the restart).
+    let http = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(timeout: .init(connect: .seconds(2))))
 
     init(executable: String, configPath: String?, logger: Logger) {
         self.executable = executable
         self.configPath = configPath
         self.logger = logger
     }
+
+    /// A client of this daemon.
+    public var client: RcloneClient { RcloneClient(daemon: self, http: http) }
 
     /// The run's daemon for this config (one per config file).
     public static func shared(in context: PipelineContext, configPath: String?, logger: Logger) throws -> RcloneDaemon {
@@ -165,6 +175,7 @@ public final class RcloneDaemon: RunResource, Sendable {
         }
         task?.cancel()
         await task?.value
+        try? await http.shutdown()
     }
 }
 

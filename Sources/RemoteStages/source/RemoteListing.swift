@@ -114,41 +114,59 @@ struct RemoteListing {
             options["showHash"] = true
             options["hashTypes"] = [.string(hashType)]
         }
-        let answer: JSONValue
+        let answer: Listing
         do {
             answer = try await client.call(
                 "operations/list",
-                ["fs": .string(source.root), "remote": .string(folder.path), "opt": .object(options)])
+                ["fs": .string(source.root), "remote": .string(folder.path), "opt": .object(options)],
+                as: Listing.self)
         } catch let error as RcloneError {
             // The root: nothing can be read (exit 5). A folder below it: the run goes on, and says what it missed.
             if folder.path.isEmpty { throw SourceError.unreadableRoot(source.root, error.message) }
             context.problems.report(RunProblem(.unlistedFolder, path: folder.path, reason: error.message))
             return
         }
-        let entries = (answer["list"]?.arrayValue ?? []).sorted {
-            Array(($0["Name"]?.stringValue ?? "").utf8).lexicographicallyPrecedes(
-                Array(($1["Name"]?.stringValue ?? "").utf8))
-        }
+        let entries = answer.list.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
         var events: [SourceEvent] = []
         var subfolders: [(path: String, depth: Int)] = []
         for entry in entries {
-            guard let name = entry["Name"]?.stringValue, let path = entry["Path"]?.stringValue else { continue }
-            if entry["IsDir"]?.boolValue == true {
+            if entry.isDir {
                 if let limit = source.depthLimit, folder.depth >= limit { continue }
-                if source.filter.walks(folder: path, name: name) { subfolders.append((path, folder.depth + 1)) }
+                if source.filter.walks(folder: entry.path, name: entry.name) {
+                    subfolders.append((entry.path, folder.depth + 1))
+                }
                 continue
             }
-            guard source.filter.takes(path, name: name) else { continue }
-            if let event = event(for: entry, path: path) { events.append(event) }
+            guard source.filter.takes(entry.path, name: entry.name) else { continue }
+            events.append(event(for: entry))
         }
         // Depth first, in name order: this folder's objects, then each subfolder's tree.
         pending = events.reversed()
         folders.append(contentsOf: subfolders.reversed())
     }
 
-    private mutating func event(for entry: JSONValue, path: String) -> SourceEvent? {
-        let size = entry["Size"]?.intValue
-        let modified = entry["ModTime"]?.stringValue.flatMap(RemoteTime.parse)
+    /// `operations/list`'s answer, decoded straight into the fields the listing uses.
+    struct Listing: Decodable, Sendable {
+        struct Entry: Decodable, Sendable {
+            var path: String
+            var name: String
+            var size: Int64?
+            var modTime: String?
+            var isDir: Bool
+            var hashes: [String: String]?
+
+            enum CodingKeys: String, CodingKey {
+                case path = "Path", name = "Name", size = "Size", modTime = "ModTime", isDir = "IsDir"
+                case hashes = "Hashes"
+            }
+        }
+        var list: [Entry]
+    }
+
+    private mutating func event(for entry: Listing.Entry) -> SourceEvent {
+        let path = entry.path
+        let size = entry.size
+        let modified = entry.modTime.flatMap(RemoteTime.parse)
         if let modified, source.minimumAge > 0, now.timeIntervalSince(modified.date) < source.minimumAge {
             return .deferred(path: path, reason: "modified less than minAge ago")
         }
@@ -158,7 +176,7 @@ struct RemoteListing {
         item.modificationDate = modified?.date
         if let nanoseconds = modified?.nanoseconds { item.facts["source.mtimeNs"] = .int(nanoseconds) }
         var object = RemoteObject.Value(location: location)
-        if let hashType, let hash = entry["Hashes"]?[hashType]?.stringValue, !hash.isEmpty {
+        if let hashType, let hash = entry.hashes?[hashType], !hash.isEmpty {
             object.hash = hashType + ":" + hash.lowercased()
         }
         item.values[RemoteObject.self] = object

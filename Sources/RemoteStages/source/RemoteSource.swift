@@ -96,7 +96,7 @@ public struct RemoteSource: FetchingSource, StageDefinition {
     }
 
     func client(_ context: PipelineContext) throws -> RcloneClient {
-        RcloneClient(daemon: try RcloneDaemon.shared(in: context, configPath: configPath, logger: context.logger))
+        try RcloneDaemon.shared(in: context, configPath: configPath, logger: context.logger).client
     }
 
     public func prepare(_ context: PipelineContext) async throws {
