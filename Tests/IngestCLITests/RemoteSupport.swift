@@ -76,3 +76,62 @@ func rcloneDaemons() -> [Int32] {
     let output = (try? runProcess("/usr/bin/pgrep", ["-f", "rclone rcd --rc-addr 127.0.0.1:0"]).stdout) ?? ""
     return output.split(separator: "\n").compactMap { Int32($0) }
 }
+
+/// An S3 API server on loopback: moto's server mode (PyPI `moto[server]`), the S3 peer rclone's s3 backend talks to.
+final class MotoS3Server: Sendable {
+    let process: Process
+    let port: Int
+
+    init(scratch: String) async throws {
+        let log = scratch + "/moto.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardError = process.standardOutput
+        try process.run()
+        self.process = process
+        var found: Int?
+        let deadline = Date().addingTimeInterval(30)
+        while found == nil, Date() < deadline, process.isRunning {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            found = text.firstMatch(of: /Running on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }
+            if found == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        guard let found else {
+            if process.isRunning { process.terminate() }
+            throw TestFailure(
+                "moto's S3 server did not start (pip install 'moto[server]'): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")"
+            )
+        }
+        port = found
+    }
+
+    /// The environment rclone needs for a plain-HTTP endpoint: a machine-wide `AWS_CA_BUNDLE` (set where a proxy's
+    /// CA is installed) makes rclone's S3 client refuse its transport; empty, it is not read.
+    static let environment = ["AWS_CA_BUNDLE": ""]
+
+    /// An rclone config section `[name]` for this server.
+    func configSection(_ name: String) -> String {
+        """
+        [\(name)]
+        type = s3
+        provider = Other
+        access_key_id = test-key
+        secret_access_key = test-secret
+        endpoint = http://127.0.0.1:\(port)
+        region = us-east-1
+        force_path_style = true
+
+        """
+    }
+
+    deinit {
+        // Werkzeug's development server does not stop on SIGTERM.
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}

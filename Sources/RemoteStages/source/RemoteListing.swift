@@ -86,13 +86,22 @@ struct RemoteListing {
         }
         let supported = (info["Hashes"]?.arrayValue ?? []).compactMap(\.stringValue)
         if source.hashCheck == .auto {
-            let name = info["Name"]?.stringValue ?? ""
-            let computes =
-                info["Features"]?["IsLocal"]?.boolValue == true
-                || ["sftp", "ftp", "smb", "http"].contains { name.hasPrefix($0) }
-            if computes { return nil }
+            let isLocal = info["Features"]?["IsLocal"]?.boolValue == true
+            let type = await backendType(of: source.root, client: client)
+            if isLocal || ["local", "sftp", "ftp", "smb", "http"].contains(type) { return nil }
         }
         return ["md5", "sha1"].first { supported.contains($0) }
+    }
+
+    /// The backend's type (`s3`, `sftp`…): the config's `type` of a named remote, the name in a connection string
+    /// (`:sftp,host=…:`), `local` for a path.
+    static func backendType(of root: String, client: RcloneClient) async -> String {
+        if root.hasPrefix(":") {
+            return String(root.dropFirst().prefix { $0 != "," && $0 != ":" })
+        }
+        guard let prefix = RemoteName.prefix(of: root) else { return "local" }
+        let section = try? await client.call("config/get", ["name": .string(String(prefix.dropLast()))])
+        return section?["type"]?.stringValue ?? ""
     }
 
     mutating func next(context: PipelineContext) async throws -> SourceEvent? {
