@@ -7,6 +7,10 @@ extension ArchiveStage: Diagnosable {
         guard archiveMode == .move, let archivePath else {
             return [Diagnosis("archive", .pass, "sources are deleted after their confirmed upload (mode delete)")]
         }
+        // A remote destination (`remote:path`) is the remote source's business: its own check lists the remote.
+        if let written = archiveWritten, Self.namesRemote(written) {
+            return [Diagnosis("archive", .pass, "remote objects are moved to \(written) after their confirmed upload")]
+        }
         let existing = Folders.existingAncestor(archivePath)
         if let failure = Folders.unwritable(archivePath, below: existing, check: "archive") { return [failure] }
         guard let archiveDevice = Folders.device(existing) else { return [] }

@@ -82,6 +82,13 @@ public struct ArchiveStage: Stage, StageDefinition {
         return .next(asset)
     }
 
+    /// Whether `to` names an rclone remote (`NAME:path`, `:backend,…:path`) rather than a local folder.
+    static func namesRemote(_ written: String) -> Bool {
+        if written.hasPrefix(":") { return true }
+        guard let colon = written.firstIndex(of: ":"), colon != written.startIndex else { return false }
+        return !written[..<colon].contains("/")
+    }
+
     /// Only a confirmed upload lets a source go; and only the run that holds the asset moves it: a process frozen past
     /// its lease must not archive a file another host took over.
     func confirm(_ asset: Asset, context: StageContext) async throws {

@@ -126,8 +126,10 @@ public final class RcloneDaemon: RunResource, Sendable {
                         if !announced, let url = Self.servingURL(in: line) {
                             announced = true
                             continuation.yield(url)
-                        } else if line.contains("ERROR") || line.contains("CRITICAL") {
-                            logger.warning("rclone: \(line.trimmingCharacters(in: .whitespacesAndNewlines))")
+                        } else {
+                            // Errors of calls come back in their answers (and are reported there); the log is
+                            // for `--verbose`.
+                            logger.debug("rclone: \(line.trimmingCharacters(in: .whitespacesAndNewlines))")
                         }
                         tail = Array((tail + [line]).suffix(5))
                     }

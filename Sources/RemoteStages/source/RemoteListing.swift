@@ -82,7 +82,7 @@ struct RemoteListing {
         do {
             info = try await client.call("operations/fsinfo", ["fs": .string(source.root)])
         } catch let error as RcloneError {
-            throw SourceError.unreadableRoot(source.root, error.message)
+            throw SourceError.unreadableRoot(source.root, Self.explain(error, source: source))
         }
         let supported = (info["Hashes"]?.arrayValue ?? []).compactMap(\.stringValue)
         if source.hashCheck == .auto {
@@ -91,6 +91,15 @@ struct RemoteListing {
             if isLocal || ["local", "sftp", "ftp", "smb", "http"].contains(type) { return nil }
         }
         return ["md5", "sha1"].first { supported.contains($0) }
+    }
+
+    /// rclone's words, with what they mean for this source when they are terse.
+    static func explain(_ error: RcloneError, source: RemoteSource) -> String {
+        guard error.message.contains("didn't find section in config file"),
+            let name = RemoteName.prefix(of: source.root)?.dropLast()
+        else { return error.message }
+        let config = source.configPath ?? "rclone's config (RCLONE_CONFIG, else ~/.config/rclone/rclone.conf)"
+        return "no remote named \"\(name)\" in \(config)"
     }
 
     /// The backend's type (`s3`, `sftp`…): the config's `type` of a named remote, the name in a connection string

@@ -1,0 +1,49 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// What an operator sees before and when a remote cannot be read: `ingest doctor`'s checks, a remote missing from the
+/// config, rclone missing.
+extension RemoteSourceTests {
+    @Test(
+        "doctor: rclone's version and the remote's root listed; a remote not in the config fails with the way to add it"
+    )
+    func doctor() async throws {
+        let project = try Self.localProject(count: 2)
+        try project.write(
+            "pipelines/r.json",
+            Self.pipeline(remote: "box:" + project.file("bucket/inbox"), archive: #"{"to": "box:archive"}"#))
+        let good = try await runProcessAsync(ingest, ["doctor", "r"], currentDirectory: project.path)
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect(good.stdout.contains("PASS  rclone") && good.stdout.contains("v1."), "\(good.stdout)")
+        #expect(good.stdout.contains("lists: 2 objects and 0 folders at its root"), "\(good.stdout)")
+        #expect(good.stdout.contains("remote objects are moved to box:archive"), "\(good.stdout)")
+
+        try project.write(
+            "pipelines/r.json", Self.pipeline(remote: "nope:inbox", archive: #"{"mode": "delete"}"#))
+        let bad = try await runProcessAsync(ingest, ["doctor", "r"], currentDirectory: project.path)
+        #expect(bad.status != 0)
+        #expect(bad.stdout.contains("FAIL  remote nope:inbox"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("rclone config --config " + project.file("rclone.conf")), "\(bad.stdout)")
+
+        let run = try await Self.run(project)
+        #expect(run.status == 5, "the source cannot be read: \(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains(#"no remote named "nope" in "# + project.file("rclone.conf")), "\(run.stdout)")
+    }
+
+    @Test("rclone missing: the run stops before any asset, saying how to install it; doctor says the same")
+    func rcloneMissing() async throws {
+        let project = try Self.localProject(count: 1)
+        try project.write(
+            "pipelines/r.json",
+            Self.pipeline(remote: "box:" + project.file("bucket/inbox"), archive: #"{"mode": "delete"}"#))
+        let environment = ["RCLONE_BINARY": project.file("no-such-rclone")]
+        let run = try await Self.run(project, environment: environment)
+        #expect(run.status != 0 && run.status != 1, "\(run.status)")
+        #expect((run.stdout + run.stderr).contains("rclone is not installed"), "\(run.stdout)\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: project.file("bucket/inbox/f0.jpg")))
+        let doctor = try await runProcessAsync(
+            ingest, ["doctor", "r"], environment: environment, currentDirectory: project.path)
+        #expect(doctor.stdout.contains("FAIL  rclone"), "\(doctor.stdout)")
+    }
+}
