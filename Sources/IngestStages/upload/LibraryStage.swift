@@ -32,7 +32,12 @@ public struct LibraryStage: Stage, StageDefinition {
     static let labels = StageOption<[String]>("labels", default: [], doc: "Labels recorded in new descriptors.")
     static let maxBytesPerSecond = StageOption<ByteSize?>(
         "maxBytesPerSecond", doc: BandwidthOption.documentation)
-    public static let options = [path.spec, folder.spec, labels.spec, maxBytesPerSecond.spec]
+    static let layout = StageOption<String?>(
+        "layout",
+        doc:
+            "Store files where people can browse them: a path template below the library (`{yyyy}/{mm}/{name}`; placeholders yyyy, mm, dd, family, ext, pipeline, name, stem, sha256). A taken name gets \" (1)\", never overwritten; the same bytes are stored once. Default: content-addressed under files/."
+    )
+    public static let options = [path.spec, folder.spec, labels.spec, maxBytesPerSecond.spec, layout.spec]
 
     /// The library folder.
     public let libraryPath: String
@@ -40,9 +45,16 @@ public struct LibraryStage: Stage, StageDefinition {
     let labelList: [String]
     let bandwidthLimit: Int64?
     let bandwidth = Holder<ByteRateLimiter>()
+    /// Where files go when people browse the library; `nil`: content-addressed under `files/`.
+    let layoutTemplate: LayoutTemplate?
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         libraryPath = try options[Self.path].path
+        do {
+            layoutTemplate = try options[Self.layout].map { try LayoutTemplate($0) }
+        } catch let problem as PlaceholderTemplate.Problem {
+            throw options.error(Self.layout, problem.message)
+        }
         folderID = try options[Self.folder]
         labelList = try options[Self.labels]
         bandwidthLimit = try BandwidthOption.limit(options, Self.maxBytesPerSecond)
@@ -56,6 +68,7 @@ public struct LibraryStage: Stage, StageDefinition {
         self.folderID = folder
         self.labelList = labels
         self.bandwidthLimit = nil
+        self.layoutTemplate = nil
     }
 
     public func prepare(_ context: PipelineContext) async throws {
@@ -107,13 +120,17 @@ public struct LibraryStage: Stage, StageDefinition {
         let ext = Self.fileExtension(for: asset, mime: mime)
         let shard = String(sha256.prefix(2))
         let directory = libraryPath + "/files/" + shard
-        let storedPath = directory + "/" + sha256 + (ext.isEmpty ? "" : "." + ext)
+        var storedPath = directory + "/" + sha256 + (ext.isEmpty ? "" : "." + ext)
         let descriptorPath = directory + "/" + sha256 + ".json"
 
         var duplicate = false
         do {
             try FileSystem.createDirectory(directory)
-            if let existing = try? FileStatus.of(storedPath), existing.size == size {
+            if let layoutTemplate {
+                (storedPath, duplicate) = try placeByLayout(
+                    temporary, layout: layoutTemplate, size: size, sha256: sha256, descriptorPath: descriptorPath,
+                    asset: asset, pipeline: context.pipeline.pipelineName)
+            } else if let existing = try? FileStatus.of(storedPath), existing.size == size {
                 duplicate = true
                 FileSystem.removeFile(temporary)
             } else {

@@ -104,6 +104,19 @@ public enum FileSystem {
         }
     }
 
+    /// Gives `from` the name `to` unless `to` exists (a hard link, then the old name removed: atomic, never
+    /// overwriting, on one file system). Returns `false` when `to` exists.
+    /// - Throws: ``FileError`` for any other failure.
+    public static func renameNoReplace(_ from: String, to: String) throws -> Bool {
+        let linked = from.withPlatformPath { old in to.withPlatformPath { Glibc.link(old, $0) } }
+        if linked != 0 {
+            if errno == EEXIST { return false }
+            throw FileError(path: to, operation: "link", code: errno)
+        }
+        removeFile(from)
+        return true
+    }
+
     /// One line for a Foundation or POSIX file error: `No such file or directory`.
     public static func describe(_ error: any Error) -> String {
         if let error = error as? FileError { return error.reason }
