@@ -61,7 +61,8 @@ public struct WatchService: Sendable {
 
     /// Checks that every source of the pipeline can be watched.
     public static func check(_ pipeline: Pipeline) throws(StartError) {
-        for source in pipeline.sources where !(source.value is any WatchableSource) {
+        for source in pipeline.sources
+        where !(source.value is any WatchableSource) && !(source.value is any PollableSource) {
             // A queue has no folder to follow; its own `idle` option already makes a run a long-lived consumer.
             let hint =
                 source.kind == "source.queue"
@@ -69,7 +70,8 @@ public struct WatchService: Sendable {
                 : ""
             throw StartError(
                 description:
-                    "source \"\(source.name)\" (\(source.kind)) cannot be watched: only folder sources can\(hint)")
+                    "source \"\(source.name)\" (\(source.kind)) cannot be watched: only folder and remote sources can\(hint)"
+            )
         }
     }
 
@@ -87,6 +89,8 @@ public struct WatchService: Sendable {
         var pending = PendingFiles()
         let clock = ContinuousClock()
         var nextRescan = clock.now + options.rescanEvery
+        // Remote sources have no events: they are listed at start and every pollInterval.
+        var nextPoll: ContinuousClock.Instant? = Self.pollInterval(pipeline).map { _ in clock.now }
         // One timer: the next due file or the next rescan. It is moved only earlier by events, so a burst of
         // events costs a comparison each; the pending set is scanned when the timer fires.
         var timer: Task<Void, Never>?
@@ -102,7 +106,7 @@ public struct WatchService: Sendable {
         }
         let logger = session.logger
         logger.info("watching", metadata: ["folders": "\(watchers.map(\.source.watchedRoot))"])
-        schedule(nextRescan)
+        schedule(min(nextPoll ?? nextRescan, nextRescan))
 
         inputs: for await input in inputs {
             switch input {
@@ -136,6 +140,7 @@ public struct WatchService: Sendable {
                     watchers = started
                     pending = PendingFiles()
                     pipeline = next
+                    nextPoll = Self.pollInterval(next).map { _ in clock.now }
                     logger.notice("pipeline reloaded", metadata: ["pipeline": "\(next.name)"])
                 } catch {
                     logger.error("reload refused, the running pipeline stays: \(error.description)")
@@ -152,7 +157,7 @@ public struct WatchService: Sendable {
                     at: now, settle: { settle(pipeline, source: $0) }, openQuiet: options.openQuiet,
                     root: { (pipeline.sources[$0].value as? any WatchableSource)?.watchedRoot })
                 if !due.isEmpty {
-                    let batch = await runBatch(pipeline, due: due, control: control)
+                    let batch = await runBatch(pipeline, due: due, polling: false, control: control)
                     onBatch(batch)
                     if case .failure = batch.result {
                         // The lock was held (a cron run) or the ledger failed: try these again in a while.
@@ -160,8 +165,14 @@ public struct WatchService: Sendable {
                     }
                     if control.isStopRequested { break inputs }
                 }
+                if let poll = nextPoll, now >= poll, let interval = Self.pollInterval(pipeline) {
+                    let batch = await runBatch(pipeline, due: [], polling: true, control: control)
+                    onBatch(batch)
+                    nextPoll = clock.now + interval
+                    if control.isStopRequested { break inputs }
+                }
                 let nextFile = pending.nextDue(settle: { settle(pipeline, source: $0) }, openQuiet: options.openQuiet)
-                schedule(min(nextFile ?? nextRescan, nextRescan))
+                schedule(min(nextFile ?? nextRescan, nextRescan, nextPoll ?? nextRescan))
             }
         }
         timer?.cancel()
@@ -193,14 +204,27 @@ public struct WatchService: Sendable {
         return watchers
     }
 
-    /// Runs the pipeline once over the due files, each source restricted to its own.
-    private func runBatch(_ pipeline: Pipeline, due: [FileKey], control: WatchControl) async -> Batch {
+    /// The shortest poll interval of the pipeline's remote sources, `nil` when it has none.
+    static func pollInterval(_ pipeline: Pipeline) -> Duration? {
+        pipeline.sources.compactMap { ($0.value as? any PollableSource)?.pollInterval }.min()
+    }
+
+    /// Runs the pipeline once: over the due files, each folder source restricted to its own — or, `polling`, over the
+    /// whole of every remote source (the folders list nothing then). Sources keep their places, so ledger keys do not
+    /// move.
+    private func runBatch(_ pipeline: Pipeline, due: [FileKey], polling: Bool, control: WatchControl) async -> Batch {
         let bySource = Dictionary(grouping: due, by: \.source)
         let sources = pipeline.sources.enumerated().map { index, component in
-            guard let watchable = component.value as? any WatchableSource else { return component }
+            let restricted: any AssetSource
+            if let watchable = component.value as? any WatchableSource {
+                restricted = watchable.restricted(to: polling ? [] : bySource[index]?.map(\.path) ?? [])
+            } else if !polling {
+                restricted = NothingListed(kind: component.kind)
+            } else {
+                return component
+            }
             return Pipeline.Component<any AssetSource>(
-                watchable.restricted(to: bySource[index]?.map(\.path) ?? []), kind: component.kind,
-                name: component.name, phase: .source, hasSideEffects: false)
+                restricted, kind: component.kind, name: component.name, phase: .source, hasSideEffects: false)
         }
         var options = session
         options.isGone = Self.vanishedCheck(pipeline)
@@ -233,5 +257,15 @@ public struct WatchService: Sendable {
             guard path.withPlatformPath({ lstat($0, &status) }) != 0 else { return false }
             return errno == ENOENT || errno == ENOTDIR
         }
+    }
+}
+
+/// A source of a batch that is not its turn (a remote source in a batch of folder events): it lists nothing and
+/// concludes nothing about its rows.
+struct NothingListed: AssetSource {
+    var kind: String
+    var listsEverything: Bool { false }
+    func items(context: PipelineContext) -> AsyncThrowingStream<SourceEvent, any Error> {
+        AsyncThrowingStream { $0.finish() }
     }
 }

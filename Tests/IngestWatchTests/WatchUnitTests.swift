@@ -56,7 +56,9 @@ struct WatchUnitTests {
         }
         #expect(try startError(#"{"kind": "source.directory", "with": {"path": "inbox"}}"#).isEmpty)
         let list = try startError(#"{"kind": "source.list", "with": {"file": "files.txt"}}"#)
-        #expect(list == #"source "source.list" (source.list) cannot be watched: only folder sources can"#, "\(list)")
+        #expect(
+            list == #"source "source.list" (source.list) cannot be watched: only folder and remote sources can"#,
+            "\(list)")
         let queue = try startError(#"{"kind": "source.queue"}"#)
         #expect(queue.hasPrefix(#"source "source.queue" (source.queue) cannot be watched"#), "\(queue)")
         #expect(queue.contains(#"`ingest run` it with the source's "idle" option"#), "\(queue)")

@@ -95,6 +95,13 @@ public protocol WatchableSource: AssetSource {
     func restricted(to relativePaths: [String]) -> any AssetSource
 }
 
+/// A source `ingest watch` cannot follow with events (remote storage): it lists it again every ``pollInterval``; the
+/// ledger makes an unchanged listing cost no work.
+public protocol PollableSource: AssetSource {
+    /// How often the watcher lists it.
+    var pollInterval: Duration { get }
+}
+
 /// What a source reports.
 public enum SourceEvent: Sendable {
     /// A file or URL to ingest.

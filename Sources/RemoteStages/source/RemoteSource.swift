@@ -11,7 +11,7 @@ import MediaIngest
 /// A download is checked against the listing: a size (or, where the backend lists one, a hash) that disagrees fails
 /// the asset `remote_changed` and nothing is stored; the next run lists it again. `source.archive` moves the object on
 /// its remote (`operations/movefile`) or deletes it, only after a confirmed upload.
-public struct RemoteSource: FetchingSource, StageDefinition {
+public struct RemoteSource: FetchingSource, PollableSource, StageDefinition {
     public static let kind = "source.remote"
     public static let sourceFile: String? = #filePath
     public static let codes: [DocumentedCode] = [
@@ -60,9 +60,12 @@ public struct RemoteSource: FetchingSource, StageDefinition {
         doc:
             "Check each download against the hash the listing gives (MD5, else SHA-1): \"auto\" where the backend keeps hashes (S3, Drive, Dropbox, B2…), \"always\" (local, SFTP and FTP then hash every object while listing), \"never\" (size only)."
     )
+    static let pollEvery = StageOption<DurationValue>(
+        "pollEvery", default: DurationValue(seconds: 60),
+        doc: "Under `ingest watch`, list the remote this often (remotes send no events); at least 5 s.")
     public static let options = [
         remote.spec, config.spec, include.spec, exclude.spec, skipHidden.spec, minAge.spec, maxDepth.spec,
-        checkHash.spec,
+        checkHash.spec, pollEvery.spec,
     ]
 
     /// The remote as written (`dropbox:Clients/2026`), without a trailing slash.
@@ -72,6 +75,7 @@ public struct RemoteSource: FetchingSource, StageDefinition {
     let minimumAge: Double
     let depthLimit: Int?
     let hashCheck: HashCheck
+    public let pollInterval: Duration
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         var written = try options[Self.remote].trimmingCharacters(in: .whitespaces)
@@ -90,6 +94,9 @@ public struct RemoteSource: FetchingSource, StageDefinition {
         minimumAge = try options[Self.minAge].seconds
         depthLimit = try options[Self.maxDepth]
         hashCheck = try options[Self.checkHash]
+        let poll = try options[Self.pollEvery].seconds
+        guard poll >= 5 else { throw options.error(Self.pollEvery, "at least 5 seconds, got \(poll)") }
+        pollInterval = .milliseconds(Int64(poll * 1000))
         if let depthLimit, depthLimit < 0 {
             throw options.error(Self.maxDepth, "expected 0 or more, got \(depthLimit)")
         }

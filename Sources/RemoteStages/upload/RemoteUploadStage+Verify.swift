@@ -5,7 +5,9 @@ extension RemoteUploadStage {
     /// `wanted`, or `stem (1).ext`, `stem (2).ext`… — the first name that is free at the remote and not reserved by
     /// another worker, or that already holds these bytes (same size and MD5, where the backend gives one): then
     /// nothing is copied. The name comes back reserved.
-    func freeName(_ wanted: String, size: Int64, md5: String, client: RcloneClient) async throws -> (
+    func freeName(
+        _ wanted: String, size: Int64, md5: String, client: RcloneClient
+    ) async throws -> (
         name: String, existing: Bool
     ) {
         let url = URL(fileURLWithPath: "/" + wanted)
@@ -65,5 +67,7 @@ struct RemoteVerifyFailed: Error, AssetFailureDescribing {
     var location: String
     var detail: String
     var failureCode: AssetFailure.Code { "remote_verify_failed" }
-    var failureMessage: String { "\(location.displaySafe): \(detail); the copy was removed, the next run sends it again" }
+    var failureMessage: String {
+        "\(location.displaySafe): \(detail); the copy was removed, the next run sends it again"
+    }
 }
