@@ -130,11 +130,13 @@ fuzz-changed:
 
 # Benchmarks against file(1), exiftool, ffmpeg and curl on the same files in the same invocation (Benchmarks/bench.sh):
 # detect, strip, heic, mov (1 GiB), mp4s (200 phone videos), bigfile, e2e (2,000 JPEGs through the Wix pipeline),
-# scale (1k/5k/20k files, ledger re-run).
+# scale (1k/5k/20k files, ledger re-run), remote (2,000 JPEGs streamed from S3 vs rclone copy then process).
 # Writes Benchmarks/results/latest.md. `make bench SCENARIOS="detect strip"` runs a subset.
 SCENARIOS ?=
 bench: deps
 	@for p in hyperfine time; do dpkg -s $$p >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p; }; done
 	@# Pillow and piexif make the realistic inputs (Benchmarks/generate.py).
 	@python3 -c "import PIL, piexif" 2>/dev/null || python3 -m pip install --quiet pillow piexif 2>/dev/null || python3 -m pip install --quiet --break-system-packages pillow piexif
+	@# moto's S3 server is the remote scenario's bucket (and the S3 tests' peer).
+	@python3 -c "import moto.server" 2>/dev/null || python3 -m pip install --quiet 'moto[server]' 2>/dev/null || python3 -m pip install --quiet --break-system-packages 'moto[server]'
 	Benchmarks/bench.sh $(SCENARIOS)

@@ -3,7 +3,7 @@
 # invocation (hyperfine), so machine noise cancels and only ratios are reported. Not a test: nothing here asserts
 # a timing. Writes a Markdown report to Benchmarks/results/latest.md.
 #
-#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [bandwidth] [e2e] [latency] [pacing] [faults] [scale] [library] [watch] [fleet] [dedupe]  (default: all)
+#   Benchmarks/bench.sh [detect] [strip] [heic] [mov] [mp4s] [bigfile] [bandwidth] [e2e] [latency] [pacing] [faults] [scale] [library] [watch] [fleet] [dedupe] [remote]  (default: all)
 #
 # Needs: hyperfine, exiftool, file, curl, ffmpeg, GNU time, and Pillow + piexif for Benchmarks/generate.py (`make
 # bench` installs them). Environment: BENCH_COPIES (corpus copies for detect/strip/heic, 40), BENCH_BIG_BYTES (2 GiB),
@@ -16,7 +16,7 @@ ROOT=$PWD
 WORK=$ROOT/Benchmarks/work
 RESULTS=$ROOT/Benchmarks/results
 REPORT=$RESULTS/latest.md
-SCENARIOS=${*:-detect strip heic mov mp4s bigfile bandwidth e2e latency pacing faults scale library watch fleet dedupe}
+SCENARIOS=${*:-detect strip heic mov mp4s bigfile bandwidth e2e latency pacing faults scale library watch fleet dedupe remote}
 COPIES=${BENCH_COPIES:-40}
 BIG_BYTES=${BENCH_BIG_BYTES:-2147483648}
 E2E_FILES=${BENCH_E2E_FILES:-2000}
@@ -34,6 +34,7 @@ FLEET_FILES=${BENCH_FLEET_FILES:-20000}
 WORKER_FILES=${BENCH_WORKER_FILES:-1200}
 DEDUPE_FILES=${BENCH_DEDUPE_FILES:-2000}
 BANDWIDTH=${BENCH_BANDWIDTH:-20000000}
+REMOTE_FILES=${BENCH_REMOTE_FILES:-2000}
 
 swift build -c release --product ingest >/dev/null
 swift build -c release --product wix-media-emulator >/dev/null
@@ -791,6 +792,76 @@ if [[ " $SCENARIOS " == *" dedupe "* ]]; then
     | section "$SCENARIO"
 fi
 
+if [[ " $SCENARIOS " == *" remote "* ]]; then
+  SCENARIO=remote
+  # 2,000 camera-like JPEGs in an S3 bucket (moto's S3 server on loopback, rclone's s3 backend) through detect → strip
+  # → validate → upload.library, streamed by source.remote; against `rclone copy` of the same objects to a local
+  # folder followed by the same pipeline over that folder. Then the re-run cost of the unchanged bucket.
+  in="$WORK/remote-in"
+  if [ "$(ls "$in" 2>/dev/null | wc -l)" != "$REMOTE_FILES" ]; then
+    rm -rf "$in"
+    python3 Benchmarks/generate.py "$in" --count "$REMOTE_FILES" --profile realistic
+  fi
+  n=$REMOTE_FILES
+  bytes=$(du -sb "$in" | cut -f1)
+  port=$((20000 + RANDOM % 20000))
+  python3 -m moto.server -H 127.0.0.1 -p "$port" > "$WORK/remote-moto.log" 2>&1 &
+  EXTRA_PIDS+=($!)
+  for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+  conf="$WORK/remote-rclone.conf"
+  printf '[bench]\ntype = s3\nprovider = Other\naccess_key_id = k\nsecret_access_key = s\nendpoint = http://127.0.0.1:%s\nregion = us-east-1\nforce_path_style = true\n' "$port" > "$conf"
+  export AWS_CA_BUNDLE=  # a machine-wide proxy CA bundle makes rclone's S3 client refuse a plain-HTTP endpoint
+  rclone --config "$conf" mkdir bench:photos
+  rclone --config "$conf" copy --transfers 8 "$in" bench:photos/in
+  stages='{"kind": "detect.mime"},
+    {"kind": "strip.metadata", "with": {"keep": ["orientation", "icc"]}},
+    {"kind": "validate", "with": {"profile": "wix"}},
+    {"kind": "upload.library", "with": {"path": "'"$WORK"'/remote-library"}}'
+  mkdir -p "$WORK/pipelines"
+  cat > "$WORK/pipelines/remote.json" <<JSON
+{"name": "remote", "concurrency": 4, "state": {"enabled": false}, "stages": [
+  {"kind": "source.remote", "with": {"remote": "bench:photos/in", "config": "$conf"}}, $stages]}
+JSON
+  cat > "$WORK/pipelines/remotelocal.json" <<JSON
+{"name": "remotelocal", "concurrency": 4, "state": {"enabled": false}, "stages": [
+  {"kind": "source.directory", "with": {"path": "$WORK/remote-copy"}}, $stages]}
+JSON
+  cat > "$WORK/remote-copy-then-run.sh" <<SH
+#!/usr/bin/env bash
+set -euo pipefail
+rm -rf "$WORK/remote-copy"
+rclone --config "$conf" copy --transfers 4 bench:photos/in "$WORK/remote-copy"
+"$BIN/ingest" run remotelocal --pipelines "$WORK/pipelines" --quiet
+SH
+  chmod +x "$WORK/remote-copy-then-run.sh"
+  hyperfine -N --runs "${BENCH_REMOTE_RUNS:-2}" --prepare "rm -rf $WORK/remote-library" --export-json "$WORK/remote.json" \
+    "$(timed remote "$BIN/ingest" run remote --pipelines "$WORK/pipelines" --quiet)" \
+    "$(timed remotecopy "$WORK/remote-copy-then-run.sh")" >/dev/null
+  # The re-run cost: the same source with the ledger on, run twice; the object GETs moto served during the second.
+  sed -e 's/"name": "remote"/"name": "remoterun"/' -e 's/"enabled": false/"enabled": true/' \
+    "$WORK/pipelines/remote.json" > "$WORK/pipelines/remoterun.json"
+  rm -f "$WORK/pipelines/.ingest/remoterun".* "$WORK"/.ingest/remoterun.* 2>/dev/null || true
+  rm -rf "$WORK/remote-library"
+  (cd "$WORK" && "$BIN/ingest" run remoterun --pipelines "$WORK/pipelines" --quiet)
+  before=$(grep -c '"GET /photos/in/[^?]' "$WORK/remote-moto.log" || true)
+  rerun_start=$(date +%s.%N)
+  (cd "$WORK" && "$BIN/ingest" run remoterun --pipelines "$WORK/pipelines" --quiet)
+  rerun_seconds=$(python3 -c "import time; print(f'{time.time() - $rerun_start:.2f}')")
+  after=$(grep -c '"GET /photos/in/[^?]' "$WORK/remote-moto.log" || true)
+  {
+    echo "## Remote source: $n JPEGs ($((bytes / 1000000)) MB) in S3 (moto's server on loopback) through detect → strip → validate → upload.library"
+    echo
+    echo "ingest: \`source.remote\` streaming each object from its \`rclone rcd\` into the pipeline, 4 workers. Baseline: \`rclone copy\`"
+    echo "of the bucket to a local folder (4 transfers), then the same pipeline over the folder with \`source.directory\`."
+    echo
+    report_table "$WORK/remote.json" "$n" "$bytes" remote remotecopy
+    echo
+    echo "- streaming vs copy-then-process: **$(ratio "$WORK/remote.json" 0 1)** (goal ≥ 1.0×)"
+    echo "- re-run of the unchanged bucket (ledger on): $rerun_seconds s, **$((after - before)) objects downloaded** (goal: 0)"
+    echo
+  } | section "$SCENARIO"
+fi
+
 {
   echo "# MediaIngest benchmarks"
   echo
@@ -798,7 +869,7 @@ fi
   echo "in the same invocation (hyperfine), so machine noise cancels; >1× means MediaIngest is faster. Each section says"
   echo "when and where it ran. Peak RSS is GNU time's maximum resident set of the largest process of the command."
   echo
-  for name in detect strip heic mov mp4s bigfile bandwidth e2e latency pacing scale library watch fleet dedupe; do
+  for name in detect strip heic mov mp4s bigfile bandwidth e2e latency pacing scale library watch fleet dedupe remote; do
     [ -f "$RESULTS/sections/$name.md" ] && cat "$RESULTS/sections/$name.md"
   done
 } > "$REPORT"

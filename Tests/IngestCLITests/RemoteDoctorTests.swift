@@ -46,4 +46,35 @@ extension RemoteSourceTests {
             ingest, ["doctor", "r"], environment: environment, currentDirectory: project.path)
         #expect(doctor.stdout.contains("FAIL  rclone"), "\(doctor.stdout)")
     }
+
+    @Test(
+        "init takes an rclone remote as the inbox: source.remote, archive on the remote; the pipeline checks and runs")
+    func initWithARemote() async throws {
+        let project = try Self.localProject(count: 2)
+        let remote = "box:" + project.file("bucket/inbox")
+        let written = try runProcess(
+            ingest,
+            [
+                "init", "r", "--non-interactive", "--inbox", remote, "--target", "library", "--archive",
+                "box:" + project.file("bucket/done"),
+            ],
+            currentDirectory: project.path)
+        #expect(written.status == 0, "\(written.stderr)")
+        let text = try String(contentsOfFile: project.file("pipelines/r.json"), encoding: .utf8)
+        #expect(text.contains(#""kind": "source.remote""#) && text.contains(remote), "\(text)")
+        // rclone's own config: point it at the project's.
+        let environment = ["RCLONE_CONFIG": project.file("rclone.conf")]
+        let check = try runProcess(ingest, ["check", "r"], environment: environment, currentDirectory: project.path)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        // minAge 60s: backdate the objects.
+        for name in ["f0.jpg", "f1.jpg"] {
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date().addingTimeInterval(-600)], ofItemAtPath: project.file("bucket/inbox/" + name)
+            )
+        }
+        let run = try await Self.run(project, ["--json"], environment: environment)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(try Self.counts(run)["done"] == 2)
+        #expect(FileManager.default.fileExists(atPath: project.file("bucket/done/f0.jpg")))
+    }
 }

@@ -122,4 +122,31 @@ extension RemoteSourceTests {
         #expect(try Self.counts(second)["done"] == 3)
         #expect(try FileManager.default.contentsOfDirectory(atPath: served + "/drop").isEmpty)
     }
+
+    @Test(
+        "a name that is not UTF-8 on a local remote: rejected name_not_utf8 (rclone cannot read it back), shown escaped, left in place; the rest lands"
+    )
+    func nameNotUTF8() async throws {
+        let project = try Self.localProject(count: 1)
+        let inbox = project.file("bucket/inbox")
+        let jpeg = try Data(contentsOf: URL(fileURLWithPath: Corpus.path("images/jpeg/gps_minimal.jpg")))
+        let raw = (Array(inbox.utf8) + Array("/caf".utf8) + [0xE9] + Array(".jpg".utf8) + [0]).map {
+            CChar(bitPattern: $0)
+        }
+        let descriptor = open(raw, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        try #require(descriptor >= 0)
+        _ = jpeg.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        try project.write(
+            "pipelines/r.json",
+            Self.pipeline(remote: "box:" + inbox, archive: #"{"to": "box:"# + project.file("bucket/done") + #""}"#))
+        let run = try await Self.run(project, ["--json"])
+        #expect(run.status == 0, "a rejection is a verdict, not a failure: \(run.stdout)\(run.stderr)")
+        let counts = try Self.counts(run)
+        #expect(counts["done"] == 1 && counts["rejected"] == 1, "\(counts)")
+        let rejected = try #require(Self.manifest(project).first { $0["status"] as? String == "rejected" })
+        #expect(rejected["code"] as? String == "name_not_utf8", "\(rejected)")
+        var info = stat()
+        #expect(lstat(raw, &info) == 0, "left where it is")
+    }
 }

@@ -93,6 +93,9 @@ struct RemoteSourceTests {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
         let counts = report["counts"] as? [String: Int] ?? [:]
         #expect(counts["done"] == 1 && counts["skipped"] == 1 && counts["failed"] == 0, "\(counts)")
+        // The report says what the source downloaded: the changed object only.
+        let info = (report["info"] as? [String: Any])?["source.remote"] as? [String: Any]
+        #expect(info?["downloaded"] as? Int == 1, "\(String(describing: info))")
     }
 
     @Test(

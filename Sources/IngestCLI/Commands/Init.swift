@@ -8,7 +8,7 @@ extension IngestCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a new pipeline, pipelines/NAME.json, by asking a few questions (or from flags).",
             discussion: """
-                Asks for the inbox, the target (Wix or a local library folder), the names of the environment \
+                Asks for the inbox (a folder, or an rclone remote such as dropbox:Clients — read by source.remote), the target (Wix or a local library folder), the names of the environment \
                 variables that hold the Wix site id and API key, and whether to archive sent files, then writes a \
                 pipeline that `ingest check` accepts. Secrets are written as {"env": "NAME"} references: their values \
                 never reach the file (a value typed where a name is asked for is refused). With --non-interactive (or \
@@ -19,7 +19,7 @@ extension IngestCommand {
         @Argument(help: "The pipeline's name (letters, digits, . _ -).") var name: String = "photos"
         @OptionGroup var directoryOptions: PipelineDirectoryOptions
         @Flag(help: "Ask nothing: every answer from the flags (or its default).") var nonInteractive = false
-        @Option(help: "The folder to ingest.") var inbox: String?
+        @Option(help: "The folder to ingest, or an rclone remote (NAME:path).") var inbox: String?
         @Option(help: "Where files go: wix or library.") var target: Target?
         @Option(help: "The library folder (target library).") var library: String?
         @Option(help: "The environment variable holding the Wix site id (target wix).") var siteIdEnv: String?
@@ -101,7 +101,8 @@ extension IngestCommand {
         }
 
         func ask(_ prompt: inout Prompt) throws -> Answers {
-            let inbox = try prompt.ask("Inbox folder to ingest", given: self.inbox, default: "inbox")
+            let inbox = try prompt.ask(
+                "Inbox to ingest: a folder, or an rclone remote (NAME:path)", given: self.inbox, default: "inbox")
             let target = try Target(
                 rawValue: prompt.ask(
                     "Target (wix or library)", given: self.target?.rawValue, default: "wix",
@@ -177,11 +178,23 @@ enum PipelineScaffold {
         return nil
     }
 
+    /// `NAME:path` (an rclone remote), as opposed to a folder (which may hold a colon after a slash).
+    static func isRemote(_ text: String) -> Bool {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else { return false }
+        return !text[..<colon].contains("/")
+    }
+
     static func pipeline(name: String, answers: IngestCommand.Init.Answers) -> String {
         func quoted(_ text: String) -> String { JSONValue.string(text).jsonText() }
         var stages: [String] = []
-        var source = #"{"kind": "source.directory", "with": {"path": \#(quoted(answers.inbox)), "minAge": "60s""#
-        if answers.sidecars != "skip" { source += #", "sidecars": \#(quoted(answers.sidecars))"# }
+        // A remote (`dropbox:Clients`) is read through rclone; a folder directly.
+        var source =
+            isRemote(answers.inbox)
+            ? #"{"kind": "source.remote", "with": {"remote": \#(quoted(answers.inbox)), "minAge": "60s""#
+            : #"{"kind": "source.directory", "with": {"path": \#(quoted(answers.inbox)), "minAge": "60s""#
+        if answers.sidecars != "skip", !isRemote(answers.inbox) {
+            source += #", "sidecars": \#(quoted(answers.sidecars))"#
+        }
         stages.append(source + "}}")
         stages.append(#"{"kind": "detect.mime"}"#)
         stages.append(

@@ -59,10 +59,11 @@ public struct RcloneClient: Sendable {
             let response = try await http.execute(request, timeout: .hours(6))
             guard response.status == .ok else {
                 let body = try? await response.body.collect(upTo: 64 * 1024)
+                let data = body.map { Data($0.readableBytesView) } ?? Data()
+                let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
                 throw RcloneError(
-                    method: "GET \(fs)\(remote)", status: Int(response.status.code),
-                    message: body.map { String(decoding: $0.readableBytesView.prefix(300), as: UTF8.self) }
-                        ?? "\(response.status)")
+                    method: "read", status: Int(response.status.code),
+                    message: json["error"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self))
             }
             try? FileSystem.removeItem(path)
             let file = try WritableFile(path: path, exclusive: true, mode: 0o600)

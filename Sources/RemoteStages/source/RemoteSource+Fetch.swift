@@ -9,16 +9,21 @@ extension RemoteSource {
     public func fetch(_ asset: Asset, context: StageContext) async throws -> Asset {
         guard case .remote(_, let root, let relative) = asset.origin else { return asset }
         let path = try context.makeWorkFile(named: asset.origin.fileName, sizeHint: asset.size)
-        var digest = RunningDigest(md5: true)
+        // Only the hash the listing gave is computed (the stages hash what they store themselves).
         let listed = asset.values[RemoteObject.self]
-        let wantsSHA1 = listed?.hash?.hasPrefix("sha1:") == true
-        var sha1 = wantsSHA1 ? SHA1Digest() : nil
+        var md5 = listed?.hash?.hasPrefix("md5:") == true ? Insecure.MD5() : nil
+        var sha1 = listed?.hash?.hasPrefix("sha1:") == true ? SHA1Digest() : nil
         let written: Int64
         do {
             written = try await client(context.pipeline).download(fs: root, remote: relative, to: path) { bytes in
-                digest.update(bytes)
+                md5?.update(bufferPointer: bytes)
                 sha1?.update(bytes)
             }
+        } catch let error as RcloneError where error.isNotFound && relative.contains("\u{FFFD}") {
+            // rclone's JSON cannot carry a name that is not UTF-8: it lists it with U+FFFD, and that name leads
+            // nowhere. A verdict about the entry, until someone renames it.
+            try? FileSystem.removeItem(path)
+            throw NameNotUTF8(location: asset.origin.remoteLocation ?? relative)
         } catch {
             try? FileSystem.removeItem(path)
             throw error
@@ -27,18 +32,20 @@ extension RemoteSource {
         if let size = asset.size, size != written {
             problem = "listed with \(size) bytes, \(written) downloaded"
         } else if let hash = listed?.hash {
-            let got = hash.hasPrefix("md5:") ? "md5:" + (digest.md5Hex ?? "") : "sha1:" + (sha1?.hex ?? "")
+            let got =
+                hash.hasPrefix("md5:")
+                ? "md5:" + (md5.map { FileHashing.hex($0.finalize()) } ?? "") : "sha1:" + (sha1?.hex ?? "")
             if got != hash { problem = "listed with \(hash), downloaded \(got)" }
         }
         if let problem {
             try? FileSystem.removeItem(path)
             throw RemoteChanged(location: asset.origin.remoteLocation ?? relative, detail: problem)
         }
+        downloads.add(written)
         var asset = asset
         asset.contentPath = path
         asset.size = written
         asset.sourceSize = written
-        asset.sourceSHA256 = digest.sha256Hex
         context.logger.debug("fetched", metadata: ["bytes": "\(written)"])
         return asset
     }
@@ -109,4 +116,16 @@ struct SHA1Digest {
     private var hasher = Insecure.SHA1()
     mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
     var hex: String { FileHashing.hex(hasher.finalize()) }
+}
+
+/// An object whose name is not UTF-8: rclone lists it with U+FFFD in place of the bytes it cannot put in JSON, and
+/// cannot read it back by that name.
+struct NameNotUTF8: Error, AssetRejecting {
+    var location: String
+    var rejection: Rejection {
+        Rejection(
+            "name_not_utf8",
+            "\(location.displaySafe): its name is not UTF-8, and rclone cannot read it back by the name it lists; rename it at the remote"
+        )
+    }
 }

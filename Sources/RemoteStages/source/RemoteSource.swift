@@ -2,6 +2,7 @@ import Foundation
 import IngestStages
 import Logging
 import MediaIngest
+import Synchronization
 
 /// `source.remote`: the objects under an rclone remote (`dropbox:Clients/2026`, `s3:bucket/inbox`, `sftp-drop:`…),
 /// listed through the run's supervised `rclone rcd`, filtered like `source.directory`, and streamed into the work
@@ -21,6 +22,10 @@ public struct RemoteSource: FetchingSource, PollableSource, StageDefinition {
         ),
         .failure("remote_error", "rclone answered with an error (the remote is down, throttled, refused a move)"),
         .failure("rclone_unavailable", "rclone is not installed, or `rclone rcd` would not start"),
+        .rejection(
+            "name_not_utf8",
+            "an object whose name is not UTF-8 (a Latin-1 name on a local or SFTP remote): rclone lists it with U+FFFD and cannot read it back; rename it"
+        ),
     ]
     public static let phase = StagePhase.source
     public static let summary =
@@ -76,6 +81,8 @@ public struct RemoteSource: FetchingSource, PollableSource, StageDefinition {
     let depthLimit: Int?
     let hashCheck: HashCheck
     public let pollInterval: Duration
+    /// What this run downloaded (the report's `downloaded`, `downloadedBytes`): an unchanged object costs none.
+    let downloads = TransferCount()
 
     public init(options: OptionValues, context: StageBuildContext) throws {
         var written = try options[Self.remote].trimmingCharacters(in: .whitespaces)
@@ -109,6 +116,7 @@ public struct RemoteSource: FetchingSource, PollableSource, StageDefinition {
     public func prepare(_ context: PipelineContext) async throws {
         // Fail before any asset when rclone is missing: a source that cannot list is a configuration problem.
         _ = try client(context)
+        downloads.reset()
     }
 
     public func items(context: PipelineContext) -> AsyncThrowingStream<SourceEvent, any Error> {
@@ -130,7 +138,12 @@ public struct RemoteSource: FetchingSource, PollableSource, StageDefinition {
     }
 
     public var reportInfo: [String: JSONValue] {
-        ["remote": .string(RemoteName.prefix(of: root) ?? (root.hasPrefix(":") ? "connection string" : "local path"))]
+        let (objects, bytes) = downloads.value
+        return [
+            "remote": .string(
+                RemoteName.prefix(of: root) ?? (root.hasPrefix(":") ? "connection string" : "local path")),
+            "downloaded": .int(Int64(objects)), "downloadedBytes": .int(bytes),
+        ]
     }
 }
 
@@ -146,4 +159,17 @@ enum RemoteName {
         guard allowed, name.first != " ", name.first != "-" else { return nil }
         return String(text[...colon])
     }
+}
+
+/// Objects and bytes downloaded in a run, across workers.
+final class TransferCount: Sendable {
+    private let state = Mutex<(objects: Int, bytes: Int64)>((0, 0))
+    func add(_ bytes: Int64) {
+        state.withLock {
+            $0.objects += 1
+            $0.bytes += bytes
+        }
+    }
+    func reset() { state.withLock { $0 = (0, 0) } }
+    var value: (objects: Int, bytes: Int64) { state.withLock { $0 } }
 }
