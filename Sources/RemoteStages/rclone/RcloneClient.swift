@@ -4,8 +4,8 @@ import MediaIngest
 import NIOCore
 import NIOHTTP1
 
-/// Calls to the run's `rclone rcd` (its rc API, JSON over HTTP on loopback) and downloads through its object server
-/// (`--rc-serve`). A call that finds the daemon gone starts it again (``RcloneDaemon``) and is made once more.
+/// Calls to the run's `rclone rcd` (its rc API, JSON over HTTP on loopback). A call that finds the daemon gone starts
+/// it again (``RcloneDaemon``) and is made once more.
 public struct RcloneClient: Sendable {
     let daemon: RcloneDaemon
     let http: HTTPClient
@@ -48,39 +48,6 @@ public struct RcloneClient: Sendable {
         }
     }
 
-    /// Streams the object `remote` of the file system `fs` into `path` (created, never overwritten), handing every
-    /// chunk to `observe` (hashing, progress). Returns the bytes written.
-    public func download(
-        fs: String, remote: String, to path: String, observe: (UnsafeRawBufferPointer) -> Void
-    ) async throws -> Int64 {
-        try await withDaemon { endpoint in
-            var request = HTTPClientRequest(url: endpoint.baseURL + "/" + Self.servePath(fs: fs, remote: remote))
-            request.headers.add(name: "Authorization", value: Self.authorization(endpoint))
-            let response = try await http.execute(request, timeout: .hours(6))
-            guard response.status == .ok else {
-                let body = try? await response.body.collect(upTo: 64 * 1024)
-                let data = body.map { Data($0.readableBytesView) } ?? Data()
-                let json = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
-                throw RcloneError(
-                    method: "read", status: Int(response.status.code),
-                    message: json["error"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self))
-            }
-            try? FileSystem.removeItem(path)
-            let file = try WritableFile(path: path, exclusive: true, mode: 0o600)
-            var written: Int64 = 0
-            for try await chunk in response.body {
-                try Task.checkCancellation()
-                try chunk.withUnsafeReadableBytes { bytes in
-                    observe(bytes)
-                    try file.write(bytes)
-                }
-                written += Int64(chunk.readableBytes)
-            }
-            try file.commit(durable: false)
-            return written
-        }
-    }
-
     /// Runs `body` against the daemon; when the connection is refused or reset (the daemon died), starts it again and
     /// runs `body` once more.
     private func withDaemon<T: Sendable>(_ body: (RcloneDaemon.Endpoint) async throws -> T) async throws -> T {
@@ -107,27 +74,6 @@ public struct RcloneClient: Sendable {
         "Basic " + Data("\(endpoint.user):\(endpoint.password)".utf8).base64EncodedString()
     }
 
-    /// `[fs]/remote`, each byte outside the unreserved set percent-encoded (names may hold anything but `/`).
-    static func servePath(fs: String, remote: String) -> String {
-        "%5B" + percentEncoded(fs, keepSlash: false) + "%5D/" + percentEncoded(remote, keepSlash: true)
-    }
-
-    static func percentEncoded(_ text: String, keepSlash: Bool) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "/") where keepSlash:
-                out.append("/")
-            default:
-                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-            }
-        }
-        return out
-    }
 }
 
 /// rclone answered a call with an error: trouble that may pass (a remote that is down, throttling, an object gone

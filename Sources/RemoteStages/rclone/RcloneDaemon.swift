@@ -105,7 +105,7 @@ public final class RcloneDaemon: RunResource, Sendable {
         var environment: [Environment.Key: String?] = ["RCLONE_RC_USER": user, "RCLONE_RC_PASS": password]
         if let configPath { environment["RCLONE_CONFIG"] = configPath }
         let arguments = [
-            "rcd", "--rc-addr", "127.0.0.1:0", "--rc-serve", "--rc-no-auth=false", "--log-level", "NOTICE",
+            "rcd", "--rc-addr", "127.0.0.1:0", "--rc-no-auth=false", "--log-level", "NOTICE",
             "--use-json-log=false",
         ]
         var platform = PlatformOptions()

@@ -4,21 +4,30 @@ import Logging
 import MediaIngest
 
 extension RemoteSource {
-    /// Streams the object into a work file, hashing as it goes; the copy must match the listing (size, and the hash
-    /// when there is one) or it is thrown away and the asset fails `remote_changed`.
+    /// Has rclone copy the object into a work file (`operations/copyfile`: one read of the object, streamed to disk by
+    /// rclone, which checks its own transfer); the copy must then match the *listing* (size, and the hash when there
+    /// is one) or it is thrown away and the asset fails `remote_changed` — the object changed since it was listed.
     public func fetch(_ asset: Asset, context: StageContext) async throws -> Asset {
         guard case .remote(_, let root, let relative) = asset.origin else { return asset }
-        let path = try context.makeWorkFile(named: asset.origin.fileName, sizeHint: asset.size)
+        // A plain name for the copy: rclone's local backend would turn the symbols it shows for control characters
+        // (␊) back into the characters.
+        let ext =
+            asset.sourceExtension.unicodeScalars.allSatisfy { $0.isASCII && CharacterSet.alphanumerics.contains($0) }
+            ? asset.sourceExtension : ""
+        let path = try context.makeWorkFile(named: "object" + (ext.isEmpty ? "" : "." + ext), sizeHint: asset.size)
         // Only the hash the listing gave is computed (the stages hash what they store themselves).
         let listed = asset.values[RemoteObject.self]
-        var md5 = listed?.hash?.hasPrefix("md5:") == true ? Insecure.MD5() : nil
-        var sha1 = listed?.hash?.hasPrefix("sha1:") == true ? SHA1Digest() : nil
         let written: Int64
         do {
-            written = try await client(context.pipeline).download(fs: root, remote: relative, to: path) { bytes in
-                md5?.update(bufferPointer: bytes)
-                sha1?.update(bytes)
-            }
+            try? FileSystem.removeItem(path)
+            _ = try await client(context.pipeline).call(
+                "operations/copyfile",
+                [
+                    "srcFs": .string(root), "srcRemote": .string(relative),
+                    "dstFs": .string((path as NSString).deletingLastPathComponent),
+                    "dstRemote": .string((path as NSString).lastPathComponent),
+                ])
+            written = try FileStatus.of(path).size
         } catch let error as RcloneError where error.isNotFound && relative.contains("\u{FFFD}") {
             // rclone's JSON cannot carry a name that is not UTF-8: it lists it with U+FFFD, and that name leads
             // nowhere. A verdict about the entry, until someone renames it.
@@ -32,9 +41,7 @@ extension RemoteSource {
         if let size = asset.size, size != written {
             problem = "listed with \(size) bytes, \(written) downloaded"
         } else if let hash = listed?.hash {
-            let got =
-                hash.hasPrefix("md5:")
-                ? "md5:" + (md5.map { FileHashing.hex($0.finalize()) } ?? "") : "sha1:" + (sha1?.hex ?? "")
+            let got = try Self.hash(ofFileAt: path, like: hash)
             if got != hash { problem = "listed with \(hash), downloaded \(got)" }
         }
         if let problem {
@@ -48,6 +55,23 @@ extension RemoteSource {
         asset.sourceSize = written
         context.logger.debug("fetched", metadata: ["bytes": "\(written)"])
         return asset
+    }
+
+    /// `md5:…` or `sha1:…` of the file, the kind `listed` is.
+    static func hash(ofFileAt path: String, like listed: String) throws -> String {
+        let file = try ReadableFile(path: path)
+        var md5 = listed.hasPrefix("md5:") ? Insecure.MD5() : nil
+        var sha1 = md5 == nil ? SHA1Digest() : nil
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try file.read(into: buffer)
+            if count == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+            md5?.update(bufferPointer: chunk)
+            sha1?.update(chunk)
+        }
+        return md5.map { "md5:" + FileHashing.hex($0.finalize()) } ?? "sha1:" + (sha1?.hex ?? "")
     }
 
     /// Moves the object to `destination` (`remote:path`, or a path on the source's remote; its relative path kept,
