@@ -851,7 +851,7 @@ SH
   {
     echo "## Remote source: $n JPEGs ($((bytes / 1000000)) MB) in S3 (moto's server on loopback) through detect → strip → validate → upload.library"
     echo
-    echo "ingest: \`source.remote\` streaming each object from its \`rclone rcd\` into the pipeline, 4 workers. Baseline: \`rclone copy\`"
+    echo "ingest: \`source.remote\`, each object copied by its \`rclone rcd\` into the work folder as a worker takes it, 4 workers. Baseline: \`rclone copy\`"
     echo "of the bucket to a local folder (4 transfers), then the same pipeline over the folder with \`source.directory\`."
     echo
     report_table "$WORK/remote.json" "$n" "$bytes" remote remotecopy

@@ -18,6 +18,7 @@ extension RemoteSourceTests {
         #expect(good.stdout.contains("PASS  rclone") && good.stdout.contains("v1."), "\(good.stdout)")
         #expect(good.stdout.contains("lists: 2 objects and 0 folders at its root"), "\(good.stdout)")
         #expect(good.stdout.contains("remote objects are moved to box:archive"), "\(good.stdout)")
+        #expect(rcloneDaemons(config: project.file("rclone.conf")).isEmpty, "doctor stopped its rclone rcd")
 
         try project.write(
             "pipelines/r.json", Self.pipeline(remote: "nope:inbox", archive: #"{"mode": "delete"}"#))

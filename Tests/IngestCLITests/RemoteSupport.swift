@@ -71,10 +71,15 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// The `rclone rcd` processes ingest started (by their arguments): a run must leave none behind.
-func rcloneDaemons() -> [Int32] {
+/// The `rclone rcd` processes ingest started (by their arguments) — with `config`, only those given that config
+/// file: a run must leave none behind.
+func rcloneDaemons(config: String? = nil) -> [Int32] {
     let output = (try? runProcess("/usr/bin/pgrep", ["-f", "rclone rcd --rc-addr 127.0.0.1:0"]).stdout) ?? ""
-    return output.split(separator: "\n").compactMap { Int32($0) }
+    return output.split(separator: "\n").compactMap { Int32($0) }.filter { pid in
+        guard let config else { return true }
+        let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+        return environment.split(separator: 0).contains { Data("RCLONE_CONFIG=\(config)".utf8) == Data($0) }
+    }
 }
 
 /// An S3 API server on loopback: moto's server mode (PyPI `moto[server]`), the S3 peer rclone's s3 backend talks to.

@@ -89,12 +89,14 @@ public final class RcloneDaemon: RunResource, Sendable {
         if let current = state.withLock({ $0.endpoint }), current != stale { return current }
         await starting.wait()
         defer { starting.signal() }
-        let (current, closed) = state.withLock { ($0.endpoint, $0.closed) }
+        let (current, closed, started) = state.withLock { ($0.endpoint, $0.closed, $0.generation > 0) }
         if closed { throw StartError(description: "rclone was stopped with the run") }
         if let current, current != stale { return current }
         if let stale {
             logger.warning("rclone rcd stopped answering; starting it again", metadata: ["url": "\(stale.baseURL)"])
             state.withLock { $0.task?.cancel() }
+        } else if started {
+            logger.warning("rclone rcd is gone; starting it again")
         }
         return try await start()
     }
@@ -115,7 +117,9 @@ public final class RcloneDaemon: RunResource, Sendable {
             environment: .inherit.updating(environment), platformOptions: platform)
         let (addresses, continuation) = AsyncStream.makeStream(of: String.self)
         let logger = self.logger
-        let task = Task {
+        // Starts are serialised (``starting``): this start's generation is the next one.
+        let generation = state.withLock { $0.generation + 1 }
+        let task = Task { [weak self] in
             do {
                 _ = try await Subprocess.run(
                     configuration, input: .none, output: .discarded, error: .sequence
@@ -141,6 +145,8 @@ public final class RcloneDaemon: RunResource, Sendable {
                 logger.error("rclone rcd: \(error)")
             }
             continuation.finish()
+            // Gone (killed, crashed, stopped): the next call starts another at once instead of waiting to connect.
+            self?.forget(generation)
         }
         var iterator = addresses.makeAsyncIterator()
         guard let url = await iterator.next() else {
@@ -148,11 +154,17 @@ public final class RcloneDaemon: RunResource, Sendable {
             throw StartError(description: "rclone rcd did not start (\(executable)); see the log above")
         }
         return state.withLock { state in
-            state.generation += 1
+            state.generation = generation
             state.task = task
-            let endpoint = Endpoint(baseURL: url, user: user, password: password, generation: state.generation)
+            let endpoint = Endpoint(baseURL: url, user: user, password: password, generation: generation)
             state.endpoint = endpoint
             return endpoint
+        }
+    }
+
+    private func forget(_ generation: Int) {
+        state.withLock { state in
+            if state.endpoint?.generation == generation { state.endpoint = nil }
         }
     }
 

@@ -22,8 +22,13 @@ extension RemoteSource: Diagnosable {
             ]
         }
         let daemon = RcloneDaemon(executable: executable, configPath: configPath, logger: context.logger)
-        defer { Task { await daemon.close() } }
-        let client = daemon.client
+        // Stopped before the answer: an rcd left running would outlive `ingest doctor`.
+        let results = await check(with: daemon.client, executable: executable)
+        await daemon.close()
+        return results
+    }
+
+    private func check(with client: RcloneClient, executable: String) async -> [Diagnosis] {
         var results: [Diagnosis] = []
         do {
             let version = try await client.call("core/version", [:])
