@@ -4,7 +4,7 @@
 /// The runner calls ``fetch(_:context:)`` after the ledger said the asset needs processing (an unchanged object costs
 /// no download) and before the first stage; what it throws goes through ``ErrorPolicy`` like a stage's error, under
 /// the source's kind. The fetched copy is the asset's ``Asset/contentPath``; the original is never changed, and is
-/// moved or deleted only by ``archive(_:_:context:)``, which `source.archive` calls after a confirmed upload.
+/// moved or deleted only by ``archive(_:to:context:)``, which `source.archive` calls after a confirmed upload.
 public protocol FetchingSource: AssetSource {
     /// The asset with its bytes in a work file (``StageContext/makeWorkFile(named:sizeHint:)``) as its content.
     /// A copy whose size or digest disagrees with what the listing said must throw (trouble that may pass: the object
