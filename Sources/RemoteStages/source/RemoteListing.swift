@@ -61,8 +61,9 @@ struct RemoteListing {
     let hashType: String?
     /// Folders still to list: relative path and depth, in reverse order (the last is listed next).
     private var folders: [(path: String, depth: Int)] = [("", 0)]
-    /// Events of the folder being emitted, in reverse order.
-    private var pending: [SourceEvent] = []
+    /// The objects of the folder being emitted, in reverse order: an event is made as it is taken, so a folder of
+    /// 100,000 objects holds their listing entries, not 100,000 items.
+    private var pending: [Listing.Entry] = []
     private var count = 0
     private var bytes: Int64 = 0
     private var estimated = false
@@ -116,7 +117,7 @@ struct RemoteListing {
     mutating func next(context: PipelineContext) async throws -> SourceEvent? {
         while true {
             if context.control.isStopRequested { return nil }
-            if let event = pending.popLast() { return event }
+            if let entry = pending.popLast() { return event(for: entry) }
             guard let folder = folders.popLast() else {
                 if estimated { return nil }
                 estimated = true
@@ -144,8 +145,8 @@ struct RemoteListing {
             context.problems.report(RunProblem(.unlistedFolder, path: folder.path, reason: error.message))
             return
         }
-        let entries = answer.list.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
-        var events: [SourceEvent] = []
+        let entries = answer.list.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        var objects: [Listing.Entry] = []
         var subfolders: [(path: String, depth: Int)] = []
         for entry in entries {
             if entry.isDir {
@@ -156,10 +157,10 @@ struct RemoteListing {
                 continue
             }
             guard source.filter.takes(entry.path, name: entry.name) else { continue }
-            events.append(event(for: entry))
+            objects.append(entry)
         }
         // Depth first, in name order: this folder's objects, then each subfolder's tree.
-        pending = events.reversed()
+        pending = objects.reversed()
         folders.append(contentsOf: subfolders.reversed())
     }
 
