@@ -22,8 +22,8 @@ extension PipelineRunner {
     /// - Members the ledger skips (done in an earlier run) count as done; their target is read from the ledger for the
     ///   links.
     ///
-    /// Every member that leaves gets `facts.<group kind>` (`facts.livePhoto`): its role, its partner's path and target id (`pair`), and
-    /// whether the group is complete.
+    /// Every member that leaves gets `facts.<group kind>` (`facts.livePhoto`): its role, its partner's path and target
+    /// id (`pair`), and whether the group is complete.
     func processGroup(
         _ assets: [Asset], worker: Int, context: PipelineContext, observer: (any RunObserver)?
     ) async -> [AssetResult] {
