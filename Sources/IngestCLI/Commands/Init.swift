@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IngestStages
 import MediaIngest
 
 extension IngestCommand {
@@ -178,21 +179,15 @@ enum PipelineScaffold {
         return nil
     }
 
-    /// `NAME:path` (an rclone remote), as opposed to a folder (which may hold a colon after a slash).
-    static func isRemote(_ text: String) -> Bool {
-        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else { return false }
-        return !text[..<colon].contains("/")
-    }
-
     static func pipeline(name: String, answers: IngestCommand.Init.Answers) -> String {
         func quoted(_ text: String) -> String { JSONValue.string(text).jsonText() }
         var stages: [String] = []
         // A remote (`dropbox:Clients`) is read through rclone; a folder directly.
         var source =
-            isRemote(answers.inbox)
+            RemoteName.names(answers.inbox)
             ? #"{"kind": "source.remote", "with": {"remote": \#(quoted(answers.inbox)), "minAge": "60s""#
             : #"{"kind": "source.directory", "with": {"path": \#(quoted(answers.inbox)), "minAge": "60s""#
-        if answers.sidecars != "skip", !isRemote(answers.inbox) {
+        if answers.sidecars != "skip", !RemoteName.names(answers.inbox) {
             source += #", "sidecars": \#(quoted(answers.sidecars))"#
         }
         stages.append(source + "}}")

@@ -26,22 +26,13 @@ public struct LayoutTemplate: Sendable, Hashable {
     public func render(_ asset: Asset, sha256: String, pipeline: String) -> String {
         let name = asset.fileName.presentableFileName
         let stem = (name as NSString).deletingPathExtension
-        let date = asset.modificationDate ?? Date()
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        let components = calendar.dateComponents([.year, .month, .day], from: date)
+        let shared = PathTemplate.values(asset, pipeline: pipeline)
         var rendered = template.render { placeholder in
             switch placeholder {
-            case "yyyy": return String(format: "%04d", components.year ?? 1970)
-            case "mm": return String(format: "%02d", components.month ?? 1)
-            case "dd": return String(format: "%02d", components.day ?? 1)
-            case "family": return asset.mime?.family.rawValue ?? "other"
-            case "ext": return asset.sourceExtension.isEmpty ? "none" : asset.sourceExtension
-            case "pipeline": return pipeline
             case "name": return name
             case "stem": return stem.isEmpty ? name : stem
             case "sha256": return sha256
-            default: return ""
+            default: return shared(placeholder) ?? ""
             }
         }
         if !namesTheFile { rendered += "/" + name }

@@ -22,11 +22,17 @@ public struct PathTemplate: Sendable, Hashable {
 
     /// The folder path for an asset: dates from its modification time (UTC), `{family}` from its detected type.
     public func render(_ asset: Asset, pipeline: String) -> String {
-        let date = asset.modificationDate ?? Date()
+        let values = Self.values(asset, pipeline: pipeline)
+        return template.render { values($0) ?? "" }
+    }
+
+    /// The value of each of ``placeholders`` for an asset (`nil` for any other name): dates from its modification
+    /// time (UTC), `{family}` from its detected type. ``LayoutTemplate`` renders the same values.
+    static func values(_ asset: Asset, pipeline: String) -> (String) -> String? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        let components = calendar.dateComponents([.year, .month, .day], from: date)
-        return template.render { name in
+        let components = calendar.dateComponents([.year, .month, .day], from: asset.modificationDate ?? Date())
+        return { name in
             switch name {
             case "yyyy": return String(format: "%04d", components.year ?? 1970)
             case "mm": return String(format: "%02d", components.month ?? 1)
@@ -34,7 +40,7 @@ public struct PathTemplate: Sendable, Hashable {
             case "family": return asset.mime?.family.rawValue ?? "other"
             case "ext": return asset.sourceExtension.isEmpty ? "none" : asset.sourceExtension
             case "pipeline": return pipeline
-            default: return ""
+            default: return nil
             }
         }
     }

@@ -8,7 +8,7 @@ extension ArchiveStage: Diagnosable {
             return [Diagnosis("archive", .pass, "sources are deleted after their confirmed upload (mode delete)")]
         }
         // A remote destination (`remote:path`) is the remote source's business: its own check lists the remote.
-        if let written = archiveWritten, Self.namesRemote(written) {
+        if let written = archiveWritten, RemoteName.names(written) {
             return [Diagnosis("archive", .pass, "remote objects are moved to \(written) after their confirmed upload")]
         }
         let existing = Folders.existingAncestor(archivePath)

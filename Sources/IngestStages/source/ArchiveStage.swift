@@ -82,13 +82,6 @@ public struct ArchiveStage: Stage, StageDefinition {
         return .next(asset)
     }
 
-    /// Whether `to` names an rclone remote (`NAME:path`, `:backend,…:path`) rather than a local folder.
-    static func namesRemote(_ written: String) -> Bool {
-        if written.hasPrefix(":") { return true }
-        guard let colon = written.firstIndex(of: ":"), colon != written.startIndex else { return false }
-        return !written[..<colon].contains("/")
-    }
-
     /// Only a confirmed upload lets a source go; and only the run that holds the asset moves it: a process frozen past
     /// its lease must not archive a file another host took over.
     func confirm(_ asset: Asset, context: StageContext) async throws {
@@ -153,13 +146,8 @@ public struct ArchiveStage: Stage, StageDefinition {
 
     /// `path`, or `name (1).ext`, `name (2).ext`… when something is already there: an archive never overwrites.
     static func freeDestination(for path: String) throws -> String {
-        guard FileSystem.exists(path) else { return path }
-        let url = URL(fileURLWithPath: path)
-        let stem = url.deletingPathExtension().lastPathComponent
-        let ext = url.pathExtension
-        let folder = url.deletingLastPathComponent().path
-        for index in 1..<10_000 {
-            let candidate = folder + "/" + stem + " (\(index))" + (ext.isEmpty ? "" : "." + ext)
+        for index in 0..<10_000 {
+            let candidate = NumberedName.candidate(path, index)
             if !FileSystem.exists(candidate) { return candidate }
         }
         throw FileError(path: path, operation: "find a free name in the archive for", code: EEXIST)

@@ -21,11 +21,8 @@ extension LibraryStage {
         let wanted = libraryPath + "/" + layout.render(asset, sha256: sha256, pipeline: pipeline)
         let folder = (wanted as NSString).deletingLastPathComponent
         try FileSystem.createDirectory(folder)
-        let url = URL(fileURLWithPath: wanted)
-        let stem = url.deletingPathExtension().lastPathComponent
-        let ext = url.pathExtension
         for index in 0..<10_000 {
-            let candidate = index == 0 ? wanted : folder + "/" + stem + " (\(index))" + (ext.isEmpty ? "" : "." + ext)
+            let candidate = NumberedName.candidate(wanted, index)
             if try FileSystem.renameNoReplace(temporary, to: candidate) {
                 FileSystem.syncDirectory(folder)
                 return (candidate, false)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import IngestStages
 import Logging
 import MediaIngest
 
@@ -97,25 +98,15 @@ extension RemoteSource {
     /// `other:Archive` as written; `Archive/2026` on the source's own remote (`dropbox:` + `Archive/2026`); an
     /// absolute path as it is.
     static func archiveFolder(_ destination: String, sourceRoot: String) -> String {
-        if destination.hasPrefix("/") || destination.hasPrefix(":") || RemoteName.prefix(of: destination) != nil {
-            return destination
-        }
+        if destination.hasPrefix("/") || RemoteName.names(destination) { return destination }
         if let remote = RemoteName.prefix(of: sourceRoot) { return remote + destination }
         return destination
     }
 
     /// `relative`, or `name (1).ext`, `name (2).ext`… when the archive holds that name already.
     static func freeName(for relative: String, in folder: String, client: RcloneClient) async throws -> String {
-        let url = URL(fileURLWithPath: "/" + relative)
-        let stem = url.deletingPathExtension().lastPathComponent
-        let ext = url.pathExtension
-        let parent = (relative as NSString).deletingLastPathComponent
         for index in 0..<1000 {
-            let name =
-                index == 0
-                ? relative
-                : (parent.isEmpty ? "" : parent + "/") + "\(stem) (\(index))"
-                    + (ext.isEmpty ? "" : "." + ext)
+            let name = NumberedName.candidate(relative, index)
             let answer = try await client.call(
                 "operations/stat", ["fs": .string(folder), "remote": .string(name), "opt": ["noMimeType": true]])
             if answer["item"] == nil || answer["item"] == .null { return name }

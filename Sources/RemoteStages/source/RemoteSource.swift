@@ -85,15 +85,14 @@ public struct RemoteSource: FetchingSource, PollableSource, StageDefinition {
     let downloads = TransferCount()
 
     public init(options: OptionValues, context: StageBuildContext) throws {
-        var written = try options[Self.remote].trimmingCharacters(in: .whitespaces)
+        let written = try options[Self.remote].trimmingCharacters(in: .whitespaces)
         guard !written.isEmpty else { throw options.error(Self.remote, "expected NAME:path or an absolute path") }
-        guard written.hasPrefix("/") || written.hasPrefix(":") || RemoteName.prefix(of: written) != nil else {
+        guard let root = RemoteName.root(written) else {
             throw options.error(
                 Self.remote, "\"\(written)\" is neither NAME:path nor an absolute path",
                 suggestion: "write the rclone remote with its colon, e.g. \"dropbox:\(written)\"")
         }
-        while written.count > 1, written.hasSuffix("/"), !written.hasSuffix(":/") { written.removeLast() }
-        root = written
+        self.root = root
         configPath = try options[Self.config]?.path
         filter = try RemoteFilter(
             include: try options[Self.include], exclude: try options[Self.exclude],
@@ -144,20 +143,6 @@ public struct RemoteSource: FetchingSource, PollableSource, StageDefinition {
                 RemoteName.prefix(of: root) ?? (root.hasPrefix(":") ? "connection string" : "local path")),
             "downloaded": .int(Int64(objects)), "downloadedBytes": .int(bytes),
         ]
-    }
-}
-
-/// rclone's remote-name rule: `NAME:` where NAME is letters, digits, `_`, `-`, `.`, `+`, `@` and spaces (not first).
-enum RemoteName {
-    /// `dropbox:` of `dropbox:Clients/2026`; `nil` when the text does not start with a remote name.
-    static func prefix(of text: String) -> String? {
-        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else { return nil }
-        let name = text[..<colon]
-        let allowed = name.unicodeScalars.allSatisfy {
-            CharacterSet.alphanumerics.contains($0) || "_-.+@ ".unicodeScalars.contains($0)
-        }
-        guard allowed, name.first != " ", name.first != "-" else { return nil }
-        return String(text[...colon])
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import IngestStages
 import MediaIngest
 
 extension RemoteUploadStage {
@@ -10,15 +11,8 @@ extension RemoteUploadStage {
     ) async throws -> (
         name: String, existing: Bool
     ) {
-        let url = URL(fileURLWithPath: "/" + wanted)
-        let stem = url.deletingPathExtension().lastPathComponent
-        let ext = url.pathExtension
-        let parent = (wanted as NSString).deletingLastPathComponent
         for index in 0..<1000 {
-            let name =
-                index == 0
-                ? wanted
-                : (parent.isEmpty ? "" : parent + "/") + "\(stem) (\(index))" + (ext.isEmpty ? "" : "." + ext)
+            let name = NumberedName.candidate(wanted, index)
             guard reserved.reserve(name) else { continue }
             guard let item = try await stat(name, client: client) else { return (name, false) }
             if item.size == size, let hash = item.hashes?["md5"], hash.lowercased() == md5 { return (name, true) }

@@ -42,12 +42,11 @@ public struct RemoteUploadStage: Stage, StageDefinition {
     let reserved = Reservations()
 
     public init(options: OptionValues, context: StageBuildContext) throws {
-        var written = try options[Self.remote].trimmingCharacters(in: .whitespaces)
-        guard written.hasPrefix("/") || written.hasPrefix(":") || RemoteName.prefix(of: written) != nil else {
+        let written = try options[Self.remote].trimmingCharacters(in: .whitespaces)
+        guard let root = RemoteName.root(written) else {
             throw options.error(Self.remote, "\"\(written)\" is neither NAME:path nor an absolute path")
         }
-        while written.count > 1, written.hasSuffix("/"), !written.hasSuffix(":/") { written.removeLast() }
-        root = written
+        self.root = root
         configPath = try options[Self.config]?.path
         do {
             layoutTemplate = try LayoutTemplate(try options[Self.layout])
